@@ -1,0 +1,102 @@
+import secrets
+import time
+
+from django.db import models
+from django.db.models import Q
+
+from tasks_app.models import Task
+
+
+def generate_delivery_id() -> str:
+    """``msg_`` + 24 hex, time-prefixed; sent as ``webhook-id`` (stable across retries)."""
+    return f"msg_{int(time.time()):08x}{secrets.token_hex(8)}"
+
+
+class Delivery(models.Model):
+    """One callback to deliver: an event of a task, its target and frozen payload.
+
+    The row is the source of truth for what is due: ``next_attempt_at`` says
+    when, ``attempt_count`` how many attempts were made, and the lease
+    (``lease_token`` / ``leased_until``) who may send it now. Every change of
+    those columns is a conditional UPDATE in ``callbacks_app.services``.
+    """
+
+    class Event(models.TextChoices):
+        COMPLETED = "task.completed", "Task completed"
+        ERROR = "task.error", "Task error"
+        AUDITED = "task.audited", "Task audited"
+        RECALLED = "task.recalled", "Task recalled"
+        RESENT = "task.resent", "Callback resent"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        SUPERSEDED = "superseded", "Superseded"
+
+    class TargetKind(models.TextChoices):
+        HTTP = "http", "HTTP"
+        EMAIL = "email", "Email"
+
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED)
+
+    id = models.CharField(primary_key=True, max_length=32, default=generate_delivery_id, editable=False)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.CharField(max_length=32, choices=Event.choices)
+    target = models.CharField(max_length=2048)
+    target_kind = models.CharField(max_length=8, choices=TargetKind.choices, default=TargetKind.HTTP)
+    # The exact body every attempt sends (compact UTF-8 JSON), frozen at event time.
+    payload = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, null=True, blank=True, editable=False)
+    leased_until = models.DateTimeField(null=True, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-created_at"]
+        indexes = [
+            # The dispatcher's query: pending rows by due time.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="delivery_due_idx",
+                condition=Q(status="pending"),
+            ),
+            models.Index(fields=["task", "-created_at"], name="delivery_task_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.event} {self.id} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class DeliveryAttempt(models.Model):
+    """One try of a delivery: what was sent (secrets masked) and what came back."""
+
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no HTTP answer
+    error = models.TextField(blank=True, default="")
+    response_excerpt = models.TextField(blank=True, default="")
+    request_headers = models.JSONField(default=dict)
+    succeeded = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [
+            # Two workers can never both record attempt N of a delivery.
+            models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique"),
+        ]
+        indexes = [models.Index(fields=["started_at"], name="attempt_started_idx")]
+
+    def __str__(self):
+        return f"attempt {self.number} of {self.delivery_id}"

@@ -1,0 +1,190 @@
+"""ScaleHooks settings.
+
+Every value that differs between machines comes from the environment (or a
+``.env`` file next to ``manage.py``), read here and only here through one
+``environ.Env``. README.md documents each variable.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-only-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "django_q",
+    "tasks_app",
+    "callbacks_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "scalehooks.urls"
+WSGI_APPLICATION = "scalehooks.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------
+# SQLite by default; DATABASE_URL=postgres://user:pass@host:5432/name to scale out.
+DATABASES = {
+    "default": env.db_url(
+        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
+    ),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Several processes (web, workers, dispatcher) write concurrently: WAL lets
+    # readers run beside the writer, the busy timeout waits for the lock instead
+    # of failing, and IMMEDIATE takes the write lock when a transaction starts so
+    # two writers never deadlock upgrading a read lock.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": 30,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    DATABASES["default"]["TEST"] = {
+        # A file, not :memory:, so that a cluster started by the tests in
+        # another process sees the same database.
+        "NAME": env.str("TEST_SQLITE_NAME", default=str(BASE_DIR / "test_db.sqlite3")),
+    }
+# Persistent connections: workers enqueue and claim constantly, and a new
+# connection per query costs more than the query (see shared NOTES).
+DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "static"
+
+# --- REST API ---------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["tasks_app.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "tasks_app.exceptions.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+
+# --- Background work: django-q2 ---------------------------------------------
+# The delivery ledger (callbacks_app.models.Delivery) decides what is due and
+# holds the attempt counter; django-q2 only executes. Its options are set so it
+# never works against the ledger:
+Q_WORKERS = env.int("Q_WORKERS", default=4)  # deliveries wait on the network, not the CPU
+Q_TIMEOUT = 60  # one job = one delivery attempt, at most CALLBACK_TIMEOUT (15 s) plus DB work
+REDIS_URL = env.str("REDIS_URL", default="")
+Q_CLUSTER = {
+    "name": env.str("Q_CLUSTER_NAME", default="scalehooks"),
+    "workers": Q_WORKERS,
+    "timeout": Q_TIMEOUT,
+    # Broker lease: a job not acknowledged after `retry` seconds is handed out
+    # again. Jobs wait leased in the in-memory queue (up to workers² of them),
+    # so unless retry > (workers + 1) × timeout a job that merely waited is
+    # run twice. The ledger's own lease makes a second run harmless, but
+    # there is no reason to cause it.
+    "retry": (Q_WORKERS + 1) * Q_TIMEOUT + 60,
+    # A job that raises is acknowledged and not run again by the broker: the
+    # ledger's dispatcher retries the delivery on its own schedule. With
+    # django-q2's defaults a crashing job is redelivered forever.
+    "ack_failures": True,
+    "max_attempts": 1,
+    # Successful job results are not stored: the ledger records every attempt,
+    # and the single monitor process saving each result is django-q2's
+    # bottleneck. Failures are still stored for the operators.
+    "save_limit": -1,
+    "catch_up": False,  # a schedule missed while down runs once, not once per missed slot
+    "label": "Background jobs",
+}
+if REDIS_URL:
+    Q_CLUSTER["redis"] = REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+# --- Callbacks --------------------------------------------------------------
+CALLBACK_RETRY_SCHEDULE = env.list(
+    "CALLBACK_RETRY_SCHEDULE",
+    cast=float,
+    default=[
+        10, 30, 60, 120, 300, 600, 900, 1800, 1800, 3600,
+        3600, 3600, 3600, 7200, 7200, 7200, 10800, 10800, 10800, 10800,
+    ],
+)
+CALLBACK_CONNECT_TIMEOUT = env.float("CALLBACK_CONNECT_TIMEOUT", default=5.0)
+CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
+CALLBACK_ALLOWED_NETWORKS = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
+CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
+CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
+# How often each worker's dispatcher looks for due deliveries (seconds), and
+# how long a dispatched delivery may wait in the queue before it is dispatched
+# again (a lost queue message costs at most this long).
+CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
+CALLBACK_DISPATCH_LEASE = env.float("CALLBACK_DISPATCH_LEASE", default=120.0)
+
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+
+EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(EMAIL_CONFIG)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING"), "propagate": True},
+    },
+}

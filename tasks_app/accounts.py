@@ -1,0 +1,47 @@
+"""Customer accounts and their keys (SPEC §3)."""
+
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from tasks_app.keys import Mode, api_key_prefix, generate_api_key, hash_api_key
+from tasks_app.models import Profile
+from tasks_app.validators import validate_callback_target
+
+
+@dataclass(frozen=True)
+class IssuedKeys:
+    """Plain API keys, to be shown once and then forgotten."""
+
+    live_api_key: str
+    test_api_key: str
+
+
+def _issue_api_keys(profile: Profile) -> IssuedKeys:
+    live, test = generate_api_key(Mode.LIVE), generate_api_key(Mode.TEST)
+    profile.live_api_key_hash, profile.live_api_key_prefix = hash_api_key(live), api_key_prefix(live)
+    profile.test_api_key_hash, profile.test_api_key_prefix = hash_api_key(test), api_key_prefix(test)
+    return IssuedKeys(live_api_key=live, test_api_key=test)
+
+
+def account_create(*, email: str, staff: bool = False, default_callback_url: str = "") -> tuple[Profile, IssuedKeys]:
+    """Create a user and profile with fresh keys; the plain API keys are returned once."""
+    validate_callback_target(default_callback_url)
+    with transaction.atomic():
+        user = get_user_model().objects.create_user(
+            username=email, email=email, is_staff=staff
+        )
+        profile = Profile(user=user, default_callback_url=default_callback_url)
+        keys = _issue_api_keys(profile)
+        profile.save()
+    return profile, keys
+
+
+def api_keys_rotate(*, profile: Profile) -> IssuedKeys:
+    """Replace both API keys; the old ones stop working at once."""
+    keys = _issue_api_keys(profile)
+    profile.save(update_fields=[
+        "live_api_key_hash", "live_api_key_prefix", "test_api_key_hash", "test_api_key_prefix",
+    ])
+    return keys

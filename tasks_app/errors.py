@@ -1,0 +1,16 @@
+"""Domain errors raised by services; the API's exception handler and the admin translate them."""
+
+
+class TaskStateConflict(Exception):
+    """The requested change is not allowed in the task's current state (HTTP 409)."""
+
+
+class DuplicateUniqueId(Exception):
+    """Another task of the same account and mode already has this ``unique_id`` (HTTP 409)."""
+
+    def __init__(self, *, unique_id: str, existing_task_id: str):
+        self.unique_id = unique_id
+        self.existing_task_id = existing_task_id
+        super().__init__(
+            f"A task with unique_id {unique_id!r} already exists: {existing_task_id}"
+        )

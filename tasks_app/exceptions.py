@@ -1,0 +1,55 @@
+"""One exception handler for the API: every error is ``{status_code, error[, details]}`` (SPEC §4)."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+
+from tasks_app.errors import DuplicateUniqueId, TaskStateConflict
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(status_code: int, message: str, details=None, headers=None) -> Response:
+    body = {"status_code": status_code, "error": message}
+    if details is not None:
+        body["details"] = details
+    return Response(body, status=status_code, headers=headers)
+
+
+def _summary(details) -> str:
+    """A one-line human message for a validation error."""
+    if isinstance(details, dict):
+        for field, messages in details.items():
+            first = messages[0] if isinstance(messages, list) and messages else messages
+            if isinstance(first, (dict, list)):
+                first = _summary(first)
+            return str(first) if field == "non_field_errors" else f"{field}: {first}"
+    if isinstance(details, list) and details:
+        return _summary(details[0]) if isinstance(details[0], (dict, list)) else str(details[0])
+    return "Invalid request."
+
+
+def api_exception_handler(exc, context):
+    if isinstance(exc, TaskStateConflict):
+        return error_response(status.HTTP_409_CONFLICT, str(exc))
+    if isinstance(exc, DuplicateUniqueId):
+        return error_response(status.HTTP_409_CONFLICT, str(exc))
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    if isinstance(exc, exceptions.ValidationError):
+        details = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+        return error_response(exc.status_code, _summary(details), details=details)
+    if isinstance(exc, exceptions.APIException):
+        headers = {}
+        if getattr(exc, "auth_header", None):
+            headers["WWW-Authenticate"] = exc.auth_header
+        if getattr(exc, "wait", None):
+            headers["Retry-After"] = str(int(exc.wait))
+        return error_response(exc.status_code, str(exc.detail), headers=headers)
+    return None  # an unexpected error: Django's 500 handling, logged

@@ -1,0 +1,39 @@
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from rest_framework.exceptions import ValidationError
+
+from tasks_app.accounts import account_create
+
+
+class Command(BaseCommand):
+    help = "Create a customer account and print its keys (shown only this once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("email")
+        parser.add_argument("--staff", action="store_true", help="An operator account (admin, /v1/ops).")
+        parser.add_argument("--default-callback-url", default="", help="URL or email address.")
+        parser.add_argument(
+            "--password",
+            default=None,
+            help="Admin password for a staff account (else set it with changepassword).",
+        )
+
+    def handle(self, *args, email, staff, default_callback_url, password, **options):
+        if get_user_model().objects.filter(username=email).exists():
+            raise CommandError(f"An account {email} already exists.")
+        try:
+            profile, keys = account_create(
+                email=email, staff=staff, default_callback_url=default_callback_url
+            )
+        except ValidationError as exc:
+            raise CommandError(f"Invalid --default-callback-url: {exc.detail[0]}") from None
+        if password:
+            profile.user.set_password(password)
+            profile.user.save(update_fields=["password"])
+        self.stdout.write(f"Account:                {email}{' (staff)' if staff else ''}")
+        self.stdout.write(f"Live API key:           {keys.live_api_key}")
+        self.stdout.write(f"Test API key:           {keys.test_api_key}")
+        self.stdout.write(f"Live callback auth key: {profile.live_callback_auth_key}")
+        self.stdout.write(f"Test callback auth key: {profile.test_callback_auth_key}")
+        self.stdout.write(f"Signing secret:         {profile.signing_secret}")
+        self.stdout.write("The API keys are not stored and will not be shown again.")

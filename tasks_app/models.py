@@ -1,0 +1,95 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from tasks_app.keys import (
+    Mode,
+    generate_callback_auth_key,
+    generate_signing_secret,
+    generate_task_id,
+)
+
+
+class Profile(models.Model):
+    """A customer account's callback settings and keys (SPEC §3).
+
+    API keys are stored as SHA-256 hashes with a short visible prefix; the
+    plain key is shown once, by the service that creates or rotates it.
+    """
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
+    )
+    default_callback_url = models.CharField(max_length=2048, blank=True, default="")
+    live_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
+    test_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
+    signing_secret = models.CharField(max_length=64, default=generate_signing_secret)
+
+    live_api_key_prefix = models.CharField(max_length=16, blank=True, default="")
+    live_api_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    test_api_key_prefix = models.CharField(max_length=16, blank=True, default="")
+    test_api_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"Profile of {self.user}"
+
+    def callback_auth_key(self, mode: str) -> str:
+        return self.live_callback_auth_key if mode == Mode.LIVE else self.test_callback_auth_key
+
+
+class Task(models.Model):
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        COMPLETED = "completed", "Completed"
+        ERROR = "error", "Error"
+        CANCELED = "canceled", "Canceled"
+
+    id = models.CharField(primary_key=True, max_length=24, default=generate_task_id, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks"
+    )
+    is_test = models.BooleanField(default=False)
+    type = models.CharField(max_length=64)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    instruction = models.TextField(blank=True, default="")
+    params = models.JSONField(default=dict)
+    response = models.JSONField(null=True, blank=True)
+    callback_url = models.CharField(max_length=2048, blank=True, default="")
+    # None until the task's first delivery finishes (SPEC §6.5).
+    callback_succeeded = models.BooleanField(null=True, blank=True)
+    callback_succeeded_at = models.DateTimeField(null=True, blank=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    tags = models.JSONField(default=list, blank=True)
+    unique_id = models.CharField(max_length=255, null=True, blank=True)
+    project = models.CharField(max_length=255, blank=True, default="")
+    batch = models.CharField(max_length=255, blank=True, default="")
+    audits = models.JSONField(default=list, blank=True)
+    customer_review_status = models.CharField(max_length=16, blank=True, default="")
+    customer_review_comments = models.JSONField(default=list, blank=True)
+    prior_responses = models.JSONField(default=list, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "is_test", "unique_id"],
+                condition=Q(unique_id__isnull=False),
+                name="task_unique_id_per_account_and_mode",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "is_test", "-created_at", "-id"], name="task_list_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.type} task {self.id} ({self.status})"
+
+    @property
+    def mode(self) -> str:
+        return Mode.TEST if self.is_test else Mode.LIVE
