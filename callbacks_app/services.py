@@ -15,7 +15,8 @@ from functools import partial
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -24,6 +25,7 @@ from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import callback_payload
 from callbacks_app.signing import sign
 from callbacks_app.targets import email_target
+from tasks_app.errors import NoCallbackTarget, TaskStateConflict
 from tasks_app.models import Profile, Task
 
 logger = logging.getLogger(__name__)
@@ -99,25 +101,61 @@ def callback_delivery_create(*, task: Task, event: str) -> Delivery | None:
     return delivery
 
 
-def _claim(*, delivery_id: str, lease_token: str | None) -> str | None:
-    """Take the send lease of a due delivery; the new token, or None if not ours to send.
+UNFINISHED_ATTEMPT = "The attempt did not finish: its worker stopped (killed or timed out)."
+
+
+def max_attempts() -> int:
+    """The first attempt and one per entry of the retry schedule."""
+    return 1 + len(settings.CALLBACK_RETRY_SCHEDULE)
+
+
+def _claim(*, delivery_id: str, lease_token: str | None) -> tuple[str, Delivery, DeliveryAttempt] | None:
+    """Take the send lease of a due delivery and open its next attempt.
 
     A job may send when it holds the dispatch lease it was queued with, or
-    when nobody holds a live lease (a redelivered job, a sweep).
+    when nobody holds a live lease (a redelivered job, a sweep). The attempt
+    is counted and its row written before anything is sent, so an attempt
+    whose worker is killed still counts (and shows) as an attempt: a target
+    that crashes workers cannot be retried forever.
     """
     now = timezone.now()
     held_by_nobody = Q(leased_until__isnull=True) | Q(leased_until__lt=now)
     may_take = held_by_nobody | Q(lease_token=lease_token) if lease_token else held_by_nobody
     token = new_lease_token()
-    claimed = (
-        Delivery.objects.filter(
+    with transaction.atomic():
+        claimed = Delivery.objects.filter(
             may_take,
             id=delivery_id,
             status=Delivery.Status.PENDING,
             next_attempt_at__lte=now,
-        ).update(lease_token=token, leased_until=now + send_lease())
-    )
-    return token if claimed else None
+        ).update(
+            lease_token=token,
+            leased_until=now + send_lease(),
+            attempt_count=F("attempt_count") + 1,
+            first_attempt_at=Coalesce("first_attempt_at", Value(now)),
+        )
+        if not claimed:
+            return None
+        delivery = Delivery.objects.select_related("task").get(id=delivery_id)
+        if delivery.attempt_count > max_attempts() or now >= delivery.first_attempt_at + retry.RETRY_WINDOW:
+            # Out of attempts (the last one was cut off by a dying worker): finish it.
+            Delivery.objects.filter(id=delivery_id).update(
+                status=Delivery.Status.FAILED,
+                attempt_count=F("attempt_count") - 1,
+                finished_at=now,
+                next_attempt_at=None,
+                lease_token=None,
+                leased_until=None,
+            )
+            _record_task_outcome(delivery=delivery, succeeded=False, now=now)
+            return None
+        attempt = DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=delivery.attempt_count,
+            started_at=now,
+            error=UNFINISHED_ATTEMPT,
+        )
+    return token, delivery, attempt
 
 
 def _request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now) -> dict[str, str]:
@@ -183,74 +221,61 @@ def callback_deliver(*, delivery_id: str, lease_token: str | None = None) -> Del
     Returns the recorded attempt, or None when there was nothing to do (not
     due, finished, or another worker holds it).
     """
-    token = _claim(delivery_id=delivery_id, lease_token=lease_token)
-    if token is None:
+    claim = _claim(delivery_id=delivery_id, lease_token=lease_token)
+    if claim is None:
         return None
-    delivery = Delivery.objects.select_related("task").get(id=delivery_id)
+    token, delivery, attempt = claim
     profile = Profile.objects.get(user_id=delivery.task.owner_id)
-    number = delivery.attempt_count + 1
-    started_at = timezone.now()
-    headers = _request_headers(delivery=delivery, profile=profile, attempt=number, now=started_at)
-    result = _send(delivery=delivery, headers=headers)
-    return _record_attempt(
-        delivery=delivery,
-        token=token,
-        number=number,
-        started_at=started_at,
-        headers=headers,
-        result=result,
+    headers = _request_headers(
+        delivery=delivery, profile=profile, attempt=attempt.number, now=attempt.started_at
     )
+    result = _send(delivery=delivery, headers=headers)
+    _record_attempt(delivery=delivery, token=token, attempt=attempt, headers=headers, result=result)
+    return attempt
 
 
-def _record_attempt(*, delivery, token, number, started_at, headers, result) -> DeliveryAttempt | None:
-    now = timezone.now()
-    first_attempt_at = delivery.first_attempt_at or started_at
+def _outcome(*, delivery: Delivery, attempt: DeliveryAttempt, result, now) -> dict:
+    """The delivery's new state after ``attempt`` gave ``result``."""
     if result.ok:
-        outcome = {"status": Delivery.Status.SUCCEEDED, "finished_at": now, "next_attempt_at": None}
-    else:
-        due = None
-        if result.status_code != 410:  # Gone: the receiver asks us to stop
-            due = retry.next_attempt_at(
-                attempts_made=number,
-                first_attempt_at=first_attempt_at,
-                now=now,
-                minimum_delay=result.retry_after,
-            )
-        if due is None:
-            outcome = {"status": Delivery.Status.FAILED, "finished_at": now, "next_attempt_at": None}
-        else:
-            outcome = {"next_attempt_at": due}
-
-    with transaction.atomic():
-        updated = Delivery.objects.filter(id=delivery.id, lease_token=token).update(
-            attempt_count=number,
-            first_attempt_at=first_attempt_at,
-            lease_token=None,
-            leased_until=None,
-            **outcome,
+        return {"status": Delivery.Status.SUCCEEDED, "finished_at": now, "next_attempt_at": None}
+    due = None
+    if result.status_code != 410:  # Gone: the receiver asks us to stop
+        due = retry.next_attempt_at(
+            attempts_made=attempt.number,
+            first_attempt_at=delivery.first_attempt_at,
+            now=now,
+            minimum_delay=result.retry_after,
         )
+    if due is None:
+        return {"status": Delivery.Status.FAILED, "finished_at": now, "next_attempt_at": None}
+    return {"next_attempt_at": due}
+
+
+def _record_attempt(*, delivery, token, attempt, headers, result) -> None:
+    now = timezone.now()
+    outcome = _outcome(delivery=delivery, attempt=attempt, result=result, now=now)
+    attempt.duration_ms = result.duration_ms
+    attempt.status_code = result.status_code
+    attempt.error = result.error
+    attempt.response_excerpt = result.body_excerpt
+    attempt.request_headers = masked_headers(headers)
+    attempt.succeeded = result.ok
+    with transaction.atomic():
+        attempt.save()
+        updated = Delivery.objects.filter(
+            id=delivery.id, lease_token=token, status=Delivery.Status.PENDING
+        ).update(lease_token=None, leased_until=None, **outcome)
         if not updated:
-            # Our lease ran out and another worker took the delivery over: it
-            # owns attempt `number` now. Ours is logged, not recorded twice.
+            # The attempt outlived its lease and another worker took the
+            # delivery over, or a resend superseded it meanwhile: the attempt
+            # is recorded, the delivery's state is no longer ours to set.
             logger.warning(
                 "Lost the lease of delivery %s during attempt %s",
                 delivery.id,
-                number,
+                attempt.number,
                 extra={"delivery_id": delivery.id},
             )
-            return None
-        attempt = DeliveryAttempt.objects.create(
-            delivery=delivery,
-            number=number,
-            started_at=started_at,
-            duration_ms=result.duration_ms,
-            status_code=result.status_code,
-            error=result.error,
-            response_excerpt=result.body_excerpt,
-            request_headers=masked_headers(headers),
-            succeeded=result.ok,
-        )
-        if outcome.get("status") in (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED):
+        elif outcome.get("status") in (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED):
             _record_task_outcome(
                 delivery=delivery, succeeded=outcome["status"] == Delivery.Status.SUCCEEDED, now=now
             )
@@ -259,9 +284,37 @@ def _record_attempt(*, delivery, token, number, started_at, headers, result) -> 
     log(
         "Callback %s attempt %s to %s: %s",
         delivery.id,
-        number,
+        attempt.number,
         delivery.target_kind,
         "delivered" if result.ok else (result.error or f"HTTP {result.status_code}"),
-        extra={"delivery_id": delivery.id, "task_id": delivery.task_id, "attempt": number},
+        extra={"delivery_id": delivery.id, "task_id": delivery.task_id, "attempt": attempt.number},
     )
-    return attempt
+
+
+RESENDABLE_STATUSES = (Task.Status.COMPLETED, Task.Status.ERROR)
+
+
+def callback_resend(*, task_id: str) -> Delivery:
+    """Send the task's callback again, as the task is now, to its current target (SPEC §6.7).
+
+    A fresh delivery with a fresh retry schedule; the task's older pending
+    deliveries are superseded, so at most one delivery of a task is live.
+    Raises ``TaskStateConflict`` unless the task is completed or error, and
+    ``NoCallbackTarget`` when there is nowhere to send it.
+    """
+    with transaction.atomic():
+        task = Task.objects.select_for_update().get(id=task_id)
+        if task.status not in RESENDABLE_STATUSES:
+            raise TaskStateConflict(
+                f"Cannot resend the callback of task {task.id}: it is {task.status} "
+                "(allowed only when completed or error)."
+            )
+        if not callback_target(task):
+            raise NoCallbackTarget(
+                f"Task {task.id} has no callback_url and the account has no default callback URL."
+            )
+        now = timezone.now()
+        task.deliveries.filter(status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SUPERSEDED, finished_at=now, next_attempt_at=None
+        )
+        return callback_delivery_create(task=task, event=Delivery.Event.RESENT)

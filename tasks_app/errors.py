@@ -14,3 +14,7 @@ class DuplicateUniqueId(Exception):
         super().__init__(
             f"A task with unique_id {unique_id!r} already exists: {existing_task_id}"
         )
+
+
+class NoCallbackTarget(Exception):
+    """The task has no callback_url and its account no default callback URL (HTTP 400)."""

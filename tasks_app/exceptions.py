@@ -7,7 +7,7 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from tasks_app.errors import DuplicateUniqueId, TaskStateConflict
+from tasks_app.errors import DuplicateUniqueId, NoCallbackTarget, TaskStateConflict
 
 logger = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ def api_exception_handler(exc, context):
         return error_response(status.HTTP_409_CONFLICT, str(exc))
     if isinstance(exc, DuplicateUniqueId):
         return error_response(status.HTTP_409_CONFLICT, str(exc))
+    if isinstance(exc, NoCallbackTarget):
+        return error_response(status.HTTP_400_BAD_REQUEST, str(exc))
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

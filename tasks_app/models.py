@@ -24,6 +24,10 @@ class Profile(models.Model):
     live_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
     test_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
     signing_secret = models.CharField(max_length=64, default=generate_signing_secret)
+    # After a rotation the previous secret stays valid (both signatures are
+    # sent) until this time (SPEC §3, Standard Webhooks rotation).
+    previous_signing_secret = models.CharField(max_length=64, blank=True, default="")
+    previous_signing_secret_expires_at = models.DateTimeField(null=True, blank=True)
 
     live_api_key_prefix = models.CharField(max_length=16, blank=True, default="")
     live_api_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)

@@ -1,0 +1,3 @@
+"""Callback routes under ``/v1`` (resend, delivery log)."""
+
+urlpatterns = []

@@ -1,0 +1,41 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from tasks_app.accounts import account_create, api_keys_rotate
+from tasks_app.models import Profile
+
+DEMO_EMAIL = "demo@scalehooks.local"
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo operator account if needed and print fresh keys and an admin "
+        "password for it (the previous ones stop working). Used by `make run`."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the server listens.")
+
+    def handle(self, *args, url, **options):
+        profile = Profile.objects.filter(user__username=DEMO_EMAIL).select_related("user").first()
+        if profile is None:
+            profile, keys = account_create(email=DEMO_EMAIL, staff=True)
+        else:
+            keys = api_keys_rotate(profile=profile)
+        password = secrets.token_urlsafe(12)
+        user = profile.user
+        user.set_password(password)
+        user.is_staff = user.is_superuser = True
+        user.save()
+        self.stdout.write(self.style.SUCCESS("ScaleHooks demo account (fresh keys on every start):"))
+        self.stdout.write(f"  Admin:                  {url}/admin/  user {DEMO_EMAIL}  password {password}")
+        self.stdout.write(f"  Live API key:           {keys.live_api_key}")
+        self.stdout.write(f"  Test API key:           {keys.test_api_key}")
+        self.stdout.write(f"  Live callback auth key: {profile.live_callback_auth_key}")
+        self.stdout.write(f"  Signing secret:         {profile.signing_secret}")
+        self.stdout.write(f"  Try: curl -u {keys.live_api_key}: -X POST {url}/v1/task/categorization \\")
+        self.stdout.write("         -H 'Content-Type: application/json' \\")
+        self.stdout.write("         -d '{\"attachment\": \"tomato\", \"categories\": [\"red\", \"blue\"], "
+                          "\"callback_url\": \"http://127.0.0.1:9000/\"}'")

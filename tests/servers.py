@@ -1,0 +1,117 @@
+"""Real servers for the tests: an HTTP callback receiver on 127.0.0.1."""
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the receiver answers to one request."""
+
+    status: int = 200
+    body: bytes = b"ok"
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (a slow or hanging receiver)
+
+
+@dataclass(frozen=True)
+class ReceivedRequest:
+    path: str
+    headers: dict
+    body: bytes
+    received_at: float
+
+    def json(self):
+        return json.loads(self.body)
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+
+class CallbackReceiver:
+    """A threaded HTTP server that records every POST and answers from a script.
+
+    ``answer(Answer(500), Answer(500), Answer(200))`` answers the first three
+    requests in that order; the last answer repeats for any further request.
+    """
+
+    def __init__(self):
+        self.requests: list[ReceivedRequest] = []
+        self._answers: list[Answer] = [Answer()]
+        self._served = 0
+        self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._stopping = threading.Event()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else ~44 ms per keep-alive request
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                answer = receiver._record(
+                    ReceivedRequest(self.path, dict(self.headers.items()), body, time.monotonic())
+                )
+                if answer.delay and receiver._stopping.wait(answer.delay):
+                    return
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def port(self) -> int:
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/callback"
+
+    def answer(self, *answers: Answer) -> None:
+        with self._lock:
+            self._answers = list(answers)
+            self._served = 0
+
+    def _record(self, request: ReceivedRequest) -> Answer:
+        with self._arrived:
+            self.requests.append(request)
+            answer = self._answers[min(self._served, len(self._answers) - 1)]
+            self._served += 1
+            self._arrived.notify_all()
+            return answer
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedRequest]:
+        """Block until at least ``count`` requests arrived; fail after ``timeout``."""
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.requests) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} callbacks within {timeout} s, got {len(self.requests)}"
+                    )
+                self._arrived.wait(remaining)
+            return list(self.requests)
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()

@@ -1,0 +1,23 @@
+"""Settings for the test suite and for the clusters the tests start.
+
+The same module configures the pytest process and every ``qcluster`` child
+process (through DJANGO_SETTINGS_MODULE), so both see the same database,
+queue and callback settings.
+"""
+
+import os
+import uuid
+
+# Receivers run on 127.0.0.1: allow loopback, as `make run` does.
+os.environ.setdefault("CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+# Short retries so a whole schedule runs in seconds; a test may set its own.
+os.environ.setdefault("CALLBACK_RETRY_SCHEDULE", ",".join(["0.2"] * 20))
+os.environ.setdefault("CALLBACK_DISPATCH_INTERVAL", "0.2")
+os.environ.setdefault("Q_WORKERS", "2")
+# One queue name per test run, so that runs sharing a Redis never see each
+# other's jobs. Children inherit it through the environment.
+os.environ.setdefault("Q_CLUSTER_NAME", f"scalehooks-test-{uuid.uuid4().hex[:8]}")
+
+from scalehooks.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -1,0 +1,35 @@
+import io
+import re
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from tasks_app.models import Profile
+
+pytestmark = pytest.mark.django_db
+
+
+def test_create_account_prints_working_keys_once_and_stores_only_hashes(api):
+    out = io.StringIO()
+
+    call_command("create_account", "new@example.com", "--default-callback-url", "ops@example.com", stdout=out)
+
+    live_key = re.search(r"Live API key:\s+(live_[0-9a-f]{32})", out.getvalue()).group(1)
+    test_key = re.search(r"Test API key:\s+(test_[0-9a-f]{32})", out.getvalue()).group(1)
+    profile = Profile.objects.get(user__email="new@example.com")
+    assert profile.default_callback_url == "ops@example.com"
+    stored = " ".join(str(v) for v in Profile.objects.values().get(id=profile.id).values())
+    assert live_key not in stored and test_key not in stored
+    assert profile.live_api_key_prefix == live_key[:9]
+    assert api.as_key(live_key).get("/v1/task/0123456789abcdef01234567").status_code == 404
+    assert api.as_key(test_key).get("/v1/task/0123456789abcdef01234567").status_code == 404
+
+
+def test_create_account_refuses_an_existing_email(account):
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("create_account", "customer@example.com", stdout=io.StringIO())
+
+
+def test_create_account_refuses_an_invalid_default_callback_url():
+    with pytest.raises(CommandError, match="default-callback-url"):
+        call_command("create_account", "x@example.com", "--default-callback-url", "ftp://x", stdout=io.StringIO())
