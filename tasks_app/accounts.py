@@ -1,11 +1,21 @@
 """Customer accounts and their keys (SPEC §3)."""
 
 from dataclasses import dataclass
-
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from tasks_app.keys import Mode, api_key_prefix, generate_api_key, hash_api_key
+from datetime import timedelta
+
+from django.utils import timezone
+
+from tasks_app.keys import (
+    Mode,
+    api_key_prefix,
+    generate_api_key,
+    generate_callback_auth_key,
+    generate_signing_secret,
+    hash_api_key,
+)
 from tasks_app.models import Profile
 from tasks_app.validators import validate_callback_target
 
@@ -45,3 +55,26 @@ def api_keys_rotate(*, profile: Profile) -> IssuedKeys:
         "live_api_key_hash", "live_api_key_prefix", "test_api_key_hash", "test_api_key_prefix",
     ])
     return keys
+
+
+def callback_auth_key_rotate(*, profile: Profile, mode: str) -> str:
+    """Replace the callback auth key of ``mode``; callbacks sent from now on carry the new one."""
+    field = "live_callback_auth_key" if mode == Mode.LIVE else "test_callback_auth_key"
+    key = generate_callback_auth_key()
+    setattr(profile, field, key)
+    profile.save(update_fields=[field])
+    return key
+
+
+SIGNING_SECRET_OVERLAP = timedelta(hours=24)
+
+
+def signing_secret_rotate(*, profile: Profile) -> str:
+    """Replace the signing secret; the previous one stays valid (both signatures are sent) for 24 h."""
+    profile.previous_signing_secret = profile.signing_secret
+    profile.previous_signing_secret_expires_at = timezone.now() + SIGNING_SECRET_OVERLAP
+    profile.signing_secret = generate_signing_secret()
+    profile.save(
+        update_fields=["signing_secret", "previous_signing_secret", "previous_signing_secret_expires_at"]
+    )
+    return profile.signing_secret
