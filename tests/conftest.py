@@ -2,6 +2,7 @@ import base64
 import time
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from callbacks_app.models import Delivery
@@ -9,6 +10,12 @@ from callbacks_app.services import callback_deliver
 from tasks_app.accounts import account_create
 from tests.cluster import ClusterProcess
 from tests.servers import CallbackReceiver
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters must not leak from one test into the next."""
+    cache.clear()
 
 
 @pytest.fixture
