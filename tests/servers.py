@@ -41,7 +41,8 @@ class CallbackReceiver:
     requests in that order; the last answer repeats for any further request.
     """
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.host = host
         self.requests: list[ReceivedRequest] = []
         self._answers: list[Answer] = [Answer()]
         self._served = 0
@@ -72,7 +73,7 @@ class CallbackReceiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -83,7 +84,7 @@ class CallbackReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/callback"
+        return f"http://{self.host}:{self.port}/callback"
 
     def answer(self, *answers: Answer) -> None:
         with self._lock:
