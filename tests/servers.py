@@ -116,3 +116,55 @@ class CallbackReceiver:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+class FileServer:
+    """A threaded HTTP server answering GET from a table of paths (attachments to download).
+
+    ``serve("/cat.jpg", Answer(200, b"..."))``; any other path is a 404. Every
+    GET is recorded in ``requests``.
+    """
+
+    def __init__(self):
+        self.requests: list[ReceivedRequest] = []
+        self._files: dict[str, Answer] = {}
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_GET(self):
+                with server._lock:
+                    server.requests.append(
+                        ReceivedRequest(self.path, dict(self.headers.items()), b"", time.monotonic())
+                    )
+                    answer = server._files.get(self.path, Answer(404, b"not found"))
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def serve(self, path: str, answer: Answer) -> str:
+        """Answer GET ``path`` with ``answer``; returns the full URL."""
+        with self._lock:
+            self._files[path] = answer
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
