@@ -34,7 +34,13 @@ def smtp_server(settings):
 
 
 class LogCapture(logging.Handler):
-    """Every record logged anywhere while installed, formatted as the console would."""
+    """Every record logged while installed, formatted as the console would.
+
+    The test SMTP server's own logger (aiosmtpd's ``mail.log``, which dumps
+    each message it receives) is left out: it is the receiving side, not ours.
+    """
+
+    IGNORED = ("mail.log",)
 
     def __init__(self):
         super().__init__(level=logging.DEBUG)
@@ -42,7 +48,8 @@ class LogCapture(logging.Handler):
         self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
 
     def emit(self, record):
-        self.records.append(record)
+        if record.name not in self.IGNORED:
+            self.records.append(record)
 
     @property
     def text(self) -> str:
