@@ -326,8 +326,7 @@ def deliveries_deliver_until_finished(
         for delivery_id, token in list(remaining.items()):
             attempt = callback_deliver(delivery_id=delivery_id, lease_token=token)
             if attempt is not None and on_attempt is not None:
-                attempt.refresh_from_db()
-                on_attempt(attempt)
+                on_attempt(attempt)  # as recorded: _record_attempt updated it in place
             delivery = Delivery.objects.get(id=delivery_id)
             if delivery.is_finished:
                 done[delivery_id] = delivery
@@ -385,16 +384,23 @@ def _record_attempt(*, delivery, token, attempt, headers, result, secret_values=
             id=delivery.id, lease_token=token, status=Delivery.Status.PENDING
         ).update(lease_token=None, leased_until=None, **outcome)
         if not updated:
-            # The attempt outlived its lease and another worker took the
-            # delivery over, or a resend superseded it meanwhile: the attempt
-            # is recorded, the delivery's state is no longer ours to set.
-            logger.warning(
-                "Lost the lease of delivery %s during attempt %s",
-                delivery.id,
-                attempt.number,
-                extra={"delivery_id": delivery.id},
-            )
-            _release_waiting_resends(delivery=delivery, now=now)
+            # A resend superseded the delivery during this attempt, or the
+            # attempt outlived its lease and another worker took the delivery
+            # over: the attempt is recorded, the delivery's state is no longer
+            # ours to set.
+            superseded = Delivery.objects.filter(
+                id=delivery.id, lease_token=token, status=Delivery.Status.SUPERSEDED
+            ).update(lease_token=None, leased_until=None)
+            if superseded:
+                # A resend waiting for this attempt may go now.
+                _release_waiting_resends(delivery=delivery, now=now)
+            else:
+                logger.warning(
+                    "Lost the lease of delivery %s during attempt %s",
+                    delivery.id,
+                    attempt.number,
+                    extra={"delivery_id": delivery.id},
+                )
         elif outcome.get("status") in (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED):
             _record_task_outcome(
                 delivery=delivery, succeeded=outcome["status"] == Delivery.Status.SUCCEEDED, now=now
