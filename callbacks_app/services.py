@@ -114,6 +114,23 @@ def callback_delivery_create(
     return delivery
 
 
+def _lock_task_of(*, delivery_id: str) -> None:
+    """Lock the task row of a delivery for the rest of the transaction.
+
+    Lock order: whoever changes a task and its deliveries in one transaction
+    locks the task first (``task_complete``, ``callback_resend``), so the
+    delivery services do the same before they touch a delivery row that is
+    followed by a task update. Otherwise a resend (task, then delivery) and a
+    worker recording an attempt (delivery, then task) deadlock on PostgreSQL.
+    A no-op on SQLite, whose IMMEDIATE transactions are serialised anyway.
+    """
+    list(
+        Task.objects.select_for_update(of=("self",))
+        .filter(deliveries__id=delivery_id)
+        .values_list("id", flat=True)
+    )
+
+
 UNFINISHED_ATTEMPT = "The attempt did not finish: its worker stopped (killed or timed out)."
 
 
@@ -136,6 +153,7 @@ def _claim(*, delivery_id: str, lease_token: str | None) -> tuple[str, Delivery,
     may_take = held_by_nobody | Q(lease_token=lease_token) if lease_token else held_by_nobody
     token = new_lease_token()
     with transaction.atomic():
+        _lock_task_of(delivery_id=delivery_id)
         claimed = Delivery.objects.filter(
             may_take,
             id=delivery_id,
@@ -379,6 +397,7 @@ def _record_attempt(*, delivery, token, attempt, headers, result, secret_values=
     attempt.request_headers = masked_headers(headers)
     attempt.succeeded = result.ok
     with transaction.atomic():
+        _lock_task_of(delivery_id=delivery.id)
         attempt.save()
         updated = Delivery.objects.filter(
             id=delivery.id, lease_token=token, status=Delivery.Status.PENDING
