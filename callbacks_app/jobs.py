@@ -1,7 +1,7 @@
-"""django-q2 job functions: they take ids, and call a service."""
+"""django-q2 job functions: they take ids (or nothing), and call a service."""
 
-from callbacks_app.services import callback_deliver
+from callbacks_app.sending import deliveries_drain
 
 
-def deliver_callback(delivery_id: str, lease_token: str | None = None) -> None:
-    callback_deliver(delivery_id=delivery_id, lease_token=lease_token)
+def drain_deliveries() -> None:
+    deliveries_drain()

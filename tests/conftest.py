@@ -6,7 +6,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from callbacks_app.models import Delivery
-from callbacks_app.services import callback_deliver
+from callbacks_app.sending import callback_deliver
 from tasks_app.accounts import account_create
 from tests.cluster import ClusterProcess
 from tests.servers import CallbackReceiver
@@ -81,9 +81,7 @@ def deliver_until_finished(delivery_id: str, timeout: float = 30.0) -> Delivery:
     """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        # The lease token the queued job would carry (set at creation only).
-        token = Delivery.objects.values_list("lease_token", flat=True).get(id=delivery_id)
-        callback_deliver(delivery_id=delivery_id, lease_token=token)
+        callback_deliver(delivery_id=delivery_id)
         delivery = Delivery.objects.get(id=delivery_id)
         if delivery.is_finished:
             return delivery
