@@ -1,15 +1,16 @@
-"""django-q2 job functions: they take ids, and call a service."""
+"""django-q2 job functions: they take ids (or nothing), and call a service."""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app.services import callback_deliver, deliveries_prune
+from callbacks_app.sending import deliveries_drain
+from callbacks_app.services import deliveries_prune
 
 
-def deliver_callback(delivery_id: str, lease_token: str | None = None) -> None:
-    callback_deliver(delivery_id=delivery_id, lease_token=lease_token)
+def drain_deliveries() -> None:
+    deliveries_drain()
 
 
 def prune_deliveries() -> int:

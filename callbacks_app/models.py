@@ -80,6 +80,10 @@ class Delivery(models.Model):
 class DeliveryAttempt(models.Model):
     """One try of a delivery: what was sent (secrets masked) and what came back."""
 
+    # The error an attempt carries from the moment it is claimed until its
+    # result is recorded: it stays when the worker dies in between.
+    UNFINISHED = "The attempt did not finish: its worker stopped (killed or timed out)."
+
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()

@@ -4,7 +4,7 @@ masked once more on the way out."""
 
 from rest_framework import serializers
 
-from callbacks_app.services import masked_headers
+from callbacks_app.sending import masked_headers
 from tasks_app.representation import format_timestamp
 
 

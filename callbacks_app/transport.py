@@ -9,6 +9,7 @@ the caller records what happened, whatever happened.
 
 import email.utils
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -44,26 +45,27 @@ class _Session(requests.Session):
         return super().send(request, **kwargs)
 
 
-_session: requests.Session | None = None
+_local = threading.local()
 
 
 def outgoing_session() -> requests.Session:
-    """The one outgoing HTTP session of this process (kept alive between requests).
+    """This thread's outgoing HTTP session (kept alive between requests).
 
     Every request it sends goes through the address guard (``guard.py``),
     never follows redirects and carries our User-Agent. Timeouts are passed
-    per request from settings.
+    per request from settings. One session per thread: senders run on a
+    thread pool, and requests does not promise a shared Session is safe.
     """
-    global _session
-    if _session is None:
+    session = getattr(_local, "session", None)
+    if session is None:
         session = _Session()
         adapter = GuardedHTTPAdapter()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.headers["User-Agent"] = USER_AGENT
         session.trust_env = False  # no proxies or netrc from the environment: the guard must see the target
-        _session = session
-    return _session
+        _local.session = session
+    return session
 
 
 def parse_retry_after(value: str | None) -> float | None:

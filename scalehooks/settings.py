@@ -122,7 +122,7 @@ REST_FRAMEWORK = {
 # holds the attempt counter; django-q2 only executes. Its options are set so it
 # never works against the ledger:
 Q_WORKERS = env.int("Q_WORKERS", default=4)  # deliveries wait on the network, not the CPU
-Q_TIMEOUT = 60  # one job = one delivery attempt, at most CALLBACK_TIMEOUT (15 s) plus DB work
+Q_TIMEOUT = 60  # a drain job takes work for 10 s, then finishes its sends (at most CALLBACK_TIMEOUT)
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {
     "name": env.str("Q_CLUSTER_NAME", default="scalehooks"),
@@ -165,11 +165,11 @@ CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
 CALLBACK_ALLOWED_NETWORKS = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
 CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
 CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
-# How often each worker's dispatcher looks for due deliveries (seconds), and
-# how long a dispatched delivery may wait in the queue before it is dispatched
-# again (a lost queue message costs at most this long).
+# How often each worker's dispatcher looks for due deliveries (seconds).
 CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
-CALLBACK_DISPATCH_LEASE = env.float("CALLBACK_DISPATCH_LEASE", default=120.0)
+# Sends one target may hold at once across the system: a target that hangs
+# until the timeout delays its own callbacks, not everybody else's.
+CALLBACK_MAX_IN_FLIGHT_PER_TARGET = env.int("CALLBACK_MAX_IN_FLIGHT_PER_TARGET", default=32)
 
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES

@@ -6,7 +6,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from callbacks_app.models import Delivery
-from callbacks_app.services import deliveries_deliver_until_finished
+from callbacks_app.sending import deliveries_deliver_until_finished
 from tasks_app.accounts import account_create
 from tests.cluster import ClusterProcess
 from tests.servers import CallbackReceiver, SmtpServer
@@ -134,12 +134,10 @@ def deliver_until_finished(delivery_id: str, timeout: float = 30.0) -> Delivery:
     """Run a delivery in this process, attempt after attempt as each falls due, until it finishes.
 
     The production loop (``deliveries_deliver_until_finished``, which
-    ``resend_callback --wait`` uses), started with the lease token the queued
-    job would carry (set at creation only).
+    ``resend_callback --wait`` uses).
     """
-    token = Delivery.objects.values_list("lease_token", flat=True).get(id=delivery_id)
     delivery = deliveries_deliver_until_finished(
-        delivery_tokens={delivery_id: token}, timeout=timeout, poll=0.05
+        delivery_ids=[delivery_id], timeout=timeout, poll=0.05
     )[delivery_id]
     if not delivery.is_finished:
         raise AssertionError(f"delivery {delivery_id} still {delivery.status} after {timeout} s")

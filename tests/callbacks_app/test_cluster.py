@@ -81,11 +81,10 @@ def test_retries_are_sent_by_the_cluster_when_due(start_cluster, account, receiv
 
 
 def test_delivery_whose_job_was_never_enqueued_is_sent_by_the_sweep(
-    start_cluster, account, receiver, monkeypatch, settings
+    start_cluster, account, receiver, monkeypatch
 ):
     # The process "crashes" between the commit and the enqueue: no job exists.
-    monkeypatch.setattr(services, "enqueue_delivery", lambda delivery_id, token: None)
-    settings.CALLBACK_DISPATCH_LEASE = 2
+    monkeypatch.setattr(services, "request_drain", lambda **kwargs: None)
     task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     start_cluster()
@@ -118,7 +117,7 @@ def test_worker_killed_mid_delivery_is_delivered_once_its_lease_expires(
         message="delivery never succeeded",
     )
     killed, sent = delivery.attempts.all()
-    assert killed.error == services.UNFINISHED_ATTEMPT
+    assert killed.error == DeliveryAttempt.UNFINISHED
     assert sent.status_code == 200
 
 

@@ -8,7 +8,7 @@ from standardwebhooks.webhooks import Webhook
 
 from callbacks_app.models import Delivery
 from callbacks_app.retry import RETRY_WINDOW
-from callbacks_app.services import callback_deliver
+from callbacks_app.sending import callback_deliver
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
@@ -230,7 +230,7 @@ def test_503_with_retry_after_schedules_the_retry_no_earlier(pending_task, recei
     receiver.answer(Answer(503, headers={"Retry-After": "120"}))
     delivery = complete(pending_task)
 
-    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+    callback_deliver(delivery_id=delivery.id)
 
     delivery.refresh_from_db()
     attempt = delivery.attempts.get()
@@ -242,7 +242,7 @@ def test_retry_after_beyond_the_24_hour_window_is_clamped_to_its_end(pending_tas
     receiver.answer(Answer(429, headers={"Retry-After": str(30 * 3600)}))
     delivery = complete(pending_task)
 
-    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+    callback_deliver(delivery_id=delivery.id)
 
     delivery.refresh_from_db()
     assert delivery.next_attempt_at == delivery.first_attempt_at + RETRY_WINDOW
@@ -251,7 +251,7 @@ def test_retry_after_beyond_the_24_hour_window_is_clamped_to_its_end(pending_tas
 def test_a_retry_due_at_the_end_of_the_window_is_still_sent(pending_task, receiver):
     receiver.answer(Answer(500), Answer(200))
     delivery = complete(pending_task)
-    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+    callback_deliver(delivery_id=delivery.id)
     # Move the clock: the first attempt was 24 h ago and the retry is due now, at the window's end.
     now = timezone.now()
     Delivery.objects.filter(id=delivery.id).update(
@@ -284,7 +284,7 @@ def test_receiver_echoing_the_auth_key_is_not_stored(pending_task, receiver, acc
     receiver.answer(Answer(400, body=f"bad auth {profile.live_callback_auth_key}".encode()))
     delivery = complete(pending_task)
 
-    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+    callback_deliver(delivery_id=delivery.id)
 
     attempt = delivery.attempts.get()
     assert attempt.response_excerpt == "bad auth ***"

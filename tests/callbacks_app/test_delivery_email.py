@@ -6,7 +6,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from callbacks_app.models import Delivery
-from callbacks_app.services import callback_deliver
+from callbacks_app.sending import callback_deliver
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
@@ -104,7 +104,7 @@ def test_refused_then_accepted_email_succeeds_on_the_retry(email_task, smtp_serv
     settings.CALLBACK_RETRY_SCHEDULE = [0.1, 0.1]
     smtp_server.refuse("451 4.3.0 Try again later")
     delivery = complete(email_task)
-    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+    callback_deliver(delivery_id=delivery.id)
     smtp_server.accept()
     delivery = deliver_until_finished(delivery.id)
 

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from callbacks_app import services
+from callbacks_app import sending
 from callbacks_app.models import Delivery
-from callbacks_app.services import callback_deliver, callback_resend
+from callbacks_app.sending import callback_deliver
+from callbacks_app.services import callback_resend
 from tasks_app.errors import NoCallbackTarget, TaskStateConflict
 from tasks_app.models import Task
 from tasks_app.services import task_complete
@@ -67,7 +68,7 @@ def test_callback_resend_while_a_retry_is_pending_leaves_exactly_one_live_delive
     task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
-    callback_deliver(delivery_id=first.id, lease_token=first.lease_token)  # 500: a retry is pending
+    callback_deliver(delivery_id=first.id)  # 500: a retry is pending
     first.refresh_from_db()
     assert first.status == Delivery.Status.PENDING and first.next_attempt_at is not None
 
@@ -88,7 +89,7 @@ def test_callback_resend_during_an_attempt_in_flight_waits_for_it(account, recei
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     in_flight = threading.Thread(
-        target=callback_deliver, kwargs={"delivery_id": first.id, "lease_token": first.lease_token}
+        target=callback_deliver, kwargs={"delivery_id": first.id}
     )
     in_flight.start()
     try:
@@ -97,7 +98,7 @@ def test_callback_resend_during_an_attempt_in_flight_waits_for_it(account, recei
         second = callback_resend(task_id=task.id)
 
         assert second.next_attempt_at > timezone.now()
-        assert callback_deliver(delivery_id=second.id, lease_token=second.lease_token) is None
+        assert callback_deliver(delivery_id=second.id) is None
     finally:
         in_flight.join()  # never leave the attempt running past the test
     deliver_until_finished(second.id, timeout=5)  # released at once, not at the lease's end
@@ -115,8 +116,8 @@ def test_callback_resend_after_a_worker_died_mid_attempt_waits_only_for_its_leas
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     # A worker claimed the delivery and died: an unfinished attempt, a lease 1 s from its end.
-    claim = services._claim(delivery_id=first.id, lease_token=first.lease_token)
-    assert claim is not None
+    claim = sending._claim(ids=[first.id])
+    assert claim
     Delivery.objects.filter(id=first.id).update(leased_until=timezone.now() + timedelta(seconds=1))
 
     second = callback_resend(task_id=task.id)

@@ -15,12 +15,12 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from callbacks_app.models import Delivery
+from callbacks_app.sending import deliveries_deliver_until_finished
 from callbacks_app.services import (
     RESENDABLE_STATUSES,
     callback_resend,
     callback_resend_refusal,
     callback_target,
-    deliveries_deliver_until_finished,
 )
 from tasks_app.errors import NoCallbackTarget, TaskStateConflict
 from tasks_app.models import Task
@@ -188,8 +188,8 @@ class Command(BaseCommand):
             self.bar.update()
         return refused
 
-    def _queue(self, ids: list[str], *, enqueue: bool) -> tuple[dict[str, tuple], int]:
-        queued: dict[str, tuple] = {}
+    def _queue(self, ids: list[str], *, enqueue: bool) -> tuple[dict[str, str], int]:
+        queued: dict[str, str] = {}  # delivery id -> task id
         refused = 0
         for task_id in ids:
             try:
@@ -201,15 +201,15 @@ class Command(BaseCommand):
                 refused += 1
                 self._refuse(f"not queued {task_id}: {exc}")
             else:
-                queued[delivery.id] = (task_id, delivery.lease_token)
+                queued[delivery.id] = task_id
                 self._say(f"queued {task_id} as delivery {delivery.id} to {delivery.target}")
             self.bar.update()
         return queued, refused
 
-    def _wait(self, queued: dict[str, tuple]) -> dict[str, Delivery]:
+    def _wait(self, queued: dict[str, str]) -> dict[str, Delivery]:
         if not queued:
             return {}
-        task_of = {delivery_id: task_id for delivery_id, (task_id, _) in queued.items()}
+        task_of = queued
 
         def on_attempt(attempt):
             if attempt.succeeded:
@@ -234,7 +234,7 @@ class Command(BaseCommand):
         )
         with self.bar:
             return deliveries_deliver_until_finished(
-                delivery_tokens={delivery_id: token for delivery_id, (_, token) in queued.items()},
+                delivery_ids=list(queued),
                 on_attempt=on_attempt,
                 on_finished=on_finished,
             )

@@ -1,6 +1,5 @@
 import secrets
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from tasks_app.accounts import account_create, api_keys_rotate
