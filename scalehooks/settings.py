@@ -26,6 +26,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served from here: /v1/docs works offline
     "django_q",
     "tasks_app",
     "callbacks_app",
@@ -111,10 +113,40 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tasks_app.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tasks_app.parsers.ApiJSONParser"],
     "EXCEPTION_HANDLER": "tasks_app.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["tasks_app.throttling.ApiKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "tasks_app.schema.ApiAutoSchema",
+}
+
+# OpenAPI schema at /v1/schema and Swagger UI at /v1/docs, both public (no API
+# key): they describe the API, they hold no data. The UI's assets come from
+# drf-spectacular-sidecar, so the page needs no outside network.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ScaleHooks API",
+    "DESCRIPTION": (
+        "Scale AI v1 compatible task API with callbacks. Authenticate with HTTP Basic: "
+        "the API key as user name, an empty password."
+    ),
+    "VERSION": "1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tasks_app.schema.close_output_objects",
+    ],  # PATCH /v1/profile requires its one field
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusFilterEnum": "tasks_app.serializers.REVIEW_STATUSES",
+        "ReviewResultEnum": ["accepted", "rejected", "fixed"],
+    },
 }
 
 # --- Background work: django-q2 ---------------------------------------------
