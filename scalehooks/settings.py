@@ -5,6 +5,7 @@ Every value that differs between machines comes from the environment (or a
 ``environ.Env``. README.md documents each variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -28,6 +29,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served from here: /v1/docs works offline
+    "axes",
     "django_q",
     "tasks_app",
     "callbacks_app",
@@ -42,6 +44,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: answers locked-out admin logins.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "scalehooks.urls"
@@ -202,6 +212,16 @@ CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callba
 # again (a lost queue message costs at most this long).
 CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
 CALLBACK_DISPATCH_LEASE = env.float("CALLBACK_DISPATCH_LEASE", default=120.0)
+
+# --- Admin login lockout (django-axes) ----------------------------------------
+# After ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one IP
+# address, that pair is locked out for ADMIN_LOGIN_COOLOFF_MINUTES (a correct
+# password is refused meanwhile); a successful login resets the count.
+AXES_ENABLED = env.bool("ADMIN_LOGIN_LOCKOUT", default=True)
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
