@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from callbacks_app.models import Delivery
 from tasks_app import services
 from tasks_app.keys import Mode
-from tasks_app.models import IdempotencyKey, Profile, Task, TaskTag
+from tasks_app.models import Task
+from tests.security.conftest import database_state
 
 pytestmark = pytest.mark.django_db
 
@@ -96,14 +96,6 @@ def targets(account):
         (mode, state): _task(owner, mode, state)
         for mode in (Mode.LIVE, Mode.TEST)
         for state in ("pending", "completed")
-    }
-
-
-def database_state() -> dict:
-    """Every row a route could change, all columns."""
-    return {
-        model.__name__: list(model.objects.order_by("pk").values())
-        for model in (Task, TaskTag, Delivery, IdempotencyKey, Profile)
     }
 
 
