@@ -1,10 +1,15 @@
-"""Real servers for the tests: an HTTP callback receiver on 127.0.0.1."""
+"""Real servers for the tests: an HTTP callback receiver and an SMTP server on 127.0.0.1."""
 
+import email
+import email.policy
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
 
 
 @dataclass(frozen=True)
@@ -168,3 +173,83 @@ class FileServer:
     def close(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+@dataclass(frozen=True)
+class ReceivedEmail:
+    """One SMTP transaction that reached DATA, accepted or refused."""
+
+    mail_from: str
+    rcpt_tos: list
+    message: email.message.EmailMessage
+    accepted: bool
+
+    @property
+    def body(self) -> str:
+        return self.message.get_content()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records every message.
+
+    ``refuse("550 5.7.1 No thanks")`` makes it answer DATA with that reply
+    (the message is recorded as refused); ``accept()`` goes back to 250.
+    """
+
+    def __init__(self):
+        self.received: list[ReceivedEmail] = []
+        self._reply: str | None = None
+        self._arrived = threading.Condition()
+        server = self
+
+        class Handler:
+            async def handle_DATA(self, smtp, session, envelope):
+                return server._record(envelope)
+
+        self.host = "127.0.0.1"
+        self.port = _free_port()
+        self._controller = Controller(
+            Handler(), hostname=self.host, port=self.port, server_hostname="localhost", ready_timeout=10
+        )
+        self._controller.start()
+
+    @property
+    def messages(self) -> list[ReceivedEmail]:
+        """The accepted messages."""
+        return [m for m in self.received if m.accepted]
+
+    def refuse(self, reply: str = "550 5.7.1 Message refused") -> None:
+        self._reply = reply
+
+    def accept(self) -> None:
+        self._reply = None
+
+    def _record(self, envelope) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        reply = self._reply
+        with self._arrived:
+            self.received.append(
+                ReceivedEmail(envelope.mail_from, list(envelope.rcpt_tos), message, reply is None)
+            )
+            self._arrived.notify_all()
+        return reply or "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedEmail]:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.received) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} emails within {timeout} s, got {len(self.received)}"
+                    )
+                self._arrived.wait(remaining)
+            return list(self.received)
+
+    def close(self) -> None:
+        self._controller.stop()
