@@ -206,7 +206,10 @@ CREATE_EXAMPLES = [
 
 # --- post-processing ---------------------------------------------------------------
 
-OUTPUT_COMPONENTS = ("Task", "TaskPage", "Profile", "Error", "Audit")
+OUTPUT_COMPONENTS = (
+    "Task", "TaskPage", "Profile", "Error", "Audit",
+    "CallbackResend", "TaskCallbacks", "DeliveryOutput", "DeliveryAttemptOutput",
+)
 
 
 def close_output_objects(result, generator, request, public):

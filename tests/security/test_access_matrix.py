@@ -53,6 +53,8 @@ ROUTES = [
     Route("POST", "/v1/task/{id}/tags", ["new"], pattern="task/<str:task_id>/tags"),
     Route("PUT", "/v1/task/{id}/tags", ["new"], pattern="task/<str:task_id>/tags"),
     Route("DELETE", "/v1/task/{id}/tags", [MARKER], pattern="task/<str:task_id>/tags"),
+    Route("POST", "/v1/task/{id}/resend_callback", state="completed", pattern="task/<str:task_id>/resend_callback"),
+    Route("GET", "/v1/task/{id}/callbacks", pattern="task/<str:task_id>/callbacks"),
     Route("GET", "/v1/profile", pattern="profile"),
     Route("PATCH", "/v1/profile", {"default_callback_url": "https://example.com/hook"}, pattern="profile"),
     Route("POST", "/v1/profile/rotate_callback_auth_key", pattern="profile/rotate_callback_auth_key"),
@@ -81,6 +83,7 @@ def _task(owner, mode: str, state: str) -> Task:
         data={
             "attachment": MARKER, "categories": ["x", "y"], "instruction": MARKER,
             "metadata": {"note": MARKER}, "tags": [MARKER], "unique_id": f"{MARKER}-{mode}-{state}",
+            "callback_url": f"https://example.com/{MARKER}",
         },
     )
     if state == "completed":
