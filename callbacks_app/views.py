@@ -4,18 +4,38 @@ The task is looked up through ``tasks_app.selectors.task_get``: another
 account's task, or a task of the other mode, is a 404.
 """
 
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from callbacks_app.selectors import deliveries_of_task
 from callbacks_app.serializers import DeliveryOutput
 from callbacks_app.services import callback_resend
+from tasks_app import schema as doc
 from tasks_app.selectors import task_get
 
 
 class TaskCallbackResendApi(APIView):
     """``POST /v1/task/{id}/resend_callback`` → ``{task_id, delivery_id, status: "queued"}``."""
 
+    @extend_schema(
+        operation_id="task_callback_resend",
+        summary="Re-send the task's callback (completed or error tasks)",
+        parameters=[doc.TASK_ID],
+        request=None,
+        responses=doc.responses(
+            inline_serializer(
+                "CallbackResend",
+                {
+                    "task_id": serializers.CharField(),
+                    "delivery_id": serializers.CharField(),
+                    "status": serializers.ChoiceField(choices=["queued"]),
+                },
+            ),
+            400, 404, 409,
+        ),
+    )
     def post(self, request, task_id):
         task = task_get(user=request.user, mode=request.auth.mode, task_id=task_id)
         delivery = callback_resend(task_id=task.id)
@@ -25,6 +45,18 @@ class TaskCallbackResendApi(APIView):
 class TaskCallbacksApi(APIView):
     """``GET /v1/task/{id}/callbacks`` → ``{task_id, deliveries: [...]}``, newest first."""
 
+    @extend_schema(
+        operation_id="task_callbacks",
+        summary="The task's callback deliveries, newest first, with their attempts",
+        parameters=[doc.TASK_ID],
+        responses=doc.responses(
+            inline_serializer(
+                "TaskCallbacks",
+                {"task_id": serializers.CharField(), "deliveries": DeliveryOutput(many=True)},
+            ),
+            404,
+        ),
+    )
     def get(self, request, task_id):
         task = task_get(user=request.user, mode=request.auth.mode, task_id=task_id)
         deliveries = DeliveryOutput(deliveries_of_task(task=task), many=True).data

@@ -5,6 +5,7 @@ Every value that differs between machines comes from the environment (or a
 ``environ.Env``. README.md documents each variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -26,6 +27,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI assets served from here: /v1/docs works offline
+    "axes",
     "django_q",
     "tasks_app",
     "callbacks_app",
@@ -40,6 +44,14 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: answers locked-out admin logins.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out login before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "scalehooks.urls"
@@ -111,10 +123,40 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["tasks_app.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["tasks_app.parsers.ApiJSONParser"],
     "EXCEPTION_HANDLER": "tasks_app.exceptions.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["tasks_app.throttling.ApiKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_SCHEMA_CLASS": "tasks_app.schema.ApiAutoSchema",
+}
+
+# OpenAPI schema at /v1/schema and Swagger UI at /v1/docs, both public (no API
+# key): they describe the API, they hold no data. The UI's assets come from
+# drf-spectacular-sidecar, so the page needs no outside network.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ScaleHooks API",
+    "DESCRIPTION": (
+        "Scale AI v1 compatible task API with callbacks. Authenticate with HTTP Basic: "
+        "the API key as user name, an empty password."
+    ),
+    "VERSION": "1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "COMPONENT_SPLIT_PATCH": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tasks_app.schema.close_output_objects",
+    ],  # PATCH /v1/profile requires its one field
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "ReviewStatusFilterEnum": "tasks_app.serializers.REVIEW_STATUSES",
+        "ReviewResultEnum": ["accepted", "rejected", "fixed"],
+    },
 }
 
 # --- Background work: django-q2 ---------------------------------------------
@@ -170,6 +212,16 @@ CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0
 # Sends one target may hold at once across the system: a target that hangs
 # until the timeout delays its own callbacks, not everybody else's.
 CALLBACK_MAX_IN_FLIGHT_PER_TARGET = env.int("CALLBACK_MAX_IN_FLIGHT_PER_TARGET", default=32)
+
+# --- Admin login lockout (django-axes) ----------------------------------------
+# After ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one IP
+# address, that pair is locked out for ADMIN_LOGIN_COOLOFF_MINUTES (a correct
+# password is refused meanwhile); a successful login resets the count.
+AXES_ENABLED = env.bool("ADMIN_LOGIN_LOCKOUT", default=True)
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.float("ADMIN_LOGIN_COOLOFF_MINUTES", default=15.0))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES

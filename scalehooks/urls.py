@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from scalehooks import health
 
@@ -7,9 +8,13 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", health.healthz, name="healthz"),
     path("metrics", health.metrics, name="metrics"),
+    # Public, like the documentation of any API: no key needed (README "API").
+    path("v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
+    path("v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/", include("tasks_app.urls")),
     path("v1/", include("callbacks_app.urls")),
 ]
 
+handler400 = "scalehooks.views.bad_request"
 handler404 = "scalehooks.views.not_found"
 handler500 = "scalehooks.views.server_error"

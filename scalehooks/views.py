@@ -1,7 +1,18 @@
-"""Project-level error pages: JSON under /v1/, Django's own pages elsewhere."""
+"""Project-level error pages: JSON under /v1/, Django's own pages elsewhere.
+
+They answer what happens outside the API views' own exception handler
+(``tasks_app.exceptions``): unknown routes, and errors Django raises before or
+around a view.
+"""
 
 from django.http import JsonResponse
 from django.views import defaults
+
+
+def bad_request(request, exception=None):
+    if request.path.startswith("/v1/"):
+        return JsonResponse({"status_code": 400, "error": "Bad request."}, status=400)
+    return defaults.bad_request(request, exception)
 
 
 def not_found(request, exception=None):

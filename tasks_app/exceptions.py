@@ -2,7 +2,7 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, SuspiciousOperation, TooManyFieldsSent
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -44,6 +44,10 @@ def api_exception_handler(exc, context):
         return error_response(status.HTTP_409_CONFLICT, str(exc))
     if isinstance(exc, NoCallbackTarget):
         return error_response(status.HTTP_400_BAD_REQUEST, str(exc))
+    if isinstance(exc, TooManyFieldsSent):
+        return error_response(status.HTTP_400_BAD_REQUEST, "Too many query parameters.")
+    if isinstance(exc, SuspiciousOperation):
+        return error_response(status.HTTP_400_BAD_REQUEST, "Bad request.")
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

@@ -3,6 +3,7 @@
 import base64
 import binascii
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,23 +15,37 @@ from tasks_app.keys import Mode
 from tasks_app.models import Task
 
 
+TASK_ID = re.compile(r"[0-9a-f]{24}")
+
+
+def _not_found(task_id: str) -> NotFound:
+    return NotFound(f"No task with id {task_id}.")
+
+
 def tasks_visible_to(*, user, mode: str):
     """The caller's own tasks of the key's mode. Every API read starts here."""
     return Task.objects.filter(owner=user, is_test=(mode == Mode.TEST))
 
 
 def task_get(*, user, mode: str, task_id: str) -> Task:
-    """The caller's task; another account's or mode's task is a 404, never a 403."""
+    """The caller's task; another account's or mode's task is a 404, never a 403.
+
+    A string that cannot be a task id is a 404 without a query (PostgreSQL would
+    refuse a NUL character in it with an error, not an empty result)."""
+    if not TASK_ID.fullmatch(task_id):
+        raise _not_found(task_id)
     task = tasks_visible_to(user=user, mode=mode).filter(id=task_id).first()
     if task is None:
-        raise NotFound(f"No task with id {task_id}.")
+        raise _not_found(task_id)
     return task
 
 
 def task_get_for_operator(*, task_id: str) -> Task:
+    if not TASK_ID.fullmatch(task_id):
+        raise _not_found(task_id)
     task = Task.objects.filter(id=task_id).first()
     if task is None:
-        raise NotFound(f"No task with id {task_id}.")
+        raise _not_found(task_id)
     return task
 
 

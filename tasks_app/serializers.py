@@ -1,10 +1,18 @@
-"""Input serializers of the task API. Output is ``representation.task_representation``."""
+"""Input serializers of the task API. Output is ``representation.task_representation``.
 
+JSON bodies are strict: a string field takes only a JSON string, a boolean only
+``true``/``false``, and a key the route does not know is a 400 (a typo must not
+be silently ignored). Query parameters stay lenient (they are all strings).
+"""
+
+import json
 from datetime import datetime, time
 from datetime import timezone as dt_timezone
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tasks_app.models import Task
@@ -12,33 +20,106 @@ from tasks_app.validators import validate_callback_target
 
 MAX_TAGS = 100
 MAX_TAG_LENGTH = 255
+MAX_METADATA_BYTES = 64 * 1024
+MAX_METADATA_DEPTH = 32
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField would turn ``123`` into ``"123"``."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` only: DRF's BooleanField also takes ``"yes"``, ``1``..."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictInput(serializers.Serializer):
+    """A JSON object body whose keys must all be fields of the serializer."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+def json_depth(value) -> int:
+    """How deeply ``value`` nests objects and lists (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth + 1)
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def validate_metadata(value: dict) -> dict:
+    """Metadata is stored and sent in every callback: keep it reasonable."""
+    if json_depth(value) > MAX_METADATA_DEPTH:
+        raise serializers.ValidationError(f"Nested deeper than {MAX_METADATA_DEPTH} levels.")
+    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    if size > MAX_METADATA_BYTES:
+        raise serializers.ValidationError(
+            f"Larger than {MAX_METADATA_BYTES} bytes as JSON ({size} bytes)."
+        )
+    return value
+
+
+def MetadataField(**kwargs):  # noqa: N802 - a field factory
+    return serializers.DictField(validators=[validate_metadata], **kwargs)
 
 
 class TaskCreateInput(serializers.Serializer):
-    """The fields every task type shares; type params are validated by the type."""
+    """The fields every task type shares; type params are validated by the type.
 
-    instruction = serializers.CharField(max_length=100_000, required=False, allow_blank=True, default="")
-    callback_url = serializers.CharField(
+    Unknown keys are refused by ``services.task_create``, which knows the type's params."""
+
+    instruction = StrictCharField(max_length=100_000, required=False, allow_blank=True, default="")
+    callback_url = StrictCharField(
         max_length=2048, required=False, allow_blank=True, default="",
         validators=[validate_callback_target],
     )
-    metadata = serializers.DictField(required=False, default=dict)
-    unique_id = serializers.CharField(max_length=255, required=False, allow_null=True, default=None)
+    metadata = MetadataField(required=False, default=dict)
+    unique_id = StrictCharField(max_length=255, required=False, allow_null=True, default=None)
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_TAG_LENGTH),
+        child=StrictCharField(max_length=MAX_TAG_LENGTH),
         required=False,
         max_length=MAX_TAGS,
         default=list,
     )
-    project = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    batch = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    project = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+    batch = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
     params = serializers.DictField(required=False)
 
 
-class TaskCompleteInput(serializers.Serializer):
+class TaskCompleteInput(StrictInput):
+    """An operator's response for the task, valid for its type."""
+
     response = serializers.JSONField()
 
 
+@extend_schema_field(OpenApiTypes.STR)
 class TimestampField(serializers.Field):
     """A point in time in a query: ISO 8601 (``2024-05-01T12:00:00.000Z``), the client's
     ``YYYY-MM-DD HH:MM:SS.mmmmmm`` or a date; without a zone it is UTC."""
@@ -83,7 +164,8 @@ class TaskListInput(serializers.Serializer):
     completed_before = TimestampField(required=False)
     updated_after = TimestampField(required=False)
     updated_before = TimestampField(required=False)
-    unique_id = serializers.ListField(child=serializers.CharField(max_length=255), required=False, max_length=1000)
+    # Django refuses a query of more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) parameters.
+    unique_id = serializers.ListField(child=serializers.CharField(max_length=255), required=False, max_length=500)
     tags = serializers.ListField(child=serializers.CharField(max_length=MAX_TAG_LENGTH), required=False, max_length=MAX_TAGS)
     customer_review_status = serializers.ListField(
         child=serializers.ChoiceField(choices=REVIEW_STATUSES), required=False
@@ -113,23 +195,27 @@ class TaskCancelQuery(serializers.Serializer):
     clear_unique_id = serializers.BooleanField(default=False)
 
 
-class TaskAuditInput(serializers.Serializer):
-    accepted = serializers.BooleanField()
-    comments = serializers.CharField(
+class TaskAuditInput(StrictInput):
+    """The customer's review of a completed task."""
+
+    accepted = StrictBooleanField()
+    comments = StrictCharField(
         max_length=10_000, required=False, allow_blank=True, allow_null=True, default=""
     )
 
 
-class TaskUniqueIdInput(serializers.Serializer):
-    unique_id = serializers.CharField(max_length=255)
+class TaskUniqueIdInput(StrictInput):
+    """The new unique_id (unique per account and mode)."""
+
+    unique_id = StrictCharField(max_length=255)
 
 
-class TaskTagsInput(serializers.Serializer):
+class TaskTagsInput(StrictInput):
     """A list of tags; the body is the bare JSON list, as the official client sends it
     (``{"tags": [...]}`` is accepted too)."""
 
     tags = serializers.ListField(
-        child=serializers.CharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS
+        child=StrictCharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS
     )
 
     @classmethod
@@ -140,18 +226,22 @@ class TaskTagsInput(serializers.Serializer):
 class TaskMetadataInput(serializers.Serializer):
     """The body is the metadata object itself."""
 
-    metadata = serializers.DictField()
+    metadata = MetadataField()
 
     @classmethod
     def from_body(cls, body) -> "TaskMetadataInput":
         return cls(data={"metadata": body})
 
 
-class TaskErrorInput(serializers.Serializer):
-    error = serializers.CharField(max_length=10_000)
+class TaskErrorInput(StrictInput):
+    """The error message; the task's response becomes `{"error": message}`."""
+
+    error = StrictCharField(max_length=10_000)
 
 
-class ProfileUpdateInput(serializers.Serializer):
-    default_callback_url = serializers.CharField(
+class ProfileUpdateInput(StrictInput):
+    """An http(s) URL, an email address, or "" for none."""
+
+    default_callback_url = StrictCharField(
         max_length=2048, allow_blank=True, validators=[validate_callback_target]
     )

@@ -7,6 +7,8 @@ params are URLs to download before work starts.
 
 from rest_framework import serializers
 
+from tasks_app.serializers import StrictBooleanField, StrictCharField
+
 REGISTRY: dict[str, "TaskType"] = {}
 
 
@@ -58,11 +60,11 @@ ATTACHMENT_TYPES = ("text", "image", "website", "pdf")
 
 class CategorizationParams(serializers.Serializer):
     attachment_type = serializers.ChoiceField(choices=ATTACHMENT_TYPES, default="text")
-    attachment = serializers.CharField(max_length=10_000)
+    attachment = StrictCharField(max_length=10_000)
     categories = serializers.ListField(
-        child=serializers.CharField(max_length=1_000), min_length=2, max_length=1_000
+        child=StrictCharField(max_length=1_000), min_length=2, max_length=1_000
     )
-    allow_multiple = serializers.BooleanField(default=False)
+    allow_multiple = StrictBooleanField(default=False)
 
     def validate_categories(self, value):
         if len(set(value)) != len(value):
@@ -105,15 +107,15 @@ class Categorization(TaskType):
 # --- textcollection -----------------------------------------------------------
 
 class TextCollectionField(serializers.Serializer):
-    field_id = serializers.CharField(max_length=200)
-    title = serializers.CharField(max_length=1_000)
+    field_id = StrictCharField(max_length=200)
+    title = StrictCharField(max_length=1_000)
     type = serializers.ChoiceField(choices=("text", "number", "category", "date"), default="text")
-    description = serializers.CharField(max_length=10_000, required=False)
-    choices = serializers.ListField(child=serializers.CharField(), required=False)
+    description = StrictCharField(max_length=10_000, required=False)
+    choices = serializers.ListField(child=StrictCharField(), required=False)
 
 
 class TextCollectionParams(serializers.Serializer):
-    attachment = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    attachment = StrictCharField(max_length=10_000, required=False, allow_blank=True)
     attachment_type = serializers.ChoiceField(choices=ATTACHMENT_TYPES, default="text")
     fields = TextCollectionField(many=True, allow_empty=False)
 
@@ -191,7 +193,7 @@ class ImageAnnotation(TaskType):
         allowed = set(params["geometries"])
         for annotation in annotations:
             kind = annotation.get("type")
-            if kind not in allowed:
+            if not isinstance(kind, str) or kind not in allowed:
                 raise serializers.ValidationError(
                     {"response": [f"Annotation type must be one of {sorted(allowed)}."]}
                 )

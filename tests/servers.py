@@ -39,6 +39,13 @@ class ReceivedRequest:
         return None
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of parallel sends
+    # would overflow it and see connections reset, which real receivers do not.
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class CallbackReceiver:
     """A threaded HTTP server that records every POST and answers from a script.
 
@@ -78,7 +85,7 @@ class CallbackReceiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer((host, port), Handler)
+        self._server = _Server((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -156,7 +163,7 @@ class FileServer:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
