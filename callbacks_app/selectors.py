@@ -1,0 +1,182 @@
+"""Reading the delivery ledger for the operators' dashboard (SPEC §6.8, issue 5).
+
+Every figure is one aggregate query that the database answers from an index
+(see the ``Meta.indexes`` of ``Delivery`` and ``DeliveryAttempt``): no rows are
+loaded into Python, so the dashboard stays fast with millions of attempts.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+from django.db import connection
+from django.db.models import Count, F, FloatField, Func, IntegerField, Min, Q
+from django.db.models.functions import Cast
+
+from callbacks_app.models import Delivery, DeliveryAttempt
+
+# A pending delivery whose due time is this far in the past is overdue: the
+# dispatcher sends a due retry within a few seconds when workers are free.
+OVERDUE_AFTER = timedelta(seconds=10)
+
+FINISHED_OUTCOMES = (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED)
+
+
+def delivery_outcomes(*, since: datetime) -> dict[str, int]:
+    """Deliveries created since ``since``, counted by status (every status present, 0 if none)."""
+    counts = dict(
+        Delivery.objects.filter(created_at__gte=since)
+        .order_by()
+        .values_list("status")
+        .annotate(n=Count("*"))
+    )
+    return {status: counts.get(status, 0) for status in Delivery.Status.values}
+
+
+def success_rate(outcomes: dict[str, int]) -> float | None:
+    """Succeeded / (succeeded + failed), or None when nothing finished."""
+    finished = outcomes[Delivery.Status.SUCCEEDED] + outcomes[Delivery.Status.FAILED]
+    return outcomes[Delivery.Status.SUCCEEDED] / finished if finished else None
+
+
+@dataclass(frozen=True)
+class Latency:
+    attempts: int
+    p50_ms: int | None
+    p95_ms: int | None
+
+
+def attempt_latency(*, since: datetime) -> Latency:
+    """Number of attempts started since ``since`` and their duration percentiles (nearest rank).
+
+    One query: attempts grouped by duration (a few thousand distinct values at
+    most), a running count over them, and the first duration whose running
+    count reaches 50 % and 95 % of the total. Read from ``attempt_latency_idx``
+    alone on both SQLite and PostgreSQL.
+    """
+    table = DeliveryAttempt._meta.db_table
+    sql = f"""
+        SELECT MAX(total),
+               MIN(CASE WHEN 100 * running >= 50 * total THEN duration_ms END),
+               MIN(CASE WHEN 100 * running >= 95 * total THEN duration_ms END)
+        FROM (
+            SELECT duration_ms,
+                   SUM(COUNT(*)) OVER (ORDER BY duration_ms) AS running,
+                   SUM(COUNT(*)) OVER () AS total
+            FROM {table}
+            WHERE started_at >= %s
+            GROUP BY duration_ms
+        ) AS by_duration
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(since)])
+        total, p50, p95 = cursor.fetchone()
+    return Latency(
+        attempts=int(total or 0),
+        p50_ms=None if p50 is None else int(p50),
+        p95_ms=None if p95 is None else int(p95),
+    )
+
+
+@dataclass(frozen=True)
+class PendingRetries:
+    pending: int  # deliveries not finished yet
+    retrying: int  # of which at least one attempt failed: waiting for a retry
+    overdue: int  # due more than OVERDUE_AFTER ago and still not sent
+    next_retry_at: datetime | None  # the earliest retry due from now on
+
+
+def pending_retries(*, now: datetime) -> PendingRetries:
+    """The live state of the retry queue (not windowed): one query on the partial due index."""
+    figures = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(
+        pending=Count("*"),
+        retrying=Count("*", filter=Q(attempt_count__gt=0)),
+        overdue=Count("*", filter=Q(next_attempt_at__lt=now - OVERDUE_AFTER)),
+        next_retry_at=Min(
+            "next_attempt_at", filter=Q(attempt_count__gt=0, next_attempt_at__gte=now)
+        ),
+    )
+    return PendingRetries(**figures)
+
+
+@dataclass(frozen=True)
+class TargetFailures:
+    target: str
+    finished: int
+    failed: int
+    failure_rate: float
+
+
+def worst_targets(*, since: datetime, limit: int = 10) -> list[TargetFailures]:
+    """Targets with failed deliveries since ``since``, the highest failure rate first."""
+    rows = (
+        Delivery.objects.filter(created_at__gte=since, status__in=FINISHED_OUTCOMES)
+        .order_by()
+        .values("target")
+        .annotate(
+            finished=Count("*"),
+            failed=Count("*", filter=Q(status=Delivery.Status.FAILED)),
+        )
+        .filter(failed__gt=0)
+        .annotate(failure_rate=Cast(F("failed"), FloatField()) / Cast(F("finished"), FloatField()))
+        .order_by("-failure_rate", "-failed", "target")[:limit]
+    )
+    return [TargetFailures(**row) for row in rows]
+
+
+class EpochBucket(Func):
+    """``floor(unix seconds of expression / seconds)``: the number of the time bucket of a row.
+
+    Django's ``TruncHour`` calls a Python function per row on SQLite; this
+    stays in SQL on both databases.
+    """
+
+    output_field = IntegerField()
+
+    def __init__(self, expression, *, seconds: int):
+        self.seconds = int(seconds)
+        super().__init__(expression)
+
+    def as_sql(self, compiler, connection, **extra):
+        raise NotImplementedError(f"EpochBucket is not implemented for {connection.vendor}")
+
+    def as_sqlite(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(CAST(strftime('%%%%s', {sql}) AS INTEGER) / {self.seconds})", params
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"FLOOR(EXTRACT(EPOCH FROM {sql}) / {self.seconds})::bigint", params
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    succeeded: int
+    failed: int
+
+
+def deliveries_per_bucket(*, since: datetime, until: datetime, seconds: int) -> list[Bucket]:
+    """Deliveries finished (succeeded, failed) per time bucket of ``seconds``, empty buckets included."""
+    counted = {
+        row["bucket"]: row
+        for row in Delivery.objects.filter(status__in=FINISHED_OUTCOMES, finished_at__gte=since)
+        .annotate(bucket=EpochBucket("finished_at", seconds=seconds))
+        .order_by()
+        .values("bucket")
+        .annotate(
+            succeeded=Count("*", filter=Q(status=Delivery.Status.SUCCEEDED)),
+            failed=Count("*", filter=Q(status=Delivery.Status.FAILED)),
+        )
+    }
+    first, last = int(since.timestamp()) // seconds, int(until.timestamp()) // seconds
+    buckets = []
+    for number in range(first, last + 1):  # one per bucket of the window, not per row
+        row = counted.get(number, {})
+        buckets.append(
+            Bucket(
+                start=datetime.fromtimestamp(number * seconds, tz=dt_timezone.utc),
+                succeeded=row.get("succeeded", 0),
+                failed=row.get("failed", 0),
+            )
+        )
+    return buckets
