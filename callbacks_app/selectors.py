@@ -89,8 +89,8 @@ def pending_retries(*, now: datetime) -> PendingRetries:
     """The live state of the retry queue (not windowed): one query on the partial due index."""
     figures = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(
         pending=Count("*"),
-        retrying=Count("*", filter=Q(attempt_count__gt=0)),
-        overdue=Count("*", filter=Q(next_attempt_at__lt=now - OVERDUE_AFTER)),
+        retrying=Count("status", filter=Q(attempt_count__gt=0)),
+        overdue=Count("status", filter=Q(next_attempt_at__lt=now - OVERDUE_AFTER)),
         next_retry_at=Min(
             "next_attempt_at", filter=Q(attempt_count__gt=0, next_attempt_at__gte=now)
         ),
@@ -114,7 +114,7 @@ def worst_targets(*, since: datetime, limit: int = 10) -> list[TargetFailures]:
         .values("target")
         .annotate(
             finished=Count("*"),
-            failed=Count("*", filter=Q(status=Delivery.Status.FAILED)),
+            failed=Count("status", filter=Q(status=Delivery.Status.FAILED)),
         )
         .filter(failed__gt=0)
         .annotate(failure_rate=Cast(F("failed"), FloatField()) / Cast(F("finished"), FloatField()))
@@ -141,7 +141,9 @@ class EpochBucket(Func):
 
     def as_sqlite(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
-        return f"(CAST(strftime('%%%%s', {sql}) AS INTEGER) / {self.seconds})", params
+        # The format is a parameter: a literal '%s' would need escaping that
+        # depends on whether the query has other parameters.
+        return f"(CAST(strftime(%s, {sql}) AS INTEGER) / {self.seconds})", ("%s", *params)
 
     def as_postgresql(self, compiler, connection, **extra):
         sql, params = compiler.compile(self.source_expressions[0])
@@ -164,8 +166,8 @@ def deliveries_per_bucket(*, since: datetime, until: datetime, seconds: int) -> 
         .order_by()
         .values("bucket")
         .annotate(
-            succeeded=Count("*", filter=Q(status=Delivery.Status.SUCCEEDED)),
-            failed=Count("*", filter=Q(status=Delivery.Status.FAILED)),
+            succeeded=Count("status", filter=Q(status=Delivery.Status.SUCCEEDED)),
+            failed=Count("status", filter=Q(status=Delivery.Status.FAILED)),
         )
     }
     first, last = int(since.timestamp()) // seconds, int(until.timestamp()) // seconds
