@@ -8,6 +8,7 @@ task's callback, through ``callback_resend``.
 import json
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -43,7 +44,7 @@ class AttemptInline(admin.TabularInline):
     def outcome(self, obj):
         if obj.status_code is not None:
             text = f"HTTP {obj.status_code}"
-            if obj.error:
+            if obj.error and obj.error != text:
                 text += f" — {obj.error}"
         else:
             text = obj.error or "—"
@@ -110,7 +111,7 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.display(description="task", ordering="task_id")
     def task_link(self, obj):
-        url = reverse("admin:tasks_app_task_change", args=[obj.task_id])
+        url = reverse("admin:tasks_app_task_change", args=[quote(obj.task_id)])
         return format_html('<a href="{}">{}</a>', url, obj.task_id)
 
     @admin.display(description="target", ordering="target")
@@ -153,7 +154,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_resend_permission(request):
             raise PermissionDenied
-        delivery = get_object_or_404(Delivery.objects.only("id", "task_id"), pk=object_id)
+        delivery = get_object_or_404(Delivery.objects.only("id", "task_id"), pk=unquote(object_id))
         try:
             new = callback_resend(task_id=delivery.task_id)
         except REFUSALS as exc:
@@ -164,7 +165,7 @@ class DeliveryAdmin(admin.ModelAdmin):
             f"Resent the callback of task {delivery.task_id} as delivery {new.id}.",
             messages.SUCCESS,
         )
-        return HttpResponseRedirect(reverse("admin:callbacks_app_delivery_change", args=[new.id]))
+        return HttpResponseRedirect(reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)]))
 
 
 @admin.register(FailedDelivery)

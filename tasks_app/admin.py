@@ -8,6 +8,7 @@ task left as it was. Task fields are read-only in the admin for that reason.
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -140,7 +141,7 @@ class DeliveryInline(admin.TabularInline):
 
     @admin.display(description="delivery")
     def delivery_link(self, obj):
-        url = reverse("admin:callbacks_app_delivery_change", args=[obj.pk])
+        url = reverse("admin:callbacks_app_delivery_change", args=[quote(obj.pk)])
         return format_html('<a href="{}">{}</a>', url, obj.pk)
 
 
@@ -232,13 +233,13 @@ class TaskAdmin(admin.ModelAdmin):
     def _task_for_action(self, request, object_id, action: str) -> Task:
         if action not in self.available_operator_actions():
             raise Http404(f"The {action} action is not available.")
-        task = get_object_or_404(Task.objects.only("id", "type", "status"), pk=object_id)
+        task = get_object_or_404(Task.objects.only("id", "type", "status"), pk=unquote(object_id))
         if not self.has_change_permission(request, task):
             raise PermissionDenied
         return task
 
     def _back_to_task(self, task_id):
-        return HttpResponseRedirect(reverse("admin:tasks_app_task_change", args=[task_id]))
+        return HttpResponseRedirect(reverse("admin:tasks_app_task_change", args=[quote(task_id)]))
 
     def _service_form_view(self, request, object_id, *, action, form_class, call, title, done):
         """A form page (response JSON or error text) whose valid submission calls ``call``."""
