@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_migrate
 
 
 class CallbacksAppConfig(AppConfig):
@@ -10,6 +11,12 @@ class CallbacksAppConfig(AppConfig):
         # due deliveries to the queue (see callbacks_app.dispatcher).
         from django_q.signals import post_spawn
 
-        from callbacks_app import dispatcher
+        from callbacks_app import dispatcher, schedules
 
         post_spawn.connect(dispatcher.start_in_worker, dispatch_uid="scalehooks-dispatcher")
+        # The daily retention job (SPEC §6.8), ensured after every migrate.
+        post_migrate.connect(
+            schedules.ensure_schedules_after_migrate,
+            sender=self,
+            dispatch_uid="scalehooks-callback-schedules",
+        )

@@ -6,6 +6,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 RETRY_WINDOW = timedelta(hours=24)
+# A retry due at the very end of the window (a long Retry-After, or jitter on
+# the last entries of the schedule, is clamped there) must still be sent: an
+# attempt may start this late after the window's end, never later.
+WINDOW_GRACE = timedelta(minutes=5)
 JITTER = 0.10  # ±10 %
 
 

@@ -1,18 +1,33 @@
-"""Reading the delivery ledger for the operators' dashboard (SPEC §6.8, issue 5).
+"""Reading deliveries (SPEC §6.8).
 
-Every figure is one aggregate query that the database answers from an index
-(see the ``Meta.indexes`` of ``Delivery`` and ``DeliveryAttempt``): no rows are
-loaded into Python, so the dashboard stays fast with millions of attempts.
+For the API, callers scope the task first (``tasks_app.selectors.task_get``).
+For the operators' dashboard (issue 5), every figure is one aggregate query
+that the database answers from an index (see the ``Meta.indexes`` of
+``Delivery`` and ``DeliveryAttempt``): no rows are loaded into Python, so the
+dashboard stays fast with millions of attempts.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone as dt_timezone
 
 from django.db import connection
-from django.db.models import Count, F, FloatField, Min, Q
+from django.db.models import Count, F, FloatField, Min, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 
 from callbacks_app.models import Delivery, DeliveryAttempt
+
+
+def deliveries_of_task(*, task) -> QuerySet[Delivery]:
+    """The task's deliveries, newest first, each with its attempts in order (payload deferred)."""
+    return (
+        Delivery.objects.filter(task=task)
+        .defer("payload")
+        .order_by("-created_at", "-id")
+        .prefetch_related(
+            Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number"))
+        )
+    )
+
 
 # A pending delivery whose due time is this far in the past is overdue: the
 # dispatcher sends a due retry within a few seconds when workers are free.

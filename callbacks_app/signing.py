@@ -8,3 +8,14 @@ from standardwebhooks.webhooks import Webhook
 def sign(*, secrets: list[str], msg_id: str, timestamp: datetime, body: str) -> str:
     """The ``webhook-signature`` header: one ``v1,<base64>`` per valid secret, space-separated."""
     return " ".join(Webhook(secret).sign(msg_id, timestamp, body) for secret in secrets)
+
+
+def active_signing_secrets(profile, *, now: datetime) -> list[str]:
+    """The secrets to sign with at ``now``: the profile's, and during the 24 h
+    after a rotation also the previous one (SPEC §3, Standard Webhooks rotation),
+    so that receivers still configured with the old secret keep verifying."""
+    secrets = [profile.signing_secret]
+    expires_at = profile.previous_signing_secret_expires_at
+    if profile.previous_signing_secret and expires_at is not None and expires_at > now:
+        secrets.append(profile.previous_signing_secret)
+    return secrets

@@ -1,26 +1,22 @@
 """Sending one callback: over HTTP or by email. Nothing here touches the database.
 
 Every outgoing HTTP request of the project goes through ``outgoing_session()``
-(callbacks and attachment downloads alike): it never follows redirects, always
-has a timeout, and filters the addresses it connects to. The senders return a
+(callbacks and attachment downloads alike): it never follows redirects, and
+connects only to addresses the guard allows; callers pass the timeouts. The senders return a
 ``CallbackResult`` for every outcome and never raise for a network failure:
 the caller records what happened, whatever happened.
 """
 
 import email.utils
-import ipaddress
 import logging
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 
 import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from requests_hardened import Config, HTTPSession
-from requests_hardened.ip_filter import InvalidIPAddress
-
 import scalehooks
+from callbacks_app.guard import ForbiddenAddress, GuardedHTTPAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -40,33 +36,34 @@ class CallbackResult:
     retry_after: float | None = None  # seconds, from a Retry-After header on 429/503
 
 
-def _loopback_allowed() -> bool:
-    loopback = ipaddress.ip_network("127.0.0.0/8")
-    for cidr in settings.CALLBACK_ALLOWED_NETWORKS:
-        network = ipaddress.ip_network(cidr, strict=False)
-        if network.version == 4 and network.overlaps(loopback):
-            return True
-        if network.version == 6 and ipaddress.ip_address("::1") in network:
-            return True
-    return False
+class _Session(requests.Session):
+    """Never follows a redirect, whatever the caller asks."""
+
+    def send(self, request, **kwargs):
+        kwargs["allow_redirects"] = False
+        return super().send(request, **kwargs)
 
 
-@lru_cache(maxsize=4)
-def _session(allow_loopback: bool) -> HTTPSession:
-    return HTTPSession(
-        Config(
-            ip_filter_enable=True,
-            ip_filter_allow_loopback_ips=allow_loopback,
-            never_redirect=True,
-            default_timeout=(5.0, 15.0),
-            user_agent_override=USER_AGENT,
-        )
-    )
+_session: requests.Session | None = None
 
 
-def outgoing_session() -> HTTPSession:
-    """The one hardened HTTP session of this process (kept alive between requests)."""
-    return _session(_loopback_allowed())
+def outgoing_session() -> requests.Session:
+    """The one outgoing HTTP session of this process (kept alive between requests).
+
+    Every request it sends goes through the address guard (``guard.py``),
+    never follows redirects and carries our User-Agent. Timeouts are passed
+    per request from settings.
+    """
+    global _session
+    if _session is None:
+        session = _Session()
+        adapter = GuardedHTTPAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.headers["User-Agent"] = USER_AGENT
+        session.trust_env = False  # no proxies or netrc from the environment: the guard must see the target
+        _session = session
+    return _session
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -102,11 +99,11 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
             allow_redirects=False,
             stream=True,
         )
-    except InvalidIPAddress as exc:
+    except ForbiddenAddress as exc:
         return CallbackResult(
             ok=False,
             duration_ms=elapsed_ms(),
-            error=f"Refused: the target address {exc} is not allowed",
+            error=f"Refused: {exc.hostname} resolves to {exc.address}, a forbidden address (not sent)",
         )
     except requests.Timeout:
         return CallbackResult(

@@ -78,3 +78,11 @@ def signing_secret_rotate(*, profile: Profile) -> str:
         update_fields=["signing_secret", "previous_signing_secret", "previous_signing_secret_expires_at"]
     )
     return profile.signing_secret
+
+
+def profile_update(*, profile: Profile, default_callback_url: str) -> Profile:
+    """Change the account's default callback URL (validated as every callback target, §8)."""
+    validate_callback_target(default_callback_url)
+    profile.default_callback_url = default_callback_url
+    profile.save(update_fields=["default_callback_url"])
+    return profile

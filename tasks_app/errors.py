@@ -18,3 +18,14 @@ class DuplicateUniqueId(Exception):
 
 class NoCallbackTarget(Exception):
     """The task has no callback_url and its account no default callback URL (HTTP 400)."""
+
+
+class IdempotencyKeyReused(Exception):
+    """An ``Idempotency-Key`` already used for a different create request (HTTP 409)."""
+
+    def __init__(self, *, key: str, existing_task_id: str):
+        self.key = key
+        self.existing_task_id = existing_task_id
+        super().__init__(
+            f"This Idempotency-Key was already used for a different request (task {existing_task_id})."
+        )

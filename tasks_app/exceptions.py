@@ -7,7 +7,12 @@ from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 
-from tasks_app.errors import DuplicateUniqueId, NoCallbackTarget, TaskStateConflict
+from tasks_app.errors import (
+    DuplicateUniqueId,
+    IdempotencyKeyReused,
+    NoCallbackTarget,
+    TaskStateConflict,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +40,7 @@ def _summary(details) -> str:
 def api_exception_handler(exc, context):
     if isinstance(exc, TaskStateConflict):
         return error_response(status.HTTP_409_CONFLICT, str(exc))
-    if isinstance(exc, DuplicateUniqueId):
+    if isinstance(exc, (DuplicateUniqueId, IdempotencyKeyReused)):
         return error_response(status.HTTP_409_CONFLICT, str(exc))
     if isinstance(exc, NoCallbackTarget):
         return error_response(status.HTTP_400_BAD_REQUEST, str(exc))

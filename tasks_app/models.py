@@ -97,3 +97,51 @@ class Task(models.Model):
     @property
     def mode(self) -> str:
         return Mode.TEST if self.is_test else Mode.LIVE
+
+
+class TaskTag(models.Model):
+    """One tag of a task, kept beside ``Task.tags`` so that ``GET /v1/tasks?tags=`` can filter
+    on every database (JSON containment is not available on SQLite).
+
+    Written only by the tag-changing services in ``tasks_app.services``.
+    """
+
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="tag_rows")
+    name = models.CharField(max_length=255)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["task", "name"], name="task_tag_unique"),
+        ]
+        indexes = [models.Index(fields=["name"], name="task_tag_name_idx")]
+
+    def __str__(self):
+        return self.name
+
+
+class IdempotencyKey(models.Model):
+    """An ``Idempotency-Key`` a create was sent with, and the task it created (SPEC §4).
+
+    A retried create with the same key (same account and mode) returns that task.
+    ``request_hash`` fingerprints the request so that a key reused for a different
+    task is refused rather than silently answered with the wrong task.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="idempotency_keys"
+    )
+    is_test = models.BooleanField(default=False)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "is_test", "key"], name="idempotency_key_per_account_and_mode"
+            ),
+        ]
+
+    def __str__(self):
+        return f"Idempotency-Key {self.key} → {self.task_id}"

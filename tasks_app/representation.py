@@ -44,3 +44,25 @@ def task_representation(task) -> dict:
     if task.customer_review_status:
         data["customer_review_status"] = task.customer_review_status
     return data
+
+
+def profile_representation(profile, *, mode: str) -> dict:
+    """``GET /v1/profile``: the account's callback settings for the key's mode (SPEC §3)."""
+    return {
+        "email": profile.user.email,
+        "default_callback_url": profile.default_callback_url,
+        "callback_auth_key": profile.callback_auth_key(mode),
+        "signing_secret": profile.signing_secret,
+    }
+
+
+def task_page_representation(page) -> dict:
+    """``GET /v1/tasks``: the shape the official client reads."""
+    return {
+        "docs": [task_representation(task) for task in page.docs],
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "has_more": page.has_more,
+        "next_token": page.next_token,
+    }

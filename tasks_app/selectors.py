@@ -1,5 +1,13 @@
 """Reading tasks, always scoped to the caller (SPEC §3, §8)."""
 
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Q
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 
 from tasks_app.keys import Mode
@@ -24,3 +32,107 @@ def task_get_for_operator(*, task_id: str) -> Task:
     if task is None:
         raise NotFound(f"No task with id {task_id}.")
     return task
+
+
+# --- GET /v1/tasks ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a page ended: the last task's (created_at, id), and how many tasks came before."""
+
+    created_at: datetime
+    task_id: str
+    offset: int
+
+    def encode(self) -> str:
+        raw = json.dumps(
+            {"c": self.created_at.isoformat(), "i": self.task_id, "o": self.offset},
+            separators=(",", ":"),
+        )
+        return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> "Cursor":
+        try:
+            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            cursor = cls(
+                created_at=datetime.fromisoformat(raw["c"]), task_id=str(raw["i"]), offset=int(raw["o"])
+            )
+        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise serializers.ValidationError({"next_token": ["Invalid next_token."]}) from None
+        if cursor.created_at.tzinfo is None or cursor.offset < 0:
+            raise serializers.ValidationError({"next_token": ["Invalid next_token."]})
+        return cursor
+
+
+@dataclass(frozen=True)
+class TaskPage:
+    docs: list[Task]
+    total: int
+    limit: int
+    offset: int
+    has_more: bool
+    next_token: str | None
+
+
+# query parameter → model lookup, for the time ranges (inclusive bounds)
+TIME_FILTERS = {
+    "start_time": "created_at__gte",
+    "end_time": "created_at__lte",
+    "created_after": "created_at__gte",
+    "created_before": "created_at__lte",
+    "completed_after": "completed_at__gte",
+    "completed_before": "completed_at__lte",
+    "updated_after": "updated_at__gte",
+    "updated_before": "updated_at__lte",
+}
+
+
+def tasks_filtered(*, user, mode: str, filters: dict):
+    """The caller's tasks matching validated ``filters`` (see ``TaskListInput``)."""
+    tasks = tasks_visible_to(user=user, mode=mode)
+    for name in ("status", "type", "project", "batch"):
+        if filters.get(name) is not None:
+            tasks = tasks.filter(**{name: filters[name]})
+    for name, lookup in TIME_FILTERS.items():
+        if filters.get(name) is not None:
+            tasks = tasks.filter(**{lookup: filters[name]})
+    if filters.get("unique_id"):
+        tasks = tasks.filter(unique_id__in=filters["unique_id"])
+    for tag in filters.get("tags") or ():
+        # Every tag given must be on the task.
+        tasks = tasks.filter(tag_rows__name=tag)
+    if filters.get("customer_review_status"):
+        # "pending": not reviewed yet (the field is absent on the task).
+        statuses = ["" if s == "pending" else s for s in filters["customer_review_status"]]
+        tasks = tasks.filter(customer_review_status__in=statuses)
+    return tasks
+
+
+def tasks_page(*, user, mode: str, filters: dict, limit: int, next_token: str | None) -> TaskPage:
+    """One page of the caller's tasks, newest first (created_at, then id, descending).
+
+    The cursor is the last task returned: a page holds the tasks strictly after
+    it in that order, so tasks created while a client pages (newer than every
+    cursor) are neither returned nor shift the later pages.
+    """
+    tasks = tasks_filtered(user=user, mode=mode, filters=filters)
+    total = tasks.count()
+    offset = 0
+    if next_token:
+        cursor = Cursor.decode(next_token)
+        offset = cursor.offset
+        tasks = tasks.filter(
+            Q(created_at__lt=cursor.created_at)
+            | Q(created_at=cursor.created_at, id__lt=cursor.task_id)
+        )
+    rows = list(tasks.order_by("-created_at", "-id")[: limit + 1])
+    has_more = len(rows) > limit
+    docs = rows[:limit]
+    token = None
+    if has_more:
+        last = docs[-1]
+        token = Cursor(created_at=last.created_at, task_id=last.id, offset=offset + len(docs)).encode()
+    return TaskPage(
+        docs=docs, total=total, limit=limit, offset=offset, has_more=has_more, next_token=token
+    )

@@ -3,25 +3,99 @@
 API views, admin actions and management commands call these services. Each
 state change and the callback delivery it triggers commit in one transaction;
 an illegal change raises ``TaskStateConflict`` and changes nothing.
+
+Allowed changes::
+
+    create                 → pending
+    pending   --complete-->  completed   (task.completed)
+    pending   --error----->  error       (task.error)
+    pending   --cancel---->  canceled    (no callback)
+    completed --audit----->  completed   (task.audited: accepted / rejected by the customer)
+    completed --fix------->  completed   (task.audited: fixed by an operator, old response kept)
+    completed --recall---->  pending     (task.recalled)
 """
+
+import hashlib
+import json
+import logging
+from functools import partial
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django_q.tasks import async_task
 from rest_framework import serializers
 
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_delivery_create
-from tasks_app.errors import DuplicateUniqueId, TaskStateConflict
+from tasks_app.attachments import attachment_fetch
+from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
 from tasks_app.keys import Mode
-from tasks_app.models import Task
-from tasks_app.serializers import TaskCreateInput
+from tasks_app.models import IdempotencyKey, Task, TaskTag
+from tasks_app.representation import format_timestamp
+from tasks_app.serializers import MAX_TAGS, TaskCreateInput
 from tasks_app.task_types import get_task_type
+
+logger = logging.getLogger(__name__)
 
 COMMON_FIELDS = set(TaskCreateInput().fields)
 
+ATTACHMENT_ERROR = "One or more attachments could not be downloaded."
 
-def task_create(*, owner, mode: str, task_type: str, data: dict) -> Task:
-    """Validate a create body (params flat or under ``params``) and store a pending task."""
+
+class AuditResult:
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FIXED = "fixed"
+
+
+# --- create ---------------------------------------------------------------------
+
+
+def _request_hash(task_type: str, data) -> str:
+    canonical = json.dumps([task_type, data], sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _idempotent_replay(*, owner, is_test: bool, key: str, request_hash: str) -> Task | None:
+    record = (
+        IdempotencyKey.objects.select_related("task")
+        .filter(owner=owner, is_test=is_test, key=key)
+        .first()
+    )
+    if record is None:
+        return None
+    if record.request_hash != request_hash:
+        raise IdempotencyKeyReused(key=key, existing_task_id=record.task_id)
+    return record.task
+
+
+def enqueue_attachment_check(task_id: str) -> None:
+    """Queue the attachment download of a new task (called on commit of its creation)."""
+    try:
+        async_task(
+            "tasks_app.jobs.download_attachments", task_id, task_name=f"attachments {task_id}"
+        )
+    except Exception:
+        logger.exception(
+            "Could not enqueue the attachment download of task %s", task_id, extra={"task_id": task_id}
+        )
+
+
+def task_create(*, owner, mode: str, task_type: str, data: dict, idempotency_key: str | None = None) -> Task:
+    """Validate a create body (params flat or under ``params``) and store a pending task.
+
+    With an ``idempotency_key``, a create already made with that key (same
+    account and mode) returns the task it created instead of a new one.
+    """
+    is_test = mode == Mode.TEST
+    request_hash = _request_hash(task_type, data)
+    if idempotency_key:
+        replay = _idempotent_replay(
+            owner=owner, is_test=is_test, key=idempotency_key, request_hash=request_hash
+        )
+        if replay is not None:
+            return replay
+
     kind = get_task_type(task_type)
     if not isinstance(data, dict):
         raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
@@ -35,23 +109,40 @@ def task_create(*, owner, mode: str, task_type: str, data: dict) -> Task:
     fields = dict(common.validated_data)
     params = {**fields.pop("params", {}), **{k: v for k, v in data.items() if k in params_fields}}
     params = kind.validate_params(params)
+    fields["tags"] = _distinct(fields.get("tags", []))
 
     try:
         with transaction.atomic():
-            return Task.objects.create(
-                owner=owner,
-                is_test=(mode == Mode.TEST),
-                type=kind.name,
-                params=params,
-                **fields,
+            task = Task.objects.create(
+                owner=owner, is_test=is_test, type=kind.name, params=params, **fields
             )
+            TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in task.tags)
+            if idempotency_key:
+                IdempotencyKey.objects.create(
+                    owner=owner, is_test=is_test, key=idempotency_key,
+                    request_hash=request_hash, task=task,
+                )
+            if kind.attachment_urls(params):
+                transaction.on_commit(partial(enqueue_attachment_check, task.id))
+            return task
     except IntegrityError:
+        # A concurrent create with the same Idempotency-Key won the race, or
+        # the unique_id is taken: answer as the winner's retry would be.
+        if idempotency_key:
+            replay = _idempotent_replay(
+                owner=owner, is_test=is_test, key=idempotency_key, request_hash=request_hash
+            )
+            if replay is not None:
+                return replay
         existing = Task.objects.filter(
-            owner=owner, is_test=(mode == Mode.TEST), unique_id=fields.get("unique_id")
+            owner=owner, is_test=is_test, unique_id=fields.get("unique_id")
         ).first()
         if existing is None:
             raise
         raise DuplicateUniqueId(unique_id=existing.unique_id, existing_task_id=existing.id) from None
+
+
+# --- state changes --------------------------------------------------------------
 
 
 def _locked(task_id: str) -> Task:
@@ -79,4 +170,227 @@ def task_complete(*, task_id: str, response) -> Task:
         task.completed_at = timezone.now()
         task.save()
         callback_delivery_create(task=task, event=Delivery.Event.COMPLETED)
+    return task
+
+
+def _fail(task_id: str, *, response: dict, action: str) -> Task:
+    with transaction.atomic():
+        task = _locked(task_id)
+        _require_status(task, Task.Status.PENDING, action=action)
+        task.status = Task.Status.ERROR
+        task.response = response
+        task.save()
+        callback_delivery_create(task=task, event=Delivery.Event.ERROR)
+    return task
+
+
+def task_error(*, task_id: str, error: str) -> Task:
+    """``pending`` → ``error`` with ``response = {"error": error}``; error callback."""
+    error = (error or "").strip()
+    if not error:
+        raise serializers.ValidationError({"error": ["An error message is required."]})
+    return _fail(task_id, response={"error": error}, action="error")
+
+
+def task_attachments_failed(*, task_id: str, attachments: list[dict]) -> Task:
+    """``pending`` → ``error`` because attachments could not be downloaded ("Error on Task
+    Creation"); ``attachments`` is ``[{"statusCode": N, "url": ...}]``. Error callback."""
+    return _fail(
+        task_id,
+        response={"error": ATTACHMENT_ERROR, "attachments": attachments},
+        action="fail the attachment download of",
+    )
+
+
+def task_attachments_check(*, task_id: str) -> Task | None:
+    """Download the attachments of a new task; if any cannot be downloaded, the task
+    becomes ``error`` with the documented response and an error callback.
+
+    The downloads run outside any transaction. A task that left ``pending`` in
+    the meantime (canceled, completed by an operator) is left alone. Returns the
+    task when it was failed, else None.
+    """
+    task = Task.objects.filter(id=task_id).first()
+    if task is None or task.status != Task.Status.PENDING:
+        return None
+    results = [attachment_fetch(url) for url in get_task_type(task.type).attachment_urls(task.params)]
+    failures = [result for result in results if not result.ok]
+    if not failures:
+        return None
+    for failure in failures:
+        logger.info(
+            "Attachment of task %s could not be downloaded: %s",
+            task_id, failure.error, extra={"task_id": task_id},
+        )
+    try:
+        return task_attachments_failed(
+            task_id=task_id,
+            attachments=[{"statusCode": f.status_code, "url": f.url} for f in failures],
+        )
+    except TaskStateConflict:
+        return None  # it left pending while we were downloading
+
+
+def task_cancel(*, task_id: str, clear_unique_id: bool = False) -> Task:
+    """``pending`` → ``canceled`` (by the customer). No callback."""
+    with transaction.atomic():
+        task = _locked(task_id)
+        _require_status(task, Task.Status.PENDING, action="cancel")
+        task.status = Task.Status.CANCELED
+        if clear_unique_id:
+            task.unique_id = None
+        task.save()
+    return task
+
+
+def _audit_entry(*, result: str, source: str, audited_by: str, comments: str) -> dict:
+    return {
+        "audited_by": audited_by,
+        "audited_at": format_timestamp(timezone.now()),
+        "audit_result": result,
+        "audit_source": source,
+        "comments": comments,
+    }
+
+
+def task_audit(*, task_id: str, accepted: bool, comments: str = "", audited_by: str = "customer") -> Task:
+    """A customer's review of a ``completed`` task (accepted or rejected); audit callback.
+
+    The task stays completed; every audit is recorded and sends its own callback.
+    """
+    comments = comments or ""
+    with transaction.atomic():
+        task = _locked(task_id)
+        _require_status(task, Task.Status.COMPLETED, action="audit")
+        result = AuditResult.ACCEPTED if accepted else AuditResult.REJECTED
+        task.audits = [
+            *task.audits,
+            _audit_entry(result=result, source="customer", audited_by=audited_by, comments=comments),
+        ]
+        task.customer_review_status = result
+        if comments:
+            task.customer_review_comments = [*task.customer_review_comments, comments]
+        task.save()
+        callback_delivery_create(task=task, event=Delivery.Event.AUDITED)
+    return task
+
+
+def task_fix(*, task_id: str, response) -> Task:
+    """An operator replaces the response of a ``completed`` task; the old one goes to
+    ``prior_responses``, the fix is recorded as a ``fixed`` audit; audit callback."""
+    with transaction.atomic():
+        task = _locked(task_id)
+        _require_status(task, Task.Status.COMPLETED, action="fix")
+        new_response = get_task_type(task.type).validate_response(
+            params=task.params, response=response
+        )
+        task.prior_responses = [*task.prior_responses, task.response]
+        task.response = new_response
+        task.audits = [
+            *task.audits,
+            _audit_entry(result=AuditResult.FIXED, source="scale", audited_by="scale", comments=""),
+        ]
+        task.customer_review_status = AuditResult.FIXED
+        task.save()
+        callback_delivery_create(task=task, event=Delivery.Event.AUDITED)
+    return task
+
+
+def task_recall(*, task_id: str) -> Task:
+    """An operator takes a ``completed`` task back to ``pending``; recall callback.
+
+    The recalled response moves to ``prior_responses`` (the callback shows it
+    there), ``response`` and ``completed_at`` are cleared, and the review status
+    is reset since the next response has not been reviewed. Audits are kept.
+    """
+    with transaction.atomic():
+        task = _locked(task_id)
+        _require_status(task, Task.Status.COMPLETED, action="recall")
+        task.prior_responses = [*task.prior_responses, task.response]
+        task.response = None
+        task.status = Task.Status.PENDING
+        task.completed_at = None
+        task.customer_review_status = ""
+        task.save()
+        callback_delivery_create(task=task, event=Delivery.Event.RECALLED)
+    return task
+
+
+# --- fields the customer may change in any state -------------------------------
+
+
+def task_unique_id_set(*, task_id: str, unique_id: str) -> Task:
+    """Give the task a ``unique_id``; ``DuplicateUniqueId`` when another task of the
+    same account and mode has it."""
+    try:
+        with transaction.atomic():
+            task = _locked(task_id)
+            task.unique_id = unique_id
+            task.save(update_fields=["unique_id", "updated_at"])
+            return task
+    except IntegrityError:
+        existing = (
+            Task.objects.filter(owner_id=task.owner_id, is_test=task.is_test, unique_id=unique_id)
+            .exclude(id=task_id)
+            .first()
+        )
+        if existing is None:
+            raise
+        raise DuplicateUniqueId(unique_id=unique_id, existing_task_id=existing.id) from None
+
+
+def task_unique_id_clear(*, task_id: str) -> Task:
+    with transaction.atomic():
+        task = _locked(task_id)
+        task.unique_id = None
+        task.save(update_fields=["unique_id", "updated_at"])
+    return task
+
+
+def task_metadata_set(*, task_id: str, metadata: dict) -> Task:
+    """Replace the task's metadata."""
+    with transaction.atomic():
+        task = _locked(task_id)
+        task.metadata = metadata
+        task.save(update_fields=["metadata", "updated_at"])
+    return task
+
+
+def _distinct(names: list[str]) -> list[str]:
+    return list(dict.fromkeys(names))
+
+
+def _tags_save(task: Task, tags: list[str]) -> None:
+    task.tags = tags
+    task.save(update_fields=["tags", "updated_at"])
+    task.tag_rows.exclude(name__in=tags).delete()
+    present = set(task.tag_rows.values_list("name", flat=True))
+    TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in tags if name not in present)
+
+
+def task_tags_set(*, task_id: str, tags: list[str]) -> Task:
+    """Replace the task's tags."""
+    with transaction.atomic():
+        task = _locked(task_id)
+        _tags_save(task, _distinct(tags))
+    return task
+
+
+def task_tags_add(*, task_id: str, tags: list[str]) -> Task:
+    """Add tags the task does not have yet, keeping the order of the others."""
+    with transaction.atomic():
+        task = _locked(task_id)
+        combined = _distinct([*task.tags, *tags])
+        if len(combined) > MAX_TAGS:
+            raise serializers.ValidationError({"tags": [f"A task has at most {MAX_TAGS} tags."]})
+        _tags_save(task, combined)
+    return task
+
+
+def task_tags_remove(*, task_id: str, tags: list[str]) -> Task:
+    """Remove the given tags (those the task does not have are ignored)."""
+    with transaction.atomic():
+        task = _locked(task_id)
+        removed = set(tags)
+        _tags_save(task, [name for name in task.tags if name not in removed])
     return task

@@ -1,11 +1,10 @@
 """Validation of callback targets at save time (SPEC §8)."""
 
-import ipaddress
 from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
-from callbacks_app.targets import email_target, is_forbidden_address
+from callbacks_app.targets import email_target, is_forbidden_address, literal_address
 
 MAX_CALLBACK_URL_LENGTH = 2048
 
@@ -32,11 +31,8 @@ def validate_callback_target(value: str) -> str:
         raise serializers.ValidationError("The URL has no host.")
     if parts.username is not None or parts.password is not None:
         raise serializers.ValidationError("Credentials in the URL are not allowed.")
-    try:
-        address = ipaddress.ip_address(hostname)
-    except ValueError:
-        return value
-    if is_forbidden_address(address):
+    address = literal_address(hostname)
+    if address is not None and is_forbidden_address(address):
         raise serializers.ValidationError(
             f"Callbacks to {address} are not allowed (private or reserved address)."
         )

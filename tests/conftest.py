@@ -1,14 +1,21 @@
 import base64
-import time
+import logging
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from callbacks_app.models import Delivery
-from callbacks_app.services import callback_deliver
+from callbacks_app.services import deliveries_deliver_until_finished
 from tasks_app.accounts import account_create
 from tests.cluster import ClusterProcess
-from tests.servers import CallbackReceiver
+from tests.servers import CallbackReceiver, SmtpServer
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters must not leak from one test into the next."""
+    cache.clear()
 
 
 @pytest.fixture
@@ -16,6 +23,62 @@ def receiver():
     server = CallbackReceiver()
     yield server
     server.close()
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on 127.0.0.1; Django's email backend is pointed at it."""
+    server = SmtpServer()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = server.host
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    yield server
+    server.close()
+
+
+class LogCapture(logging.Handler):
+    """Every record logged while installed, formatted as the console would.
+
+    The test SMTP server's own logger (aiosmtpd's ``mail.log``, which dumps
+    each message it receives) is left out: it is the receiving side, not ours.
+    """
+
+    IGNORED = ("mail.log",)
+
+    def __init__(self):
+        super().__init__(level=logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+
+    def emit(self, record):
+        if record.name not in self.IGNORED:
+            self.records.append(record)
+
+    @property
+    def text(self) -> str:
+        """All output, including ``extra`` fields and exception tracebacks."""
+        lines = []
+        for record in self.records:
+            lines.append(self.format(record))
+            lines.append(repr(record.__dict__))
+        return "\n".join(lines)
+
+
+@pytest.fixture
+def captured_logs():
+    """Capture every log record at DEBUG (like ``caplog``, which ``-p no:logging`` removes)."""
+    handler = LogCapture()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    yield handler
+    root.removeHandler(handler)
+    root.setLevel(old_level)
 
 
 @pytest.fixture
@@ -70,15 +133,14 @@ def start_cluster():
 def deliver_until_finished(delivery_id: str, timeout: float = 30.0) -> Delivery:
     """Run a delivery in this process, attempt after attempt as each falls due, until it finishes.
 
-    The same service the django-q2 job calls; only the waiting is done here.
+    The production loop (``deliveries_deliver_until_finished``, which
+    ``resend_callback --wait`` uses), started with the lease token the queued
+    job would carry (set at creation only).
     """
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        # The lease token the queued job would carry (set at creation only).
-        token = Delivery.objects.values_list("lease_token", flat=True).get(id=delivery_id)
-        callback_deliver(delivery_id=delivery_id, lease_token=token)
-        delivery = Delivery.objects.get(id=delivery_id)
-        if delivery.is_finished:
-            return delivery
-        time.sleep(0.05)
-    raise AssertionError(f"delivery {delivery_id} still {delivery.status} after {timeout} s")
+    token = Delivery.objects.values_list("lease_token", flat=True).get(id=delivery_id)
+    delivery = deliveries_deliver_until_finished(
+        delivery_tokens={delivery_id: token}, timeout=timeout, poll=0.05
+    )[delivery_id]
+    if not delivery.is_finished:
+        raise AssertionError(f"delivery {delivery_id} still {delivery.status} after {timeout} s")
+    return delivery

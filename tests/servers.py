@@ -1,10 +1,15 @@
-"""Real servers for the tests: an HTTP callback receiver on 127.0.0.1."""
+"""Real servers for the tests: an HTTP callback receiver and an SMTP server on 127.0.0.1."""
 
+import email
+import email.policy
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from aiosmtpd.controller import Controller
 
 
 @dataclass(frozen=True)
@@ -41,7 +46,8 @@ class CallbackReceiver:
     requests in that order; the last answer repeats for any further request.
     """
 
-    def __init__(self):
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.host = host
         self.requests: list[ReceivedRequest] = []
         self._answers: list[Answer] = [Answer()]
         self._served = 0
@@ -72,7 +78,7 @@ class CallbackReceiver:
             def log_message(self, *args):
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = ThreadingHTTPServer((host, port), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
         self._thread.start()
@@ -83,7 +89,7 @@ class CallbackReceiver:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/callback"
+        return f"http://{self.host}:{self.port}/callback"
 
     def answer(self, *answers: Answer) -> None:
         with self._lock:
@@ -115,3 +121,135 @@ class CallbackReceiver:
         self._stopping.set()
         self._server.shutdown()
         self._server.server_close()
+
+
+class FileServer:
+    """A threaded HTTP server answering GET from a table of paths (attachments to download).
+
+    ``serve("/cat.jpg", Answer(200, b"..."))``; any other path is a 404. Every
+    GET is recorded in ``requests``.
+    """
+
+    def __init__(self):
+        self.requests: list[ReceivedRequest] = []
+        self._files: dict[str, Answer] = {}
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_GET(self):
+                with server._lock:
+                    server.requests.append(
+                        ReceivedRequest(self.path, dict(self.headers.items()), b"", time.monotonic())
+                    )
+                    answer = server._files.get(self.path, Answer(404, b"not found"))
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                self.wfile.write(answer.body)
+
+            def log_message(self, *args):
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def serve(self, path: str, answer: Answer) -> str:
+        """Answer GET ``path`` with ``answer``; returns the full URL."""
+        with self._lock:
+            self._files[path] = answer
+        return self.url(path)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+@dataclass(frozen=True)
+class ReceivedEmail:
+    """One SMTP transaction that reached DATA, accepted or refused."""
+
+    mail_from: str
+    rcpt_tos: list
+    message: email.message.EmailMessage
+    accepted: bool
+
+    @property
+    def body(self) -> str:
+        return self.message.get_content()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SmtpServer:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that records every message.
+
+    ``refuse("550 5.7.1 No thanks")`` makes it answer DATA with that reply
+    (the message is recorded as refused); ``accept()`` goes back to 250.
+    """
+
+    def __init__(self):
+        self.received: list[ReceivedEmail] = []
+        self._reply: str | None = None
+        self._arrived = threading.Condition()
+        server = self
+
+        class Handler:
+            async def handle_DATA(self, smtp, session, envelope):
+                return server._record(envelope)
+
+        self.host = "127.0.0.1"
+        self.port = _free_port()
+        self._controller = Controller(
+            Handler(), hostname=self.host, port=self.port, server_hostname="localhost", ready_timeout=10
+        )
+        self._controller.start()
+
+    @property
+    def messages(self) -> list[ReceivedEmail]:
+        """The accepted messages."""
+        return [m for m in self.received if m.accepted]
+
+    def refuse(self, reply: str = "550 5.7.1 Message refused") -> None:
+        self._reply = reply
+
+    def accept(self) -> None:
+        self._reply = None
+
+    def _record(self, envelope) -> str:
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        reply = self._reply
+        with self._arrived:
+            self.received.append(
+                ReceivedEmail(envelope.mail_from, list(envelope.rcpt_tos), message, reply is None)
+            )
+            self._arrived.notify_all()
+        return reply or "250 Message accepted for delivery"
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedEmail]:
+        deadline = time.monotonic() + timeout
+        with self._arrived:
+            while len(self.received) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(
+                        f"expected {count} emails within {timeout} s, got {len(self.received)}"
+                    )
+                self._arrived.wait(remaining)
+            return list(self.received)
+
+    def close(self) -> None:
+        self._controller.stop()

@@ -142,3 +142,17 @@ def test_two_clusters_never_send_the_same_attempt_twice(start_cluster, account, 
     )
     assert max(sent.values()) == 1, [key for key, n in sent.items() if n > 1]
     assert len(receiver.requests) == DeliveryAttempt.objects.count() == 80
+
+
+def test_resend_through_the_api_is_queued_and_sent_by_the_cluster(start_cluster, api, account, receiver):
+    start_cluster()
+    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task_complete(task_id=task.id, response={"category": "red"})
+    receiver.wait_for(1, timeout=15)
+
+    body = api.as_key(account[1].live_api_key).post(f"/v1/task/{task.id}/resend_callback").json()
+
+    first, resent = receiver.wait_for(2, timeout=15)
+    assert resent.header("webhook-id") == body["delivery_id"]
+    assert resent.header("scale-callback-event") == "task.resent"
+    assert first.header("webhook-id") != resent.header("webhook-id")

@@ -3,9 +3,12 @@
 import json
 
 import pytest
+from django.utils import timezone
 from standardwebhooks.webhooks import Webhook
 
 from callbacks_app.models import Delivery
+from callbacks_app.retry import RETRY_WINDOW
+from callbacks_app.services import callback_deliver
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
@@ -210,3 +213,78 @@ def test_payload_is_frozen_at_event_time(pending_task, receiver):
     deliver_until_finished(delivery.id)
 
     assert receiver.requests[0].json()["task"]["metadata"] == {}
+
+
+def test_429_with_retry_after_delays_the_next_attempt_by_at_least_that(pending_task, receiver):
+    receiver.answer(Answer(429, headers={"Retry-After": "2"}), Answer(200))
+    delivery = complete(pending_task)
+
+    delivery = deliver_until_finished(delivery.id)
+
+    first, second = receiver.requests
+    assert second.received_at - first.received_at >= 2.0
+    assert [a.status_code for a in delivery.attempts.all()] == [429, 200]
+
+
+def test_503_with_retry_after_schedules_the_retry_no_earlier(pending_task, receiver):
+    receiver.answer(Answer(503, headers={"Retry-After": "120"}))
+    delivery = complete(pending_task)
+
+    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+
+    delivery.refresh_from_db()
+    attempt = delivery.attempts.get()
+    assert delivery.status == Delivery.Status.PENDING
+    assert (delivery.next_attempt_at - attempt.started_at).total_seconds() >= 120
+
+
+def test_retry_after_beyond_the_24_hour_window_is_clamped_to_its_end(pending_task, receiver):
+    receiver.answer(Answer(429, headers={"Retry-After": str(30 * 3600)}))
+    delivery = complete(pending_task)
+
+    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+
+    delivery.refresh_from_db()
+    assert delivery.next_attempt_at == delivery.first_attempt_at + RETRY_WINDOW
+
+
+def test_a_retry_due_at_the_end_of_the_window_is_still_sent(pending_task, receiver):
+    receiver.answer(Answer(500), Answer(200))
+    delivery = complete(pending_task)
+    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+    # Move the clock: the first attempt was 24 h ago and the retry is due now, at the window's end.
+    now = timezone.now()
+    Delivery.objects.filter(id=delivery.id).update(
+        first_attempt_at=now - RETRY_WINDOW, next_attempt_at=now
+    )
+
+    attempt = callback_deliver(delivery_id=delivery.id)
+
+    assert attempt is not None
+    assert len(receiver.requests) == 2
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+
+
+def test_410_gone_stops_after_one_attempt_as_failed(pending_task, receiver):
+    receiver.answer(Answer(410), Answer(200))
+    delivery = complete(pending_task)
+
+    delivery = deliver_until_finished(delivery.id)
+
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.attempts.count() == 1
+    assert len(receiver.requests) == 1
+    pending_task.refresh_from_db()
+    assert pending_task.callback_succeeded is False
+
+
+def test_receiver_echoing_the_auth_key_is_not_stored(pending_task, receiver, account):
+    profile, _ = account
+    receiver.answer(Answer(400, body=f"bad auth {profile.live_callback_auth_key}".encode()))
+    delivery = complete(pending_task)
+
+    callback_deliver(delivery_id=delivery.id, lease_token=delivery.lease_token)
+
+    attempt = delivery.attempts.get()
+    assert attempt.response_excerpt == "bad auth ***"

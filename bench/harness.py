@@ -1,0 +1,163 @@
+"""What every benchmark needs: a fresh database, a receiver process, cluster processes.
+
+A benchmark calls ``configure(backend)`` before importing anything from Django;
+the process then drives ScaleHooks through its services, as the API would.
+Everything started here is stopped at exit.
+"""
+
+import atexit
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
+REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+
+_children: list[subprocess.Popen] = []
+
+
+def _stop_children():
+    for child in _children:
+        if child.poll() is None:
+            try:
+                os.killpg(child.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    deadline = time.monotonic() + 10
+    for child in _children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(child.pid, signal.SIGKILL)
+
+
+atexit.register(_stop_children)
+
+
+def configure(backend: str, **env) -> dict:
+    """Point this process (and the children it starts) at a fresh database; migrate it."""
+    if backend == "sqlite":
+        path = Path(tempfile.mkdtemp(prefix="scalehooks-bench-")) / "bench.sqlite3"
+        database_url = f"sqlite:///{path}"
+        redis_url = ""
+    elif backend == "postgres":
+        name = "scalehooks_bench"
+        subprocess.run(["psql", f"{PG_ADMIN_URL}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+        subprocess.run(["psql", f"{PG_ADMIN_URL}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
+        database_url = f"{PG_ADMIN_URL}/{name}"
+        redis_url = REDIS
+    else:
+        raise SystemExit(f"unknown backend {backend!r}: sqlite or postgres")
+    settings = {
+        "DJANGO_SETTINGS_MODULE": "scalehooks.settings",
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",
+        "Q_CLUSTER_NAME": f"bench-{uuid.uuid4().hex[:8]}",
+        "LOG_LEVEL": "WARNING",
+        "API_THROTTLE_RATE": "1000000/min",
+        **{key: str(value) for key, value in env.items()},
+    }
+    os.environ.update(settings)
+    sys.path.insert(0, str(BASE_DIR))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return settings
+
+
+def start_receiver(port: int = 9100) -> str:
+    process = subprocess.Popen(
+        [sys.executable, str(BASE_DIR / "bench" / "receiver.py"), "--port", str(port)],
+        start_new_session=True,
+    )
+    _children.append(process)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            receiver_stats(url)
+            return url
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("receiver did not start")
+
+
+def receiver_stats(url: str) -> dict:
+    with urllib.request.urlopen(f"{url}/stats", timeout=5) as answer:
+        return json.load(answer)
+
+
+def receiver_receipts(url: str) -> dict[str, float]:
+    with urllib.request.urlopen(f"{url}/receipts", timeout=30) as answer:
+        return json.load(answer)
+
+
+def receiver_reset(url: str) -> None:
+    urllib.request.urlopen(urllib.request.Request(f"{url}/reset", method="POST"), timeout=5).close()
+
+
+def start_cluster(**env) -> subprocess.Popen:
+    log = open(tempfile.mktemp(prefix="bench-qcluster-", suffix=".log"), "wb")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "qcluster"],
+        cwd=BASE_DIR,
+        env={**os.environ, "Q_LOG_LEVEL": "INFO", **{k: str(v) for k, v in env.items()}},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    _children.append(process)
+    deadline = time.monotonic() + 30
+    while b"running." not in Path(log.name).read_bytes():
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"qcluster did not start, see {log.name}")
+        time.sleep(0.1)
+    return process
+
+
+def wait_until(condition, timeout: float, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def make_tasks(n: int, callback_url: str, email: str = "bench@example.com"):
+    """An account and ``n`` pending categorization tasks calling back ``callback_url``."""
+    from tasks_app.accounts import account_create
+    from tasks_app.models import Task
+
+    profile, _ = account_create(email=email)
+    tasks = [
+        Task(
+            owner=profile.user,
+            type="categorization",
+            instruction="Is this object red or blue?",
+            params={"attachment_type": "text", "attachment": "tomato", "categories": ["red", "blue"],
+                    "allow_multiple": False},
+            callback_url=callback_url,
+            metadata={"bench": True, "padding": "x" * 400},  # ~1 KB callbacks
+        )
+        for _ in range(n)
+    ]
+    Task.objects.bulk_create(tasks, batch_size=1000)
+    return profile, [t.id for t in tasks]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]

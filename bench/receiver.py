@@ -1,0 +1,66 @@
+"""A fast callback receiver for the benchmarks (aiohttp), run as its own process.
+
+POST any path: answers 200 (or holds the request for ``--hang-path`` targets,
+a receiver that never answers), and records for each callback the receipt time,
+the task id and the path. GET /stats returns the counts; GET /receipts the
+receipt times by task id; POST /reset forgets everything.
+
+    python bench/receiver.py --port 9100
+"""
+
+import argparse
+import asyncio
+import json
+import time
+
+from aiohttp import web
+
+
+def make_app(hang_path: str) -> web.Application:
+    receipts: dict[str, float] = {}
+    by_path: dict[str, int] = {}
+    count = {"n": 0}
+
+    async def callback(request: web.Request) -> web.Response:
+        if hang_path and request.path.startswith(hang_path):
+            await asyncio.sleep(3600)
+        body = await request.read()
+        now = time.time()
+        count["n"] += 1
+        by_path[request.path] = by_path.get(request.path, 0) + 1
+        try:
+            receipts.setdefault(json.loads(body)["task_id"], now)
+        except (ValueError, KeyError, TypeError):
+            pass
+        return web.Response(text="ok")
+
+    async def stats(request):
+        return web.json_response({"received": count["n"], "by_path": by_path, "unique_tasks": len(receipts)})
+
+    async def receipts_view(request):
+        return web.json_response(receipts)
+
+    async def reset(request):
+        receipts.clear()
+        by_path.clear()
+        count["n"] = 0
+        return web.json_response({"ok": True})
+
+    app = web.Application(client_max_size=1024 * 1024)
+    app.router.add_get("/stats", stats)
+    app.router.add_get("/receipts", receipts_view)
+    app.router.add_post("/reset", reset)
+    app.router.add_post("/{tail:.*}", callback)
+    return app
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument("--hang-path", default="/hang")
+    args = parser.parse_args()
+    web.run_app(make_app(args.hang_path), host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

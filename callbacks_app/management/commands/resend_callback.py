@@ -1,0 +1,240 @@
+"""``manage.py resend_callback``: re-send task callbacks from the command line (SPEC §6.7, §7).
+
+Every task goes through ``callbacks_app.services.callback_resend``, the
+service behind the API route and the admin actions.
+"""
+
+import re
+from datetime import datetime, timedelta
+from datetime import timezone as dt_timezone
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from tqdm import tqdm
+
+from callbacks_app.models import Delivery
+from callbacks_app.services import (
+    RESENDABLE_STATUSES,
+    callback_resend,
+    callback_resend_refusal,
+    callback_target,
+    deliveries_deliver_until_finished,
+)
+from tasks_app.errors import NoCallbackTarget, TaskStateConflict
+from tasks_app.models import Task
+
+EXIT_NOT_QUEUED = 1  # some task could not be queued (or, with --dry-run, would not be)
+EXIT_NOT_DELIVERED = 2  # with --wait: everything was queued, but some delivery failed
+
+_RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_when(value: str) -> datetime:
+    """``2024-05-01``, ``2024-05-01T12:00[:00][+02:00|Z]`` (naive means UTC), or an
+    age such as ``30m``, ``6h``, ``2d``, ``1w`` (that long before now)."""
+    value = value.strip()
+    relative = _RELATIVE.match(value)
+    if relative:
+        amount, unit = relative.groups()
+        return timezone.now() - timedelta(**{_UNITS[unit]: int(amount)})
+    try:
+        moment = parse_datetime(value.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None:
+        day = parse_date(value)
+        if day is None:
+            raise ValueError(value)
+        moment = datetime(day.year, day.month, day.day)
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt_timezone.utc)
+
+
+parse_when.__name__ = "date, datetime or age (e.g. 6h)"  # argparse's error message
+
+
+class Command(BaseCommand):
+    help = (
+        "Re-send the callbacks of tasks, given by id or selected with options; only completed "
+        "and error tasks can be resent. Older pending deliveries of a task are superseded. "
+        f"Exit status {EXIT_NOT_QUEUED} when any task could not be queued; with --wait, "
+        f"{EXIT_NOT_DELIVERED} when all were queued but a delivery failed."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("task_ids", nargs="*", metavar="TASK_ID", help="Tasks to resend.")
+        selection = parser.add_argument_group("selection (instead of task ids)")
+        selection.add_argument(
+            "--failed", action="store_true", help="Tasks whose callback_succeeded is false."
+        )
+        selection.add_argument(
+            "--since", type=parse_when, help="Tasks updated at or after this time (UTC unless given)."
+        )
+        selection.add_argument("--until", type=parse_when, help="Tasks updated before this time.")
+        selection.add_argument("--account", metavar="EMAIL", help="Tasks of this account only.")
+        selection.add_argument(
+            "--status",
+            choices=[status.value for status in RESENDABLE_STATUSES],
+            help="Tasks in this status only (default: completed and error).",
+        )
+        parser.add_argument("--dry-run", action="store_true", help="List what would be sent; send nothing.")
+        parser.add_argument(
+            "--wait",
+            action="store_true",
+            help="Deliver in the foreground, attempt after attempt, and report each outcome.",
+        )
+
+    def handle(self, *args, task_ids, dry_run, wait, **options):
+        if dry_run and wait:
+            raise CommandError("--dry-run and --wait exclude each other.")
+        selecting = any(options[name] for name in ("failed", "since", "until", "account", "status"))
+        if task_ids and selecting:
+            raise CommandError("Give task ids or selection options, not both.")
+        if not task_ids and not selecting:
+            raise CommandError(
+                "Nothing selected: give task ids or at least one of --failed, --since, --until, "
+                "--account, --status."
+            )
+        ids = list(dict.fromkeys(task_ids)) if task_ids else self._select(**options)
+
+        self.bar = tqdm(
+            total=len(ids),
+            desc="Checking" if dry_run else "Queueing",
+            unit="task",
+            file=self.stdout._out,
+            disable=not self.stdout.isatty(),
+            leave=True,
+        )
+        with self.bar:
+            if dry_run:
+                refused = self._dry_run(ids)
+            else:
+                queued, refused = self._queue(ids, enqueue=not wait)
+        if dry_run:
+            self._finish(
+                f"Would resend {len(ids) - refused} of {len(ids)} task(s); {refused} would be refused.",
+                EXIT_NOT_QUEUED if refused else 0,
+            )
+            return
+        if not wait:
+            self._finish(
+                f"Queued {len(queued)} of {len(ids)} task(s); {refused} could not be queued.",
+                EXIT_NOT_QUEUED if refused else 0,
+            )
+            return
+        outcomes = self._wait(queued)
+        succeeded = sum(1 for d in outcomes.values() if d.status == Delivery.Status.SUCCEEDED)
+        failed = len(outcomes) - succeeded
+        code = EXIT_NOT_QUEUED if refused else (EXIT_NOT_DELIVERED if failed else 0)
+        self._finish(
+            f"Queued {len(queued)} of {len(ids)} task(s); {refused} could not be queued; "
+            f"{succeeded} delivered, {failed} failed.",
+            code,
+        )
+
+    # --- selection --------------------------------------------------------
+    def _select(self, *, failed, since, until, account, status, **_) -> list[str]:
+        tasks = Task.objects.filter(status__in=[status] if status else RESENDABLE_STATUSES)
+        if failed:
+            tasks = tasks.filter(callback_succeeded=False)
+        # --since/--until filter on updated_at: set by every change of the task,
+        # completed and error tasks alike (completed_at is null for error tasks).
+        if since:
+            tasks = tasks.filter(updated_at__gte=since)
+        if until:
+            tasks = tasks.filter(updated_at__lt=until)
+        if account:
+            user = get_user_model().objects.filter(email__iexact=account).first()
+            if user is None:
+                raise CommandError(f"No account {account}.")
+            tasks = tasks.filter(owner=user)
+        return list(tasks.order_by("updated_at", "id").values_list("id", flat=True))
+
+    # --- output -----------------------------------------------------------
+    def _say(self, line: str) -> None:
+        if self.bar.disable:
+            self.stdout.write(line)
+        else:
+            self.bar.write(line, file=self.stdout._out)
+
+    def _refuse(self, line: str) -> None:
+        if self.bar.disable:
+            self.stderr.write(line)
+        else:
+            self.bar.write(line, file=self.stderr._out)
+
+    def _finish(self, summary: str, code: int) -> None:
+        self.stdout.write(summary)
+        if code == EXIT_NOT_QUEUED:
+            raise CommandError("Some tasks could not be queued (see above).", returncode=code)
+        if code == EXIT_NOT_DELIVERED:
+            raise CommandError("Some callbacks were not delivered (see above).", returncode=code)
+
+    # --- the three modes ----------------------------------------------------
+    def _dry_run(self, ids: list[str]) -> int:
+        refused = 0
+        for task_id in ids:
+            task = Task.objects.filter(id=task_id).first()
+            refusal = (
+                callback_resend_refusal(task=task) if task else LookupError(f"No task {task_id}.")
+            )
+            if refusal is None:
+                self._say(f"would resend {task.id} ({task.status}) to {callback_target(task)}")
+            else:
+                refused += 1
+                self._refuse(f"would not resend {task_id}: {refusal}")
+            self.bar.update()
+        return refused
+
+    def _queue(self, ids: list[str], *, enqueue: bool) -> tuple[dict[str, tuple], int]:
+        queued: dict[str, tuple] = {}
+        refused = 0
+        for task_id in ids:
+            try:
+                delivery = callback_resend(task_id=task_id, enqueue=enqueue)
+            except Task.DoesNotExist:
+                refused += 1
+                self._refuse(f"not queued {task_id}: no such task")
+            except (TaskStateConflict, NoCallbackTarget) as exc:
+                refused += 1
+                self._refuse(f"not queued {task_id}: {exc}")
+            else:
+                queued[delivery.id] = (task_id, delivery.lease_token)
+                self._say(f"queued {task_id} as delivery {delivery.id} to {delivery.target}")
+            self.bar.update()
+        return queued, refused
+
+    def _wait(self, queued: dict[str, tuple]) -> dict[str, Delivery]:
+        if not queued:
+            return {}
+        task_of = {delivery_id: task_id for delivery_id, (task_id, _) in queued.items()}
+
+        def on_attempt(attempt):
+            if attempt.succeeded:
+                outcome = f"delivered ({attempt.status_code or 'accepted'}, {attempt.duration_ms} ms)"
+            else:
+                outcome = attempt.error or f"HTTP {attempt.status_code}"
+            self._say(f"{task_of[attempt.delivery_id]} attempt {attempt.number}: {outcome}")
+
+        def on_finished(delivery):
+            self._say(
+                f"{task_of[delivery.id]} {delivery.status} after {delivery.attempt_count} attempt(s)"
+            )
+            self.bar.update()
+
+        self.bar = tqdm(
+            total=len(queued),
+            desc="Delivering",
+            unit="task",
+            file=self.stdout._out,
+            disable=not self.stdout.isatty(),
+            leave=True,
+        )
+        with self.bar:
+            return deliveries_deliver_until_finished(
+                delivery_tokens={delivery_id: token for delivery_id, (_, token) in queued.items()},
+                on_attempt=on_attempt,
+                on_finished=on_finished,
+            )

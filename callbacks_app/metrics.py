@@ -1,0 +1,72 @@
+"""Prometheus metrics of callback delivery, read from the ledger at scrape time.
+
+Reading the database (not counters in memory) makes the figures right
+whatever number of worker processes and machines deliver: every scrape sees
+the whole system. Each metric is one aggregate query.
+"""
+
+from datetime import timedelta
+
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+from django_q.brokers import get_broker
+from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
+
+from callbacks_app.models import Delivery, DeliveryAttempt
+
+LATENCY_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
+OVERDUE_AFTER = timedelta(seconds=5)
+LATENCY_WINDOW = timedelta(hours=1)
+
+
+class DeliveryCollector:
+    def collect(self):
+        now = timezone.now()
+
+        by_status = GaugeMetricFamily(
+            "scalehooks_deliveries", "Deliveries in the ledger by status.", labels=["status"]
+        )
+        counts = dict(Delivery.objects.values_list("status").annotate(n=Count("id")).order_by())
+        for status in Delivery.Status.values:
+            by_status.add_metric([status], counts.get(status, 0))
+        yield by_status
+
+        overdue = Delivery.objects.filter(
+            Q(leased_until__isnull=True) | Q(leased_until__lt=now),
+            status=Delivery.Status.PENDING,
+            next_attempt_at__lt=now - OVERDUE_AFTER,
+        ).count()
+        yield GaugeMetricFamily(
+            "scalehooks_deliveries_overdue",
+            "Pending deliveries due more than 5 s ago and not being sent.",
+            value=overdue,
+        )
+
+        recent = DeliveryAttempt.objects.filter(started_at__gte=now - LATENCY_WINDOW)
+        aggregates = recent.aggregate(
+            total=Count("id"),
+            succeeded=Count("id", filter=Q(succeeded=True)),
+            sum_ms=Sum("duration_ms"),
+            **{f"le_{b}": Count("id", filter=Q(duration_ms__lte=b)) for b in LATENCY_BUCKETS_MS},
+        )
+        attempts = GaugeMetricFamily(
+            "scalehooks_attempts_last_hour", "Delivery attempts in the last hour by outcome.",
+            labels=["outcome"],
+        )
+        attempts.add_metric(["succeeded"], aggregates["succeeded"])
+        attempts.add_metric(["failed"], aggregates["total"] - aggregates["succeeded"])
+        yield attempts
+
+        buckets = [(str(b / 1000), aggregates[f"le_{b}"]) for b in LATENCY_BUCKETS_MS]
+        buckets.append(("+Inf", aggregates["total"]))
+        yield GaugeHistogramMetricFamily(
+            "scalehooks_attempt_duration_seconds",
+            "Duration of the delivery attempts of the last hour.",
+            buckets=buckets,
+            gsum_value=(aggregates["sum_ms"] or 0) / 1000,
+        )
+
+        yield GaugeMetricFamily(
+            "scalehooks_queue_size", "Jobs waiting in the django-q2 broker.",
+            value=get_broker().queue_size() or 0,
+        )

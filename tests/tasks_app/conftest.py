@@ -1,0 +1,49 @@
+import pytest
+
+from tests.servers import FileServer
+
+CATEGORIZATION = {
+    "instruction": "Is this object red or blue?",
+    "attachment_type": "text",
+    "attachment": "tomato",
+    "categories": ["red", "blue"],
+}
+
+
+@pytest.fixture
+def file_server():
+    """A real HTTP server on 127.0.0.1 serving attachments (404 for unknown paths)."""
+    server = FileServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def customer(api, account):
+    """The customer's live-key client."""
+    return api.as_key(account[1].live_api_key)
+
+
+@pytest.fixture
+def customer_test_mode(api, account):
+    """The same customer's test-key client."""
+    return api.as_key(account[1].test_api_key)
+
+
+@pytest.fixture
+def operator(api, operator_account):
+    return api.as_key(operator_account[1].live_api_key)
+
+
+@pytest.fixture
+def create_task(customer):
+    """Create a categorization task through the API; returns its task object."""
+
+    def create(client=None, **fields):
+        answer = (client or customer).post(
+            "/v1/task/categorization", {**CATEGORIZATION, **fields}, format="json"
+        )
+        assert answer.status_code == 200, answer.json()
+        return answer.json()
+
+    return create
