@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -213,26 +213,10 @@ class TaskAdmin(admin.ModelAdmin):
             "show_save_and_continue": False,
             "show_save_and_add_another": False,
             "show_delete": False,
-            "operator_actions": self.available_operator_actions(),
         }
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def available_operator_actions(self) -> set[str]:
-        """The lifecycle services that exist (error, fix and recall come with issue 3)."""
-        return {
-            name
-            for name, service in (
-                ("complete", "task_complete"),
-                ("error", "task_error"),
-                ("fix", "task_fix"),
-                ("recall", "task_recall"),
-            )
-            if hasattr(services, service)
-        } | {"resend"}
-
-    def _task_for_action(self, request, object_id, action: str) -> Task:
-        if action not in self.available_operator_actions():
-            raise Http404(f"The {action} action is not available.")
+    def _task_for_action(self, request, object_id) -> Task:
         task = get_object_or_404(Task.objects.only("id", "type", "status"), pk=unquote(object_id))
         if not self.has_change_permission(request, task):
             raise PermissionDenied
@@ -243,7 +227,7 @@ class TaskAdmin(admin.ModelAdmin):
 
     def _service_form_view(self, request, object_id, *, action, form_class, call, title, done):
         """A form page (response JSON or error text) whose valid submission calls ``call``."""
-        task = self._task_for_action(request, object_id, action)
+        task = self._task_for_action(request, object_id)
         form = form_class(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -294,7 +278,7 @@ class TaskAdmin(admin.ModelAdmin):
     def _post_action_view(self, request, object_id, *, action, call, done):
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        task = self._task_for_action(request, object_id, action)
+        task = self._task_for_action(request, object_id)
         try:
             call(task.id)
         except REFUSALS as exc:
@@ -316,12 +300,6 @@ class TaskAdmin(admin.ModelAdmin):
             call=lambda task_id: callback_resend(task_id=task_id),
             done="Resent the callback of task {task.id}.",
         )
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        if "recall" not in self.available_operator_actions():
-            actions.pop("recall_tasks", None)
-        return actions
 
     @admin.action(description="Resend the callback of the selected tasks", permissions=["change"])
     def resend_callbacks(self, request, queryset):

@@ -280,3 +280,100 @@ def test_rotate_live_callback_auth_key_action_leaves_the_test_key(admin_client, 
     profile.refresh_from_db()
     assert profile.live_callback_auth_key != live
     assert profile.test_callback_auth_key == test
+
+
+# --- Mark error, fix, recall ------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_mark_error_fails_a_pending_task_with_the_message(admin_client, pending_task):
+    response = admin_client.post(task_url(pending_task, "error"), {"error": "The image is unreadable."})
+
+    assert response.status_code == 302
+    pending_task.refresh_from_db()
+    assert (pending_task.status, pending_task.response) == (Task.Status.ERROR, {"error": "The image is unreadable."})
+    assert Delivery.objects.get(task=pending_task).event == Delivery.Event.ERROR
+
+
+@pytest.mark.django_db
+def test_admin_mark_error_needs_a_message(admin_client, pending_task):
+    response = admin_client.post(task_url(pending_task, "error"), {"error": "   "})
+
+    assert response.status_code == 200
+    assert response.context["form"].errors["error"]
+    pending_task.refresh_from_db()
+    assert pending_task.status == Task.Status.PENDING
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_fix_replaces_the_response_and_keeps_the_old_one(admin_client, completed_task):
+    response = admin_client.post(task_url(completed_task, "fix"), {"response": '{"category": "blue"}'})
+
+    assert response.status_code == 302
+    completed_task.refresh_from_db()
+    assert completed_task.response == {"category": "blue"}
+    assert completed_task.prior_responses == [{"category": "red"}]
+    assert Delivery.objects.filter(task=completed_task, event=Delivery.Event.AUDITED).count() == 1
+
+
+@pytest.mark.django_db
+def test_admin_fix_shows_a_response_invalid_for_the_type_on_the_form(admin_client, completed_task):
+    response = admin_client.post(task_url(completed_task, "fix"), {"response": '{"category": "green"}'})
+
+    assert response.status_code == 200
+    assert "`category` must be one of" in str(response.context["form"].errors["response"])
+    completed_task.refresh_from_db()
+    assert completed_task.response == {"category": "red"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_admin_recall_takes_a_completed_task_back_to_pending(admin_client, completed_task):
+    response = admin_client.post(task_url(completed_task, "recall"))
+
+    assert response.status_code == 302
+    completed_task.refresh_from_db()
+    assert (completed_task.status, completed_task.completed_at) == (Task.Status.PENDING, None)
+    assert Delivery.objects.filter(task=completed_task, event=Delivery.Event.RECALLED).count() == 1
+
+
+@pytest.mark.django_db
+def test_bulk_recall_counts_what_was_recalled_and_what_was_refused(admin_client, completed_task, account):
+    pending_task = TaskFactory(owner=account[0].user)
+
+    response = admin_client.post(
+        reverse("admin:tasks_app_task_changelist"),
+        {"action": "recall_tasks", "_selected_action": [completed_task.id, pending_task.id]},
+    )
+
+    assert [m[0] for m in messages_of(response)] == ["success", "error"]
+    assert messages_of(response)[0][1] == "Recalled 1 task."
+    assert f"Cannot recall task {pending_task.id}: it is pending" in messages_of(response)[1][1]
+    assert Task.objects.filter(status=Task.Status.PENDING).count() == 2
+
+
+ILLEGAL = [
+    # (action, the task's state, form data): each is refused by the lifecycle service.
+    ("complete", "completed", {"response": '{"category": "blue"}'}),
+    ("error", "completed", {"error": "Too late."}),
+    ("fix", "pending", {"response": '{"category": "blue"}'}),
+    ("recall", "pending", {}),
+    ("resend", "pending", {}),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("action, state, data", ILLEGAL, ids=[a for a, _, _ in ILLEGAL])
+def test_every_operator_action_refuses_an_illegal_change_and_changes_nothing(
+    admin_client, request, action, state, data
+):
+    task = request.getfixturevalue(f"{state}_task")
+    before = Task.objects.values().get(id=task.id)
+    deliveries = Delivery.objects.count()
+
+    response = admin_client.post(task_url(task, action), data, follow=True)
+
+    shown = [(m.level_tag, m.message) for m in response.context["messages"]]
+    assert len(shown) == 1 and shown[0][0] == "error"
+    assert shown[0][1].startswith("Cannot ") and f"task {task.id}: it is {state}" in shown[0][1]
+    assert Task.objects.values().get(id=task.id) == before
+    assert Delivery.objects.count() == deliveries
