@@ -162,7 +162,6 @@ class TaskAdmin(admin.ModelAdmin):
     search_help_text = "Task id or unique_id (exact), or part of the callback URL."
     list_select_related = ("owner",)
     show_full_result_count = False
-    date_hierarchy = None
     actions = ["resend_callbacks", "recall_tasks"]
     inlines = [DeliveryInline]
     change_form_template = "admin/tasks_app/task/change_form.html"

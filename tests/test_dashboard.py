@@ -1,5 +1,7 @@
 """The callback dashboard: its selectors (one aggregate query each) and the admin page."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -180,3 +182,15 @@ def test_dashboard_needs_the_delivery_view_permission(client, django_user_model)
     client.force_login(django_user_model.objects.create_user("staff-without-perms", is_staff=True))
 
     assert client.get(reverse("admin:dashboard")).status_code == 403
+
+
+def test_dashboard_outcome_links_open_the_filtered_deliveries(admin_client):
+    failed = delivery(status="failed")
+    delivery(status="succeeded")
+    page = admin_client.get(reverse("admin:dashboard"), {"window": "24h"})
+    link = re.search(r'href="([^"]*status__exact=failed[^"]*)"', page.content.decode()).group(1)
+
+    response = admin_client.get(html.unescape(link))
+
+    assert response.status_code == 200
+    assert [d.id for d in response.context["cl"].result_list] == [failed.id]
