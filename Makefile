@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PG_URL ?= postgres://postgres@127.0.0.1:5432/scalehooks
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-postgres install
+.PHONY: run test test-postgres install chromium
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,13 @@ $(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	touch $@
 
 install: $(VENV)/.installed
+
+# The browser tests drive Debian's chromium through Playwright (never
+# `playwright install`, whose download fails on closed networks). Installed
+# here when missing, so a fresh machine runs the whole suite.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
 # Web server and django-q2 cluster together, on SQLite and the ORM broker by
 # default. Loopback callback targets are allowed so that a receiver on this
@@ -37,10 +44,10 @@ run: $(VENV)/.installed
 	wait -n
 
 # The whole suite on the default stack (SQLite, ORM broker).
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test chromium
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The whole suite again on PostgreSQL and Redis (started by .ci/services if down).
-test-postgres: $(VENV)/.installed-test
+test-postgres: $(VENV)/.installed-test chromium
 	bash .ci/services
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)

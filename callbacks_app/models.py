@@ -67,6 +67,17 @@ class Delivery(models.Model):
                 condition=Q(status="pending"),
             ),
             models.Index(fields=["task", "-created_at"], name="delivery_task_idx"),
+            # The dashboard (callbacks_app.selectors): deliveries of a window by
+            # outcome and target; succeeded and failed deliveries per hour (one
+            # range count per hour). Partial, so that no status-first index can
+            # lure the dispatcher's query away from delivery_due_idx.
+            models.Index(fields=["created_at", "status"], name="delivery_created_status_idx"),
+            models.Index(
+                fields=["finished_at"], name="delivery_succeeded_idx", condition=Q(status="succeeded")
+            ),
+            models.Index(
+                fields=["finished_at"], name="delivery_failed_idx", condition=Q(status="failed")
+            ),
         ]
 
     def __str__(self):
@@ -100,7 +111,20 @@ class DeliveryAttempt(models.Model):
             # Two workers can never both record attempt N of a delivery.
             models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique"),
         ]
-        indexes = [models.Index(fields=["started_at"], name="attempt_started_idx")]
+        indexes = [
+            models.Index(fields=["started_at"], name="attempt_started_idx"),
+            # The dashboard's latency percentiles read only these two columns.
+            models.Index(fields=["started_at", "duration_ms"], name="attempt_latency_idx"),
+        ]
 
     def __str__(self):
         return f"attempt {self.number} of {self.delivery_id}"
+
+
+class FailedDelivery(Delivery):
+    """Failed deliveries only: a filtered changelist in the admin (as django-q2's ``Failure``)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "failed delivery"
+        verbose_name_plural = "failed deliveries"

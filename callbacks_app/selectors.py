@@ -1,6 +1,18 @@
-"""Reading deliveries. Callers scope the task first (``tasks_app.selectors.task_get``)."""
+"""Reading deliveries (SPEC §6.8).
 
-from django.db.models import Prefetch, QuerySet
+For the API, callers scope the task first (``tasks_app.selectors.task_get``).
+For the operators' dashboard (issue 5), every figure is one aggregate query
+that the database answers from an index (see the ``Meta.indexes`` of
+``Delivery`` and ``DeliveryAttempt``): no rows are loaded into Python, so the
+dashboard stays fast with millions of attempts.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone as dt_timezone
+
+from django.db import connection
+from django.db.models import Count, F, FloatField, Min, Prefetch, Q, QuerySet
+from django.db.models.functions import Cast
 
 from callbacks_app.models import Delivery, DeliveryAttempt
 
@@ -15,3 +27,167 @@ def deliveries_of_task(*, task) -> QuerySet[Delivery]:
             Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number"))
         )
     )
+
+
+# A pending delivery whose due time is this far in the past is overdue: the
+# dispatcher sends a due retry within a few seconds when workers are free.
+OVERDUE_AFTER = timedelta(seconds=10)
+
+FINISHED_OUTCOMES = (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED)
+
+
+def delivery_outcomes(*, since: datetime) -> dict[str, int]:
+    """Deliveries created since ``since``, counted by status (every status, 0 if none).
+
+    One pass over ``delivery_created_status_idx`` with a conditional count per
+    status: no GROUP BY, whose sort SQLite would otherwise avoid by scanning a
+    status-first index over the whole table.
+    """
+    return Delivery.objects.filter(created_at__gte=since).aggregate(
+        **{status: Count("status", filter=Q(status=status)) for status in Delivery.Status.values}
+    )
+
+
+def success_rate(outcomes: dict[str, int]) -> float | None:
+    """Succeeded / (succeeded + failed), or None when nothing finished."""
+    finished = outcomes[Delivery.Status.SUCCEEDED] + outcomes[Delivery.Status.FAILED]
+    return outcomes[Delivery.Status.SUCCEEDED] / finished if finished else None
+
+
+@dataclass(frozen=True)
+class Latency:
+    attempts: int
+    p50_ms: int | None
+    p95_ms: int | None
+
+
+def attempt_latency(*, since: datetime) -> Latency:
+    """Number of attempts started since ``since`` and their duration percentiles (nearest rank).
+
+    One query: attempts grouped by duration (a few thousand distinct values at
+    most), a running count over them, and the first duration whose running
+    count reaches 50 % and 95 % of the total. Read from ``attempt_latency_idx``
+    alone on both SQLite and PostgreSQL.
+    """
+    table = DeliveryAttempt._meta.db_table
+    sql = f"""
+        SELECT MAX(total),
+               MIN(CASE WHEN 100 * running >= 50 * total THEN duration_ms END),
+               MIN(CASE WHEN 100 * running >= 95 * total THEN duration_ms END)
+        FROM (
+            SELECT duration_ms,
+                   SUM(COUNT(*)) OVER (ORDER BY duration_ms) AS running,
+                   SUM(COUNT(*)) OVER () AS total
+            FROM {table}
+            WHERE started_at >= %s
+            GROUP BY duration_ms
+        ) AS by_duration
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(since)])
+        total, p50, p95 = cursor.fetchone()
+    return Latency(
+        attempts=int(total or 0),
+        p50_ms=None if p50 is None else int(p50),
+        p95_ms=None if p95 is None else int(p95),
+    )
+
+
+@dataclass(frozen=True)
+class PendingRetries:
+    pending: int  # deliveries not finished yet
+    retrying: int  # of which at least one attempt failed: waiting for a retry
+    overdue: int  # due more than OVERDUE_AFTER ago and still not sent
+    next_retry_at: datetime | None  # the earliest retry due from now on
+
+
+def pending_retries(*, now: datetime) -> PendingRetries:
+    """The live state of the retry queue (not windowed): one query on the partial due index."""
+    figures = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(
+        pending=Count("*"),
+        retrying=Count("status", filter=Q(attempt_count__gt=0)),
+        overdue=Count("status", filter=Q(next_attempt_at__lt=now - OVERDUE_AFTER)),
+        next_retry_at=Min(
+            "next_attempt_at", filter=Q(attempt_count__gt=0, next_attempt_at__gte=now)
+        ),
+    )
+    return PendingRetries(**figures)
+
+
+@dataclass(frozen=True)
+class TargetFailures:
+    target: str
+    finished: int
+    failed: int
+    failure_rate: float
+
+
+def worst_targets(*, since: datetime, limit: int = 10) -> list[TargetFailures]:
+    """Targets with failed deliveries created since ``since``, the highest failure rate first.
+
+    Filtered on ``created_at`` only (``delivery_created_status_idx``); the
+    statuses are counted, not filtered, so no status index is chosen instead.
+    """
+    rows = (
+        Delivery.objects.filter(created_at__gte=since)
+        .order_by()
+        .values("target")
+        .annotate(
+            finished=Count("status", filter=Q(status__in=FINISHED_OUTCOMES)),
+            failed=Count("status", filter=Q(status=Delivery.Status.FAILED)),
+        )
+        .filter(failed__gt=0)
+        .annotate(failure_rate=Cast(F("failed"), FloatField()) / Cast(F("finished"), FloatField()))
+        .order_by("-failure_rate", "-failed", "target")[:limit]
+    )
+    return [TargetFailures(**row) for row in rows]
+
+
+@dataclass(frozen=True)
+class Bucket:
+    start: datetime
+    succeeded: int
+    failed: int
+
+
+def bucket_starts(*, since: datetime, until: datetime, seconds: int) -> list[datetime]:
+    """The starts of the buckets of ``seconds`` (aligned on the Unix epoch, UTC) covering the window."""
+    first, last = int(since.timestamp()) // seconds, int(until.timestamp()) // seconds
+    return [
+        datetime.fromtimestamp(number * seconds, tz=dt_timezone.utc)
+        for number in range(first, last + 1)  # one per bucket of the window, not per row
+    ]
+
+
+def deliveries_per_bucket(*, since: datetime, until: datetime, seconds: int) -> list[Bucket]:
+    """Deliveries finished (succeeded, failed) per time bucket of ``seconds``, empty buckets included.
+
+    One query: the bucket bounds are a VALUES list, and each bucket's counts
+    are range counts on the partial indexes ``delivery_succeeded_idx`` and
+    ``delivery_failed_idx``. No row is grouped or sorted, and the SQL is the
+    same on SQLite and PostgreSQL.
+    """
+    starts = bucket_starts(since=since, until=until, seconds=seconds)
+    table = Delivery._meta.db_table
+    adapt = connection.ops.adapt_datetimefield_value
+    bounds = ", ".join(["(%s, %s)"] * len(starts))
+    params = [
+        adapt(value)
+        for start in starts
+        for value in (start, start + timedelta(seconds=seconds))
+    ]
+    # The statuses are literals (code constants), not parameters: a partial
+    # index is used only when the query's own text implies its condition.
+    counts = ", ".join(
+        f"(SELECT COUNT(*) FROM {table} AS d WHERE d.status = '{status}' "
+        "AND d.finished_at >= b.lo AND d.finished_at < b.hi)"
+        for status in (Delivery.Status.SUCCEEDED.value, Delivery.Status.FAILED.value)
+    )
+    sql = f"WITH b(lo, hi) AS (VALUES {bounds}) SELECT {counts} FROM b ORDER BY b.lo"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    return [
+        Bucket(start=start, succeeded=succeeded, failed=failed)
+        for start, (succeeded, failed) in zip(starts, rows, strict=True)
+    ]

@@ -1,5 +1,6 @@
 import factory
 from django.contrib.auth import get_user_model
+from django.utils import timezone
 
 from tasks_app.models import Task
 
@@ -28,3 +29,28 @@ class TaskFactory(factory.django.DjangoModelFactory):
             "allow_multiple": False,
         }
     )
+
+
+class DeliveryFactory(factory.django.DjangoModelFactory):
+    """A delivery row as the ledger holds it (the dashboard and admin tests read these)."""
+
+    class Meta:
+        model = "callbacks_app.Delivery"
+
+    task = factory.SubFactory(TaskFactory, status=Task.Status.COMPLETED)
+    event = "task.completed"
+    target = "http://127.0.0.1:9/callback"
+    payload = '{"task_id":"x"}'
+    status = "succeeded"
+
+
+class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = "callbacks_app.DeliveryAttempt"
+
+    delivery = factory.SubFactory(DeliveryFactory)
+    number = factory.Sequence(lambda n: n + 1)
+    started_at = factory.LazyFunction(timezone.now)
+    duration_ms = 10
+    status_code = 200
+    succeeded = True

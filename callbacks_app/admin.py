@@ -1,0 +1,178 @@
+"""The delivery ledger in the admin: read-only, with attempts inline (SPEC §6.8; STYLE 12).
+
+Deliveries and attempts are history: they cannot be added, changed or
+deleted here. The one thing an operator does from a delivery is resend its
+task's callback, through ``callback_resend``.
+"""
+
+import json
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import truncatechars
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from callbacks_app.models import Delivery, DeliveryAttempt, FailedDelivery
+from callbacks_app.services import callback_resend
+from tasks_app.admin import REFUSALS, resend_tasks
+
+RESPONSE_EXCERPT_SHOWN = 300  # characters of the stored 4 KiB shown in the attempts table
+
+
+class AttemptInline(admin.TabularInline):
+    model = DeliveryAttempt
+    fields = ("number", "started_at", "outcome", "duration", "response", "headers")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    ordering = ("number",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="HTTP status or error")
+    def outcome(self, obj):
+        if obj.status_code is not None:
+            text = f"HTTP {obj.status_code}"
+            if obj.error and obj.error != text:
+                text += f" — {obj.error}"
+        else:
+            text = obj.error or "—"
+        css = "attempt-ok" if obj.succeeded else "attempt-failed"
+        return format_html('<span class="{}">{}</span>', css, text)
+
+    @admin.display(description="duration")
+    def duration(self, obj):
+        return f"{obj.duration_ms} ms"
+
+    @admin.display(description="response excerpt")
+    def response(self, obj):
+        if not obj.response_excerpt:
+            return "—"
+        return format_html(
+            '<pre class="response-excerpt" title="{}">{}</pre>',
+            obj.response_excerpt,
+            truncatechars(obj.response_excerpt, RESPONSE_EXCERPT_SHOWN),
+        )
+
+    @admin.display(description="request headers (secrets masked)")
+    def headers(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.request_headers, indent=1, sort_keys=True))
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    list_display = (
+        "id", "task_link", "event", "status", "short_target", "attempt_count",
+        "created_at", "finished_at", "next_attempt_at",
+    )
+    list_filter = ("status", "event", "target_kind", "created_at")
+    search_fields = ("=id", "=task__id", "target")
+    search_help_text = "Delivery id or task id (exact), or part of the target."
+    show_full_result_count = False
+    list_select_related = ()  # the task column shows ``task_id``: no join needed
+    fields = (
+        "id", "task_link", "event", "status", "target", "target_kind", "attempt_count",
+        "first_attempt_at", "next_attempt_at", "leased_until", "created_at", "finished_at",
+        "pretty_payload",
+    )
+    readonly_fields = fields
+    inlines = [AttemptInline]
+    actions = ["resend_callbacks"]
+    change_form_template = "admin/callbacks_app/delivery/change_form.html"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            queryset = queryset.defer("payload")
+        return queryset
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("tasks_app.change_task")
+
+    @admin.display(description="task", ordering="task_id")
+    def task_link(self, obj):
+        url = reverse("admin:tasks_app_task_change", args=[quote(obj.task_id)])
+        return format_html('<a href="{}">{}</a>', url, obj.task_id)
+
+    @admin.display(description="target", ordering="target")
+    def short_target(self, obj):
+        return truncatechars(obj.target, 60)
+
+    @admin.display(description="payload")
+    def pretty_payload(self, obj):
+        try:
+            text = json.dumps(json.loads(obj.payload), indent=2, sort_keys=True)
+        except ValueError:
+            text = obj.payload
+        return format_html('<pre class="payload">{}</pre>', text)
+
+    @admin.action(
+        description="Resend the callback of the selected deliveries' tasks", permissions=["resend"]
+    )
+    def resend_callbacks(self, request, queryset):
+        task_ids = queryset.order_by().values_list("task_id", flat=True).distinct()
+        resend_tasks(self, request, list(task_ids))
+
+    def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        return [
+            path(
+                "<path:object_id>/resend/",
+                self.admin_site.admin_view(self.resend_view),
+                name="%s_%s_resend" % info,
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_resend": self.has_resend_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def resend_view(self, request, object_id):
+        """Resend this delivery's task callback, then show the new delivery."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_resend_permission(request):
+            raise PermissionDenied
+        delivery = get_object_or_404(Delivery.objects.only("id", "task_id"), pk=unquote(object_id))
+        try:
+            new = callback_resend(task_id=delivery.task_id)
+        except REFUSALS as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.path.removesuffix("resend/") + "change/")
+        self.message_user(
+            request,
+            f"Resent the callback of task {delivery.task_id} as delivery {new.id}.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)]))
+
+
+@admin.register(FailedDelivery)
+class FailedDeliveryAdmin(DeliveryAdmin):
+    """Deliveries that exhausted their retries (or got 410 Gone): what to look at and resend."""
+
+    list_filter = ("event", "target_kind", "created_at", "finished_at")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(status=Delivery.Status.FAILED)

@@ -1,0 +1,96 @@
+"""The operator's admin in a real browser: the dashboard, a failed delivery, resend."""
+
+import re
+import time
+from datetime import timedelta
+
+import pytest
+from django.contrib.admin.utils import unquote
+from django.utils import timezone
+
+from callbacks_app.models import Delivery, DeliveryAttempt
+from tasks_app.services import task_complete
+from tests.conftest import deliver_until_finished
+from tests.factories import DeliveryFactory, TaskFactory
+from tests.servers import Answer
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+
+
+def text(page, selector) -> str:
+    return " ".join(page.inner_text(selector).split())
+
+
+def test_dashboard_shows_the_figures_of_the_data(staff_page, live_server, artifacts):
+    now = timezone.now()
+    for status, target in [
+        ("succeeded", "http://good.example/hook"),
+        ("succeeded", "http://good.example/hook"),
+        ("succeeded", "http://flaky.example/hook"),
+        ("failed", "http://flaky.example/hook"),
+        ("failed", "http://dead.example/hook"),
+    ]:
+        DeliveryFactory(status=status, target=target, finished_at=now - timedelta(minutes=20))
+    waiting = DeliveryFactory(status="pending", attempt_count=1, next_attempt_at=now + timedelta(minutes=9))
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(delivery=waiting, number=n, started_at=now, duration_ms=ms)
+        for n, ms in enumerate([12, 15, 20, 30, 250], start=1)
+    )
+
+    staff_page.click("text=Callback dashboard")
+    staff_page.click("text=24 hours")
+
+    assert text(staff_page, "#figure-total .sh-figure") == "6"
+    assert text(staff_page, "#figure-success-rate .sh-figure") == "60.0 %"
+    assert text(staff_page, "#figure-p50 .sh-figure") == "20 ms"
+    assert text(staff_page, "#figure-p95 .sh-figure") == "250 ms"
+    assert text(staff_page, "#figure-pending .sh-figure") == "1"
+    assert text(staff_page, "#figure-overdue .sh-figure") == "0"
+    assert text(staff_page, "#outcomes tr[data-status=failed] .count") == "2"
+    worst = [" ".join(row.split()) for row in staff_page.locator("#worst-targets tbody tr").all_inner_texts()]
+    assert worst == ["http://dead.example/hook 1 1 100.0 %", "http://flaky.example/hook 1 2 50.0 %"]
+    assert staff_page.locator("#chart rect.succeeded").count() == 1
+    assert staff_page.locator("#chart rect.failed").count() == 1
+    staff_page.screenshot(path=artifacts / "dashboard.png", full_page=True)
+
+
+@pytest.mark.cluster
+def test_operator_reads_a_failed_delivery_and_resends_it(
+    staff_page, live_server, artifacts, account, receiver, settings, start_cluster
+):
+    # Given a task whose callback failed for good: two answers 500, no retry left.
+    settings.CALLBACK_RETRY_SCHEDULE = [0.05]
+    receiver.answer(Answer(500, b"upstream exploded"))
+    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task_complete(task_id=task.id, response={"category": "red"})
+    failed = deliver_until_finished(Delivery.objects.get(task=task).id)
+    assert failed.status == Delivery.Status.FAILED
+    # ... and a receiver that works again, and workers to send what is queued.
+    receiver.answer(Answer(200, b"thanks"))
+    start_cluster()
+
+    # When the operator finds the failed delivery and reads its attempts,
+    staff_page.click("text=Failed deliveries")
+    staff_page.click(f"text={failed.id}")
+    staff_page.wait_for_selector("#attempts-group tbody tr")
+    attempts = staff_page.locator("#attempts-group tbody tr.form-row").all_inner_texts()
+    assert len(attempts) == 2
+    assert all("HTTP 500" in row and "upstream exploded" in row for row in attempts)
+    staff_page.screenshot(path=artifacts / "failed-delivery.png", full_page=True)
+
+    # then presses resend,
+    staff_page.click("#action-resend")
+
+    # the new delivery's page opens and shows it succeed against the receiver.
+    staff_page.wait_for_url(re.compile(r"/admin/callbacks_app/delivery/msg_\w+/change/$"))
+    new_id = unquote(staff_page.url.rstrip("/").split("/")[-2])
+    assert new_id != failed.id
+    assert "Resent the callback of task" in text(staff_page, ".messagelist")
+    deadline = time.monotonic() + 30
+    while text(staff_page, ".field-status .readonly") != "Succeeded":
+        assert time.monotonic() < deadline, "the resent delivery did not succeed within 30 s"
+        time.sleep(0.3)
+        staff_page.reload()
+    assert "HTTP 200" in text(staff_page, "#attempts-group tbody")
+    assert receiver.requests[-1].header("webhook-id") == new_id
+    staff_page.screenshot(path=artifacts / "resent-delivery.png", full_page=True)
