@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from callbacks_app import selectors
 from callbacks_app.models import Delivery, DeliveryAttempt
-from tests.factories import DeliveryAttemptFactory, DeliveryFactory
+from tests.factories import DeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
