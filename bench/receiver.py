@@ -1,7 +1,8 @@
 """A fast callback receiver for the benchmarks (aiohttp), run as its own process.
 
 POST any path: answers 200 (or holds the request for ``--hang-path`` targets,
-a receiver that never answers), and records for each callback the receipt time,
+a receiver that never answers; or, under ``/fail-first``, answers 500 to the
+first callback of each task and 200 to the next), and records for each callback the receipt time,
 the task id and the path. GET /stats returns the counts; GET /receipts the
 receipt times by task id; POST /reset forgets everything.
 
@@ -18,6 +19,7 @@ from aiohttp import web
 
 def make_app(hang_path: str) -> web.Application:
     receipts: dict[str, float] = {}
+    failed_once: set[str] = set()
     by_path: dict[str, int] = {}
     count = {"n": 0}
 
@@ -29,9 +31,13 @@ def make_app(hang_path: str) -> web.Application:
         count["n"] += 1
         by_path[request.path] = by_path.get(request.path, 0) + 1
         try:
-            receipts.setdefault(json.loads(body)["task_id"], now)
+            task_id = json.loads(body)["task_id"]
         except (ValueError, KeyError, TypeError):
-            pass
+            return web.Response(text="ok")
+        if request.path.startswith("/fail-first") and task_id not in failed_once:
+            failed_once.add(task_id)
+            return web.Response(status=500, text="try again")
+        receipts.setdefault(task_id, now)
         return web.Response(text="ok")
 
     async def stats(request):
@@ -42,6 +48,7 @@ def make_app(hang_path: str) -> web.Application:
 
     async def reset(request):
         receipts.clear()
+        failed_once.clear()
         by_path.clear()
         count["n"] = 0
         return web.json_response({"ok": True})

@@ -25,7 +25,7 @@ from datetime import timedelta
 from email.utils import parseaddr
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import close_old_connections, connection, transaction
 from django.db.models import Count, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -46,6 +46,9 @@ DRAIN_IN_FLIGHT = 32  # sends in flight per drain job (per worker process)
 DRAIN_TIME_BUDGET = 10.0  # seconds a drain job takes new work before it hands over
 CANDIDATES_PER_SLOT = 4  # due rows looked at per free slot, to fill it despite per-target caps
 RECORD_GATHER = 0.01  # seconds to wait for more finished sends to record together
+PER_JOB_TARGET_SLOTS = DRAIN_IN_FLIGHT // 2  # slots of one drain job one target may hold
+PICK_PASSES = 3  # candidate queries per pick at most
+CLAIM_EVERY = 0.05  # seconds: with free slots, claim at least this often
 
 
 def new_lease_token() -> str:
@@ -112,13 +115,16 @@ def _request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now)
     }
 
 
-def deliveries_to_send(*, now, limit: int) -> list[str]:
+def deliveries_to_send(*, now, limit: int, held: dict[str, int] | None = None) -> list[str]:
     """Up to ``limit`` due delivery ids, oldest due first, within the per-target caps.
 
     A target may hold at most ``CALLBACK_MAX_IN_FLIGHT_PER_TARGET`` sends in
-    flight across all workers: one that hangs until the timeout holds that
-    many slots, and everything else keeps flowing through the others.
+    flight across all workers, and at most ``PER_JOB_TARGET_SLOTS`` of the
+    slots of one drain job (``held``: the job's sends in flight by target):
+    one that hangs until the timeout holds that many slots, and everything
+    else keeps flowing through the others.
     """
+    held = held or {}
     cap = settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET
     in_flight = dict(
         Delivery.objects.filter(status=Delivery.Status.PENDING, leased_until__gte=now)
@@ -126,19 +132,31 @@ def deliveries_to_send(*, now, limit: int) -> list[str]:
         .annotate(n=Count("id"))
         .order_by()
     )
-    candidates = (
-        deliveries_due(now=now)
-        .order_by("next_attempt_at")
-        .values_list("id", "target")[: limit * CANDIDATES_PER_SLOT]
-    )
-    picked = []
-    for delivery_id, target in candidates:
-        if in_flight.get(target, 0) >= cap:
-            continue
-        in_flight[target] = in_flight.get(target, 0) + 1
-        picked.append(delivery_id)
-        if len(picked) == limit:
-            break
+    picked: list[str] = []
+    # Capped targets are left out in the query: their deliveries are often the
+    # oldest due ones, and must not crowd everybody else out of the candidates.
+    # A target that reaches its cap during a pass is left out of the next one.
+    for _ in range(PICK_PASSES):
+        capped = {target for target, n in in_flight.items() if n >= cap}
+        capped |= {target for target, n in held.items() if n >= PER_JOB_TARGET_SLOTS}
+        window = (limit - len(picked)) * CANDIDATES_PER_SLOT
+        candidates = list(
+            deliveries_due(now=now)
+            .exclude(target__in=capped)
+            .exclude(id__in=picked)
+            .order_by("next_attempt_at")
+            .values_list("id", "target")[:window]
+        )
+        for delivery_id, target in candidates:
+            if in_flight.get(target, 0) >= cap or held.get(target, 0) >= PER_JOB_TARGET_SLOTS:
+                continue
+            in_flight[target] = in_flight.get(target, 0) + 1
+            held[target] = held.get(target, 0) + 1
+            picked.append(delivery_id)
+            if len(picked) == limit:
+                return picked
+        if len(candidates) < window:
+            break  # every due delivery was looked at
     return picked
 
 
@@ -539,7 +557,9 @@ def _sender_pool() -> ThreadPoolExecutor:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=DRAIN_IN_FLIGHT, thread_name_prefix="scalehooks-send")
+            # Room beyond one job's slots: sends that outlive their job (a hanging
+            # receiver) keep their threads until the timeout.
+            _pool = ThreadPoolExecutor(max_workers=4 * DRAIN_IN_FLIGHT, thread_name_prefix="scalehooks-send")
         return _pool
 
 
@@ -548,19 +568,26 @@ def deliveries_drain(*, time_budget: float = DRAIN_TIME_BUDGET, in_flight: int =
 
     Keeps up to ``in_flight`` sends going, claims more as they finish, and
     records finished ones a batch per transaction. Work left when the budget
-    is spent is handed to a new drain job.
+    is spent is handed to a new drain job; sends still in flight then (a
+    receiver that hangs) are recorded by this process's recorder thread, so
+    the worker is free at once.
     """
     pool = _sender_pool()
     deadline = time.monotonic() + time_budget
     pending: dict[Future, _Send] = {}
     sent = 0
     idle_claims = 0
-    while True:
-        taking = time.monotonic() < deadline
+    last_claim = 0.0
+    while time.monotonic() < deadline:
         free = in_flight - len(pending)
-        # Claim in batches (half the slots at least), so that claims stay few and large.
-        if taking and (free >= in_flight // 2 or not pending):
-            sends = _claim(ids=deliveries_to_send(now=timezone.now(), limit=free))
+        # Claim in batches (half the slots), or whatever is free every CLAIM_EVERY
+        # seconds, so that claims stay large while slow sends cannot starve the job.
+        if free > 0 and (free >= in_flight // 2 or time.monotonic() - last_claim >= CLAIM_EVERY):
+            held: dict[str, int] = {}
+            for send in pending.values():
+                held[send.delivery.target] = held.get(send.delivery.target, 0) + 1
+            sends = _claim(ids=deliveries_to_send(now=timezone.now(), limit=free, held=held))
+            last_claim = time.monotonic()
             for send in sends:
                 pending[pool.submit(_send, delivery=send.delivery, headers=send.headers)] = send
             if sends and len(sends) == free:
@@ -568,8 +595,8 @@ def deliveries_drain(*, time_budget: float = DRAIN_TIME_BUDGET, in_flight: int =
             idle_claims = 0 if sends else idle_claims + 1
         if not pending:
             break
-        # While taking new work, look again soon; back off while nothing new comes.
-        timeout = min(0.5, 0.01 * 2**idle_claims) if taking else None
+        # Look again soon while work comes; back off while nothing new comes.
+        timeout = min(0.5, 0.01 * 2**idle_claims, CLAIM_EVERY if free > 0 else 0.5)
         done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
         if done:
             # Sends started together finish together: gather those that finish
@@ -578,6 +605,60 @@ def deliveries_drain(*, time_budget: float = DRAIN_TIME_BUDGET, in_flight: int =
             finished = done | more
             _record([(pending.pop(future), future.result()) for future in finished])
             sent += len(finished)
+    if pending:
+        _recorder().adopt(pending)
     if time.monotonic() >= deadline and deliveries_due(now=timezone.now()).exists():
         request_drain(force=True)
     return sent
+
+
+class _Recorder:
+    """Records sends that outlive the drain job that started them (a hanging receiver).
+
+    One daemon thread per process, started on first use. Should the process
+    die first, those attempts stay "did not finish" and their deliveries are
+    taken over when the send lease runs out, as for any killed worker.
+    """
+
+    def __init__(self):
+        self._pending: dict[Future, _Send] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        threading.Thread(target=self._run, name="scalehooks-recorder", daemon=True).start()
+
+    def adopt(self, pending: dict[Future, _Send]) -> None:
+        with self._lock:
+            self._pending.update(pending)
+        self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            with self._lock:
+                futures = dict(self._pending)
+            if not futures:
+                self._wake.clear()
+                continue
+            done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+            if not done:
+                continue
+            with self._lock:
+                for future in done:
+                    self._pending.pop(future, None)
+            try:
+                _record([(futures[future], future.result()) for future in done])
+            except Exception:
+                logger.exception("Recording sends that outlived their drain job failed")
+            finally:
+                close_old_connections()
+
+
+_recorder_instance: _Recorder | None = None
+
+
+def _recorder() -> _Recorder:
+    global _recorder_instance
+    with _pool_lock:
+        if _recorder_instance is None:
+            _recorder_instance = _Recorder()
+        return _recorder_instance

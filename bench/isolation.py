@@ -1,0 +1,69 @@
+"""Isolation: a target that never answers must not slow the others down.
+
+Phase 1 delivers ``--n`` callbacks spread over four healthy targets; phase 2
+the same number again, plus a fifth target that holds every request until
+the timeout and gets 20 % of all traffic. The healthy targets' delivery rate
+of phase 2 over phase 1 is the figure (target: >= 0.8).
+
+    python bench/isolation.py --backend sqlite
+    python bench/isolation.py --backend postgres
+"""
+
+import argparse
+import itertools
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import harness  # noqa: E402
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--n", type=int, default=3000, help="healthy callbacks per phase")
+    args = parser.parse_args()
+    harness.configure(args.backend)
+    from django.conf import settings
+
+    from callbacks_app.models import Delivery
+    from tasks_app.models import Task
+    from tasks_app.services import task_complete
+
+    receiver = harness.start_receiver(9104)
+    healthy = [f"{receiver}/healthy{i}" for i in range(4)]
+    harness.start_cluster()
+    _, template_ids = harness.make_tasks(1, healthy[0])
+    template = Task.objects.get(id=template_ids[0])
+
+    def phase(name: str, hanging_share: float) -> float:
+        n_hang = int(args.n * hanging_share / (1 - hanging_share))
+        targets = [*itertools.islice(itertools.cycle(healthy), args.n), *[f"{receiver}/hang/x"] * n_hang]
+        # Interleave the hanging target evenly through the healthy traffic.
+        tasks = Task.objects.bulk_create(
+            Task(owner=template.owner, type=template.type, params=template.params, callback_url=targets[i])
+            for i in sorted(range(len(targets)), key=lambda i: i * 1.0 if i < args.n else (i - args.n) * (args.n / max(n_hang, 1)) + 0.5)
+        )
+        ids = [t.id for t in tasks]
+        started = time.monotonic()
+        for task_id in ids:
+            task_complete(task_id=task_id, response={"category": "red"})
+        healthy_ids = [t.id for t in tasks if "/hang/" not in t.callback_url]
+        harness.wait_until(
+            lambda: Delivery.objects.filter(task_id__in=healthy_ids, status="succeeded").count() >= len(healthy_ids),
+            timeout=600, interval=0.2,
+        )
+        rate = len(healthy_ids) / (time.monotonic() - started)
+        print(f"{name:<40} healthy callbacks/s {rate:7.0f}  ({len(healthy_ids)} healthy, {n_hang} to the hanging target)")
+        return rate
+
+    alone = phase("phase 1: healthy targets alone", 0.0)
+    shared = phase("phase 2: + hanging target at 20 %", 0.2)
+    print(f"ratio {shared / alone:.2f} (target >= 0.8); {settings.Q_WORKERS} workers, "
+          f"CALLBACK_TIMEOUT {settings.CALLBACK_TIMEOUT:g} s, "
+          f"CALLBACK_MAX_IN_FLIGHT_PER_TARGET {settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET}")
+
+
+if __name__ == "__main__":
+    main()
