@@ -18,27 +18,17 @@ from django.utils.html import format_html
 
 from callbacks_app.models import Delivery, DeliveryAttempt, FailedDelivery
 from callbacks_app.services import callback_resend
+from scalehooks.admin_inlines import ReadOnlyTabularInline
 from tasks_app.admin import REFUSALS, resend_tasks
 
 RESPONSE_EXCERPT_SHOWN = 300  # characters of the stored 4 KiB shown in the attempts table
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(ReadOnlyTabularInline):
     model = DeliveryAttempt
     fields = ("number", "started_at", "outcome", "duration", "response", "headers")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     ordering = ("number",)
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="HTTP status or error")
     def outcome(self, obj):

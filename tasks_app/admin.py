@@ -24,6 +24,7 @@ from tasks_app.errors import NoCallbackTarget, TaskStateConflict
 from tasks_app.keys import Mode, mask_secret
 from tasks_app.models import Profile, Task
 from tasks_app.validators import validate_callback_target
+from scalehooks.admin_inlines import ReadOnlyTabularInline
 
 # Domain refusals an operator action reports as an error message, changing nothing.
 REFUSALS = (TaskStateConflict, NoCallbackTarget)
@@ -118,26 +119,15 @@ class ErrorForm(forms.Form):
     )
 
 
-class DeliveryInline(admin.TabularInline):
+class DeliveryInline(ReadOnlyTabularInline):
     model = Delivery
     fields = ("delivery_link", "event", "status", "attempt_count", "target", "created_at", "finished_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
     show_change_link = False
     ordering = ("-created_at",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).defer("payload")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.display(description="delivery")
     def delivery_link(self, obj):

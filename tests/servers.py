@@ -39,6 +39,18 @@ class ReceivedRequest:
         return None
 
 
+def _wait_for(arrived: threading.Condition, items: list, count: int, timeout: float, what: str) -> list:
+    """Wait on ``arrived`` until ``items`` holds ``count``; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    with arrived:
+        while len(items) < count:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"expected {count} {what} within {timeout} s, got {len(items)}")
+            arrived.wait(remaining)
+        return list(items)
+
+
 class _Server(ThreadingHTTPServer):
     # socketserver's default listen backlog is 5: a burst of parallel sends
     # would overflow it and see connections reset, which real receivers do not.
@@ -113,16 +125,7 @@ class CallbackReceiver:
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedRequest]:
         """Block until at least ``count`` requests arrived; fail after ``timeout``."""
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while len(self.requests) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"expected {count} callbacks within {timeout} s, got {len(self.requests)}"
-                    )
-                self._arrived.wait(remaining)
-            return list(self.requests)
+        return _wait_for(self._arrived, self.requests, count, timeout, "callbacks")
 
     def close(self) -> None:
         self._stopping.set()
@@ -247,16 +250,8 @@ class SmtpServer:
         return reply or "250 Message accepted for delivery"
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedEmail]:
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while len(self.received) < count:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise AssertionError(
-                        f"expected {count} emails within {timeout} s, got {len(self.received)}"
-                    )
-                self._arrived.wait(remaining)
-            return list(self.received)
+        """Block until at least ``count`` emails arrived; fail after ``timeout``."""
+        return _wait_for(self._arrived, self.received, count, timeout, "emails")
 
     def close(self) -> None:
         self._controller.stop()
