@@ -28,6 +28,17 @@ class IssuedKeys:
     test_api_key: str
 
 
+def issued_secrets(*, profile: Profile, keys: IssuedKeys) -> list[tuple[str, str]]:
+    """The secrets an account holder needs, labelled, as the commands print them once."""
+    return [
+        ("Live API key", keys.live_api_key),
+        ("Test API key", keys.test_api_key),
+        ("Live callback auth key", profile.live_callback_auth_key),
+        ("Test callback auth key", profile.test_callback_auth_key),
+        ("Signing secret", profile.signing_secret),
+    ]
+
+
 def _issue_api_keys(profile: Profile) -> IssuedKeys:
     live, test = generate_api_key(Mode.LIVE), generate_api_key(Mode.TEST)
     profile.live_api_key_hash, profile.live_api_key_prefix = hash_api_key(live), api_key_prefix(live)

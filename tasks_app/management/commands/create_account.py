@@ -2,7 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from rest_framework.exceptions import ValidationError
 
-from tasks_app.accounts import account_create
+from tasks_app.accounts import account_create, issued_secrets
 
 
 class Command(BaseCommand):
@@ -31,9 +31,6 @@ class Command(BaseCommand):
             profile.user.set_password(password)
             profile.user.save(update_fields=["password"])
         self.stdout.write(f"Account:                {email}{' (staff)' if staff else ''}")
-        self.stdout.write(f"Live API key:           {keys.live_api_key}")
-        self.stdout.write(f"Test API key:           {keys.test_api_key}")
-        self.stdout.write(f"Live callback auth key: {profile.live_callback_auth_key}")
-        self.stdout.write(f"Test callback auth key: {profile.test_callback_auth_key}")
-        self.stdout.write(f"Signing secret:         {profile.signing_secret}")
+        for label, value in issued_secrets(profile=profile, keys=keys):
+            self.stdout.write(f"{label + ':':<24}{value}")
         self.stdout.write("The API keys are not stored and will not be shown again.")

@@ -2,7 +2,7 @@ import secrets
 
 from django.core.management.base import BaseCommand
 
-from tasks_app.accounts import account_create, api_keys_rotate
+from tasks_app.accounts import account_create, api_keys_rotate, issued_secrets
 from tasks_app.models import Profile
 
 DEMO_EMAIL = "demo@scalehooks.local"
@@ -30,10 +30,8 @@ class Command(BaseCommand):
         user.save()
         self.stdout.write(self.style.SUCCESS("ScaleHooks demo account (fresh keys on every start):"))
         self.stdout.write(f"  Admin:                  {url}/admin/  user {DEMO_EMAIL}  password {password}")
-        self.stdout.write(f"  Live API key:           {keys.live_api_key}")
-        self.stdout.write(f"  Test API key:           {keys.test_api_key}")
-        self.stdout.write(f"  Live callback auth key: {profile.live_callback_auth_key}")
-        self.stdout.write(f"  Signing secret:         {profile.signing_secret}")
+        for label, value in issued_secrets(profile=profile, keys=keys):
+            self.stdout.write(f"  {label + ':':<24}{value}")
         self.stdout.write(f"  Try: curl -u {keys.live_api_key}: -X POST {url}/v1/task/categorization \\")
         self.stdout.write("         -H 'Content-Type: application/json' \\")
         self.stdout.write("         -d '{\"attachment\": \"tomato\", \"categories\": [\"red\", \"blue\"], "
