@@ -17,6 +17,8 @@ import urllib.request
 import uuid
 from pathlib import Path
 
+import psutil
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
@@ -156,6 +158,49 @@ def make_tasks(n: int, callback_url: str, email: str = "bench@example.com"):
     ]
     Task.objects.bulk_create(tasks, batch_size=1000)
     return profile, [t.id for t in tasks]
+
+
+def _cpu_seconds(processes) -> float:
+    total = 0.0
+    for proc in processes:
+        try:
+            times = proc.cpu_times()
+            total += times.user + times.system
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            pass
+    return total
+
+
+def cpu_by_component() -> dict[str, float]:
+    """CPU seconds used so far by each part of a benchmark, for a breakdown per callback.
+
+    "benchmark" is this process alone, "cluster" sums every process a cluster
+    started (workers included; a recycled worker's time is lost with it),
+    "database" every PostgreSQL backend (SQLite runs inside the processes that
+    use it).
+    """
+    components = {"benchmark": [psutil.Process()], "receiver": [], "cluster": [], "database": [], "redis": []}
+    for child in _children:
+        try:
+            parent = psutil.Process(child.pid)
+            family = [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        kind = "receiver" if "receiver.py" in " ".join(parent.cmdline()) else "cluster"
+        components[kind] += family
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in ("postgres", "postmaster"):
+            components["database"].append(proc)
+        elif proc.info["name"] == "redis-server":
+            components["redis"].append(proc)
+    return {name: _cpu_seconds(procs) for name, procs in components.items()}
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], n: int) -> str:
+    """CPU milliseconds per callback by component between two ``cpu_by_component`` readings."""
+    parts = [f"{name} {(after[name] - before[name]) * 1000 / n:.2f}" for name in before]
+    total = sum(after.values()) - sum(before.values())
+    return f"{', '.join(parts)}; total {total * 1000 / n:.2f} ms of CPU per callback"
 
 
 def percentile(values: list[float], q: float) -> float:
