@@ -129,6 +129,24 @@ def start_cluster(**env) -> subprocess.Popen:
     return process
 
 
+def adopt(process: subprocess.Popen) -> subprocess.Popen:
+    """Make a child started elsewhere (in a session of its own) one of ours: it is
+    stopped at exit and ``cpu_by_component`` counts its processes as "cluster"."""
+    _children.append(process)
+    return process
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop one child and its process group now, e.g. a cluster before another system is measured."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
 def wait_until(condition, timeout: float, interval: float = 0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
