@@ -14,9 +14,14 @@ process (bench/receiver.py), with the same count of driver processes changing
   attempt as a ``WebhookEvent``.
 
 Each rate is ``n`` over the time from the drivers' start to the last webhook
-recorded delivered in that side's ledger. Only PostgreSQL + Redis (the stack
-Celery needs); the peer's database is ``scalehooks_bench_peer`` and its broker
-Redis db 10, both emptied at each run. The peer venv is created on first use:
+recorded delivered in that side's ledger. The CPU lines are milliseconds per
+event by component (``harness.cpu_by_component``), then those of processes that
+exited during the run (database backends of closed connections, replaced
+workers), which the first line cannot see.
+
+Only PostgreSQL + Redis (the stack Celery needs); the peer's database is
+``scalehooks_bench_peer`` and its broker Redis db 10, both emptied at each run.
+The peer venv is created on first use:
 
     python3 -m venv bench/peer/.venv && bench/peer/.venv/bin/pip install -r bench/peer/requirements.txt
     flock /tmp/bench.lock .venv/bin/python bench/peer.py --n 10000
@@ -31,6 +36,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 import throughput  # noqa: E402
@@ -42,13 +49,14 @@ PEER_DATABASE_URL = f"{harness.PG_ADMIN_URL}/{PEER_DATABASE_NAME}"
 PEER_BROKER_URL = os.environ.get("BENCH_PEER_REDIS_URL", "redis://127.0.0.1:6379/10")
 
 
-def peer_env() -> dict[str, str]:
+def peer_env(**extra: str) -> dict[str, str]:
     """The environment of the peer's processes (this process's own points at ScaleHooks)."""
     return {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "peerproject.settings",
         "PEER_DATABASE_URL": PEER_DATABASE_URL,
         "PEER_BROKER_URL": PEER_BROKER_URL,
+        **extra,
     }
 
 
@@ -70,14 +78,19 @@ def peer_setup(n: int, url: str) -> None:
                    cwd=PEER_DIR, env=peer_env(), check=True)
 
 
-def start_celery_worker(concurrency: int | None) -> subprocess.Popen:
-    """The peer's Celery worker, as django-webhook's docs run it (``celery -A … worker``), stopped at exit."""
+def start_celery_worker(concurrency: int | None, db_reuse: bool) -> subprocess.Popen:
+    """The peer's Celery worker, as django-webhook's docs run it (``celery -A … worker``), stopped at exit.
+
+    ``db_reuse``: keep each worker process's database connection across tasks
+    (see ``CELERY_DB_REUSE_MAX`` in bench/peer/peerproject/settings.py).
+    """
     log = open(tempfile.mktemp(prefix="bench-celery-", suffix=".log"), "wb")
     command = [str(PEER_PYTHON), "-m", "celery", "-A", "peerproject", "worker", "--loglevel", "WARNING"]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
+    env = peer_env(PEER_DB_REUSE_MAX="1000000") if db_reuse else peer_env()
     process = harness.adopt(subprocess.Popen(
-        command, cwd=PEER_DIR, env=peer_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        command, cwd=PEER_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     ))
     deadline = time.monotonic() + 60
     while b"peer worker ready" not in Path(log.name).read_bytes():
@@ -85,6 +98,36 @@ def start_celery_worker(concurrency: int | None) -> subprocess.Popen:
             raise RuntimeError(f"celery worker did not start, see {log.name}")
         time.sleep(0.1)
     return process
+
+
+def exited_cpu(cluster: subprocess.Popen) -> dict[str, float]:
+    """CPU seconds so far of exited processes, which ``harness.cpu_by_component`` cannot see.
+
+    A process's CPU time goes to its parent's ``children_*`` times when the parent
+    reaps it. "database": PostgreSQL backends that ended (Celery closes the
+    peer's connection around every task, so each webhook has a backend of its
+    own); "cluster": workers that ``cluster`` (the ScaleHooks cluster or the
+    Celery worker) replaced.
+    """
+    def reaped(processes) -> float:
+        total = 0.0
+        for proc in processes:
+            try:
+                times = proc.cpu_times()
+                total += times.children_user + times.children_system
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+        return total
+
+    root = psutil.Process(cluster.pid)
+    postgres = [proc for proc in psutil.process_iter(["name"]) if proc.info["name"] in ("postgres", "postmaster")]
+    return {"database": reaped(postgres), "cluster": reaped([root, *root.children(recursive=True)])}
+
+
+def exited_report(before: dict[str, float], after: dict[str, float], n: int) -> str:
+    """CPU milliseconds per event of the processes that exited between two ``exited_cpu`` readings."""
+    parts = [f"{name} {(after[name] - before[name]) * 1000 / n:.2f}" for name in before]
+    return ", ".join(parts)
 
 
 def _webhooks_delivered(connection) -> int:
@@ -134,6 +177,8 @@ def main():
     parser.add_argument("--drivers", type=int, default=2, help="processes completing tasks, on each side")
     parser.add_argument("--celery-concurrency", type=int, default=None,
                         help="the peer worker's processes (default: Celery's, one per core)")
+    parser.add_argument("--peer-db-reuse", action="store_true",
+                        help="let the peer's Celery worker keep its database connections (not its default)")
     args = parser.parse_args()
 
     harness.configure("postgres")
@@ -143,15 +188,19 @@ def main():
 
     _, task_ids = harness.make_tasks(args.n, f"{receiver}/callback")
     cluster = harness.start_cluster()
+    exited_before = exited_cpu(cluster)
     ours = throughput.scalehooks_run(task_ids=task_ids, drivers=args.drivers)
+    ours_exited = exited_report(exited_before, exited_cpu(cluster), args.n)
     ours_received = harness.receiver_stats(receiver)["by_path"].get("/callback", 0)
     harness.stop(cluster)
 
     harness.receiver_reset(receiver)
     ensure_peer_venv()
     peer_setup(args.n, f"{receiver}/peer")
-    worker = start_celery_worker(args.celery_concurrency)
+    worker = start_celery_worker(args.celery_concurrency, args.peer_db_reuse)
+    exited_before = exited_cpu(worker)
     peer = peer_run(n=args.n, drivers=args.drivers)
+    peer_exited = exited_report(exited_before, exited_cpu(worker), args.n)
     peer_received = harness.receiver_stats(receiver)["by_path"].get("/peer", 0)
     harness.stop(worker)
 
@@ -162,12 +211,15 @@ def main():
     print(f"  end to end             {ours['rate']:8.0f} /s  (all delivered: {ours['delivered']}, "
           f"receiver saw {ours_received})")
     print(f"  CPU per callback (ms)  {ours['cpu']}")
+    print(f"  + exited processes     {ours_exited} (ms per callback, not in the total above)")
     print(f"django-webhook 0.0.15    Celery prefork x {args.celery_concurrency or os.cpu_count()}, "
-          f"one signing secret, STORE_EVENTS on")
+          f"one signing secret, STORE_EVENTS on"
+          f"{', database connections kept (CELERY_DB_REUSE_MAX)' if args.peer_db_reuse else ''}")
     print(f"  saves committed        {peer['completion_rate']:8.0f} /s")
     print(f"  end to end             {peer['rate']:8.0f} /s  (all delivered: {peer['delivered']}, "
           f"receiver saw {peer_received})")
     print(f"  CPU per webhook (ms)   {peer['cpu']}  (cluster = the Celery worker)")
+    print(f"  + exited processes     {peer_exited} (ms per webhook, not in the total above)")
     print(f"ratio                    {ours['rate'] / peer['rate']:8.2f}  ScaleHooks / django-webhook "
           f"(target: > 1)")
 

@@ -2,8 +2,9 @@
 
 ``PEER_DATABASE_URL`` (postgres://user@host:port/name) and ``PEER_BROKER_URL``
 come from bench/peer.py. The database connections are configured as
-ScaleHooks configures its own (persistent, health-checked), so that the two
-sides differ by their webhook engines and not by Django's connection handling.
+ScaleHooks configures its own (persistent, health-checked); this holds for the
+drivers, while Celery's worker closes its connection around every task (see
+``CELERY_DB_REUSE_MAX`` below).
 """
 
 import os
@@ -36,6 +37,13 @@ DATABASES = {
 # Celery at its defaults but for the broker (no result backend, prefork pool, concurrency = cores).
 CELERY_BROKER_URL = os.environ.get("PEER_BROKER_URL", "redis://127.0.0.1:6379/10")
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True  # the default; set to silence Celery's warning
+# Celery's Django fixup (celery/fixups/django.py) closes the database connection
+# before and after every task, whatever CONN_MAX_AGE says, unless DB_REUSE_MAX is
+# set, a setting read only there and not in Celery's configuration reference. Unset
+# by default; `bench/peer.py --peer-db-reuse` sets it to show what a connection per
+# task costs.
+if os.environ.get("PEER_DB_REUSE_MAX"):
+    CELERY_DB_REUSE_MAX = int(os.environ["PEER_DB_REUSE_MAX"])
 
 # django-webhook: webhooks for the one model; every other setting at its default
 # (STORE_EVENTS=True: one WebhookEvent row per attempt; USE_CACHE=True).
