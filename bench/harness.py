@@ -178,12 +178,16 @@ def make_tasks(n: int, callback_url: str, email: str = "bench@example.com"):
     return profile, [t.id for t in tasks]
 
 
-def _cpu_seconds(processes) -> float:
+def _cpu_seconds(processes, reaped: bool = False) -> float:
+    """CPU seconds of these processes; with ``reaped``, also of their children that
+    exited and were reaped (which psutil can no longer see one by one)."""
     total = 0.0
     for proc in processes:
         try:
             times = proc.cpu_times()
             total += times.user + times.system
+            if reaped:
+                total += times.children_user + times.children_system
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
     return total
@@ -192,10 +196,12 @@ def _cpu_seconds(processes) -> float:
 def cpu_by_component() -> dict[str, float]:
     """CPU seconds used so far by each part of a benchmark, for a breakdown per callback.
 
-    "benchmark" is this process alone, "cluster" sums every process a cluster
-    started (workers included; a recycled worker's time is lost with it),
-    "database" every PostgreSQL backend (SQLite runs inside the processes that
-    use it).
+    "benchmark" is this process alone (driver processes report their own CPU),
+    "cluster" every process a cluster started, "database" every PostgreSQL
+    process (SQLite runs inside the processes that use it). The last two
+    include their processes that exited: worker processes django-q2 replaced
+    and PostgreSQL backends of closed connections, whose CPU time goes to the
+    parent that reaps them.
     """
     components = {"benchmark": [psutil.Process()], "receiver": [], "cluster": [], "database": [], "redis": []}
     for child in _children:
@@ -211,7 +217,9 @@ def cpu_by_component() -> dict[str, float]:
             components["database"].append(proc)
         elif proc.info["name"] == "redis-server":
             components["redis"].append(proc)
-    return {name: _cpu_seconds(procs) for name, procs in components.items()}
+    return {
+        name: _cpu_seconds(procs, reaped=name in ("cluster", "database")) for name, procs in components.items()
+    }
 
 
 def cpu_report(before: dict[str, float], after: dict[str, float], n: int) -> str:

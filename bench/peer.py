@@ -15,9 +15,8 @@ process (bench/receiver.py), with the same count of driver processes changing
 
 Each rate is ``n`` over the time from the drivers' start to the last webhook
 recorded delivered in that side's ledger. The CPU lines are milliseconds per
-event by component (``harness.cpu_by_component``), then those of processes that
-exited during the run (database backends of closed connections, replaced
-workers), which the first line cannot see.
+event by component (``harness.cpu_by_component``; processes that exited during
+the run, such as database backends of closed connections, included).
 
 Only PostgreSQL + Redis (the stack Celery needs); the peer's database is
 ``scalehooks_bench_peer`` and its broker Redis db 10, both emptied at each run.
@@ -35,8 +34,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-
-import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
@@ -100,36 +97,6 @@ def start_celery_worker(concurrency: int | None, db_reuse: bool) -> subprocess.P
     return process
 
 
-def exited_cpu(cluster: subprocess.Popen) -> dict[str, float]:
-    """CPU seconds so far of exited processes, which ``harness.cpu_by_component`` cannot see.
-
-    A process's CPU time goes to its parent's ``children_*`` times when the parent
-    reaps it. "database": PostgreSQL backends that ended (Celery closes the
-    peer's connection around every task, so each webhook has a backend of its
-    own); "cluster": workers that ``cluster`` (the ScaleHooks cluster or the
-    Celery worker) replaced.
-    """
-    def reaped(processes) -> float:
-        total = 0.0
-        for proc in processes:
-            try:
-                times = proc.cpu_times()
-                total += times.children_user + times.children_system
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
-        return total
-
-    root = psutil.Process(cluster.pid)
-    postgres = [proc for proc in psutil.process_iter(["name"]) if proc.info["name"] in ("postgres", "postmaster")]
-    return {"database": reaped(postgres), "cluster": reaped([root, *root.children(recursive=True)])}
-
-
-def exited_report(before: dict[str, float], after: dict[str, float], n: int) -> str:
-    """CPU milliseconds per event of the processes that exited between two ``exited_cpu`` readings."""
-    parts = [f"{name} {(after[name] - before[name]) * 1000 / n:.2f}" for name in before]
-    return ", ".join(parts)
-
-
 def _webhooks_delivered(connection) -> int:
     return connection.execute("SELECT count(*) FROM django_webhook_webhookevent WHERE status = 'SUCCESS'").fetchone()[0]
 
@@ -188,9 +155,7 @@ def main():
 
     _, task_ids = harness.make_tasks(args.n, f"{receiver}/callback")
     cluster = harness.start_cluster()
-    exited_before = exited_cpu(cluster)
     ours = throughput.scalehooks_run(task_ids=task_ids, drivers=args.drivers)
-    ours_exited = exited_report(exited_before, exited_cpu(cluster), args.n)
     ours_received = harness.receiver_stats(receiver)["by_path"].get("/callback", 0)
     harness.stop(cluster)
 
@@ -198,9 +163,7 @@ def main():
     ensure_peer_venv()
     peer_setup(args.n, f"{receiver}/peer")
     worker = start_celery_worker(args.celery_concurrency, args.peer_db_reuse)
-    exited_before = exited_cpu(worker)
     peer = peer_run(n=args.n, drivers=args.drivers)
-    peer_exited = exited_report(exited_before, exited_cpu(worker), args.n)
     peer_received = harness.receiver_stats(receiver)["by_path"].get("/peer", 0)
     harness.stop(worker)
 
@@ -211,7 +174,6 @@ def main():
     print(f"  end to end             {ours['rate']:8.0f} /s  (all delivered: {ours['delivered']}, "
           f"receiver saw {ours_received})")
     print(f"  CPU per callback (ms)  {ours['cpu']}")
-    print(f"  + exited processes     {ours_exited} (ms per callback, not in the total above)")
     print(f"django-webhook 0.0.15    Celery prefork x {args.celery_concurrency or os.cpu_count()}, "
           f"one signing secret, STORE_EVENTS on"
           f"{', database connections kept (CELERY_DB_REUSE_MAX)' if args.peer_db_reuse else ''}")
@@ -219,7 +181,6 @@ def main():
     print(f"  end to end             {peer['rate']:8.0f} /s  (all delivered: {peer['delivered']}, "
           f"receiver saw {peer_received})")
     print(f"  CPU per webhook (ms)   {peer['cpu']}  (cluster = the Celery worker)")
-    print(f"  + exited processes     {peer_exited} (ms per webhook, not in the total above)")
     print(f"ratio                    {ours['rate'] / peer['rate']:8.2f}  ScaleHooks / django-webhook "
           f"(target: > 1)")
 

@@ -121,6 +121,22 @@ class DeliveryAttempt(models.Model):
         return f"attempt {self.number} of {self.delivery_id}"
 
 
+class DrainWatch(models.Model):
+    """Which drain job watches the ledger, and until when (at most one row, ``id = 1``).
+
+    The watching job claims what falls due every few milliseconds without
+    being asked, so while its watch lasts a new delivery needs no drain job
+    of its own (``callbacks_app.queueing``). A watcher renews the watch as it
+    goes; one that dies stops renewing, and the watch runs out.
+    """
+
+    holder = models.CharField(max_length=32, blank=True, default="")
+    until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"drain watched by {self.holder or 'nobody'} until {self.until}"
+
+
 class FailedDelivery(Delivery):
     """Failed deliveries only: a filtered changelist in the admin (as django-q2's ``Failure``)."""
 

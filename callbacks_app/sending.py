@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from callbacks_app import retry, transport
 from callbacks_app.models import Delivery, DeliveryAttempt
-from callbacks_app.queueing import request_drain
+from callbacks_app.queueing import WATCH, request_drain, watch_release, watch_take
 from callbacks_app.signing import active_signing_secrets, sign
 from callbacks_app.targets import email_target
 from tasks_app.models import Profile, Task
@@ -48,7 +48,18 @@ CANDIDATES_PER_SLOT = 4  # due rows looked at per free slot, to fill it despite 
 RECORD_GATHER = 0.01  # seconds to wait for more finished sends to record together
 PER_JOB_TARGET_SLOTS = DRAIN_IN_FLIGHT // 2  # slots of one drain job one target may hold
 PICK_PASSES = 3  # candidate queries per pick at most
-CLAIM_EVERY = 0.05  # seconds: with free slots, claim at least this often
+CLAIM_EVERY = 0.02  # seconds between claims while work trickles in (at once while it piles up)
+DRAIN_LINGER = 0.5  # seconds the watching drain job stays after the last work it found
+HELP_LAG = 0.1  # seconds: a watcher that claims deliveries due longer ago than this asks for help
+HELP_EVERY = 0.5  # seconds between a lagging watcher's calls for help
+
+
+# The task's large columns, which sending never reads (the payload is frozen in
+# the delivery): not fetched with each claimed delivery.
+TASK_FIELDS_NOT_SENT = (
+    "instruction", "params", "response", "metadata", "tags", "audits", "customer_review_comments",
+    "prior_responses",
+)
 
 
 def new_lease_token() -> str:
@@ -185,7 +196,11 @@ def _claim(*, ids: list[str]) -> list[_Send]:
         )
         if not claimed:
             return []
-        deliveries = list(Delivery.objects.select_related("task").filter(lease_token=token))
+        deliveries = list(
+            Delivery.objects.select_related("task")
+            .defer(*(f"task__{name}" for name in TASK_FIELDS_NOT_SENT))
+            .filter(lease_token=token)
+        )
         live = []
         for delivery in deliveries:
             window_closed = now >= delivery.first_attempt_at + retry.RETRY_WINDOW + retry.WINDOW_GRACE
@@ -563,26 +578,49 @@ def _sender_pool() -> ThreadPoolExecutor:
         return _pool
 
 
-def deliveries_drain(*, time_budget: float = DRAIN_TIME_BUDGET, in_flight: int = DRAIN_IN_FLIGHT) -> int:
+def _lagging(sends: list[_Send]) -> bool:
+    """Whether some of these sends waited more than ``HELP_LAG`` seconds past their due time."""
+    if not sends:
+        return False
+    oldest = min(send.delivery.next_attempt_at for send in sends)
+    return (timezone.now() - oldest).total_seconds() > HELP_LAG
+
+
+def deliveries_drain(
+    *, time_budget: float = DRAIN_TIME_BUDGET, in_flight: int = DRAIN_IN_FLIGHT, linger: float = DRAIN_LINGER
+) -> int:
     """Send due deliveries until none is left or the time budget is spent; how many were sent.
 
     Keeps up to ``in_flight`` sends going, claims more as they finish, and
-    records finished ones a batch per transaction. Work left when the budget
-    is spent is handed to a new drain job; sends still in flight then (a
-    receiver that hangs) are recorded by this process's recorder thread, so
-    the worker is free at once.
+    records finished ones a batch per transaction. While work keeps coming,
+    claims are paced (``CLAIM_EVERY``) so that each claim and each record
+    takes a batch, not a callback at a time.
+
+    The first drain job to start takes the watch of the ledger
+    (``queueing.watch_take``): while it holds it, kicks queue no more jobs,
+    and it stays until nothing has come for ``linger`` seconds. A job that
+    finds the watch taken helps while there is work and leaves when idle.
+
+    Work left when the budget is spent is handed to a new drain job; sends
+    still in flight then (a receiver that hangs) are recorded by this
+    process's recorder thread, so the worker is free at once.
     """
     pool = _sender_pool()
+    holder = new_lease_token()
+    watch_until = watch_take(holder=holder)
     deadline = time.monotonic() + time_budget
     pending: dict[Future, _Send] = {}
     sent = 0
     idle_claims = 0
-    last_claim = 0.0
+    last_claim = last_help = 0.0
+    last_work = time.monotonic()
+    backlog = True  # claim at once
     while time.monotonic() < deadline:
+        if watch_until is not None and watch_until - timezone.now() < WATCH / 2:
+            watch_until = watch_take(holder=holder)
         free = in_flight - len(pending)
-        # Claim in batches (half the slots), or whatever is free every CLAIM_EVERY
-        # seconds, so that claims stay large while slow sends cannot starve the job.
-        if free > 0 and (free >= in_flight // 2 or time.monotonic() - last_claim >= CLAIM_EVERY):
+        claimed_nothing = False
+        if free > 0 and (backlog or time.monotonic() - last_claim >= CLAIM_EVERY):
             held: dict[str, int] = {}
             for send in pending.values():
                 held[send.delivery.target] = held.get(send.delivery.target, 0) + 1
@@ -590,14 +628,36 @@ def deliveries_drain(*, time_budget: float = DRAIN_TIME_BUDGET, in_flight: int =
             last_claim = time.monotonic()
             for send in sends:
                 pending[pool.submit(_send, delivery=send.delivery, headers=send.headers)] = send
-            if sends and len(sends) == free:
-                request_drain()  # more may be due: let another worker help
-            idle_claims = 0 if sends else idle_claims + 1
-        if not pending:
-            break
+            backlog = bool(sends) and len(sends) == free
+            # More may be due than this job keeps up with: ask another worker to help.
+            # The watcher asks at most every HELP_EVERY seconds while it lags behind.
+            lagging = watch_until is not None and last_claim - last_help >= HELP_EVERY and _lagging(sends)
+            if backlog or lagging:
+                request_drain(help=True)
+                last_help = last_claim
+            if sends:
+                last_work, idle_claims = last_claim, 0
+            else:
+                claimed_nothing, idle_claims = True, idle_claims + 1
+        if not pending and claimed_nothing:
+            if watch_until is None:
+                break  # a helper: leaves as soon as it finds nothing
+            if time.monotonic() - last_work >= linger:
+                # Give the watch up first, then look once more (see callbacks_app.queueing).
+                watch_release(holder=holder)
+                watch_until = None
+                if not deliveries_due(now=timezone.now()).exists():
+                    break
+                watch_until = watch_take(holder=holder)
+                backlog, last_work = True, time.monotonic()
+                continue
         # Look again soon while work comes; back off while nothing new comes.
         timeout = min(0.5, 0.01 * 2**idle_claims, CLAIM_EVERY if free > 0 else 0.5)
-        done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        if pending:
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            done = set()
+            time.sleep(timeout)
         if done:
             # Sends started together finish together: gather those that finish
             # within a few more milliseconds into the same transaction.
@@ -605,6 +665,8 @@ def deliveries_drain(*, time_budget: float = DRAIN_TIME_BUDGET, in_flight: int =
             finished = done | more
             _record([(pending.pop(future), future.result()) for future in finished])
             sent += len(finished)
+    if watch_until is not None:
+        watch_release(holder=holder)
     if pending:
         _recorder().adopt(pending)
     if time.monotonic() >= deadline and deliveries_due(now=timezone.now()).exists():

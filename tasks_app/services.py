@@ -168,7 +168,7 @@ def task_complete(*, task_id: str, response) -> Task:
         )
         task.status = Task.Status.COMPLETED
         task.completed_at = timezone.now()
-        task.save()
+        task.save(update_fields=["response", "status", "completed_at", "updated_at"])
         callback_delivery_create(task=task, event=Delivery.Event.COMPLETED)
     return task
 
@@ -179,7 +179,7 @@ def _fail(task_id: str, *, response: dict, action: str) -> Task:
         _require_status(task, Task.Status.PENDING, action=action)
         task.status = Task.Status.ERROR
         task.response = response
-        task.save()
+        task.save(update_fields=["status", "response", "updated_at"])
         callback_delivery_create(task=task, event=Delivery.Event.ERROR)
     return task
 
