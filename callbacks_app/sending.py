@@ -42,7 +42,7 @@ logger = logging.getLogger(__name__)
 MASK = "***"
 SECRET_HEADERS = ("scale-callback-auth", "webhook-signature")
 
-DRAIN_IN_FLIGHT = 32  # sends in flight per drain job (per worker process)
+DRAIN_IN_FLIGHT = 64  # sends in flight per drain job (per worker process)
 DRAIN_TIME_BUDGET = 10.0  # seconds a drain job takes new work before it hands over
 CANDIDATES_PER_SLOT = 4  # due rows looked at per free slot, to fill it despite per-target caps
 RECORD_GATHER = 0.01  # seconds to wait for more finished sends to record together
@@ -243,8 +243,11 @@ def _lock_tasks_of(*, delivery_ids: list[str]) -> None:
     locks the task first (``task_complete``, ``callback_resend``), so the
     sending code does the same before it touches delivery rows whose task it
     may update; in id order, so that two batches cannot deadlock either.
-    A no-op on SQLite, whose IMMEDIATE transactions are serialised anyway.
+    Skipped where rows cannot be locked (SQLite, whose IMMEDIATE transactions
+    are serialised anyway): the query would cost a round trip and lock nothing.
     """
+    if not connection.features.has_select_for_update:
+        return
     list(
         Task.objects.select_for_update(of=("self",))
         .filter(deliveries__id__in=delivery_ids)
@@ -620,6 +623,11 @@ def deliveries_drain(
             watch_until = watch_take(holder=holder)
         free = in_flight - len(pending)
         claimed_nothing = False
+        if free == 0 and watch_until is not None and time.monotonic() - last_help >= HELP_EVERY:
+            # Every slot taken (by a busy stream, or by receivers that hang): while
+            # it watches, no kick brings another job, so ask for one.
+            request_drain(help=True)
+            last_help = time.monotonic()
         if free > 0 and (backlog or time.monotonic() - last_claim >= CLAIM_EVERY):
             held: dict[str, int] = {}
             for send in pending.values():
