@@ -110,30 +110,29 @@ def receiver_reset(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(f"{url}/reset", method="POST"), timeout=5).close()
 
 
-def start_cluster(**env) -> subprocess.Popen:
-    log = open(tempfile.mktemp(prefix="bench-qcluster-", suffix=".log"), "wb")
-    process = subprocess.Popen(
-        [sys.executable, "manage.py", "qcluster"],
-        cwd=BASE_DIR,
-        env={**os.environ, "Q_LOG_LEVEL": "INFO", **{k: str(v) for k, v in env.items()}},
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+def start_process(command: list[str], *, ready: bytes, name: str, timeout: float, **popen) -> subprocess.Popen:
+    """Start ``command`` in a session of its own, logging to a file, stopped at exit;
+    return once its log shows ``ready``."""
+    log = open(tempfile.mktemp(prefix=f"bench-{name}-", suffix=".log"), "wb")
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **popen)
     _children.append(process)
-    deadline = time.monotonic() + 30
-    while b"running." not in Path(log.name).read_bytes():
+    deadline = time.monotonic() + timeout
+    while ready not in Path(log.name).read_bytes():
         if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"qcluster did not start, see {log.name}")
+            raise RuntimeError(f"{name} did not start, see {log.name}")
         time.sleep(0.1)
     return process
 
 
-def adopt(process: subprocess.Popen) -> subprocess.Popen:
-    """Make a child started elsewhere (in a session of its own) one of ours: it is
-    stopped at exit and ``cpu_by_component`` counts its processes as "cluster"."""
-    _children.append(process)
-    return process
+def start_cluster(**env) -> subprocess.Popen:
+    return start_process(
+        [sys.executable, "manage.py", "qcluster"],
+        ready=b"running.",
+        name="qcluster",
+        timeout=30,
+        cwd=BASE_DIR,
+        env={**os.environ, "Q_LOG_LEVEL": "INFO", **{k: str(v) for k, v in env.items()}},
+    )
 
 
 def stop(process: subprocess.Popen) -> None:

@@ -31,7 +31,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -81,20 +80,13 @@ def start_celery_worker(concurrency: int | None, db_reuse: bool) -> subprocess.P
     ``db_reuse``: keep each worker process's database connection across tasks
     (see ``CELERY_DB_REUSE_MAX`` in bench/peer/peerproject/settings.py).
     """
-    log = open(tempfile.mktemp(prefix="bench-celery-", suffix=".log"), "wb")
     command = [str(PEER_PYTHON), "-m", "celery", "-A", "peerproject", "worker", "--loglevel", "WARNING"]
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     env = peer_env(PEER_DB_REUSE_MAX="1000000") if db_reuse else peer_env()
-    process = harness.adopt(subprocess.Popen(
-        command, cwd=PEER_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    ))
-    deadline = time.monotonic() + 60
-    while b"peer worker ready" not in Path(log.name).read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"celery worker did not start, see {log.name}")
-        time.sleep(0.1)
-    return process
+    return harness.start_process(
+        command, ready=b"peer worker ready", name="celery", timeout=60, cwd=PEER_DIR, env=env
+    )
 
 
 def _webhooks_delivered(connection) -> int:
