@@ -1,10 +1,12 @@
 import base64
 import logging
+import threading
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from callbacks_app import queueing
 from callbacks_app.models import Delivery
 from callbacks_app.sending import deliveries_deliver_until_finished
 from tasks_app.accounts import account_create
@@ -16,6 +18,26 @@ from tests.servers import CallbackReceiver, SmtpServer
 def _empty_cache():
     """Throttle counters must not leak from one test into the next."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _no_kick_left_behind():
+    """A kick deferred by one test must not fire in the next one.
+
+    ``request_drain`` defers a kick asked for within ``KICK_INTERVAL`` of the
+    last one to a timer thread. Left alone, that timer fires during a later
+    test, queues a drain job there and debounces that test's own kick (seen
+    in CI: a kick that queued nothing). After each test the pending timer is
+    cancelled, one already firing is waited for, and the debounce forgotten.
+    """
+    yield
+    for thread in threading.enumerate():
+        if isinstance(thread, threading.Timer) and thread.function is queueing._deferred_kick:
+            thread.cancel()
+            thread.join()
+    with queueing._lock:
+        queueing._deferred = None
+        queueing._last_kick = float("-inf")
 
 
 @pytest.fixture
