@@ -1,0 +1,104 @@
+"""Recording a batch of attempts (``sending._record``): one batch, several deliveries and
+outcomes, written as PostgreSQL's one-statement-per-batch UPDATEs or SQLite's executemany
+(the suite runs on both)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from callbacks_app import transport
+from callbacks_app.models import Delivery, DeliveryAttempt
+from callbacks_app.sending import MASK, _claim, _record, _Sent
+from tests.factories import TaskFactory
+
+pytestmark = pytest.mark.django_db
+
+TARGET = "http://127.0.0.1:9/hook"
+
+
+def due_delivery(task, *, event="task.completed", created_ago=timedelta(0)) -> Delivery:
+    delivery = Delivery.objects.create(
+        task=task, event=event, target=TARGET, payload='{"task_id": "%s"}' % task.id,
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    )
+    Delivery.objects.filter(id=delivery.id).update(created_at=timezone.now() - created_ago)
+    return delivery
+
+
+def answered(ok, status_code=None, *, body="", error="", duration_ms=12):
+    return transport.CallbackResult(
+        ok=ok, duration_ms=duration_ms, status_code=status_code, body_excerpt=body, error=error
+    )
+
+
+def record(deliveries, results):
+    """Claim ``deliveries`` together and record ``results`` (by delivery) as one batch."""
+    sends = {send.delivery.id: send for send in _claim(ids=[d.id for d in deliveries])}
+    assert set(sends) == {d.id for d in deliveries}
+    _record([(sends[d.id], _Sent(headers=sends[d.id].headers, result=results[d.id])) for d in deliveries])
+
+
+def test_one_batch_records_each_attempt_and_each_deliverys_new_state(account):
+    profile, _ = account
+    tasks = [TaskFactory(owner=profile.user, status="completed") for _ in range(4)]
+    ok, retried, no_answer, gone = deliveries = [due_delivery(task) for task in tasks]
+
+    record(deliveries, {
+        ok.id: answered(True, 200, body='{"thanks": true}'),
+        retried.id: answered(False, 500, body="oops", error="HTTP 500"),
+        no_answer.id: answered(False, None, error="Timed out after 15 s", duration_ms=15000),
+        gone.id: answered(False, 410, body="gone"),
+    })
+
+    attempts = {a.delivery_id: a for a in DeliveryAttempt.objects.all()}
+    assert [(a.number, a.status_code, a.succeeded, a.duration_ms, a.response_excerpt, a.error)
+            for a in (attempts[d.id] for d in deliveries)] == [
+        (1, 200, True, 12, '{"thanks": true}', ""),
+        (1, 500, False, 12, "oops", "HTTP 500"),
+        (1, None, False, 15000, "", "Timed out after 15 s"),
+        (1, 410, False, 12, "gone", ""),
+    ]
+    sent_headers = attempts[ok.id].request_headers
+    assert sent_headers["scale-callback-auth"] == MASK and sent_headers["webhook-signature"] == MASK
+    assert sent_headers["webhook-id"] == ok.id
+
+    now = timezone.now()
+    for delivery in deliveries:
+        delivery.refresh_from_db()
+        assert (delivery.lease_token, delivery.leased_until) == (None, None)
+    assert (ok.status, ok.next_attempt_at) == (Delivery.Status.SUCCEEDED, None)
+    assert ok.finished_at is not None
+    for waiting in (retried, no_answer):
+        assert waiting.status == Delivery.Status.PENDING and waiting.finished_at is None
+        assert now < waiting.next_attempt_at < now + timedelta(minutes=5)
+    assert (gone.status, gone.next_attempt_at) == (Delivery.Status.FAILED, None)
+
+    for task in tasks:
+        task.refresh_from_db()
+    assert [t.callback_succeeded for t in tasks] == [True, None, None, False]
+    assert tasks[0].callback_succeeded_at is not None and tasks[3].callback_succeeded_at is None
+
+
+@pytest.mark.parametrize("newer_first", [False, True], ids=["older-first", "newer-first"])
+@pytest.mark.parametrize("newer_ok", [True, False], ids=["newer-succeeds", "newer-fails"])
+def test_two_deliveries_of_a_task_in_one_batch_callback_succeeded_follows_the_newer(
+    account, newer_ok, newer_first
+):
+    profile, _ = account
+    task = TaskFactory(owner=profile.user, status="completed")
+    older = due_delivery(task, created_ago=timedelta(minutes=5))
+    newer = due_delivery(task, event="task.approved")
+    batch = [newer, older] if newer_first else [older, newer]
+
+    record(batch, {
+        older.id: answered(not newer_ok, 200 if not newer_ok else 410),
+        newer.id: answered(newer_ok, 200 if newer_ok else 410),
+    })
+
+    task.refresh_from_db()
+    assert task.callback_succeeded is newer_ok
+    assert (task.callback_succeeded_at is not None) is newer_ok
+    assert set(Delivery.objects.filter(task=task).values_list("status", flat=True)) == {
+        Delivery.Status.SUCCEEDED, Delivery.Status.FAILED
+    }
