@@ -1,7 +1,9 @@
 """Finding due deliveries in a large ledger: 1,000,000 deliveries, 100,000 of them pending.
 
 Times the query that picks the deliveries to send (``sending.deliveries_to_send``:
-in-flight counts per target, then due rows) and prints the plan of the due query.
+in-flight counts per target, then due rows), then picking and claiming them
+(``sending._claim``: the lease, the attempt rows) as a drain job does before it
+sends, and prints the plans of the due query and of the in-flight count.
 
     python bench/ledger_scale.py --backend sqlite
     python bench/ledger_scale.py --backend postgres
@@ -29,7 +31,7 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
-    from callbacks_app.sending import deliveries_due, deliveries_to_send
+    from callbacks_app.sending import _claim, deliveries_due, deliveries_to_send, sends_in_flight_by_target
     from callbacks_app.models import Delivery, generate_delivery_id
 
     profile, task_ids = harness.make_tasks(1000, "http://127.0.0.1:9/")
@@ -42,7 +44,7 @@ def main():
             id=f"{generate_delivery_id()[:-6]}{i:06x}"[-28:],
             task_id=task_ids[i % len(task_ids)],
             event="task.completed",
-            target="http://127.0.0.1:9/",
+            target=f"http://127.0.0.1:9/{i // 100 % 50}",  # 50 targets, the due ones too
             payload="{}",
             status="pending" if pending else ("succeeded" if i % 10 else "failed"),
             attempt_count=1,
@@ -68,8 +70,19 @@ def main():
           f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms over 50 runs (target <= 10 ms)")
 
     query = deliveries_due(now=timezone.now()).order_by("next_attempt_at").values_list("id", "target")[:128]
-    print("plan:")
+    print("plan of the due query:")
     print(query.explain())
+
+    timings = []
+    claimed = 0
+    for _ in range(20):
+        t0 = time.perf_counter()
+        claimed += len(_claim(ids=deliveries_to_send(now=timezone.now(), limit=32)))
+        timings.append((time.perf_counter() - t0) * 1000)
+    print(f"pick and claim 32: {claimed} claimed in 20 runs; "
+          f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms")
+    print(f"plan of the in-flight count ({claimed} sends in flight):")
+    print(sends_in_flight_by_target(now=timezone.now()).explain())
 
 
 if __name__ == "__main__":

@@ -66,6 +66,15 @@ class Delivery(models.Model):
                 name="delivery_due_idx",
                 condition=Q(status="pending"),
             ),
+            # Sends in flight by target (sending.deliveries_to_send, at every
+            # claim): leased rows only, a handful, however many wait to be
+            # retried. leased_until first, so that SQLite, with or without
+            # statistics, searches it rather than scanning delivery_due_idx.
+            models.Index(
+                fields=["leased_until", "target"],
+                name="delivery_in_flight_idx",
+                condition=Q(status="pending", leased_until__isnull=False),
+            ),
             models.Index(fields=["task", "-created_at"], name="delivery_task_idx"),
             # The dashboard (callbacks_app.selectors): deliveries of a window by
             # outcome and target; succeeded and failed deliveries per hour (one

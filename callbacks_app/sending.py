@@ -126,6 +126,17 @@ def _request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now)
     }
 
 
+def sends_in_flight_by_target(*, now):
+    """(target, deliveries being sent to it now) pairs, across all workers
+    (served by the partial index ``delivery_in_flight_idx``)."""
+    return (
+        Delivery.objects.filter(status=Delivery.Status.PENDING, leased_until__gte=now)
+        .values_list("target")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+
+
 def deliveries_to_send(*, now, limit: int, held: dict[str, int] | None = None) -> list[str]:
     """Up to ``limit`` due delivery ids, oldest due first, within the per-target caps.
 
@@ -137,12 +148,7 @@ def deliveries_to_send(*, now, limit: int, held: dict[str, int] | None = None) -
     """
     held = held or {}
     cap = settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET
-    in_flight = dict(
-        Delivery.objects.filter(status=Delivery.Status.PENDING, leased_until__gte=now)
-        .values_list("target")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
+    in_flight = dict(sends_in_flight_by_target(now=now))
     picked: list[str] = []
     # Capped targets are left out in the query: their deliveries are often the
     # oldest due ones, and must not crowd everybody else out of the candidates.
@@ -199,7 +205,7 @@ def _claim(*, ids: list[str]) -> list[_Send]:
         deliveries = list(
             Delivery.objects.select_related("task")
             .defer(*(f"task__{name}" for name in TASK_FIELDS_NOT_SENT))
-            .filter(lease_token=token)
+            .filter(id__in=ids, lease_token=token)  # by primary key: no index on the token
         )
         live = []
         for delivery in deliveries:
