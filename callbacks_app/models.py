@@ -68,10 +68,11 @@ class Delivery(models.Model):
             ),
             # Sends in flight by target (sending.deliveries_to_send, at every
             # claim): leased rows only, a handful, however many wait to be
-            # retried. leased_until first, so that SQLite, with or without
-            # statistics, searches it rather than scanning delivery_due_idx.
+            # retried. SQLite, with or without statistics, searches it rather
+            # than scanning delivery_due_idx. Not on target: a callback URL may
+            # be longer than a PostgreSQL B-tree entry may hold.
             models.Index(
-                fields=["leased_until", "target"],
+                fields=["leased_until"],
                 name="delivery_in_flight_idx",
                 condition=Q(status="pending", leased_until__isnull=False),
             ),

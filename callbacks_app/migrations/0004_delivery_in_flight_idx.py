@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
     operations = [
         migrations.AddIndex(
             model_name='delivery',
-            index=models.Index(condition=models.Q(('leased_until__isnull', False), ('status', 'pending')), fields=['leased_until', 'target'], name='delivery_in_flight_idx'),
+            index=models.Index(condition=models.Q(('leased_until__isnull', False), ('status', 'pending')), fields=['leased_until'], name='delivery_in_flight_idx'),
         ),
     ]

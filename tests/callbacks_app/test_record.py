@@ -2,6 +2,7 @@
 outcomes, written as PostgreSQL's one-statement-per-batch UPDATEs or SQLite's executemany
 (the suite runs on both)."""
 
+import random
 from datetime import timedelta
 
 import pytest
@@ -10,6 +11,7 @@ from django.utils import timezone
 from callbacks_app import transport
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.sending import MASK, _claim, _record, _Sent
+from tasks_app.validators import MAX_CALLBACK_URL_LENGTH
 from tests.factories import TaskFactory
 
 pytestmark = pytest.mark.django_db
@@ -17,9 +19,9 @@ pytestmark = pytest.mark.django_db
 TARGET = "http://127.0.0.1:9/hook"
 
 
-def due_delivery(task, *, event="task.completed", created_ago=timedelta(0)) -> Delivery:
+def due_delivery(task, *, event="task.completed", created_ago=timedelta(0), target=TARGET) -> Delivery:
     delivery = Delivery.objects.create(
-        task=task, event=event, target=TARGET, payload='{"task_id": "%s"}' % task.id,
+        task=task, event=event, target=target, payload='{"task_id": "%s"}' % task.id,
         next_attempt_at=timezone.now() - timedelta(seconds=1),
     )
     Delivery.objects.filter(id=delivery.id).update(created_at=timezone.now() - created_ago)
@@ -102,3 +104,20 @@ def test_two_deliveries_of_a_task_in_one_batch_callback_succeeded_follows_the_ne
     assert set(Delivery.objects.filter(task=task).values_list("status", flat=True)) == {
         Delivery.Status.SUCCEEDED, Delivery.Status.FAILED
     }
+
+
+def test_a_delivery_to_the_longest_callback_url_is_claimed_and_recorded(account):
+    """A callback URL may be 2,048 characters of multi-byte text (about 6 KB), more than a
+    PostgreSQL B-tree entry may hold (2,704 bytes): no index that a claim or a record
+    writes to may hold the target."""
+    profile, _ = account
+    task = TaskFactory(owner=profile.user, status="completed")
+    prefix = "http://127.0.0.1:9/"
+    cjk = random.Random(7).choices([chr(c) for c in range(0x4E00, 0x9FFF)], k=MAX_CALLBACK_URL_LENGTH - len(prefix))
+    delivery = due_delivery(task, target=prefix + "".join(cjk))
+
+    record([delivery], {delivery.id: answered(True, 200)})
+
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert len(delivery.target) == MAX_CALLBACK_URL_LENGTH
