@@ -38,7 +38,7 @@ run: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_account --url http://$(HOST):$(PORT)
 	@echo "Loopback callback targets are allowed for local testing (CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS)."
-	@trap 'kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
+	@trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
 	$(PY) manage.py qcluster & \
 	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
 	wait -n

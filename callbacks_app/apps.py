@@ -11,9 +11,11 @@ class CallbacksAppConfig(AppConfig):
         # due deliveries to the queue (see callbacks_app.dispatcher).
         from django_q.signals import post_spawn
 
-        from callbacks_app import dispatcher, schedules
+        from callbacks_app import cluster_stop, dispatcher, schedules
 
         post_spawn.connect(dispatcher.start_in_worker, dispatch_uid="scalehooks-dispatcher")
+        # Ctrl-C and process managers send several signals; django-q2 can hang on a second one.
+        cluster_stop.install()
         # The daily retention job (SPEC §6.8), ensured after every migrate.
         post_migrate.connect(
             schedules.ensure_schedules_after_migrate,

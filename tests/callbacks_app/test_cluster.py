@@ -6,6 +6,8 @@ failure a test is about.
 """
 
 import collections
+import os
+import signal
 import time
 
 import pytest
@@ -155,3 +157,16 @@ def test_resend_through_the_api_is_queued_and_sent_by_the_cluster(start_cluster,
     assert resent.header("webhook-id") == body["delivery_id"]
     assert resent.header("scale-callback-event") == "task.resent"
     assert first.header("webhook-id") != resent.header("webhook-id")
+
+
+def test_a_burst_of_stop_signals_stops_the_cluster_gracefully(start_cluster):
+    """Ctrl-C under ``make run`` gives qcluster the terminal's SIGINT and the shell's
+    SIGTERM at once; django-q2 alone hangs on such a burst about one stop in two
+    (``callbacks_app.cluster_stop``). Five stops, each must end on its own."""
+    for _ in range(5):
+        cluster = start_cluster()
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGTERM):
+            os.kill(cluster.process.pid, signum)
+            time.sleep(0.0005)
+        assert cluster.process.wait(timeout=30) == 0  # TimeoutExpired: the cluster hung
+        assert "has stopped." in cluster.output()
