@@ -11,7 +11,7 @@ from callbacks_app.models import Delivery
 from callbacks_app.sending import deliveries_deliver_until_finished
 from tasks_app.accounts import account_create
 from tests.cluster import ClusterProcess
-from tests.servers import CallbackReceiver, SmtpServer
+from tests.servers import CallbackReceiver, SmtpServer, shutdown_now
 
 
 @pytest.fixture(autouse=True)
@@ -38,6 +38,15 @@ def _no_kick_left_behind():
     with queueing._lock:
         queueing._deferred = None
         queueing._last_kick = float("-inf")
+
+
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    """pytest-django's live server, stopped without waiting out its loop's 0.5 s poll."""
+    yield live_server
+    httpd = getattr(live_server.thread, "httpd", None)
+    if httpd is not None:
+        shutdown_now(httpd.shutdown, httpd.server_address[:2])
 
 
 @pytest.fixture

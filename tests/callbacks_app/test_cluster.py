@@ -17,6 +17,7 @@ from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.services import task_complete
 from tests.factories import TaskFactory
 from tests.servers import Answer
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 
@@ -26,16 +27,6 @@ CATEGORIZATION = {
     "attachment": "tomato",
     "categories": ["red", "blue"],
 }
-
-
-def wait_until(condition, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(message)
 
 
 def test_task_created_and_completed_through_the_api_reaches_the_receiver(

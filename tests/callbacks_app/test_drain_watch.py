@@ -2,7 +2,6 @@
 and nothing that falls due meanwhile is left unsent (callbacks_app.queueing)."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -14,6 +13,7 @@ from callbacks_app.queueing import WATCH, drain_watched, request_drain, watch_re
 from callbacks_app.services import callback_delivery_create
 from tasks_app.models import Task
 from tests.factories import TaskFactory
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,9 +98,7 @@ def test_the_watching_job_sends_what_comes_during_its_watch_without_a_new_job(ac
     tasks = [TaskFactory(owner=profile.user, callback_url=receiver.url) for _ in range(3)]
     before = queued_jobs()
     thread, result = run_drain_job(linger=2.0)
-    deadline = time.monotonic() + 5
-    while not drain_watched() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(drain_watched, 5, "the drain job did not start watching", interval=0.01)
     assert drain_watched()
 
     deliveries = [completed_delivery(task) for task in tasks]
