@@ -31,7 +31,7 @@ def test_healthz_is_ok_when_database_and_broker_answer(client):
 
 
 def test_metrics_count_deliveries_by_status_and_overdue(client, account):
-    task = TaskFactory(owner=account[0].user)
+    task = TaskFactory(owner=account.user)
     now = timezone.now()
     for status, due in [
         ("succeeded", None), ("failed", None), ("pending", now + timedelta(minutes=5)),
@@ -50,7 +50,7 @@ def test_metrics_count_deliveries_by_status_and_overdue(client, account):
 
 
 def test_metrics_histogram_of_recent_attempt_latency(client, account):
-    task = TaskFactory(owner=account[0].user)
+    task = TaskFactory(owner=account.user)
     delivery = Delivery.objects.create(task=task, event="task.completed", target="http://x.test/", payload="{}")
     now = timezone.now()
     for number, (ms, ok, age) in enumerate(

@@ -61,7 +61,7 @@ def test_operator_reads_a_failed_delivery_and_resends_it(
     # Given a task whose callback failed for good: two answers 500, no retry left.
     settings.CALLBACK_RETRY_SCHEDULE = [0.05]
     receiver.answer(Answer(500, b"upstream exploded"))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     failed = deliver_until_finished(Delivery.objects.get(task=task).id)
     assert failed.status == Delivery.Status.FAILED

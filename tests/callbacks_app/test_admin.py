@@ -17,7 +17,7 @@ def failed_delivery(account, receiver, settings):
     """A completed task whose callback is about to fail twice, for good (one retry, two 500s)."""
     settings.CALLBACK_RETRY_SCHEDULE = [0.05]
     receiver.answer(Answer(500, b"upstream exploded"))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     return Delivery.objects.get(task=task)
 
@@ -113,7 +113,7 @@ def test_resend_from_a_delivery_of_a_canceled_task_is_refused(admin_client):
 
 @pytest.mark.django_db
 def test_bulk_resend_of_failed_deliveries_sends_each_task_once(admin_client, account):
-    task = TaskFactory(owner=account[0].user, status="completed", callback_url="http://127.0.0.1:9/x")
+    task = TaskFactory(owner=account.user, status="completed", callback_url="http://127.0.0.1:9/x")
     first = DeliveryFactory(task=task, status=Delivery.Status.FAILED)
     second = DeliveryFactory(task=task, status=Delivery.Status.FAILED)
 

@@ -94,7 +94,7 @@ def run_drain_job(**kwargs) -> tuple[threading.Thread, dict]:
 
 
 def test_the_watching_job_sends_what_comes_during_its_watch_without_a_new_job(account, receiver):
-    profile, _ = account
+    profile = account.profile
     tasks = [TaskFactory(owner=profile.user, callback_url=receiver.url) for _ in range(3)]
     before = queued_jobs()
     thread, result = run_drain_job(linger=2.0)
@@ -117,7 +117,7 @@ def test_a_delivery_committed_as_the_watch_ends_is_sent_by_the_leaving_job(accou
     """The race the watch protocol closes: a kick skipped because the watch looked alive,
     for a delivery committed just before the watcher gave up. The watcher looks once
     more after giving up its watch, and sends it."""
-    profile, _ = account
+    profile = account.profile
     task = TaskFactory(owner=profile.user, callback_url=receiver.url)
     release = queueing.watch_release
     raced = []

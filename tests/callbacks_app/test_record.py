@@ -42,7 +42,7 @@ def record(deliveries, results):
 
 
 def test_one_batch_records_each_attempt_and_each_deliverys_new_state(account):
-    profile, _ = account
+    profile = account.profile
     tasks = [TaskFactory(owner=profile.user, status="completed") for _ in range(4)]
     ok, retried, no_answer, gone = deliveries = [due_delivery(task) for task in tasks]
 
@@ -87,7 +87,7 @@ def test_one_batch_records_each_attempt_and_each_deliverys_new_state(account):
 def test_two_deliveries_of_a_task_in_one_batch_callback_succeeded_follows_the_newer(
     account, newer_ok, newer_first
 ):
-    profile, _ = account
+    profile = account.profile
     task = TaskFactory(owner=profile.user, status="completed")
     older = due_delivery(task, created_ago=timedelta(minutes=5))
     newer = due_delivery(task, event="task.approved")
@@ -110,7 +110,7 @@ def test_a_delivery_to_the_longest_callback_url_is_claimed_and_recorded(account)
     """A callback URL may be 2,048 characters of multi-byte text (about 6 KB), more than a
     PostgreSQL B-tree entry may hold (2,704 bytes): no index that a claim or a record
     writes to may hold the target."""
-    profile, _ = account
+    profile = account.profile
     task = TaskFactory(owner=profile.user, status="completed")
     prefix = "http://127.0.0.1:9/"
     cjk = random.Random(7).choices([chr(c) for c in range(0x4E00, 0x9FFF)], k=MAX_CALLBACK_URL_LENGTH - len(prefix))

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_callback_resend_sends_the_task_as_it_is_now(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     deliver_until_finished(Delivery.objects.get(task=task).id)
     task.refresh_from_db()
@@ -36,7 +36,7 @@ def test_callback_resend_sends_the_task_as_it_is_now(account, receiver):
 
 
 def test_callback_resend_supersedes_a_pending_retry(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
 
@@ -48,7 +48,7 @@ def test_callback_resend_supersedes_a_pending_retry(account, receiver):
 
 
 def test_callback_resend_of_a_pending_task_is_a_conflict(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
 
     with pytest.raises(TaskStateConflict):
         callback_resend(task_id=task.id)
@@ -56,7 +56,7 @@ def test_callback_resend_of_a_pending_task_is_a_conflict(account, receiver):
 
 
 def test_callback_resend_without_a_target_is_refused(account):
-    task = TaskFactory(owner=account[0].user, callback_url="")
+    task = TaskFactory(owner=account.user, callback_url="")
     task_complete(task_id=task.id, response={"category": "red"})
 
     with pytest.raises(NoCallbackTarget):
@@ -65,7 +65,7 @@ def test_callback_resend_without_a_target_is_refused(account):
 
 def test_callback_resend_while_a_retry_is_pending_leaves_exactly_one_live_delivery(account, receiver):
     receiver.answer(Answer(500), Answer(200))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     callback_deliver(delivery_id=first.id)  # 500: a retry is pending
@@ -85,7 +85,7 @@ def test_callback_resend_while_a_retry_is_pending_leaves_exactly_one_live_delive
 
 def test_callback_resend_during_an_attempt_in_flight_waits_for_it(account, receiver):
     receiver.answer(Answer(200, delay=1.5), Answer(200))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     in_flight = threading.Thread(
@@ -112,7 +112,7 @@ def test_callback_resend_during_an_attempt_in_flight_waits_for_it(account, recei
 
 
 def test_callback_resend_after_a_worker_died_mid_attempt_waits_only_for_its_lease(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     # A worker claimed the delivery and died: an unfinished attempt, a lease 1 s from its end.

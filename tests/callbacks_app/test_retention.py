@@ -31,7 +31,7 @@ def make_delivery(task, status, finished_days_ago=None) -> Delivery:
 
 @pytest.fixture
 def task(account):
-    return TaskFactory(owner=account[0].user)
+    return TaskFactory(owner=account.user)
 
 
 def test_deliveries_prune_deletes_finished_deliveries_older_than_the_cutoff(task):

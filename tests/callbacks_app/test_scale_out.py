@@ -28,7 +28,7 @@ def test_three_clusters_deliver_every_callback_when_one_is_killed_midway(
     doomed, *survivors = [start_cluster(**env) for _ in range(3)]
     tasks = Task.objects.bulk_create(
         Task(
-            owner=account[0].user,
+            owner=account.user,
             type="categorization",
             params={"attachment_type": "text", "attachment": "tomato",
                     "categories": ["red", "blue"], "allow_multiple": False},

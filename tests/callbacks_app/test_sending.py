@@ -17,7 +17,7 @@ HANGING, HEALTHY = "http://hanging.example/hook", "http://healthy.example/hook"
 @pytest.fixture
 def backlog(account):
     """200 due deliveries to a hanging target, older than 10 to a healthy one."""
-    task = TaskFactory(owner=account[0].user)
+    task = TaskFactory(owner=account.user)
     now = timezone.now()
 
     def make(target, count, age_seconds):
