@@ -13,7 +13,7 @@ from tests.servers import Answer
 
 
 @pytest.fixture
-def failed_delivery(account, receiver, settings):
+def failing_delivery(account, receiver, settings):
     """A completed task whose callback is about to fail twice, for good (one retry, two 500s)."""
     settings.CALLBACK_RETRY_SCHEDULE = [0.05]
     receiver.answer(Answer(500, b"upstream exploded"))
@@ -86,14 +86,14 @@ def test_delivery_changelist_does_not_load_payloads(admin_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_resend_from_a_failed_delivery_reaches_the_receiver(admin_client, failed_delivery, receiver):
-    assert deliver_until_finished(failed_delivery.id).status == Delivery.Status.FAILED
+def test_resend_from_a_failed_delivery_reaches_the_receiver(admin_client, failing_delivery, receiver):
+    assert deliver_until_finished(failing_delivery.id).status == Delivery.Status.FAILED
     receiver.answer(Answer(200))
 
     # The URL as the page's button has it: the admin quotes the id ("_" → "_5F").
-    response = admin_client.post(reverse("admin:callbacks_app_faileddelivery_resend", args=[quote(failed_delivery.id)]))
+    response = admin_client.post(reverse("admin:callbacks_app_faileddelivery_resend", args=[quote(failing_delivery.id)]))
 
-    new = Delivery.objects.exclude(id=failed_delivery.id).get()
+    new = Delivery.objects.exclude(id=failing_delivery.id).get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)])
     assert deliver_until_finished(new.id).status == Delivery.Status.SUCCEEDED

@@ -12,7 +12,7 @@ from callbacks_app import transport
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.sending import MASK, _claim, _record, _Sent
 from tasks_app.validators import MAX_CALLBACK_URL_LENGTH
-from tests.factories import TaskFactory
+from tests.factories import DeliveryFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,12 +20,10 @@ TARGET = "http://127.0.0.1:9/hook"
 
 
 def due_delivery(task, *, event="task.completed", created_ago=timedelta(0), target=TARGET) -> Delivery:
-    delivery = Delivery.objects.create(
-        task=task, event=event, target=target, payload='{"task_id": "%s"}' % task.id,
-        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    return DeliveryFactory(
+        task=task, event=event, target=target, payload='{"task_id": "%s"}' % task.id, due=True,
+        created_at=timezone.now() - created_ago,
     )
-    Delivery.objects.filter(id=delivery.id).update(created_at=timezone.now() - created_ago)
-    return delivery
 
 
 def answered(ok, status_code=None, *, body="", error="", duration_ms=12):

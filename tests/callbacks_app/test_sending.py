@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from callbacks_app.models import Delivery
 from callbacks_app.sending import PER_JOB_TARGET_SLOTS, deliveries_to_send
-from tests.factories import TaskFactory
+from tests.factories import DeliveryFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,8 @@ def backlog(account):
 
     def make(target, count, age_seconds):
         return [
-            Delivery.objects.create(task=task, event="task.completed", target=target, payload="{}",
-                                    next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001))
+            DeliveryFactory(task=task, target=target, payload="{}", due=True,
+                            next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001))
             for i in range(count)
         ]
 
