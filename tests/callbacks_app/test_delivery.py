@@ -4,7 +4,7 @@ import json
 
 import pytest
 from django.utils import timezone
-from standardwebhooks.webhooks import Webhook
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from callbacks_app.models import Delivery
 from callbacks_app.retry import RETRY_WINDOW
@@ -61,16 +61,20 @@ def test_callback_carries_the_auth_key_and_a_verifiable_signature(pending_task, 
     assert verified["task_id"] == pending_task.id
 
 
-def test_signature_made_with_another_secret_does_not_verify(pending_task, receiver, other_account):
+def test_signature_verifies_with_the_accounts_secret_and_not_with_another(
+    pending_task, receiver, account, other_account
+):
+    """Our signature is made with the task owner's secret: it verifies with that one, and
+    another account's secret (a receiver of someone else) rejects it."""
     other_profile = other_account.profile
     delivery = complete(pending_task)
 
     deliver_until_finished(delivery.id)
 
-    with pytest.raises(Exception, match="No matching signature"):
-        Webhook(other_profile.signing_secret).verify(
-            receiver.requests[0].body, receiver.requests[0].headers
-        )
+    request = receiver.requests[0]
+    assert Webhook(account.profile.signing_secret).verify(request.body, request.headers)["task_id"] == pending_task.id
+    with pytest.raises(WebhookVerificationError, match="No matching signature"):
+        Webhook(other_profile.signing_secret).verify(request.body, request.headers)
 
 
 def test_test_mode_task_sends_the_test_callback_auth_key(account, receiver):

@@ -88,7 +88,7 @@ def test_two_deliveries_of_a_task_in_one_batch_callback_succeeded_follows_the_ne
     profile = account.profile
     task = TaskFactory(owner=profile.user, status="completed")
     older = due_delivery(task, created_ago=timedelta(minutes=5))
-    newer = due_delivery(task, event="task.approved")
+    newer = due_delivery(task, event=Delivery.Event.RESENT)
     batch = [newer, older] if newer_first else [older, newer]
 
     record(batch, {
