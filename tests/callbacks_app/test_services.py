@@ -1,3 +1,5 @@
+"""``callbacks_app.services``: resending a task's callback (SPEC §6.7), with a pending retry, an attempt in flight, a dead worker."""
+
 import threading
 import time
 from datetime import timedelta
