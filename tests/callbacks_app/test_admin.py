@@ -13,13 +13,13 @@ from tests.servers import Answer
 
 
 @pytest.fixture
-def failing_delivery(account, receiver, settings):
-    """A completed task whose callback is about to fail twice, for good (one retry, two 500s)."""
+def delivery_failed_twice(account, receiver, settings):
+    """The callback of a completed task, failed for good: two 500s (one retry)."""
     settings.CALLBACK_RETRY_SCHEDULE = [0.05]
     receiver.answer(Answer(500, b"upstream exploded"))
     task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
-    return Delivery.objects.get(task=task)
+    return deliver_until_finished(Delivery.objects.get(task=task).id)
 
 
 @pytest.mark.django_db
@@ -88,14 +88,15 @@ def test_delivery_changelist_does_not_load_payloads(admin_client):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_resend_from_a_failed_delivery_reaches_the_receiver(admin_client, failing_delivery, receiver):
-    assert deliver_until_finished(failing_delivery.id).status == Delivery.Status.FAILED
+def test_resend_from_a_failed_delivery_reaches_the_receiver(admin_client, delivery_failed_twice, receiver):
+    assert delivery_failed_twice.status == Delivery.Status.FAILED
+    assert delivery_failed_twice.attempts.count() == 2
     receiver.answer(Answer(200))
 
     # The URL as the page's button has it: the admin quotes the id ("_" → "_5F").
-    response = admin_client.post(reverse("admin:callbacks_app_faileddelivery_resend", args=[quote(failing_delivery.id)]))
+    response = admin_client.post(reverse("admin:callbacks_app_faileddelivery_resend", args=[quote(delivery_failed_twice.id)]))
 
-    new = Delivery.objects.exclude(id=failing_delivery.id).get()
+    new = Delivery.objects.exclude(id=delivery_failed_twice.id).get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)])
     assert deliver_until_finished(new.id).status == Delivery.Status.SUCCEEDED
