@@ -155,8 +155,12 @@ def start_cluster():
         return cluster
 
     yield start
-    for cluster in clusters:
-        cluster.stop()
+    # Each stop waits for its cluster to wind down: stop them all at once.
+    stoppers = [threading.Thread(target=cluster.stop) for cluster in clusters]
+    for stopper in stoppers:
+        stopper.start()
+    for stopper in stoppers:
+        stopper.join()
 
 
 def deliver_until_finished(delivery_id: str, timeout: float = 30.0) -> Delivery:
