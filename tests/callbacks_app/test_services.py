@@ -1,7 +1,6 @@
 """``callbacks_app.services``: resending a task's callback (SPEC §6.7), with a pending retry, an attempt in flight, a dead worker."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -17,6 +16,7 @@ from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
 from tests.servers import Answer
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -75,7 +75,9 @@ def test_callback_resend_while_a_retry_is_pending_leaves_exactly_one_live_delive
     assert first.status == Delivery.Status.PENDING and first.next_attempt_at is not None
 
     second = callback_resend(task_id=task.id)
-    time.sleep(0.3)  # the superseded retry would be due by now
+    wait_until(  # the superseded retry would be due by now
+        lambda: timezone.now() > first.next_attempt_at, 5, "the retry never fell due", interval=0.01
+    )
 
     assert callback_deliver(delivery_id=first.id) is None
     deliver_until_finished(second.id)
