@@ -4,7 +4,8 @@ from urllib.parse import urlsplit
 
 from rest_framework import serializers
 
-from callbacks_app.targets import email_target, is_forbidden_address, literal_address
+from callbacks_app.targets import email_target
+from scalehooks.outgoing.policy import is_forbidden_address, literal_address
 
 MAX_CALLBACK_URL_LENGTH = 2048
 
