@@ -1,8 +1,9 @@
 """Input serializers of the task API. Output is ``representation.task_representation``.
 
-JSON bodies are strict: a string field takes only a JSON string, a boolean only
-``true``/``false``, and a key the route does not know is a 400 (a typo must not
-be silently ignored). Query parameters stay lenient (they are all strings).
+JSON bodies are strict (the fields of ``scalehooks.api.fields``): a string field
+takes only a JSON string, a boolean only ``true``/``false``, and a key the route
+does not know is a 400 (a typo must not be silently ignored). Query parameters
+stay lenient (they are all strings).
 """
 
 import json
