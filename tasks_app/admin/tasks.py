@@ -26,7 +26,6 @@ from tasks_app.keys import Mode
 from tasks_app.models import Task
 
 
-
 class ModeFilter(admin.SimpleListFilter):
     title = "mode"
     parameter_name = "mode"
