@@ -16,10 +16,10 @@ from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from callbacks_app.admin_actions import REFUSALS, resend_tasks
 from callbacks_app.models import Delivery, DeliveryAttempt, FailedDelivery
 from callbacks_app.services import callback_resend
 from scalehooks.admin_inlines import ReadOnlyTabularInline
-from tasks_app.admin import REFUSALS, resend_tasks
 
 RESPONSE_EXCERPT_SHOWN = 300  # characters of the stored 4 KiB shown in the attempts table
 

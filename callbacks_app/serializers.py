@@ -2,24 +2,15 @@
 a new model field never reaches the API by itself, and request headers are
 masked once more on the way out."""
 
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from callbacks_app.sending import masked_headers
-from tasks_app.representation import format_timestamp
-
-
-@extend_schema_field({"type": "string", "example": "2016-06-23T21:54:44.904Z"})
-class Timestamp(serializers.Field):
-    """ISO 8601 UTC with milliseconds and ``Z``, like every time of the task API."""
-
-    def to_representation(self, value):
-        return format_timestamp(value)
+from scalehooks.api.fields import TimestampField
 
 
 class DeliveryAttemptOutput(serializers.Serializer):
     number = serializers.IntegerField()
-    started_at = Timestamp()
+    started_at = TimestampField()
     duration_ms = serializers.IntegerField()
     status_code = serializers.IntegerField(allow_null=True)
     succeeded = serializers.BooleanField()
@@ -38,7 +29,7 @@ class DeliveryOutput(serializers.Serializer):
     target_kind = serializers.CharField()
     status = serializers.CharField()
     attempt_count = serializers.IntegerField()
-    next_attempt_at = Timestamp(allow_null=True)
-    created_at = Timestamp()
-    finished_at = Timestamp(allow_null=True)
+    next_attempt_at = TimestampField(allow_null=True)
+    created_at = TimestampField()
+    finished_at = TimestampField(allow_null=True)
     attempts = DeliveryAttemptOutput(many=True)

@@ -15,7 +15,8 @@ from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import callback_payload
 from callbacks_app.queueing import request_drain
 from callbacks_app.targets import email_target
-from tasks_app.errors import NoCallbackTarget, TaskStateConflict
+from callbacks_app.errors import NoCallbackTarget
+from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Profile, Task
 
 logger = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def callback_resend_refusal(*, task: Task) -> Exception | None:
     """Why the task's callback cannot be resent now (the error ``callback_resend``
     would raise), or None when it can."""
     if task.status not in RESENDABLE_STATUSES:
-        return TaskStateConflict(
+        return IllegalStateChange(
             f"Cannot resend the callback of task {task.id}: it is {task.status} "
             "(allowed only when completed or error)."
         )

@@ -1,27 +1,25 @@
 """Sending one callback: over HTTP or by email. Nothing here touches the database.
 
-Every outgoing HTTP request of the project goes through ``outgoing_session()``
-(callbacks and attachment downloads alike): it never follows redirects, and
-connects only to addresses the guard allows; callers pass the timeouts. The senders return a
-``CallbackResult`` for every outcome and never raise for a network failure:
-the caller records what happened, whatever happened.
+HTTP goes through the project's one outgoing session
+(``scalehooks.outgoing.outgoing_session``: no redirects, the address guard,
+the default timeouts from settings). The senders return a ``CallbackResult``
+for every outcome and never raise for a network failure: the caller records
+what happened, whatever happened.
 """
 
 import email.utils
 import logging
-import threading
 import time
 from dataclasses import dataclass
 
 import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-import scalehooks
-from callbacks_app.guard import ForbiddenAddress, GuardedHTTPAdapter
+
+from scalehooks.outgoing import ForbiddenAddress, outgoing_session
 
 logger = logging.getLogger(__name__)
 
-USER_AGENT = f"ScaleHooks/{scalehooks.__version__}"
 MAX_RESPONSE_READ = 64 * 1024  # bytes of an answer we read at most
 MAX_RESPONSE_STORED = 4 * 1024  # bytes of it we keep in the attempt record
 RETRY_AFTER_STATUSES = (429, 503)
@@ -35,37 +33,6 @@ class CallbackResult:
     body_excerpt: str = ""
     error: str = ""
     retry_after: float | None = None  # seconds, from a Retry-After header on 429/503
-
-
-class _Session(requests.Session):
-    """Never follows a redirect, whatever the caller asks."""
-
-    def send(self, request, **kwargs):
-        kwargs["allow_redirects"] = False
-        return super().send(request, **kwargs)
-
-
-_local = threading.local()
-
-
-def outgoing_session() -> requests.Session:
-    """This thread's outgoing HTTP session (kept alive between requests).
-
-    Every request it sends goes through the address guard (``guard.py``),
-    never follows redirects and carries our User-Agent. Timeouts are passed
-    per request from settings. One session per thread: senders run on a
-    thread pool, and requests does not promise a shared Session is safe.
-    """
-    session = getattr(_local, "session", None)
-    if session is None:
-        session = _Session()
-        adapter = GuardedHTTPAdapter()
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        session.headers["User-Agent"] = USER_AGENT
-        session.trust_env = False  # no proxies or netrc from the environment: the guard must see the target
-        _local.session = session
-    return session
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -84,8 +51,7 @@ def parse_retry_after(value: str | None) -> float | None:
 
 def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
     """POST ``body`` to ``url``; success is any 2xx, a redirect is a failure."""
-    connect_timeout = settings.CALLBACK_CONNECT_TIMEOUT
-    total_timeout = settings.CALLBACK_TIMEOUT
+    total_timeout = settings.CALLBACK_TIMEOUT  # the session's read timeout, and the reading deadline
     started = time.monotonic()
     deadline = started + total_timeout
 
@@ -97,8 +63,6 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
             url,
             data=body,
             headers=headers,
-            timeout=(connect_timeout, total_timeout),
-            allow_redirects=False,
             stream=True,
         )
     except ForbiddenAddress as exc:

@@ -12,7 +12,8 @@ from rest_framework.views import APIView
 from callbacks_app.selectors import deliveries_of_task
 from callbacks_app.serializers import DeliveryOutput
 from callbacks_app.services import callback_resend
-from tasks_app import schema as doc
+from scalehooks.api.schema import responses
+from tasks_app.schema import TASK_ID
 from tasks_app.selectors import task_get
 
 
@@ -22,9 +23,9 @@ class TaskCallbackResendApi(APIView):
     @extend_schema(
         operation_id="task_callback_resend",
         summary="Re-send the task's callback (completed or error tasks)",
-        parameters=[doc.TASK_ID],
+        parameters=[TASK_ID],
         request=None,
-        responses=doc.responses(
+        responses=responses(
             inline_serializer(
                 "CallbackResend",
                 {
@@ -48,8 +49,8 @@ class TaskCallbacksApi(APIView):
     @extend_schema(
         operation_id="task_callbacks",
         summary="The task's callback deliveries, newest first, with their attempts",
-        parameters=[doc.TASK_ID],
-        responses=doc.responses(
+        parameters=[TASK_ID],
+        responses=responses(
             inline_serializer(
                 "TaskCallbacks",
                 {"task_id": serializers.CharField(), "deliveries": DeliveryOutput(many=True)},

@@ -120,14 +120,14 @@ STATIC_ROOT = BASE_DIR / "static"
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["tasks_app.authentication.ApiKeyAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["scalehooks.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["tasks_app.parsers.ApiJSONParser"],
-    "EXCEPTION_HANDLER": "tasks_app.exceptions.api_exception_handler",
-    "DEFAULT_THROTTLE_CLASSES": ["tasks_app.throttling.ApiKeyRateThrottle"],
+    "DEFAULT_PARSER_CLASSES": ["scalehooks.api.parsers.ApiJSONParser"],
+    "EXCEPTION_HANDLER": "scalehooks.api.exception_handlers.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["scalehooks.api.throttling.ApiKeyRateThrottle"],
     "UNAUTHENTICATED_USER": None,
-    "DEFAULT_SCHEMA_CLASS": "tasks_app.schema.ApiAutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "scalehooks.api.schema.ApiAutoSchema",
 }
 
 # OpenAPI schema at /v1/schema and Swagger UI at /v1/docs, both public (no API
@@ -148,7 +148,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_PATCH": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "tasks_app.schema.close_output_objects",
+        "scalehooks.api.schema.close_output_objects",
     ],  # PATCH /v1/profile requires its one field
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

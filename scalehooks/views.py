@@ -1,7 +1,7 @@
 """Project-level error pages: JSON under /v1/, Django's own pages elsewhere.
 
 They answer what happens outside the API views' own exception handler
-(``tasks_app.exceptions``): unknown routes, and errors Django raises before or
+(``scalehooks.api.exception_handlers``): unknown routes, and errors Django raises before or
 around a view.
 """
 

@@ -1,6 +1,6 @@
 """Downloading a task's attachments at creation (SPEC §5), through the one guarded
-outgoing HTTP session (``callbacks_app.transport.outgoing_session``): no redirects,
-timeouts from settings, and the same address filter as callbacks (§8).
+outgoing HTTP session (``scalehooks.outgoing.outgoing_session``): no redirects,
+timeouts from settings, and the same address policy as callbacks (§8).
 
 Nothing here touches the database; ``attachment_fetch`` returns a value for every
 outcome and never raises for a network failure.
@@ -13,7 +13,7 @@ import requests
 from django.conf import settings
 from requests_hardened.ip_filter import InvalidIPAddress
 
-from callbacks_app.transport import outgoing_session
+from scalehooks.outgoing import outgoing_session
 
 CHUNK_SIZE = 64 * 1024
 # An attachment larger than this counts as downloadable once this much arrived:
@@ -31,15 +31,10 @@ class AttachmentResult:
 
 def attachment_fetch(url: str) -> AttachmentResult:
     """GET ``url``; success is a 2xx whose body could be read within the timeout."""
-    total_timeout = settings.CALLBACK_TIMEOUT
+    total_timeout = settings.CALLBACK_TIMEOUT  # the session's read timeout, and the reading deadline
     deadline = time.monotonic() + total_timeout
     try:
-        response = outgoing_session().get(
-            url,
-            timeout=(settings.CALLBACK_CONNECT_TIMEOUT, total_timeout),
-            allow_redirects=False,
-            stream=True,
-        )
+        response = outgoing_session().get(url, stream=True)
     except InvalidIPAddress:
         return AttachmentResult(url=url, ok=False, error="The attachment's address is not allowed")
     except requests.Timeout:

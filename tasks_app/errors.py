@@ -1,11 +1,20 @@
-"""Domain errors raised by services; the API's exception handler and the admin translate them."""
+"""Domain errors of tasks, raised by the services (see ``scalehooks.errors``).
+
+The API's exception handler (``scalehooks.api.exception_handlers``) answers them.
+"""
+
+from scalehooks.errors import Conflict, IllegalStateChange, NotFound
 
 
-class TaskStateConflict(Exception):
+class TaskNotFound(NotFound):
+    """No such task for the caller: another account's task, or of the other mode, included (HTTP 404)."""
+
+
+class TaskStateConflict(IllegalStateChange):
     """The requested change is not allowed in the task's current state (HTTP 409)."""
 
 
-class DuplicateUniqueId(Exception):
+class DuplicateUniqueId(Conflict):
     """Another task of the same account and mode already has this ``unique_id`` (HTTP 409)."""
 
     def __init__(self, *, unique_id: str, existing_task_id: str):
@@ -16,11 +25,7 @@ class DuplicateUniqueId(Exception):
         )
 
 
-class NoCallbackTarget(Exception):
-    """The task has no callback_url and its account no default callback URL (HTTP 400)."""
-
-
-class IdempotencyKeyReused(Exception):
+class IdempotencyKeyReused(Conflict):
     """An ``Idempotency-Key`` already used for a different create request (HTTP 409)."""
 
     def __init__(self, *, key: str, existing_task_id: str):

@@ -1,7 +1,11 @@
-"""django-q2 job functions: they take ids, and call a service."""
+"""django-q2 job functions: each takes ids and calls the service of the same name."""
 
-from tasks_app.services import task_attachments_check
+from tasks_app import services
 
 
-def download_attachments(task_id: str) -> None:
-    task_attachments_check(task_id=task_id)
+def task_attachments_check(task_id: str) -> None:
+    services.task_attachments_check(task_id=task_id)
+
+
+# The job's name before it was named after its service: jobs queued under it still run.
+download_attachments = task_attachments_check

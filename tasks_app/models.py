@@ -9,6 +9,9 @@ from tasks_app.keys import (
     generate_task_id,
 )
 
+MAX_TAGS = 100  # tags of one task
+MAX_TAG_LENGTH = 255
+
 
 class Profile(models.Model):
     """A customer account's callback settings and keys (SPEC §3).
@@ -49,6 +52,13 @@ class Task(models.Model):
         COMPLETED = "completed", "Completed"
         ERROR = "error", "Error"
         CANCELED = "canceled", "Canceled"
+
+    class AuditResult(models.TextChoices):
+        """The result of an audit, and the task's ``customer_review_status`` once reviewed."""
+
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+        FIXED = "fixed", "Fixed"
 
     id = models.CharField(primary_key=True, max_length=24, default=generate_task_id, editable=False)
     owner = models.ForeignKey(

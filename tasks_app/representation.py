@@ -1,48 +1,50 @@
 """The task object (SPEC §4): the shape of every task response and of ``task`` in callbacks.
 
-Fields are listed explicitly: a new model field must never slip into the
-public contract by itself.
+Its fields are declared once, in ``schema.TaskOutput`` (the documented
+contract): a new model field never slips into the public contract by itself.
+``task_representation`` is on the completion hot path, so the field table is
+read once, at import, into plain tuples.
 """
 
-from datetime import datetime, timezone
+from operator import attrgetter
+
+from scalehooks.api.fields import TimestampField
+from scalehooks.timestamps import format_timestamp
+from tasks_app.schema import TaskOutput
+
+# Absent from the object until set, as in Scale's API: key → "unset" test.
+_ABSENT_WHEN = {
+    "callback_succeeded": lambda value: value is None,
+    "unique_id": lambda value: value is None,
+    "customer_review_status": lambda value: not value,
+}
 
 
-def format_timestamp(value: datetime | None) -> str | None:
-    """ISO 8601 in UTC with milliseconds and ``Z``: ``2016-06-23T21:54:44.904Z``."""
-    if value is None:
-        return None
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+def _field_table():
+    fields = TaskOutput().fields
+    optional = [(name, field.source) for name, field in fields.items() if not field.required]
+    if {name for name, _ in optional} != set(_ABSENT_WHEN):
+        raise ImportError("TaskOutput's optional fields and _ABSENT_WHEN disagree")
+    required = [(name, field) for name, field in fields.items() if field.required]
+    return (
+        tuple(name for name, _ in required),
+        attrgetter(*(field.source for _, field in required)),
+        tuple(name for name, field in required if isinstance(field, TimestampField)),
+        tuple((name, source, _ABSENT_WHEN[name]) for name, source in optional),
+    )
+
+
+_REQUIRED, _read_required, _TIMESTAMPS, _OPTIONAL = _field_table()
 
 
 def task_representation(task) -> dict:
-    data = {
-        "task_id": task.id,
-        "created_at": format_timestamp(task.created_at),
-        "updated_at": format_timestamp(task.updated_at),
-        "completed_at": format_timestamp(task.completed_at),
-        "type": task.type,
-        "status": task.status,
-        "instruction": task.instruction,
-        "params": task.params,
-        "response": task.response,
-        "callback_url": task.callback_url,
-        "metadata": task.metadata,
-        "tags": task.tags,
-        "is_test": task.is_test,
-        "project": task.project,
-        "batch": task.batch,
-        "audits": task.audits,
-        "customer_review_comments": task.customer_review_comments,
-        "prior_responses": task.prior_responses,
-    }
-    # Absent until set, as in Scale's API.
-    if task.callback_succeeded is not None:
-        data["callback_succeeded"] = task.callback_succeeded
-    if task.unique_id is not None:
-        data["unique_id"] = task.unique_id
-    if task.customer_review_status:
-        data["customer_review_status"] = task.customer_review_status
+    data = dict(zip(_REQUIRED, _read_required(task)))
+    for name in _TIMESTAMPS:
+        data[name] = format_timestamp(data[name])
+    for name, source, absent in _OPTIONAL:
+        value = getattr(task, source)
+        if not absent(value):
+            data[name] = value
     return data
 
 

@@ -7,19 +7,18 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q
-from rest_framework import serializers
-from rest_framework.exceptions import NotFound
 
+from tasks_app.errors import TaskNotFound
 from tasks_app.keys import Mode
 from tasks_app.models import Task
-
 
 TASK_ID = re.compile(r"[0-9a-f]{24}")
 
 
-def _not_found(task_id: str) -> NotFound:
-    return NotFound(f"No task with id {task_id}.")
+def _not_found(task_id: str) -> TaskNotFound:
+    return TaskNotFound(f"No task with id {task_id}.")
 
 
 def tasks_visible_to(*, user, mode: str):
@@ -74,9 +73,9 @@ class Cursor:
                 created_at=datetime.fromisoformat(raw["c"]), task_id=str(raw["i"]), offset=int(raw["o"])
             )
         except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise serializers.ValidationError({"next_token": ["Invalid next_token."]}) from None
+            raise ValidationError({"next_token": ["Invalid next_token."]}) from None
         if cursor.created_at.tzinfo is None or cursor.offset < 0:
-            raise serializers.ValidationError({"next_token": ["Invalid next_token."]})
+            raise ValidationError({"next_token": ["Invalid next_token."]})
         return cursor
 
 

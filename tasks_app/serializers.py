@@ -1,60 +1,23 @@
 """Input serializers of the task API. Output is ``representation.task_representation``.
 
-JSON bodies are strict: a string field takes only a JSON string, a boolean only
-``true``/``false``, and a key the route does not know is a 400 (a typo must not
-be silently ignored). Query parameters stay lenient (they are all strings).
+JSON bodies are strict (the fields of ``scalehooks.api.fields``): a string field
+takes only a JSON string, a boolean only ``true``/``false``, and a key the route
+does not know is a 400 (a typo must not be silently ignored). Query parameters
+stay lenient (they are all strings).
 """
 
 import json
-from datetime import datetime, time
-from datetime import timezone as dt_timezone
 
-from django.utils import timezone
-from django.utils.dateparse import parse_date, parse_datetime
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from tasks_app.models import Task
+from scalehooks.api.fields import StrictBooleanField, StrictCharField, StrictInput, TimestampField
+from tasks_app.models import MAX_TAG_LENGTH, MAX_TAGS, Task
+from tasks_app.task_params import TYPE_PARAMS
+from tasks_app.task_types import get_task_type
 from tasks_app.validators import validate_callback_target
 
-MAX_TAGS = 100
-MAX_TAG_LENGTH = 255
 MAX_METADATA_BYTES = 64 * 1024
 MAX_METADATA_DEPTH = 32
-
-
-class StrictCharField(serializers.CharField):
-    """A JSON string only: DRF's CharField would turn ``123`` into ``"123"``."""
-
-    default_error_messages = {"invalid": "Must be a string."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, str):
-            self.fail("invalid")
-        return super().to_internal_value(data)
-
-
-class StrictBooleanField(serializers.BooleanField):
-    """``true`` or ``false`` only: DRF's BooleanField also takes ``"yes"``, ``1``..."""
-
-    default_error_messages = {"invalid": "Must be true or false."}
-
-    def to_internal_value(self, data):
-        if not isinstance(data, bool):
-            self.fail("invalid")
-        return data
-
-
-class StrictInput(serializers.Serializer):
-    """A JSON object body whose keys must all be fields of the serializer."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, dict):
-            unknown = sorted(set(data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
-        return super().to_internal_value(data)
 
 
 def json_depth(value) -> int:
@@ -91,9 +54,9 @@ def MetadataField(**kwargs):  # noqa: N802 - a field factory
 
 
 class TaskCreateInput(serializers.Serializer):
-    """The fields every task type shares; type params are validated by the type.
-
-    Unknown keys are refused by ``services.task_create``, which knows the type's params."""
+    """The fields every task type shares; the type's params are validated by its
+    ``task_params`` input. Unknown keys are refused by ``task_create_body``, which
+    knows the type's params."""
 
     instruction = StrictCharField(max_length=100_000, required=False, allow_blank=True, default="")
     callback_url = StrictCharField(
@@ -113,36 +76,35 @@ class TaskCreateInput(serializers.Serializer):
     params = serializers.DictField(required=False)
 
 
+COMMON_FIELDS = frozenset(TaskCreateInput().fields)
+
+
+def task_create_body(*, task_type: str, data) -> dict:
+    """The keyword arguments of ``services.task_create`` (``task_type``, ``fields``,
+    ``params``) for a create body: the common fields, and the type's params, flat
+    in the body (as Scale takes them) or under ``params``."""
+    kind = get_task_type(task_type)
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
+    params_input = TYPE_PARAMS[kind.name]
+    params_fields = set(params_input().fields)
+    unknown = set(data) - COMMON_FIELDS - params_fields
+    if unknown:
+        raise serializers.ValidationError({field: ["Unknown field."] for field in sorted(unknown)})
+
+    common = TaskCreateInput(data={k: v for k, v in data.items() if k in COMMON_FIELDS})
+    common.is_valid(raise_exception=True)
+    fields = dict(common.validated_data)
+    params = {**fields.pop("params", {}), **{k: v for k, v in data.items() if k in params_fields}}
+    params = params_input(data=params)
+    params.is_valid(raise_exception=True)
+    return {"task_type": kind.name, "fields": fields, "params": dict(params.validated_data)}
+
+
 class TaskCompleteInput(StrictInput):
     """An operator's response for the task, valid for its type."""
 
     response = serializers.JSONField()
-
-
-@extend_schema_field(OpenApiTypes.STR)
-class TimestampField(serializers.Field):
-    """A point in time in a query: ISO 8601 (``2024-05-01T12:00:00.000Z``), the client's
-    ``YYYY-MM-DD HH:MM:SS.mmmmmm`` or a date; without a zone it is UTC."""
-
-    default_error_messages = {"invalid": "Not a date or ISO 8601 timestamp: {value!r}."}
-
-    def to_internal_value(self, value):
-        text = str(value).strip()
-        try:
-            parsed = parse_datetime(text)
-            day = parse_date(text) if parsed is None else None
-        except ValueError:  # well formed, but not a real date
-            self.fail("invalid", value=value)
-        if parsed is None:
-            if day is None:
-                self.fail("invalid", value=value)
-            parsed = datetime.combine(day, time.min)
-        if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, dt_timezone.utc)
-        return parsed
-
-    def to_representation(self, value):
-        return value.isoformat()
 
 
 REVIEW_STATUSES = ("accepted", "rejected", "fixed", "pending", "commented")

@@ -20,40 +20,39 @@ import json
 import logging
 from functools import partial
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
-from rest_framework import serializers
 
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_delivery_create
+from scalehooks.timestamps import format_timestamp
 from tasks_app.attachments import attachment_fetch
 from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
 from tasks_app.keys import Mode
-from tasks_app.models import IdempotencyKey, Task, TaskTag
-from tasks_app.representation import format_timestamp
-from tasks_app.serializers import MAX_TAGS, TaskCreateInput
+from tasks_app.models import MAX_TAGS, IdempotencyKey, Task, TaskTag
 from tasks_app.task_types import get_task_type
 
 logger = logging.getLogger(__name__)
 
-COMMON_FIELDS = set(TaskCreateInput().fields)
-
 ATTACHMENT_ERROR = "One or more attachments could not be downloaded."
-
-
-class AuditResult:
-    ACCEPTED = "accepted"
-    REJECTED = "rejected"
-    FIXED = "fixed"
-
 
 # --- create ---------------------------------------------------------------------
 
 
-def _request_hash(task_type: str, data) -> str:
+def task_create_request_hash(*, task_type: str, data) -> str:
+    """What identifies a create request under an ``Idempotency-Key``: its type and raw body."""
     canonical = json.dumps([task_type, data], sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def task_create_replay(*, owner, mode: str, idempotency_key: str, request_hash: str) -> Task | None:
+    """The task a create with this ``Idempotency-Key`` (same account and mode) made, or None;
+    ``IdempotencyKeyReused`` when the key was used for a different request."""
+    return _idempotent_replay(
+        owner=owner, is_test=mode == Mode.TEST, key=idempotency_key, request_hash=request_hash
+    )
 
 
 def _idempotent_replay(*, owner, is_test: bool, key: str, request_hash: str) -> Task | None:
@@ -73,7 +72,7 @@ def enqueue_attachment_check(task_id: str) -> None:
     """Queue the attachment download of a new task (called on commit of its creation)."""
     try:
         async_task(
-            "tasks_app.jobs.download_attachments", task_id, task_name=f"attachments {task_id}"
+            "tasks_app.jobs.task_attachments_check", task_id, task_name=f"attachments {task_id}"
         )
     except Exception:
         logger.exception(
@@ -81,35 +80,27 @@ def enqueue_attachment_check(task_id: str) -> None:
         )
 
 
-def task_create(*, owner, mode: str, task_type: str, data: dict, idempotency_key: str | None = None) -> Task:
-    """Validate a create body (params flat or under ``params``) and store a pending task.
+def task_create(
+    *,
+    owner,
+    mode: str,
+    task_type: str,
+    fields: dict,
+    params: dict,
+    idempotency_key: str | None = None,
+    request_hash: str = "",
+) -> Task:
+    """Store a pending task of ``task_type`` with validated common ``fields`` and ``params``
+    (the API parses a create body with ``serializers.task_create_body``).
 
-    With an ``idempotency_key``, a create already made with that key (same
-    account and mode) returns the task it created instead of a new one.
+    With an ``idempotency_key`` (and the ``task_create_request_hash`` of the
+    request), the key is recorded with the task; a concurrent create with the
+    same key returns the task it created instead of a new one. The caller asks
+    ``task_create_replay`` first.
     """
     is_test = mode == Mode.TEST
-    request_hash = _request_hash(task_type, data)
-    if idempotency_key:
-        replay = _idempotent_replay(
-            owner=owner, is_test=is_test, key=idempotency_key, request_hash=request_hash
-        )
-        if replay is not None:
-            return replay
-
     kind = get_task_type(task_type)
-    if not isinstance(data, dict):
-        raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
-    params_fields = kind.params_fields()
-    unknown = set(data) - COMMON_FIELDS - params_fields
-    if unknown:
-        raise serializers.ValidationError({field: ["Unknown field."] for field in sorted(unknown)})
-
-    common = TaskCreateInput(data={k: v for k, v in data.items() if k in COMMON_FIELDS})
-    common.is_valid(raise_exception=True)
-    fields = dict(common.validated_data)
-    params = {**fields.pop("params", {}), **{k: v for k, v in data.items() if k in params_fields}}
-    params = kind.validate_params(params)
-    fields["tags"] = _distinct(fields.get("tags", []))
+    fields = {**fields, "tags": _distinct(fields.get("tags", []))}
 
     try:
         with transaction.atomic():
@@ -188,7 +179,7 @@ def task_error(*, task_id: str, error: str) -> Task:
     """``pending`` → ``error`` with ``response = {"error": error}``; error callback."""
     error = (error or "").strip()
     if not error:
-        raise serializers.ValidationError({"error": ["An error message is required."]})
+        raise ValidationError({"error": ["An error message is required."]})
     return _fail(task_id, response={"error": error}, action="error")
 
 
@@ -262,7 +253,7 @@ def task_audit(*, task_id: str, accepted: bool, comments: str = "", audited_by: 
     with transaction.atomic():
         task = _locked(task_id)
         _require_status(task, Task.Status.COMPLETED, action="audit")
-        result = AuditResult.ACCEPTED if accepted else AuditResult.REJECTED
+        result = Task.AuditResult.ACCEPTED if accepted else Task.AuditResult.REJECTED
         task.audits = [
             *task.audits,
             _audit_entry(result=result, source="customer", audited_by=audited_by, comments=comments),
@@ -288,9 +279,9 @@ def task_fix(*, task_id: str, response) -> Task:
         task.response = new_response
         task.audits = [
             *task.audits,
-            _audit_entry(result=AuditResult.FIXED, source="scale", audited_by="scale", comments=""),
+            _audit_entry(result=Task.AuditResult.FIXED, source="scale", audited_by="scale", comments=""),
         ]
-        task.customer_review_status = AuditResult.FIXED
+        task.customer_review_status = Task.AuditResult.FIXED
         task.save()
         callback_delivery_create(task=task, event=Delivery.Event.AUDITED)
     return task
@@ -382,7 +373,7 @@ def task_tags_add(*, task_id: str, tags: list[str]) -> Task:
         task = _locked(task_id)
         combined = _distinct([*task.tags, *tags])
         if len(combined) > MAX_TAGS:
-            raise serializers.ValidationError({"tags": [f"A task has at most {MAX_TAGS} tags."]})
+            raise ValidationError({"tags": [f"A task has at most {MAX_TAGS} tags."]})
         _tags_save(task, combined)
     return task
 

@@ -2,9 +2,10 @@
 
 from urllib.parse import urlsplit
 
-from rest_framework import serializers
+from django.core.exceptions import ValidationError
 
-from callbacks_app.targets import email_target, is_forbidden_address, literal_address
+from callbacks_app.targets import email_target
+from scalehooks.outgoing.policy import is_forbidden_address, literal_address
 
 MAX_CALLBACK_URL_LENGTH = 2048
 
@@ -14,7 +15,7 @@ def validate_callback_target(value: str) -> str:
     if value == "":
         return value
     if len(value) > MAX_CALLBACK_URL_LENGTH:
-        raise serializers.ValidationError(
+        raise ValidationError(
             f"Must be at most {MAX_CALLBACK_URL_LENGTH} characters."
         )
     if email_target(value):
@@ -24,16 +25,16 @@ def validate_callback_target(value: str) -> str:
         hostname = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError:
-        raise serializers.ValidationError("Not a valid URL.") from None
+        raise ValidationError("Not a valid URL.") from None
     if parts.scheme not in ("http", "https"):
-        raise serializers.ValidationError("Must be an http(s) URL or an email address.")
+        raise ValidationError("Must be an http(s) URL or an email address.")
     if not hostname:
-        raise serializers.ValidationError("The URL has no host.")
+        raise ValidationError("The URL has no host.")
     if parts.username is not None or parts.password is not None:
-        raise serializers.ValidationError("Credentials in the URL are not allowed.")
+        raise ValidationError("Credentials in the URL are not allowed.")
     address = literal_address(hostname)
     if address is not None and is_forbidden_address(address):
-        raise serializers.ValidationError(
+        raise ValidationError(
             f"Callbacks to {address} are not allowed (private or reserved address)."
         )
     return value

@@ -14,27 +14,29 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scalehooks.api.permissions import IsOperator
+from scalehooks.api.schema import responses
 from tasks_app import accounts, selectors, services
 from tasks_app import schema as doc
-from tasks_app.permissions import IsOperator
 from tasks_app.representation import (
     profile_representation,
     task_page_representation,
     task_representation,
 )
-from tasks_app.task_types import REGISTRY
 from tasks_app.serializers import (
     ProfileUpdateInput,
-    TaskCreateInput,
     TaskAuditInput,
     TaskCancelQuery,
     TaskCompleteInput,
+    TaskCreateInput,
     TaskErrorInput,
     TaskListInput,
     TaskMetadataInput,
     TaskTagsInput,
     TaskUniqueIdInput,
+    task_create_body,
 )
+from tasks_app.task_types import REGISTRY
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,%d}" % MAX_IDEMPOTENCY_KEY_LENGTH)
@@ -75,7 +77,7 @@ class TaskApi(APIView):
         ],
         request=TaskCreateInput,
         examples=doc.CREATE_EXAMPLES,
-        responses=doc.responses(doc.TaskOutput, 400, 409, 413),
+        responses=responses(doc.TaskOutput, 400, 409, 413),
     )
     def post(self, request, segment):
         key = request.headers.get("Idempotency-Key") or None
@@ -85,12 +87,21 @@ class TaskApi(APIView):
                     f"At most {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters."
                 ]}
             )
+        owner, mode = request.user, request.auth.mode
+        request_hash = services.task_create_request_hash(task_type=segment, data=request.data)
+        if key is not None:
+            # A retry is answered with the first task before its body is looked at.
+            replay = services.task_create_replay(
+                owner=owner, mode=mode, idempotency_key=key, request_hash=request_hash
+            )
+            if replay is not None:
+                return _task_response(replay)
         task = services.task_create(
-            owner=request.user,
-            mode=request.auth.mode,
-            task_type=segment,
-            data=request.data,
+            owner=owner,
+            mode=mode,
+            **task_create_body(task_type=segment, data=request.data),
             idempotency_key=key,
+            request_hash=request_hash,
         )
         return _task_response(task)
 
@@ -102,7 +113,7 @@ class TaskApi(APIView):
                 "segment", OpenApiTypes.STR, OpenApiParameter.PATH, description="The task id."
             )
         ],
-        responses=doc.responses(doc.TaskOutput, 404),
+        responses=responses(doc.TaskOutput, 404),
     )
     def get(self, request, segment):
         return _task_response(_own_task(request, segment))
@@ -115,7 +126,7 @@ class TaskListApi(APIView):
         operation_id="tasks_list",
         summary="List tasks, newest first",
         parameters=[TaskListInput],
-        responses=doc.responses(doc.TaskPageOutput, 400),
+        responses=responses(doc.TaskPageOutput, 400),
     )
     def get(self, request):
         query = _valid(TaskListInput.from_query(request.query_params))
@@ -135,7 +146,7 @@ class TaskCancelApi(APIView):
         summary="Cancel a pending task",
         parameters=[doc.TASK_ID, TaskCancelQuery],
         request=None,
-        responses=doc.responses(doc.TaskOutput, 400, 404, 409),
+        responses=responses(doc.TaskOutput, 400, 404, 409),
     )
     def post(self, request, task_id):
         task = _own_task(request, task_id)
@@ -151,7 +162,7 @@ class TaskAuditApi(APIView):
         summary="Accept or reject a completed task",
         parameters=[doc.TASK_ID],
         request=TaskAuditInput,
-        responses=doc.responses(doc.TaskOutput, 400, 404, 409, 413),
+        responses=responses(doc.TaskOutput, 400, 404, 409, 413),
     )
     def post(self, request, task_id):
         task = _own_task(request, task_id)
@@ -172,7 +183,7 @@ class TaskUniqueIdApi(APIView):
         summary="Set the task's unique_id",
         parameters=[doc.TASK_ID],
         request=TaskUniqueIdInput,
-        responses=doc.responses(doc.TaskOutput, 400, 404, 409, 413),
+        responses=responses(doc.TaskOutput, 400, 404, 409, 413),
     )
     def post(self, request, task_id):
         task = _own_task(request, task_id)
@@ -184,7 +195,7 @@ class TaskUniqueIdApi(APIView):
         summary="Clear the task's unique_id",
         parameters=[doc.TASK_ID],
         request=None,
-        responses=doc.responses(doc.TaskOutput, 404),
+        responses=responses(doc.TaskOutput, 404),
     )
     def delete(self, request, task_id):
         task = _own_task(request, task_id)
@@ -197,7 +208,7 @@ class TaskMetadataApi(APIView):
         summary="Replace the task's metadata",
         parameters=[doc.TASK_ID],
         request={"application/json": doc.METADATA_BODY},
-        responses=doc.responses(doc.TaskOutput, 400, 404, 413),
+        responses=responses(doc.TaskOutput, 400, 404, 413),
     )
     def post(self, request, task_id):
         task = _own_task(request, task_id)
@@ -216,7 +227,7 @@ class TaskTagsApi(APIView):
         summary="Replace the task's tags",
         parameters=[doc.TASK_ID],
         request={"application/json": doc.TAGS_BODY},
-        responses=doc.responses(doc.TaskOutput, 400, 404, 413),
+        responses=responses(doc.TaskOutput, 400, 404, 413),
     )
     def post(self, request, task_id):
         task = _own_task(request, task_id)
@@ -227,7 +238,7 @@ class TaskTagsApi(APIView):
         summary="Add tags to the task",
         parameters=[doc.TASK_ID],
         request={"application/json": doc.TAGS_BODY},
-        responses=doc.responses(doc.TaskOutput, 400, 404, 413),
+        responses=responses(doc.TaskOutput, 400, 404, 413),
     )
     def put(self, request, task_id):
         task = _own_task(request, task_id)
@@ -238,7 +249,7 @@ class TaskTagsApi(APIView):
         summary="Remove tags from the task",
         parameters=[doc.TASK_ID],
         request={"application/json": doc.TAGS_BODY},
-        responses=doc.responses(doc.TaskOutput, 400, 404, 413),
+        responses=responses(doc.TaskOutput, 400, 404, 413),
     )
     def delete(self, request, task_id):
         task = _own_task(request, task_id)
@@ -249,7 +260,7 @@ class ProfileApi(APIView):
     @extend_schema(
         operation_id="profile_get",
         summary="The account's callback settings for the key's mode",
-        responses=doc.responses(doc.ProfileOutput),
+        responses=responses(doc.ProfileOutput),
     )
     def get(self, request):
         return Response(profile_representation(request.auth.profile, mode=request.auth.mode))
@@ -258,7 +269,7 @@ class ProfileApi(APIView):
         operation_id="profile_update",
         summary="Change the default callback URL",
         request=ProfileUpdateInput,
-        responses=doc.responses(doc.ProfileOutput, 400, 413),
+        responses=responses(doc.ProfileOutput, 400, 413),
     )
     def patch(self, request):
         data = _valid(ProfileUpdateInput(data=request.data))
@@ -275,7 +286,7 @@ class ProfileRotateCallbackAuthKeyApi(APIView):
         operation_id="profile_rotate_callback_auth_key",
         summary="A new callback auth key for the key's mode",
         request=None,
-        responses=doc.responses(doc.ProfileOutput),
+        responses=responses(doc.ProfileOutput),
     )
     def post(self, request):
         profile = request.auth.profile
@@ -297,7 +308,7 @@ def _ops_schema(action: str, summary: str, request=None):
         tags=["ops"],
         parameters=[doc.TASK_ID],
         request=request,
-        responses=doc.responses(doc.TaskOutput, *((400, 413) if request else ()), 404, 409),
+        responses=responses(doc.TaskOutput, *((400, 413) if request else ()), 404, 409),
     )
 
 

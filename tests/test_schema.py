@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
 from scalehooks.wsgi import application
 from tasks_app import services
 from tasks_app.keys import Mode
+from tasks_app.serializers import task_create_body
 from tests.conftest import basic_auth
 
 pytestmark = pytest.mark.django_db
@@ -97,7 +98,8 @@ def task_ids(operator_account):
 
     def create(**extra):
         return services.task_create(
-            owner=owner, mode=Mode.LIVE, task_type="categorization", data={**CATEGORIZATION, **extra}
+            owner=owner, mode=Mode.LIVE,
+            **task_create_body(task_type="categorization", data={**CATEGORIZATION, **extra}),
         )
 
     pending = create()

@@ -7,10 +7,11 @@ import pytest
 from django.utils import timezone
 
 from callbacks_app import sending
+from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery
 from callbacks_app.sending import callback_deliver
 from callbacks_app.services import callback_resend
-from tasks_app.errors import NoCallbackTarget, TaskStateConflict
+from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Task
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
@@ -52,7 +53,7 @@ def test_callback_resend_supersedes_a_pending_retry(account, receiver):
 def test_callback_resend_of_a_pending_task_is_a_conflict(account, receiver):
     task = TaskFactory(owner=account.user, callback_url=receiver.url)
 
-    with pytest.raises(TaskStateConflict):
+    with pytest.raises(IllegalStateChange):
         callback_resend(task_id=task.id)
     assert not Delivery.objects.exists()
 

@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from tasks_app import services
 from tasks_app.keys import Mode
 from tasks_app.models import Task
+from tasks_app.serializers import task_create_body
 from tests.security.conftest import database_state
 
 pytestmark = pytest.mark.django_db
@@ -79,12 +80,12 @@ PUBLIC_PATTERNS = {"schema", "docs"}
 
 def _task(owner, mode: str, state: str) -> Task:
     task = services.task_create(
-        owner=owner, mode=mode, task_type="categorization",
-        data={
+        owner=owner, mode=mode,
+        **task_create_body(task_type="categorization", data={
             "attachment": MARKER, "categories": ["x", "y"], "instruction": MARKER,
             "metadata": {"note": MARKER}, "tags": [MARKER], "unique_id": f"{MARKER}-{mode}-{state}",
             "callback_url": f"https://example.com/{MARKER}",
-        },
+        }),
     )
     if state == "completed":
         task = services.task_complete(task_id=task.id, response={"category": "x"})

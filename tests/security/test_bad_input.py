@@ -10,6 +10,7 @@ import pytest
 
 from tasks_app import services
 from tasks_app.keys import Mode
+from tasks_app.serializers import task_create_body
 from tests.security.conftest import database_state
 
 pytestmark = pytest.mark.django_db
@@ -132,15 +133,21 @@ def tasks(account):
 
     def create():
         return services.task_create(
-            owner=owner, mode=Mode.LIVE, task_type="categorization",
-            data={**VALID, "metadata": {"kept": 1}, "tags": ["kept"], "unique_id": None},
+            owner=owner, mode=Mode.LIVE,
+            **task_create_body(
+                task_type="categorization",
+                data={**VALID, "metadata": {"kept": 1}, "tags": ["kept"], "unique_id": None},
+            ),
         )
 
     pending = create()
     completed = services.task_complete(task_id=create().id, response={"category": "red"})
     image = services.task_create(
-        owner=owner, mode=Mode.LIVE, task_type="imageannotation",
-        data={"attachment": "https://example.com/a.png", "geometries": {"box": {"objects_to_annotate": ["car"]}}},
+        owner=owner, mode=Mode.LIVE,
+        **task_create_body(
+            task_type="imageannotation",
+            data={"attachment": "https://example.com/a.png", "geometries": {"box": {"objects_to_annotate": ["car"]}}},
+        ),
     )
     return {"id": pending.id, "completed": completed.id, "image": image.id}
 

@@ -32,7 +32,7 @@ def test_unreachable_attachment_turns_the_task_to_error_with_the_documented_resp
     missing = file_server.url("/missing.jpg")
     task_id = image_task(customer, missing, "")["task_id"]
 
-    jobs.download_attachments(task_id)
+    jobs.task_attachments_check(task_id)
 
     task = customer.get(f"/v1/task/{task_id}").json()
     assert task["status"] == "error"
@@ -47,7 +47,7 @@ def test_unreachable_attachment_sends_the_error_callback(customer, file_server, 
     missing = file_server.url("/missing.jpg")
     task_id = image_task(customer, missing, receiver.url)["task_id"]
 
-    jobs.download_attachments(task_id)
+    jobs.task_attachments_check(task_id)
 
     delivery = Delivery.objects.get(task_id=task_id)
     assert delivery.event == Delivery.Event.ERROR
@@ -64,7 +64,7 @@ def test_downloadable_attachment_leaves_the_task_pending(customer, file_server, 
     found = file_server.serve("/cat.jpg", Answer(200, b"\xff\xd8 a jpeg"))
     task_id = image_task(customer, found, receiver.url)["task_id"]
 
-    jobs.download_attachments(task_id)
+    jobs.task_attachments_check(task_id)
 
     assert Task.objects.get(id=task_id).status == "pending"
     assert not Delivery.objects.filter(task_id=task_id).exists()
@@ -76,7 +76,7 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(customer, file_serve
     moved = file_server.serve("/moved.jpg", Answer(302, b"", headers={"Location": target}))
     task_id = image_task(customer, moved, "")["task_id"]
 
-    jobs.download_attachments(task_id)
+    jobs.task_attachments_check(task_id)
 
     task = Task.objects.get(id=task_id)
     assert task.response["attachments"] == [{"statusCode": 302, "url": moved}]
@@ -89,7 +89,7 @@ def test_a_refused_address_is_a_failure_without_status_code(customer, settings):
     url = "http://127.0.0.1:9/secret.jpg"
     task_id = image_task(customer, url, "")["task_id"]
 
-    jobs.download_attachments(task_id)
+    jobs.task_attachments_check(task_id)
 
     task = Task.objects.get(id=task_id)
     assert task.status == "error"
@@ -100,7 +100,7 @@ def test_a_task_canceled_before_the_download_is_left_alone(customer, file_server
     task_id = image_task(customer, file_server.url("/missing.jpg"), "")["task_id"]
     customer.post(f"/v1/task/{task_id}/cancel")
 
-    jobs.download_attachments(task_id)
+    jobs.task_attachments_check(task_id)
 
     assert Task.objects.get(id=task_id).status == "canceled"
     assert file_server.requests == []

@@ -1,7 +1,7 @@
 """Callback targets validated when a task or profile is saved (SPEC §8)."""
 
 import pytest
-from rest_framework.serializers import ValidationError
+from django.core.exceptions import ValidationError
 
 from tasks_app.validators import validate_callback_target
 

@@ -22,7 +22,8 @@ from callbacks_app.services import (
     callback_resend_refusal,
     callback_target,
 )
-from tasks_app.errors import NoCallbackTarget, TaskStateConflict
+from callbacks_app.errors import NoCallbackTarget
+from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Task
 
 EXIT_NOT_QUEUED = 1  # some task could not be queued (or, with --dry-run, would not be)
@@ -197,7 +198,7 @@ class Command(BaseCommand):
             except Task.DoesNotExist:
                 refused += 1
                 self._refuse(f"not queued {task_id}: no such task")
-            except (TaskStateConflict, NoCallbackTarget) as exc:
+            except (IllegalStateChange, NoCallbackTarget) as exc:
                 refused += 1
                 self._refuse(f"not queued {task_id}: {exc}")
             else:

@@ -1,6 +1,6 @@
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
-from rest_framework.exceptions import ValidationError
 
 from tasks_app.accounts import account_create, issued_secrets
 
@@ -26,7 +26,7 @@ class Command(BaseCommand):
                 email=email, staff=staff, default_callback_url=default_callback_url
             )
         except ValidationError as exc:
-            raise CommandError(f"Invalid --default-callback-url: {exc.detail[0]}") from None
+            raise CommandError(f"Invalid --default-callback-url: {exc.messages[0]}") from None
         if password:
             account.user.set_password(password)
             account.user.save(update_fields=["password"])

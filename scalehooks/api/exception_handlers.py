@@ -1,18 +1,24 @@
-"""One exception handler for the API: every error is ``{status_code, error[, details]}`` (SPEC §4)."""
+"""The one exception handler of the API: every error is ``{status_code, error[, details]}`` (SPEC §4).
+
+Domain errors (``scalehooks.errors``) and Django's ``ValidationError`` are
+converted here, once: services, selectors and validators never raise DRF's
+exceptions.
+"""
 
 import logging
 
-from django.core.exceptions import PermissionDenied, SuspiciousOperation, TooManyFieldsSent
+from django.core.exceptions import (
+    PermissionDenied,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+)
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
+from rest_framework.serializers import as_serializer_error
 
-from tasks_app.errors import (
-    DuplicateUniqueId,
-    IdempotencyKeyReused,
-    NoCallbackTarget,
-    TaskStateConflict,
-)
+from scalehooks.errors import Conflict, DomainError, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -38,17 +44,19 @@ def _summary(details) -> str:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, TaskStateConflict):
+    if isinstance(exc, Conflict):  # illegal state changes included (for now)
         return error_response(status.HTTP_409_CONFLICT, str(exc))
-    if isinstance(exc, (DuplicateUniqueId, IdempotencyKeyReused)):
-        return error_response(status.HTTP_409_CONFLICT, str(exc))
-    if isinstance(exc, NoCallbackTarget):
+    if isinstance(exc, NotFound):
+        return error_response(status.HTTP_404_NOT_FOUND, str(exc))
+    if isinstance(exc, DomainError):
         return error_response(status.HTTP_400_BAD_REQUEST, str(exc))
     if isinstance(exc, TooManyFieldsSent):
         return error_response(status.HTTP_400_BAD_REQUEST, "Too many query parameters.")
     if isinstance(exc, SuspiciousOperation):
         return error_response(status.HTTP_400_BAD_REQUEST, "Bad request.")
-    if isinstance(exc, Http404):
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):
         exc = exceptions.PermissionDenied()

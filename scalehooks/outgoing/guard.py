@@ -2,7 +2,7 @@
 
 Modelled on requests-hardened's ``IPFilterAdapter``: the host name is
 resolved once, every address it resolves to is checked against the one
-policy in ``callbacks_app.targets``, and the connection is made to the very
+policy in ``scalehooks.outgoing.policy``, and the connection is made to the very
 address that was checked (the ``Host`` header and TLS SNI keep the name), so
 a DNS answer that changes between the check and the connection (DNS
 rebinding) cannot redirect a callback. requests-hardened itself can only
@@ -17,13 +17,13 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
-from callbacks_app.targets import is_forbidden_address
+from scalehooks.outgoing.policy import is_forbidden_address
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ForbiddenAddress(requests.RequestException):
-    """The target resolves to an address callbacks may not reach."""
+    """The target resolves to an address outgoing requests may not reach."""
 
     def __init__(self, hostname: str, address):
         self.hostname = hostname

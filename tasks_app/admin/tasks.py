@@ -1,72 +1,29 @@
-"""Operators' admin for tasks and accounts (SPEC §5, §6.7; STYLE 12).
+"""Operators' admin for tasks (SPEC §5, §6.7; STYLE 12).
 
 Nothing here changes a task's state itself: every operator action calls the
-lifecycle service (``tasks_app.services``) or ``callback_resend``, and an
-illegal change (``TaskStateConflict``) is reported to the operator with the
-task left as it was. Task fields are read-only in the admin for that reason.
+lifecycle service (``tasks_app.services``) or ``callback_resend``, and a
+refused change (``TaskStateConflict``, ``NoCallbackTarget``) is reported to the
+operator with the task left as it was. Task fields are read-only in the admin
+for that reason.
 """
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
-from rest_framework import serializers
 
+from callbacks_app.admin_actions import REFUSALS, report_counts, resend_tasks
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_resend
-from tasks_app import accounts, services
-from tasks_app.errors import NoCallbackTarget, TaskStateConflict
-from tasks_app.keys import Mode, mask_secret
-from tasks_app.models import Profile, Task
-from tasks_app.validators import validate_callback_target
 from scalehooks.admin_inlines import ReadOnlyTabularInline
-
-# Domain refusals an operator action reports as an error message, changing nothing.
-REFUSALS = (TaskStateConflict, NoCallbackTarget)
-
-
-def validation_messages(detail) -> list[str]:
-    """The flat list of messages of a DRF ``ValidationError.detail``."""
-    if isinstance(detail, dict):
-        return [m for value in detail.values() for m in validation_messages(value)]
-    if isinstance(detail, (list, tuple)):
-        return [m for value in detail for m in validation_messages(value)]
-    return [str(detail)]
-
-
-def resend_tasks(modeladmin, request, task_ids) -> None:
-    """Resend the callback of each task; report how many were queued and why others were refused."""
-    queued, refused = 0, []
-    for task_id in task_ids:
-        try:
-            callback_resend(task_id=task_id)
-        except REFUSALS as exc:
-            refused.append(str(exc))
-        else:
-            queued += 1
-    report_counts(modeladmin, request, done=queued, refused=refused, verb="Resent the callback of")
-
-
-def report_counts(modeladmin, request, *, done: int, refused: list[str], verb: str) -> None:
-    if done:
-        modeladmin.message_user(
-            request, f"{verb} {done} task{'s' if done != 1 else ''}.", messages.SUCCESS
-        )
-    if refused:
-        shown = " ".join(refused[:5]) + (f" (and {len(refused) - 5} more)" if len(refused) > 5 else "")
-        modeladmin.message_user(
-            request,
-            f"Refused for {len(refused)} task{'s' if len(refused) != 1 else ''}: {shown}",
-            messages.ERROR,
-        )
-
-
-# --- Tasks ----------------------------------------------------------------------
+from tasks_app import services
+from tasks_app.keys import Mode
+from tasks_app.models import Task
 
 
 class ModeFilter(admin.SimpleListFilter):
@@ -88,18 +45,13 @@ class AuditStatusFilter(admin.SimpleListFilter):
     NOT_AUDITED = "none"
 
     def lookups(self, request, model_admin):
-        return [
-            (self.NOT_AUDITED, "Not audited"),
-            ("accepted", "Accepted"),
-            ("rejected", "Rejected"),
-            ("fixed", "Fixed"),
-        ]
+        return [(self.NOT_AUDITED, "Not audited"), *Task.AuditResult.choices]
 
     def queryset(self, request, queryset):
         value = self.value()
         if value == self.NOT_AUDITED:
             return queryset.filter(customer_review_status="")
-        if value in ("accepted", "rejected", "fixed"):
+        if value in Task.AuditResult.values:
             return queryset.filter(customer_review_status=value)
         return queryset
 
@@ -224,9 +176,9 @@ class TaskAdmin(admin.ModelAdmin):
             except REFUSALS as exc:
                 self.message_user(request, str(exc), messages.ERROR)
                 return self._back_to_task(task.id)
-            except serializers.ValidationError as exc:
+            except ValidationError as exc:
                 field = next(iter(form.fields))
-                for message in validation_messages(exc.detail):
+                for message in exc.messages:
                     form.add_error(field, message)
             else:
                 self.message_user(request, done.format(task=task), messages.SUCCESS)
@@ -305,118 +257,3 @@ class TaskAdmin(admin.ModelAdmin):
             else:
                 recalled += 1
         report_counts(self, request, done=recalled, refused=refused, verb="Recalled")
-
-
-# --- Profiles -------------------------------------------------------------------
-
-
-class ProfileForm(forms.ModelForm):
-    class Meta:
-        model = Profile
-        fields = ("default_callback_url",)
-
-    def clean_default_callback_url(self):
-        value = self.cleaned_data["default_callback_url"]
-        try:
-            return validate_callback_target(value)
-        except serializers.ValidationError as exc:
-            raise forms.ValidationError(validation_messages(exc.detail)) from None
-
-
-@admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
-    form = ProfileForm
-    list_display = ("user", "default_callback_url", "live_api_key", "test_api_key", "created_at")
-    search_fields = ("user__email", "user__username", "default_callback_url")
-    list_select_related = ("user",)
-    fields = (
-        "user", "default_callback_url", "live_api_key", "test_api_key",
-        "live_callback_auth_key_masked", "test_callback_auth_key_masked", "signing_secret_masked",
-        "previous_signing_secret_expires_at", "created_at",
-    )
-    readonly_fields = tuple(f for f in fields if f != "default_callback_url")
-    actions = [
-        "rotate_api_keys", "rotate_live_callback_auth_key", "rotate_test_callback_auth_key",
-        "rotate_signing_secret",
-    ]
-
-    def has_add_permission(self, request):
-        return False  # accounts are created with `manage.py create_account`, which issues keys
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="live API key")
-    def live_api_key(self, obj):
-        return obj.live_api_key_prefix + "…" if obj.live_api_key_prefix else "–"
-
-    @admin.display(description="test API key")
-    def test_api_key(self, obj):
-        return obj.test_api_key_prefix + "…" if obj.test_api_key_prefix else "–"
-
-    @admin.display(description="live callback auth key")
-    def live_callback_auth_key_masked(self, obj):
-        return mask_secret(obj.live_callback_auth_key)
-
-    @admin.display(description="test callback auth key")
-    def test_callback_auth_key_masked(self, obj):
-        return mask_secret(obj.test_callback_auth_key)
-
-    @admin.display(description="signing secret")
-    def signing_secret_masked(self, obj):
-        return mask_secret(obj.signing_secret)
-
-    @admin.action(description="Rotate API keys (shown once)", permissions=["change"])
-    def rotate_api_keys(self, request, queryset):
-        issued = [
-            (profile, accounts.api_keys_rotate(profile=profile))
-            for profile in queryset.select_related("user")
-        ]
-        self.message_user(
-            request,
-            f"Rotated the API keys of {len(issued)} account{'s' if len(issued) != 1 else ''}; "
-            "the old keys no longer work.",
-            messages.SUCCESS,
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "New API keys",
-            "opts": self.opts,
-            "issued": issued,
-        }
-        response = TemplateResponse(request, "admin/tasks_app/profile/rotated_keys.html", context)
-        response["Cache-Control"] = "no-store"
-        return response
-
-    def _rotate_callback_auth_key(self, request, queryset, mode):
-        count = 0
-        for profile in queryset:
-            accounts.callback_auth_key_rotate(profile=profile, mode=mode)
-            count += 1
-        self.message_user(
-            request,
-            f"Rotated the {mode} callback auth key of {count} account{'s' if count != 1 else ''}; "
-            "callbacks sent from now on carry the new key (customers read it from GET /v1/profile).",
-            messages.SUCCESS,
-        )
-
-    @admin.action(description="Rotate the live callback auth key", permissions=["change"])
-    def rotate_live_callback_auth_key(self, request, queryset):
-        self._rotate_callback_auth_key(request, queryset, Mode.LIVE)
-
-    @admin.action(description="Rotate the test callback auth key", permissions=["change"])
-    def rotate_test_callback_auth_key(self, request, queryset):
-        self._rotate_callback_auth_key(request, queryset, Mode.TEST)
-
-    @admin.action(description="Rotate the signing secret (old one valid 24 h)", permissions=["change"])
-    def rotate_signing_secret(self, request, queryset):
-        count = 0
-        for profile in queryset:
-            accounts.signing_secret_rotate(profile=profile)
-            count += 1
-        self.message_user(
-            request,
-            f"Rotated the signing secret of {count} account{'s' if count != 1 else ''}; "
-            "the previous secret keeps signing for 24 hours.",
-            messages.SUCCESS,
-        )

@@ -1,0 +1,77 @@
+"""Fields of the API's serializers: strict JSON types, and the one timestamp field.
+
+JSON bodies are strict: a string field takes only a JSON string, a boolean only
+``true``/``false``, and a key the route does not know is a 400 (a typo must not
+be silently ignored).
+"""
+
+from datetime import datetime, time
+from datetime import timezone as dt_timezone
+
+from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
+from rest_framework import serializers
+
+from scalehooks.timestamps import format_timestamp
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string only: DRF's CharField would turn ``123`` into ``"123"``."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` only: DRF's BooleanField also takes ``"yes"``, ``1``..."""
+
+    default_error_messages = {"invalid": "Must be true or false."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, bool):
+            self.fail("invalid")
+        return data
+
+
+class StrictInput(serializers.Serializer):
+    """A JSON object body whose keys must all be fields of the serializer."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, dict):
+            unknown = sorted(set(data) - set(self.fields))
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class TimestampField(serializers.Field):
+    """A point in time.
+
+    Out: ISO 8601 UTC with milliseconds and ``Z`` (``format_timestamp``), like
+    every time of the API. In (a query): ISO 8601 (``2024-05-01T12:00:00.000Z``),
+    the client's ``YYYY-MM-DD HH:MM:SS.mmmmmm`` or a date; without a zone it is UTC.
+    """
+
+    default_error_messages = {"invalid": "Not a date or ISO 8601 timestamp: {value!r}."}
+
+    def to_internal_value(self, value):
+        text = str(value).strip()
+        try:
+            parsed = parse_datetime(text)
+            day = parse_date(text) if parsed is None else None
+        except ValueError:  # well formed, but not a real date
+            self.fail("invalid", value=value)
+        if parsed is None:
+            if day is None:
+                self.fail("invalid", value=value)
+            parsed = datetime.combine(day, time.min)
+        if timezone.is_naive(parsed):
+            parsed = timezone.make_aware(parsed, dt_timezone.utc)
+        return parsed
+
+    def to_representation(self, value):
+        return format_timestamp(value)

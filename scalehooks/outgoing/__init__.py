@@ -1,0 +1,59 @@
+"""The one outgoing HTTP session of the project (STYLE 5; SPEC §8).
+
+Callbacks and attachment downloads alike send through ``outgoing_session()``:
+it never follows redirects, connects only to addresses the guard allows
+(``guard.py``, policy in ``policy.py``), carries our User-Agent, ignores
+proxies and netrc from the environment, and applies the default (connect,
+read) timeout, ``(CALLBACK_CONNECT_TIMEOUT, CALLBACK_TIMEOUT)`` read from the
+settings at each request, when the caller passes none.
+"""
+
+import threading
+
+import requests
+from django.conf import settings
+
+import scalehooks
+from scalehooks.outgoing.guard import ForbiddenAddress, GuardedHTTPAdapter
+
+__all__ = ["USER_AGENT", "ForbiddenAddress", "OutgoingSession", "default_timeout", "outgoing_session"]
+
+USER_AGENT = f"ScaleHooks/{scalehooks.__version__}"
+
+
+def default_timeout() -> tuple[float, float]:
+    """(connect, read) seconds of a request whose caller gives no timeout."""
+    return (settings.CALLBACK_CONNECT_TIMEOUT, settings.CALLBACK_TIMEOUT)
+
+
+class OutgoingSession(requests.Session):
+    """Never follows a redirect, whatever the caller asks; the default timeout when none is given."""
+
+    def __init__(self):
+        super().__init__()
+        adapter = GuardedHTTPAdapter()
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
+        self.headers["User-Agent"] = USER_AGENT
+        self.trust_env = False  # no proxies or netrc from the environment: the guard must see the target
+
+    def send(self, request, **kwargs):
+        kwargs["allow_redirects"] = False
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = default_timeout()
+        return super().send(request, **kwargs)
+
+
+_local = threading.local()
+
+
+def outgoing_session() -> OutgoingSession:
+    """This thread's outgoing HTTP session (kept alive between requests).
+
+    One session per thread: senders run on a thread pool, and requests does
+    not promise a shared Session is safe.
+    """
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = OutgoingSession()
+    return session

@@ -1,0 +1,54 @@
+"""Which network addresses outgoing requests may reach (SPEC §8).
+
+One policy for every outgoing request (callbacks, attachment downloads) and
+for the validation of callback targets at save time.
+"""
+
+import ipaddress
+import re
+import socket
+
+from django.conf import settings
+from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES
+
+_LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]+|[0-9]+)(\.(0x[0-9a-f]+|[0-9]+)){0,3}$", re.IGNORECASE)
+
+
+def literal_address(hostname: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address a host name literally denotes, in any form a resolver accepts
+    (``127.0.0.1``, ``::1``, ``2130706433``, ``0x7f000001``, ``0177.1``), or
+    ``localhost`` and its subdomains (always loopback, RFC 6761); else None."""
+    host = hostname.strip("[]").lower().rstrip(".")
+    if host == "localhost" or host.endswith(".localhost"):
+        return ipaddress.IPv4Address("127.0.0.1")
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    if _LEGACY_IPV4.match(host):
+        try:
+            return ipaddress.IPv4Address(socket.inet_aton(host))
+        except OSError:
+            return None
+    return None
+
+
+def allowed_networks():
+    """The networks an operator opened with ``CALLBACK_ALLOWED_NETWORKS`` (read at call time)."""
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in settings.CALLBACK_ALLOWED_NETWORKS]
+
+
+def is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """True for loopback, private, link-local (cloud metadata included), CGNAT,
+    multicast, reserved and unspecified addresses, IPv4 and IPv6 (IPv4-mapped
+    IPv6 judged as IPv4), unless an operator allowed them through
+    ``CALLBACK_ALLOWED_NETWORKS``."""
+    if address.version == 6 and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if any(address in net for net in allowed_networks() if net.version == address.version):
+        return False
+    if not address.is_global or address.is_multicast:
+        return True
+    # Ranges Python calls global that reach private networks (6to4, NAT64, CGNAT
+    # relays…), as maintained by requests-hardened.
+    return any(address in net for net in EXTRA_BLOCKED_NET_RANGES if net.version == address.version)

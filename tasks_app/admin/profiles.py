@@ -1,0 +1,118 @@
+"""Operators' admin for customer accounts: callback settings and key rotation (SPEC §3; STYLE 12)."""
+
+from django import forms
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from tasks_app import accounts
+from tasks_app.keys import Mode, mask_secret
+from tasks_app.models import Profile
+from tasks_app.validators import validate_callback_target
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = Profile
+        fields = ("default_callback_url",)
+
+    def clean_default_callback_url(self):
+        return validate_callback_target(self.cleaned_data["default_callback_url"])
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):
+    form = ProfileForm
+    list_display = ("user", "default_callback_url", "live_api_key", "test_api_key", "created_at")
+    search_fields = ("user__email", "user__username", "default_callback_url")
+    list_select_related = ("user",)
+    fields = (
+        "user", "default_callback_url", "live_api_key", "test_api_key",
+        "live_callback_auth_key_masked", "test_callback_auth_key_masked", "signing_secret_masked",
+        "previous_signing_secret_expires_at", "created_at",
+    )
+    readonly_fields = tuple(f for f in fields if f != "default_callback_url")
+    actions = [
+        "rotate_api_keys", "rotate_live_callback_auth_key", "rotate_test_callback_auth_key",
+        "rotate_signing_secret",
+    ]
+
+    def has_add_permission(self, request):
+        return False  # accounts are created with `manage.py create_account`, which issues keys
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="live API key")
+    def live_api_key(self, obj):
+        return obj.live_api_key_prefix + "…" if obj.live_api_key_prefix else "–"
+
+    @admin.display(description="test API key")
+    def test_api_key(self, obj):
+        return obj.test_api_key_prefix + "…" if obj.test_api_key_prefix else "–"
+
+    @admin.display(description="live callback auth key")
+    def live_callback_auth_key_masked(self, obj):
+        return mask_secret(obj.live_callback_auth_key)
+
+    @admin.display(description="test callback auth key")
+    def test_callback_auth_key_masked(self, obj):
+        return mask_secret(obj.test_callback_auth_key)
+
+    @admin.display(description="signing secret")
+    def signing_secret_masked(self, obj):
+        return mask_secret(obj.signing_secret)
+
+    @admin.action(description="Rotate API keys (shown once)", permissions=["change"])
+    def rotate_api_keys(self, request, queryset):
+        issued = [
+            (profile, accounts.api_keys_rotate(profile=profile))
+            for profile in queryset.select_related("user")
+        ]
+        self.message_user(
+            request,
+            f"Rotated the API keys of {len(issued)} account{'s' if len(issued) != 1 else ''}; "
+            "the old keys no longer work.",
+            messages.SUCCESS,
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New API keys",
+            "opts": self.opts,
+            "issued": issued,
+        }
+        response = TemplateResponse(request, "admin/tasks_app/profile/rotated_keys.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def _rotate_callback_auth_key(self, request, queryset, mode):
+        count = 0
+        for profile in queryset:
+            accounts.callback_auth_key_rotate(profile=profile, mode=mode)
+            count += 1
+        self.message_user(
+            request,
+            f"Rotated the {mode} callback auth key of {count} account{'s' if count != 1 else ''}; "
+            "callbacks sent from now on carry the new key (customers read it from GET /v1/profile).",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Rotate the live callback auth key", permissions=["change"])
+    def rotate_live_callback_auth_key(self, request, queryset):
+        self._rotate_callback_auth_key(request, queryset, Mode.LIVE)
+
+    @admin.action(description="Rotate the test callback auth key", permissions=["change"])
+    def rotate_test_callback_auth_key(self, request, queryset):
+        self._rotate_callback_auth_key(request, queryset, Mode.TEST)
+
+    @admin.action(description="Rotate the signing secret (old one valid 24 h)", permissions=["change"])
+    def rotate_signing_secret(self, request, queryset):
+        count = 0
+        for profile in queryset:
+            accounts.signing_secret_rotate(profile=profile)
+            count += 1
+        self.message_user(
+            request,
+            f"Rotated the signing secret of {count} account{'s' if count != 1 else ''}; "
+            "the previous secret keeps signing for 24 hours.",
+            messages.SUCCESS,
+        )

@@ -1,0 +1,75 @@
+"""The one outgoing HTTP session (STYLE 5): its default timeout, and what a caller cannot change."""
+
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from scalehooks.outgoing import USER_AGENT, outgoing_session
+
+
+@pytest.fixture
+def silent_server():
+    """A server on 127.0.0.1 that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted = []
+    stop = threading.Event()
+
+    def accept():
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/"
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_outgoing_session_applies_the_default_read_timeout_from_settings(settings, silent_server):
+    # given a read timeout set after the session may already exist
+    settings.CALLBACK_CONNECT_TIMEOUT = 1
+    settings.CALLBACK_TIMEOUT = 0.3
+    session = outgoing_session()
+    started = time.monotonic()
+
+    # when a caller gives no timeout
+    with pytest.raises(requests.ReadTimeout):
+        session.get(silent_server)
+
+    # then the session gave up after the configured read timeout
+    assert time.monotonic() - started < 2
+
+
+def test_outgoing_session_lets_a_caller_give_its_own_timeout(settings, silent_server):
+    settings.CALLBACK_TIMEOUT = 30
+    started = time.monotonic()
+
+    with pytest.raises(requests.ReadTimeout):
+        outgoing_session().get(silent_server, timeout=(1, 0.2))
+
+    assert time.monotonic() - started < 2
+
+
+def test_outgoing_session_is_one_per_thread_with_our_user_agent_and_no_environment():
+    session = outgoing_session()
+    other = []
+    thread = threading.Thread(target=lambda: other.append(outgoing_session()))
+    thread.start()
+    thread.join()
+
+    assert outgoing_session() is session
+    assert other[0] is not session
+    assert session.headers["User-Agent"] == USER_AGENT
+    assert session.trust_env is False
