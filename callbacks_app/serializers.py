@@ -5,7 +5,7 @@ masked once more on the way out."""
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from callbacks_app.sending import masked_headers
+from callbacks_app.masking import masked_headers
 from tasks_app.representation import format_timestamp
 
 

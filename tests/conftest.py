@@ -1,14 +1,13 @@
 import base64
 import logging
-import threading
 
 import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from callbacks_app import queueing
+from callbacks_app.engine import deliveries_deliver_until_finished
+from callbacks_app.kicks import kicks
 from callbacks_app.models import Delivery
-from callbacks_app.sending import deliveries_deliver_until_finished
 from tasks_app.accounts import account_create
 from tests.cluster import ClusterProcess
 from tests.servers import CallbackReceiver, SmtpServer
@@ -31,13 +30,7 @@ def _no_kick_left_behind():
     cancelled, one already firing is waited for, and the debounce forgotten.
     """
     yield
-    for thread in threading.enumerate():
-        if isinstance(thread, threading.Timer) and thread.function is queueing._deferred_kick:
-            thread.cancel()
-            thread.join()
-    with queueing._lock:
-        queueing._deferred = None
-        queueing._last_kick = float("-inf")
+    kicks.reset()
 
 
 @pytest.fixture
