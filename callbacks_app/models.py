@@ -18,7 +18,9 @@ class Delivery(models.Model):
     The row is the source of truth for what is due: ``next_attempt_at`` says
     when, ``attempt_count`` how many attempts were made, and the lease
     (``lease_token`` / ``leased_until``) who may send it now. Every change of
-    those columns is a conditional UPDATE in ``callbacks_app.services``.
+    those columns is a conditional UPDATE with one owner per transition: the
+    lease in ``callbacks_app.engine.leases``, an attempt's outcome in
+    ``callbacks_app.engine.recording``, resends in ``callbacks_app.services``.
     """
 
     class Event(models.TextChoices):
