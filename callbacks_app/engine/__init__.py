@@ -6,6 +6,7 @@ lease, attempt row) -> ``attempt`` (a ``SendResult``) -> ``recording``
 ``foreground`` runs it in the caller's thread.
 """
 
+from callbacks_app.engine import drain
 from callbacks_app.engine.attempt import SendResult, attempt_send
 from callbacks_app.engine.drain import deliveries_drain
 from callbacks_app.engine.foreground import (
@@ -15,6 +16,13 @@ from callbacks_app.engine.foreground import (
 from callbacks_app.engine.leases import Claim, deliveries_claim
 from callbacks_app.engine.picking import deliveries_due, deliveries_to_send
 from callbacks_app.engine.recording import Outcome, attempt_outcome, attempts_record
+from callbacks_app.kicks import kicks
+
+
+def engine_reset() -> None:
+    """Forget this process's engine state (for tests): kicks, watch glance, recorder, sender pool."""
+    kicks.reset()
+    drain.reset()
 
 __all__ = [
     "Claim",
@@ -29,4 +37,5 @@ __all__ = [
     "deliveries_drain",
     "deliveries_due",
     "deliveries_to_send",
+    "engine_reset",
 ]

@@ -110,7 +110,7 @@ class Recorder:
                 self._wake.clear()
                 continue
             done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
-            if not done:
+            if not done or stop.is_set():
                 continue
             with self._lock:
                 for future in done:
@@ -125,6 +125,16 @@ class Recorder:
 
 senders = SenderPool(max_workers=4 * DRAIN_IN_FLIGHT)
 recorder = Recorder()
+
+
+def reset() -> None:
+    """Stop this process's recorder and let go of its sender threads (for tests).
+
+    Sends still in flight finish on their threads but are not recorded: their
+    attempts stay "did not finish". The next drain job starts a new pool.
+    """
+    recorder.shutdown()
+    senders.shutdown(wait=False)
 
 
 def _lagging(claims: list[Claim]) -> bool:
