@@ -188,3 +188,28 @@ def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_pa
         except ProcessLookupError:
             pass
         make.wait()
+
+
+def gunicorn_config(env: dict) -> dict:
+    """The names deploy/gunicorn.conf.py sets, read with ``env`` as the environment."""
+    code = (BASE_DIR / "deploy" / "gunicorn.conf.py").read_text()
+    names: dict = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ("HOST", "PORT", "WEB_CONCURRENCY"):
+            patch.delenv(key, raising=False)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        exec(compile(code, "gunicorn.conf.py", "exec"), names)
+    return names
+
+
+def test_gunicorn_config_reads_address_and_workers_from_the_environment():
+    default = gunicorn_config({})
+    assert default["bind"] == ["127.0.0.1:8000"]
+    assert default["workers"] == 2
+    assert default["accesslog"] == "-"  # stdout
+    assert default["wsgi_app"] == "scalehooks.wsgi:application"
+
+    configured = gunicorn_config({"HOST": "0.0.0.0", "PORT": "9001", "WEB_CONCURRENCY": "5"})
+    assert configured["bind"] == ["0.0.0.0:9001"]
+    assert configured["workers"] == 5
