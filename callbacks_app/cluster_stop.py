@@ -15,7 +15,8 @@ pusher and the monitor. Two ways this hangs until SIGKILL:
   (``KillMode=control-group``), ``kill -TERM -PGID``. django-q2 lets SIGTERM
   kill the sentinel and the processes it forks at once; a sentinel that dies
   waiting on the stop event leaves ``Event.set`` in the main process waiting
-  for it to wake, forever (9 tries of 9 hung), and a worker killed mid-job
+  for it to wake, forever (issue 16: 9 tries of 9 hung; here 3 of 4 hung, the
+  fourth stopped without its workers finishing), and a worker killed mid-job
   drops its sends and may die holding a queue's lock.
 
 ``install()`` (from ``CallbacksAppConfig.ready``) changes two things:
