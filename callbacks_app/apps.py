@@ -14,7 +14,8 @@ class CallbacksAppConfig(AppConfig):
         from callbacks_app import cluster_stop, schedules, sweep
 
         post_spawn.connect(sweep.start_in_worker, dispatch_uid="scalehooks-sweep")
-        # Ctrl-C and process managers send several signals; django-q2 can hang on a second one.
+        # Ctrl-C and process managers send several signals, to every process of the cluster
+        # (systemd); django-q2 alone can hang on either (callbacks_app.cluster_stop).
         cluster_stop.install()
         # The daily retention job (SPEC §6.8), ensured after every migrate.
         post_migrate.connect(
