@@ -110,7 +110,7 @@ DATABASES = {
     ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, workers, dispatcher) write concurrently: WAL lets
+    # Several processes (web, workers, their sweep threads) write concurrently: WAL lets
     # readers run beside the writer, the busy timeout waits for the lock instead
     # of failing, and IMMEDIATE takes the write lock when a transaction starts so
     # two writers never deadlock upgrading a read lock.
@@ -213,7 +213,7 @@ Q_CLUSTER = {
     # there is no reason to cause it.
     "retry": (Q_WORKERS + 1) * Q_TIMEOUT + 60,
     # A job that raises is acknowledged and not run again by the broker: the
-    # ledger's dispatcher retries the delivery on its own schedule. With
+    # ledger's sweep retries the delivery on its own schedule. With
     # django-q2's defaults a crashing job is redelivered forever.
     "ack_failures": True,
     "max_attempts": 1,
@@ -243,7 +243,7 @@ CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
 CALLBACK_ALLOWED_NETWORKS = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
 CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
 CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
-# How often each worker's dispatcher looks for due deliveries (seconds).
+# How often each worker's sweep looks for due deliveries (seconds).
 CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
 # Sends one target may hold at once across the system: a target that hangs
 # until the timeout delays its own callbacks, not everybody else's.
