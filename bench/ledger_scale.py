@@ -48,6 +48,7 @@ def main():
         batch.append(Delivery(
             id=f"{generate_delivery_id()[:-6]}{i:06x}"[-28:],
             task_id=task_ids[i % len(task_ids)],
+            owner_id=profile.user_id,
             event="task.completed",
             target=f"http://127.0.0.1:9/{i // 100 % 50}",  # 50 targets, the due ones too
             payload="{}",

@@ -1,6 +1,7 @@
 import secrets
 import time
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -44,6 +45,11 @@ class Delivery(models.Model):
 
     id = models.CharField(primary_key=True, max_length=32, default=generate_delivery_id, editable=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliveries")
+    # The account whose callback this is (the task's owner): whose profile signs it, and whose share
+    # of the engine it takes. Filled from the task when not given.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="callback_deliveries"
+    )
     event = models.CharField(max_length=32, choices=Event.choices)
     target = models.CharField(max_length=2048)
     target_kind = models.CharField(max_length=8, choices=TargetKind.choices, default=TargetKind.HTTP)
@@ -94,6 +100,11 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.id} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self.owner_id is None and self.task_id is not None:
+            self.owner_id = Task.objects.filter(id=self.task_id).values_list("owner_id", flat=True).get()
+        super().save(*args, **kwargs)
 
     @property
     def is_finished(self) -> bool:

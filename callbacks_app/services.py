@@ -55,6 +55,7 @@ def callback_delivery_create(
     waits = not_before is not None and not_before > now
     delivery = Delivery.objects.create(
         task=task,
+        owner_id=task.owner_id,
         event=event,
         target=target,
         target_kind=(

@@ -104,17 +104,17 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
             )
             for delivery in live
         )
-    owners = {delivery.task.owner_id for delivery in live}
+    owners = {delivery.owner_id for delivery in live}
     profiles = {p.user_id: p for p in Profile.objects.filter(user_id__in=owners)}
     return [
         Claim(
             token=token,
             delivery=delivery,
             attempt=attempt,
-            profile=profiles[delivery.task.owner_id],
+            profile=profiles[delivery.owner_id],
             headers=request_headers(
                 delivery=delivery,
-                profile=profiles[delivery.task.owner_id],
+                profile=profiles[delivery.owner_id],
                 attempt=attempt.number,
                 now=now,
             ),
