@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PG_URL ?= postgres://postgres@127.0.0.1:5432/scalehooks
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test test-postgres install chromium
+.PHONY: run dev test test-postgres install chromium
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,19 +29,50 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
 
-# Web server and django-q2 cluster together, on SQLite and the ORM broker by
-# default. Loopback callback targets are allowed so that a receiver on this
-# machine can be used for trying it out. Ctrl-C stops both.
+# $(call with_cluster,WEB COMMAND): a django-q2 cluster and the web process side
+# by side; when either ends, or on Ctrl-C or TERM, both are stopped.
+with_cluster = @trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
+	$(PY) manage.py qcluster & \
+	$(1) & \
+	wait -n
+
+# The web command of `make run` (tests/test_deploy.py runs it too).
+WEB := HOST=$(HOST) PORT=$(PORT) $(PY) -m gunicorn -c deploy/gunicorn.conf.py
+
+# With DEBUG off Django needs a secret key of its own: unless SECRET_KEY is set,
+# the first `make run` writes a random one to .env, which every manage.py
+# command (and gunicorn) reads.
+define ensure_secret_key
+@if [ -z "$$SECRET_KEY" ] && ! grep -qsE '^(export )?SECRET_KEY=' .env; then \
+	key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))'); \
+	{ [ ! -s .env ] || [ -z "$$(tail -c1 .env)" ] || echo; echo "SECRET_KEY=$$key"; } >> .env; \
+	echo "Wrote a new random SECRET_KEY to .env."; \
+fi
+endef
+
+# The service as a small install runs it for real: gunicorn (deploy/gunicorn.conf.py,
+# WEB_CONCURRENCY workers) with WhiteNoise serving the static files, and a
+# django-q2 cluster, on SQLite and the ORM broker by default, DEBUG off.
+# Loopback callback targets are allowed so that a receiver on this machine can
+# be used for trying it out. Ctrl-C stops both.
 run: export CALLBACK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
-run: export DEBUG ?= 1
 run: $(VENV)/.installed
+	$(ensure_secret_key)
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py collectstatic --noinput --verbosity 0
+	$(PY) manage.py demo_account --url http://$(HOST):$(PORT)
+	@echo "Loopback callback targets are allowed for local testing (CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS)."
+	$(call with_cluster,$(WEB))
+
+# Development: Django's auto-reloading server (DEBUG on) and a django-q2 cluster
+# (restart `make dev` to reload the cluster's code). Ctrl-C stops both.
+dev: export CALLBACK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
+dev: export DEBUG ?= 1
+dev: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_account --url http://$(HOST):$(PORT)
 	@echo "Loopback callback targets are allowed for local testing (CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS)."
-	@trap 'trap - INT TERM EXIT; kill $$(jobs -p) 2>/dev/null; wait' INT TERM EXIT; \
-	$(PY) manage.py qcluster & \
-	$(PY) manage.py runserver $(HOST):$(PORT) --noreload & \
-	wait -n
+	$(call with_cluster,$(PY) manage.py runserver $(HOST):$(PORT))
 
 # The whole suite on the default stack (SQLite, ORM broker).
 test: $(VENV)/.installed-test chromium

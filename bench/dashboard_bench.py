@@ -20,6 +20,7 @@ import argparse
 import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(BASE_DIR))
 os.environ.setdefault("DATABASE_URL", f"sqlite:///{BASE_DIR / 'bench' / 'dashboard_bench.sqlite3'}")
 os.environ["DJANGO_SETTINGS_MODULE"] = "scalehooks.settings"
+os.environ.setdefault("SECRET_KEY", "bench-only-" + "not-secret-" * 5)  # DEBUG is off
+# The pages name their static files through collectstatic's manifest (run below).
+os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="scalehooks-bench-static-"))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
 DASHBOARD_INDEXES = {  # name: (table, columns, condition)
@@ -188,6 +192,7 @@ def main():
 
     setup_test_environment()  # lets the test client's "testserver" host in
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
     deliveries, fill_s = fill(vendor, attempts=args.attempts, spread_days=args.spread_days)
     print(f"{connection.vendor} {connection.Database.sqlite_version if vendor == 'sqlite' else connection.pg_version}: "
           f"{DeliveryAttempt.objects.count():,} attempts, {Delivery.objects.count():,} deliveries "

@@ -60,6 +60,7 @@ def configure(backend: str, **env) -> dict:
         raise SystemExit(f"unknown backend {backend!r}: sqlite or postgres")
     settings = {
         "DJANGO_SETTINGS_MODULE": "scalehooks.settings",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "bench-only-" + "not-secret-" * 5,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "CALLBACK_ALLOWED_NETWORKS": "127.0.0.0/8",

@@ -1,8 +1,8 @@
 """Finding due deliveries in a large ledger: 1,000,000 deliveries, 100,000 of them pending.
 
-Times the query that picks the deliveries to send (``sending.deliveries_to_send``:
+Times the query that picks the deliveries to send (``engine.picking.deliveries_to_send``:
 in-flight counts per target, then due rows), then picking and claiming them
-(``sending._claim``: the lease, the attempt rows) as a drain job does before it
+(``engine.deliveries_claim``: the lease, the attempt rows) as a drain job does before it
 sends, and prints the plans of the due query and of the in-flight count.
 
     python bench/ledger_scale.py --backend sqlite
@@ -31,7 +31,12 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
-    from callbacks_app.sending import _claim, deliveries_due, deliveries_to_send, sends_in_flight_by_target
+    from callbacks_app.engine.leases import deliveries_claim
+    from callbacks_app.engine.picking import (
+        deliveries_due,
+        deliveries_to_send,
+        sends_in_flight_by_target,
+    )
     from callbacks_app.models import Delivery, generate_delivery_id
 
     profile, task_ids = harness.make_tasks(1000, "http://127.0.0.1:9/")
@@ -43,6 +48,7 @@ def main():
         batch.append(Delivery(
             id=f"{generate_delivery_id()[:-6]}{i:06x}"[-28:],
             task_id=task_ids[i % len(task_ids)],
+            owner_id=profile.user_id,
             event="task.completed",
             target=f"http://127.0.0.1:9/{i // 100 % 50}",  # 50 targets, the due ones too
             payload="{}",
@@ -77,7 +83,7 @@ def main():
     claimed = 0
     for _ in range(20):
         t0 = time.perf_counter()
-        claimed += len(_claim(ids=deliveries_to_send(now=timezone.now(), limit=32)))
+        claimed += len(deliveries_claim(ids=deliveries_to_send(now=timezone.now(), limit=32)))
         timings.append((time.perf_counter() - t0) * 1000)
     print(f"pick and claim 32: {claimed} claimed in 20 runs; "
           f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms")

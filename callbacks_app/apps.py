@@ -7,14 +7,15 @@ class CallbacksAppConfig(AppConfig):
     verbose_name = "Callbacks"
 
     def ready(self):
-        # Every django-q2 worker process runs a dispatcher thread that hands
-        # due deliveries to the queue (see callbacks_app.dispatcher).
+        # Every django-q2 worker process runs a sweep thread that hands
+        # due deliveries to the queue (see callbacks_app.sweep).
         from django_q.signals import post_spawn
 
-        from callbacks_app import cluster_stop, dispatcher, schedules
+        from callbacks_app import cluster_stop, schedules, sweep
 
-        post_spawn.connect(dispatcher.start_in_worker, dispatch_uid="scalehooks-dispatcher")
-        # Ctrl-C and process managers send several signals; django-q2 can hang on a second one.
+        post_spawn.connect(sweep.start_in_worker, dispatch_uid="scalehooks-sweep")
+        # Ctrl-C and process managers send several signals, to every process of the cluster
+        # (systemd); django-q2 alone can hang on either (callbacks_app.cluster_stop).
         cluster_stop.install()
         # The daily retention job (SPEC §6.8), ensured after every migrate.
         post_migrate.connect(

@@ -1,29 +1,88 @@
-"""A ``qcluster`` stops once, however many SIGINT and SIGTERM it gets.
+"""A ``qcluster`` stops once, gracefully, however many SIGINT and SIGTERM it gets
+and whichever of its processes get them.
 
-django-q2 (1.11) stops its cluster from inside the signal handler
-(``Cluster.sig_handler``): it sets a multiprocessing ``Event`` whose lock is
-not reentrant, then waits for the sentinel. A second signal that lands while
-the first handler holds that lock runs the handler again, and it waits for the
-lock forever: the cluster never exits (django-q2 issue #346). Several signals
-are common: Ctrl-C under ``make run`` gives the cluster the terminal's SIGINT
-and the shell's TERM, a process manager may signal the whole process group and
-then the main process. Measured with SIGINT, SIGTERM, SIGTERM 0.5 ms apart:
-3 stops of 6 hung until SIGKILL (and one ``make run`` this way in practice).
+django-q2 (1.11) stops its cluster from the main process's signal handler
+(``Cluster.sig_handler``): it sets a multiprocessing ``Event`` (the stop event)
+and waits for the sentinel, the child process that guards the workers, the
+pusher and the monitor. Two ways this hangs until SIGKILL:
 
-``install()`` (from ``CallbacksAppConfig.ready``) wraps the handler so that the
-first signal makes the process ignore both, then stops the cluster as
-django-q2 does: gracefully, jobs finishing. SIGKILL still ends a stop that
-takes too long.
+- A second signal to the main process that lands while the first handler
+  holds the event's lock, which is not reentrant, runs the handler again, and
+  it waits for the lock forever (django-q2 issue #346). Ctrl-C under
+  ``make run`` gives the cluster the terminal's SIGINT and the shell's TERM.
+  Measured with SIGINT, SIGTERM, SIGTERM 0.5 ms apart: 3 stops of 6 hung.
+- A signal to every process of the cluster: systemd's default
+  (``KillMode=control-group``), ``kill -TERM -PGID``. django-q2 lets SIGTERM
+  kill the sentinel and the processes it forks at once; a sentinel that dies
+  waiting on the stop event leaves ``Event.set`` in the main process waiting
+  for it to wake, forever (issue 16: 9 tries of 9 hung; here 3 of 4 hung, the
+  fourth stopped without its workers finishing), and a worker killed mid-job
+  drops its sends and may die holding a queue's lock.
+
+``install()`` (from ``CallbacksAppConfig.ready``) changes two things:
+
+- The main process, on its first signal, ignores SIGINT and SIGTERM from then
+  on, then stops the cluster as django-q2 does: gracefully, jobs finishing.
+- The cluster's other processes ignore SIGTERM (SIGINT they already ignore)
+  and leave the stop to the main process, which got the signal too, or is the
+  one to get it. They still obey the SIGTERMs meant for them: the guard's, sent
+  to a worker whose job overran its timeout (the worker's timer reads 0 then),
+  and any once the main process is gone, when nobody else would stop them. At
+  its exit the sentinel kills the children still alive, which django-q2 did
+  with SIGTERM.
+
+SIGKILL still ends a stop that takes too long.
 """
 
 import functools
+import multiprocessing
+import os
 import signal
 
-from django_q.cluster import Cluster
+from django_q import cluster as q_cluster
+from django_q.cluster import Cluster, Sentinel
+
+
+def _is_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _child_sigterm(main_pid: int, signum, frame) -> None:
+    """SIGTERM in a child of the cluster: ignored, unless meant for this process.
+
+    Runs in a signal handler, so it takes no lock: the worker's timer is read
+    from its shared memory directly.
+    """
+    timer = getattr(multiprocessing.current_process(), "timer", None)  # set on workers only
+    timed_out = timer is not None and timer.get_obj().value == 0
+    if timed_out or not _is_alive(main_pid):
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)  # dies of it, as it would have
+
+
+class StoppedByMainSentinel(Sentinel):
+    """django-q2's sentinel, whose processes leave a stop to the main process."""
+
+    def start(self):
+        # Sentinel.__init__ has just set its own handlers; the pool, the pusher
+        # and the monitor are forked from here on and inherit this one.
+        signal.signal(signal.SIGTERM, functools.partial(_child_sigterm, self.parent_pid))
+        try:
+            super().start()
+        finally:
+            for child in multiprocessing.active_children():
+                child.kill()
 
 
 def install() -> None:
-    """Make ``Cluster.sig_handler`` stop once (clusters created afterwards use it)."""
+    """Make clusters created afterwards stop once, by their main process."""
+    q_cluster.Sentinel = StoppedByMainSentinel
     original = Cluster.sig_handler
     if getattr(original, "stops_once", False):
         return

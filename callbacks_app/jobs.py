@@ -1,20 +1,23 @@
-"""django-q2 job functions: they take ids (or nothing), and call a service."""
+"""django-q2 job functions: they take ids (or nothing), and call the service of the same name.
+
+Queued by their dotted path: ``callbacks_app.kicks.DRAIN_JOB`` and
+``callbacks_app.schedules.PRUNE_FUNC`` name them.
+"""
 
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app.sending import deliveries_drain
-from callbacks_app.services import deliveries_prune
+from callbacks_app import engine, services
 
 
-def drain_deliveries() -> None:
-    deliveries_drain()
+def deliveries_drain() -> None:
+    engine.deliveries_drain()
 
 
-def prune_deliveries() -> int:
+def deliveries_prune() -> int:
     """Daily (see ``callbacks_app.schedules``): drop deliveries finished more than
     ``CALLBACK_RETENTION_DAYS`` days ago."""
     older_than = timezone.now() - timedelta(days=settings.CALLBACK_RETENTION_DAYS)
-    return deliveries_prune(older_than=older_than)
+    return services.deliveries_prune(older_than=older_than)

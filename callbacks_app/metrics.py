@@ -12,10 +12,10 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 
+from callbacks_app import selectors
 from callbacks_app.models import Delivery, DeliveryAttempt
 
 LATENCY_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
-OVERDUE_AFTER = timedelta(seconds=5)
 LATENCY_WINDOW = timedelta(hours=1)
 
 
@@ -31,15 +31,10 @@ class DeliveryCollector:
             by_status.add_metric([status], counts.get(status, 0))
         yield by_status
 
-        overdue = Delivery.objects.filter(
-            Q(leased_until__isnull=True) | Q(leased_until__lt=now),
-            status=Delivery.Status.PENDING,
-            next_attempt_at__lt=now - OVERDUE_AFTER,
-        ).count()
         yield GaugeMetricFamily(
             "scalehooks_deliveries_overdue",
-            "Pending deliveries due more than 5 s ago and not being sent.",
-            value=overdue,
+            f"Pending deliveries due more than {int(selectors.OVERDUE_AFTER.total_seconds())} s ago and not being sent.",
+            value=selectors.deliveries_overdue(now=now).count(),
         )
 
         recent = DeliveryAttempt.objects.filter(started_at__gte=now - LATENCY_WINDOW)

@@ -1,6 +1,7 @@
 import secrets
 import time
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -18,7 +19,9 @@ class Delivery(models.Model):
     The row is the source of truth for what is due: ``next_attempt_at`` says
     when, ``attempt_count`` how many attempts were made, and the lease
     (``lease_token`` / ``leased_until``) who may send it now. Every change of
-    those columns is a conditional UPDATE in ``callbacks_app.services``.
+    those columns is a conditional UPDATE with one owner per transition: the
+    lease in ``callbacks_app.engine.leases``, an attempt's outcome in
+    ``callbacks_app.engine.recording``, resends in ``callbacks_app.services``.
     """
 
     class Event(models.TextChoices):
@@ -42,6 +45,11 @@ class Delivery(models.Model):
 
     id = models.CharField(primary_key=True, max_length=32, default=generate_delivery_id, editable=False)
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliveries")
+    # The account whose callback this is (the task's owner): whose profile signs it, and whose share
+    # of the engine it takes. Filled from the task when not given.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="callback_deliveries"
+    )
     event = models.CharField(max_length=32, choices=Event.choices)
     target = models.CharField(max_length=2048)
     target_kind = models.CharField(max_length=8, choices=TargetKind.choices, default=TargetKind.HTTP)
@@ -60,13 +68,13 @@ class Delivery(models.Model):
         verbose_name_plural = "deliveries"
         ordering = ["-created_at"]
         indexes = [
-            # The dispatcher's query: pending rows by due time.
+            # The sweep's query: pending rows by due time.
             models.Index(
                 fields=["next_attempt_at"],
                 name="delivery_due_idx",
                 condition=Q(status="pending"),
             ),
-            # Sends in flight by target (sending.deliveries_to_send, at every
+            # Sends in flight by target (engine.picking.deliveries_to_send, at every
             # claim): leased rows only, a handful, however many wait to be
             # retried. SQLite, with or without statistics, searches it rather
             # than scanning delivery_due_idx. Not on target: a callback URL may
@@ -80,7 +88,7 @@ class Delivery(models.Model):
             # The dashboard (callbacks_app.selectors): deliveries of a window by
             # outcome and target; succeeded and failed deliveries per hour (one
             # range count per hour). Partial, so that no status-first index can
-            # lure the dispatcher's query away from delivery_due_idx.
+            # lure the sweep's query away from delivery_due_idx.
             models.Index(fields=["created_at", "status"], name="delivery_created_status_idx"),
             models.Index(
                 fields=["finished_at"], name="delivery_succeeded_idx", condition=Q(status="succeeded")
@@ -92,6 +100,11 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.event} {self.id} ({self.status})"
+
+    def save(self, *args, **kwargs):
+        if self.owner_id is None and self.task_id is not None:
+            self.owner_id = Task.objects.filter(id=self.task_id).values_list("owner_id", flat=True).get()
+        super().save(*args, **kwargs)
 
     @property
     def is_finished(self) -> bool:
@@ -136,7 +149,7 @@ class DrainWatch(models.Model):
 
     The watching job claims what falls due every few milliseconds without
     being asked, so while its watch lasts a new delivery needs no drain job
-    of its own (``callbacks_app.queueing``). A watcher renews the watch as it
+    of its own (``callbacks_app.watch``). A watcher renews the watch as it
     goes; one that dies stops renewing, and the watch runs out.
     """
 

@@ -10,9 +10,11 @@ from datetime import timedelta
 
 from django.db import DEFAULT_DB_ALIAS
 from django.utils import timezone
+from django_q.models import Schedule
 
 PRUNE_SCHEDULE_NAME = "callbacks: prune old deliveries"
-PRUNE_FUNC = "callbacks_app.jobs.prune_deliveries"
+PRUNE_FUNC = "callbacks_app.jobs.deliveries_prune"
+PRUNE_SCHEDULE = {"func": PRUNE_FUNC, "schedule_type": Schedule.DAILY, "repeats": -1}
 
 
 def ensure_schedules(*, apps=None, using: str = DEFAULT_DB_ALIAS) -> None:
@@ -20,21 +22,17 @@ def ensure_schedules(*, apps=None, using: str = DEFAULT_DB_ALIAS) -> None:
     if apps is None:
         from django.apps import apps
     try:
-        Schedule = apps.get_model("django_q", "Schedule")
+        schedule_model = apps.get_model("django_q", "Schedule")
     except LookupError:  # django_q not migrated (yet) on this database
         return
-    schedule, created = Schedule.objects.using(using).get_or_create(
+    schedule, created = schedule_model.objects.using(using).get_or_create(
         name=PRUNE_SCHEDULE_NAME,
-        defaults={
-            "func": PRUNE_FUNC,
-            "schedule_type": "D",  # Schedule.DAILY
-            "repeats": -1,
-            "next_run": timezone.now() + timedelta(hours=1),
-        },
+        defaults={**PRUNE_SCHEDULE, "next_run": timezone.now() + timedelta(hours=1)},
     )
-    if not created and (schedule.func, schedule.schedule_type, schedule.repeats) != (PRUNE_FUNC, "D", -1):
-        schedule.func, schedule.schedule_type, schedule.repeats = PRUNE_FUNC, "D", -1
-        schedule.save(using=using, update_fields=["func", "schedule_type", "repeats"])
+    if not created and any(getattr(schedule, field) != value for field, value in PRUNE_SCHEDULE.items()):
+        for field, value in PRUNE_SCHEDULE.items():
+            setattr(schedule, field, value)
+        schedule.save(using=using, update_fields=list(PRUNE_SCHEDULE))
 
 
 def ensure_schedules_after_migrate(sender, app_config=None, using=DEFAULT_DB_ALIAS, apps=None, **kwargs):

@@ -1,7 +1,7 @@
 """Reading deliveries (SPEC §6.8).
 
 For the API, callers scope the task first (``tasks_app.selectors.task_get``).
-For the operators' dashboard (issue 5), every figure is one aggregate query
+For the operators' dashboard and ``/metrics``, every figure is one aggregate query
 that the database answers from an index (see the ``Meta.indexes`` of
 ``Delivery`` and ``DeliveryAttempt``): no rows are loaded into Python, so the
 dashboard stays fast with millions of attempts.
@@ -14,6 +14,7 @@ from django.db import connection
 from django.db.models import Count, F, FloatField, Min, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 
+from callbacks_app.engine.picking import held_by_nobody
 from callbacks_app.models import Delivery, DeliveryAttempt
 
 
@@ -29,11 +30,21 @@ def deliveries_of_task(*, task) -> QuerySet[Delivery]:
     )
 
 
-# A pending delivery whose due time is this far in the past is overdue: the
-# dispatcher sends a due retry within a few seconds when workers are free.
-OVERDUE_AFTER = timedelta(seconds=10)
+# A retry is sent within 5 s of its due time when workers are free (SPEC §6.4):
+# a pending delivery due longer ago than this, and that no worker is sending, is overdue.
+OVERDUE_AFTER = timedelta(seconds=5)
 
 FINISHED_OUTCOMES = (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED)
+
+
+def overdue(*, now: datetime) -> Q:
+    """What makes a pending delivery overdue at ``now``: due more than ``OVERDUE_AFTER`` ago, held by nobody."""
+    return held_by_nobody(now) & Q(next_attempt_at__lt=now - OVERDUE_AFTER)
+
+
+def deliveries_overdue(*, now: datetime) -> QuerySet[Delivery]:
+    """The pending deliveries that are overdue at ``now`` (see ``overdue``)."""
+    return Delivery.objects.filter(overdue(now=now), status=Delivery.Status.PENDING)
 
 
 def delivery_outcomes(*, since: datetime) -> dict[str, int]:
@@ -97,7 +108,7 @@ def attempt_latency(*, since: datetime) -> Latency:
 class PendingRetries:
     pending: int  # deliveries not finished yet
     retrying: int  # of which at least one attempt failed: waiting for a retry
-    overdue: int  # due more than OVERDUE_AFTER ago and still not sent
+    overdue: int  # due more than OVERDUE_AFTER ago and still not being sent (see ``overdue``)
     next_retry_at: datetime | None  # the earliest retry due from now on
 
 
@@ -106,7 +117,7 @@ def pending_retries(*, now: datetime) -> PendingRetries:
     figures = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(
         pending=Count("*"),
         retrying=Count("status", filter=Q(attempt_count__gt=0)),
-        overdue=Count("status", filter=Q(next_attempt_at__lt=now - OVERDUE_AFTER)),
+        overdue=Count("status", filter=overdue(now=now)),
         next_retry_at=Min(
             "next_attempt_at", filter=Q(attempt_count__gt=0, next_attempt_at__gte=now)
         ),

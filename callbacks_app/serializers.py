@@ -4,7 +4,7 @@ masked once more on the way out."""
 
 from rest_framework import serializers
 
-from callbacks_app.sending import masked_headers
+from callbacks_app.masking import masked_headers
 from scalehooks.api.fields import TimestampField
 
 

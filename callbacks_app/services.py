@@ -2,7 +2,11 @@
 
 The ``Delivery`` row is a transactional outbox: ``callback_delivery_create``
 runs inside the caller's transaction, and only the request to drain the
-ledger waits for the commit. Sending is ``callbacks_app.sending``.
+ledger waits for the commit. Sending is ``callbacks_app.engine``.
+
+The transitions owned here: a resend supersedes the task's pending
+deliveries, makes its new delivery wait for an attempt in flight, and that
+delivery is released (due at once) when the attempt is recorded.
 """
 
 import logging
@@ -11,9 +15,9 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import callback_payload
-from callbacks_app.queueing import request_drain
 from callbacks_app.targets import email_target
 from callbacks_app.errors import NoCallbackTarget
 from scalehooks.errors import IllegalStateChange
@@ -37,12 +41,12 @@ def callback_delivery_create(
 
     Call it inside the transaction that changes the task: the delivery row
     commits (or rolls back) with the state change, and a drain is requested
-    on commit. If that request is lost, the dispatcher finds the delivery due.
+    on commit. If that request is lost, the sweep finds the delivery due.
 
     ``not_before`` (a later time) makes the delivery wait until then.
     ``enqueue=False`` requests no drain: the caller sends the first attempt
-    itself (``sending.deliveries_deliver_until_finished``); should it not, the
-    dispatcher finds the delivery due all the same.
+    itself (``engine.deliveries_deliver_until_finished``); should it not, the
+    sweep finds the delivery due all the same.
     """
     target = callback_target(task)
     if not target:
@@ -51,6 +55,7 @@ def callback_delivery_create(
     waits = not_before is not None and not_before > now
     delivery = Delivery.objects.create(
         task=task,
+        owner_id=task.owner_id,
         event=event,
         target=target,
         target_kind=(
@@ -86,8 +91,8 @@ def _attempt_in_flight_until(*, task: Task, now) -> datetime | None:
     """When the lease of the task's attempt being sent right now ends, if one is.
 
     An attempt is in flight when its delivery holds a live lease and its
-    attempt row is still marked unfinished (``_claim`` writes both in one
-    transaction, ``_record_attempt`` clears both in one). Superseded
+    attempt row is still marked unfinished (``engine.deliveries_claim`` writes
+    both in one transaction, ``engine.attempts_record`` clears both in one). Superseded
     deliveries count: their worker may still be waiting for an answer.
     """
     leased = Delivery.objects.filter(
@@ -148,6 +153,22 @@ def callback_resend(*, task_id: str, enqueue: bool = True) -> Delivery:
         extra={"delivery_id": delivery.id, "task_id": task.id},
     )
     return delivery
+
+
+def callback_resends_release(*, delivery: Delivery, now) -> None:
+    """Make a resend that waited for this (superseded) delivery's attempt due now.
+
+    ``callback_resend`` delays a new delivery until the lease of an attempt in
+    flight ends; once that attempt is over the new one may go at once.
+    """
+    Delivery.objects.filter(
+        task_id=delivery.task_id,
+        status=Delivery.Status.PENDING,
+        created_at__gte=delivery.created_at,
+        attempt_count=0,
+        leased_until__isnull=True,
+        next_attempt_at__gt=now,
+    ).exclude(id=delivery.id).update(next_attempt_at=now)
 
 
 def deliveries_prune(*, older_than: datetime, batch_size: int = 1000) -> int:

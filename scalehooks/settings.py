@@ -9,15 +9,42 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env.str("SECRET_KEY", default="insecure-dev-only-change-me")
+# The built-in key is public (it is in this file): good for DEBUG only.
+DEVELOPMENT_SECRET_KEY = "insecure-dev-only-change-me"
+SECRET_KEY = env.str("SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 DEBUG = env.bool("DEBUG", default=False)
+if not DEBUG and SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. With DEBUG off ScaleHooks refuses the built-in development key, "
+        "which anyone can read: set SECRET_KEY in the environment or in .env, e.g. to the output of "
+        "`python3 -c 'import secrets; print(secrets.token_urlsafe(50))'` "
+        "(or set DEBUG=1 on a development machine)."
+    )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+
+# --- HTTPS (README, Configuration) ------------------------------------------
+# All off by default, so that a plain-HTTP install on a private network works;
+# behind a TLS-terminating proxy set them (`manage.py check --deploy` is clean then).
+# The proxy's header saying the request came over HTTPS, e.g. X-Forwarded-Proto:
+# trust it only if the proxy sets it on every request (and strips a client's).
+PROXY_SSL_HEADER = env.str("PROXY_SSL_HEADER", default="")
+if PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# A load balancer's health checks and a Prometheus scrape often come over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 
 INSTALLED_APPS = [
     "scalehooks.apps.ScaleHooksAdminConfig",  # django.contrib.admin with the dashboard
@@ -37,6 +64,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files (the admin's, Swagger UI's) from the web process, collected by
+    # `manage.py collectstatic`: no separate file server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "scalehooks.middleware.ApiBodySizeLimitMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,7 +110,7 @@ DATABASES = {
     ),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, workers, dispatcher) write concurrently: WAL lets
+    # Several processes (web, workers, their sweep threads) write concurrently: WAL lets
     # readers run beside the writer, the busy timeout waits for the lock instead
     # of failing, and IMMEDIATE takes the write lock when a transaction starts so
     # two writers never deadlock upgrading a read lock.
@@ -116,7 +146,13 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "static"
+STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "static")))
+# collectstatic stores each file under a name with its content hash (cached
+# forever by browsers) and compressed; WhiteNoise serves them.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -177,7 +213,7 @@ Q_CLUSTER = {
     # there is no reason to cause it.
     "retry": (Q_WORKERS + 1) * Q_TIMEOUT + 60,
     # A job that raises is acknowledged and not run again by the broker: the
-    # ledger's dispatcher retries the delivery on its own schedule. With
+    # ledger's sweep retries the delivery on its own schedule. With
     # django-q2's defaults a crashing job is redelivered forever.
     "ack_failures": True,
     "max_attempts": 1,
@@ -207,7 +243,7 @@ CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
 CALLBACK_ALLOWED_NETWORKS = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
 CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
 CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
-# How often each worker's dispatcher looks for due deliveries (seconds).
+# How often each worker's sweep looks for due deliveries (seconds).
 CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
 # Sends one target may hold at once across the system: a target that hangs
 # until the timeout delays its own callbacks, not everybody else's.

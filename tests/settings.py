@@ -17,6 +17,8 @@ os.environ.setdefault("Q_WORKERS", "2")
 # One queue name per test run, so that runs sharing a Redis never see each
 # other's jobs. Children inherit it through the environment.
 os.environ.setdefault("Q_CLUSTER_NAME", f"scalehooks-test-{uuid.uuid4().hex[:8]}")
+# The suite runs with DEBUG off, where the built-in development key is refused.
+os.environ.setdefault("SECRET_KEY", "tests-only-" + "not-secret-" * 5)
 
 from scalehooks.settings import *  # noqa: E402,F403
 
@@ -27,3 +29,12 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # (tests/security/test_admin_lockout.py). force_login and real form logins work
 # either way.
 AXES_ENABLED = False
+
+# Static files are served from the app directories, as collectstatic does not
+# run before the suite (the hashed names of the production storage need it).
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+STATIC_ROOT = None
+WHITENOISE_USE_FINDERS = True

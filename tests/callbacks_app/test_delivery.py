@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from callbacks_app.engine import callback_deliver
 from callbacks_app.models import Delivery
 from callbacks_app.retry import RETRY_WINDOW
-from callbacks_app.sending import callback_deliver
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory

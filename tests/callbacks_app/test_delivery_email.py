@@ -5,8 +5,8 @@ import json
 import pytest
 from standardwebhooks.webhooks import Webhook
 
+from callbacks_app.engine import callback_deliver
 from callbacks_app.models import Delivery
-from callbacks_app.sending import callback_deliver
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory

@@ -1,5 +1,5 @@
 """The drain watch: while one drain job watches the ledger, kicks queue no more jobs,
-and nothing that falls due meanwhile is left unsent (callbacks_app.queueing)."""
+and nothing that falls due meanwhile is left unsent (callbacks_app.watch, callbacks_app.kicks)."""
 
 import threading
 
@@ -7,10 +7,11 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from callbacks_app import queueing, sending
+from callbacks_app.engine import drain
+from callbacks_app.kicks import kicks, request_drain
 from callbacks_app.models import Delivery
-from callbacks_app.queueing import WATCH, drain_watched, request_drain, watch_release, watch_take
 from callbacks_app.services import callback_delivery_create
+from callbacks_app.watch import WATCH, drain_watched, watch_release, watch_take
 from tasks_app.models import Task
 from tests.factories import TaskFactory
 from tests.waiting import wait_until
@@ -19,14 +20,13 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def fresh_kicks(monkeypatch):
+def fresh_kicks():
     """No debounce or remembered watch carried over from an earlier kick of this process."""
-    monkeypatch.setattr(queueing, "_last_kick", float("-inf"))
-    monkeypatch.setattr(queueing, "_watch_checked_at", float("-inf"))
+    kicks.reset()
 
 
 def queued_jobs() -> int:
-    return queueing._get_broker().queue_size()
+    return kicks.broker().queue_size()
 
 
 def completed_delivery(task) -> Delivery:
@@ -58,7 +58,7 @@ def test_a_drain_job_asking_for_help_gets_one_even_while_it_watches():
     assert watch_take(holder="job-1") is not None
     before = queued_jobs()
 
-    request_drain(help=True)
+    request_drain(helper=True)
 
     assert queued_jobs() == before + 1
 
@@ -84,7 +84,7 @@ def run_drain_job(**kwargs) -> tuple[threading.Thread, dict]:
 
     def job():
         try:
-            result["sent"] = sending.deliveries_drain(**kwargs)
+            result["sent"] = drain.deliveries_drain(**kwargs)
         finally:
             connection.close()
 
@@ -119,7 +119,7 @@ def test_a_delivery_committed_as_the_watch_ends_is_sent_by_the_leaving_job(accou
     more after giving up its watch, and sends it."""
     profile = account.profile
     task = TaskFactory(owner=profile.user, callback_url=receiver.url)
-    release = queueing.watch_release
+    release = watch_release
     raced = []
 
     def release_while_a_delivery_commits(*, holder):
@@ -127,7 +127,7 @@ def test_a_delivery_committed_as_the_watch_ends_is_sent_by_the_leaving_job(accou
             raced.append(completed_delivery(task))  # committed, its kick skipped: still watched
         release(holder=holder)
 
-    monkeypatch.setattr(sending, "watch_release", release_while_a_delivery_commits)
+    monkeypatch.setattr(drain, "watch_release", release_while_a_delivery_commits)
     thread, result = run_drain_job(linger=0.05)
     thread.join(timeout=10)
 

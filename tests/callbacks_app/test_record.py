@@ -1,4 +1,4 @@
-"""Recording a batch of attempts (``sending._record``): one batch, several deliveries and
+"""Recording a batch of attempts (``engine.attempts_record``): one batch, several deliveries and
 outcomes, written as PostgreSQL's one-statement-per-batch UPDATEs or SQLite's executemany
 (the suite runs on both)."""
 
@@ -9,8 +9,9 @@ import pytest
 from django.utils import timezone
 
 from callbacks_app import transport
+from callbacks_app.engine import SendResult, attempts_record, deliveries_claim
+from callbacks_app.masking import MASK
 from callbacks_app.models import Delivery, DeliveryAttempt
-from callbacks_app.sending import MASK, _claim, _record, _Sent
 from tasks_app.validators import MAX_CALLBACK_URL_LENGTH
 from tests.factories import DeliveryFactory, TaskFactory
 
@@ -34,9 +35,11 @@ def answered(ok, status_code=None, *, body="", error="", duration_ms=12):
 
 def record(deliveries, results):
     """Claim ``deliveries`` together and record ``results`` (by delivery) as one batch."""
-    sends = {send.delivery.id: send for send in _claim(ids=[d.id for d in deliveries])}
-    assert set(sends) == {d.id for d in deliveries}
-    _record([(sends[d.id], _Sent(headers=sends[d.id].headers, result=results[d.id])) for d in deliveries])
+    claims = {claim.delivery.id: claim for claim in deliveries_claim(ids=[d.id for d in deliveries])}
+    assert set(claims) == {d.id for d in deliveries}
+    attempts_record(results=[
+        (claims[d.id], SendResult(headers=claims[d.id].headers, result=results[d.id])) for d in deliveries
+    ])
 
 
 def test_one_batch_records_each_attempt_and_each_deliverys_new_state(account):

@@ -69,14 +69,14 @@ def test_prune_job_uses_callback_retention_days(task, settings):
     make_delivery(task, Delivery.Status.SUCCEEDED, finished_days_ago=8)
     kept = make_delivery(task, Delivery.Status.SUCCEEDED, finished_days_ago=6)
 
-    assert jobs.prune_deliveries() == 1
+    assert jobs.deliveries_prune() == 1
     assert list(Delivery.objects.all()) == [kept]
 
 
 def test_a_daily_schedule_runs_the_prune_job():
     schedule = Schedule.objects.get(name=schedules.PRUNE_SCHEDULE_NAME)
 
-    assert schedule.func == "callbacks_app.jobs.prune_deliveries"
+    assert schedule.func == "callbacks_app.jobs.deliveries_prune"
     assert schedule.schedule_type == Schedule.DAILY
     assert schedule.repeats < 0  # forever
 

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from callbacks_app.engine.picking import PER_JOB_TARGET_SLOTS, deliveries_to_send
 from callbacks_app.models import Delivery
-from callbacks_app.sending import PER_JOB_TARGET_SLOTS, deliveries_to_send
 from tests.factories import DeliveryFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db

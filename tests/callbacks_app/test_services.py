@@ -6,10 +6,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from callbacks_app import sending
+from callbacks_app.engine import callback_deliver, deliveries_claim
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery
-from callbacks_app.sending import callback_deliver
 from callbacks_app.services import callback_resend
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Task
@@ -121,7 +120,7 @@ def test_callback_resend_after_a_worker_died_mid_attempt_waits_only_for_its_leas
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     # A worker claimed the delivery and died: an unfinished attempt, a lease 1 s from its end.
-    claim = sending._claim(ids=[first.id])
+    claim = deliveries_claim(ids=[first.id])
     assert claim
     Delivery.objects.filter(id=first.id).update(leased_until=timezone.now() + timedelta(seconds=1))
 

@@ -4,9 +4,8 @@ import json
 
 import pytest
 
-from callbacks_app import sending
+from callbacks_app.engine import callback_deliver, deliveries_claim
 from callbacks_app.models import Delivery, DeliveryAttempt
-from callbacks_app.sending import callback_deliver
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
@@ -141,7 +140,7 @@ def test_callbacks_of_a_task_without_callbacks_is_an_empty_list(customer, accoun
 
 def test_callbacks_shows_an_attempt_in_flight(customer, completed_task):
     delivery = Delivery.objects.get(task=completed_task)
-    sending._claim(ids=[delivery.id])
+    deliveries_claim(ids=[delivery.id])
 
     attempt = customer.get(f"/v1/task/{completed_task.id}/callbacks").json()["deliveries"][0]["attempts"][0]
     assert attempt["error"] == DeliveryAttempt.UNFINISHED

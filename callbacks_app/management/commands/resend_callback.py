@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
+from callbacks_app.engine import deliveries_deliver_until_finished
 from callbacks_app.models import Delivery
-from callbacks_app.sending import deliveries_deliver_until_finished
 from callbacks_app.services import (
     RESENDABLE_STATUSES,
     callback_resend,

@@ -1,9 +1,9 @@
-"""Kicks a drain whenever due deliveries wait: the retry timer and the outbox sweep in one.
+"""The per-worker sweep: kicks a drain whenever due deliveries wait (retries and the outbox in one).
 
 django-q2 has no delayed jobs and its scheduler ticks only every ~30 s, too
 coarse for a retry due in 10 s. So every django-q2 worker process runs this
-dispatcher in a daemon thread (started on django-q2's ``post_spawn`` signal,
-so a plain ``manage.py qcluster`` runs it): about every
+sweep in a daemon thread (started on django-q2's ``post_spawn`` signal, so a
+plain ``manage.py qcluster`` runs it): about every
 ``CALLBACK_DISPATCH_INTERVAL`` seconds it asks whether any pending delivery
 is due and held by nobody, and if so requests a drain.
 
@@ -19,15 +19,15 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from callbacks_app.queueing import request_drain
-from callbacks_app.sending import deliveries_due
+from callbacks_app.engine.picking import deliveries_due
+from callbacks_app.kicks import request_drain
 
 logger = logging.getLogger(__name__)
 
 _started = threading.Event()
 
 
-def dispatch_due() -> bool:
+def sweep_due() -> bool:
     """Request a drain if deliveries are due; whether one was requested."""
     if deliveries_due(now=timezone.now()).exists():
         request_drain()
@@ -36,21 +36,19 @@ def dispatch_due() -> bool:
 
 
 def run(stop: threading.Event) -> None:
-    """Dispatch until ``stop`` is set. Errors are logged and the loop goes on."""
+    """Sweep until ``stop`` is set. Errors are logged and the loop goes on."""
     while not stop.wait(settings.CALLBACK_DISPATCH_INTERVAL):
         try:
-            dispatch_due()
+            sweep_due()
         except Exception:
-            logger.exception("Dispatcher pass failed")
+            logger.exception("Sweep pass failed")
             close_old_connections()
 
 
 def start_in_worker(sender=None, proc_name=None, **kwargs) -> None:
-    """``post_spawn`` receiver: start this worker process's dispatcher thread once."""
+    """``post_spawn`` receiver: start this worker process's sweep thread once."""
     if _started.is_set():
         return
     _started.set()
-    thread = threading.Thread(
-        target=run, args=(threading.Event(),), name="scalehooks-dispatcher", daemon=True
-    )
+    thread = threading.Thread(target=run, args=(threading.Event(),), name="scalehooks-sweep", daemon=True)
     thread.start()

@@ -1,0 +1,237 @@
+"""The drain job: keep up to ``DRAIN_IN_FLIGHT`` sends in flight, claim more as slots free up.
+
+A drain job (``deliveries_drain``) sends on this process's sender pool and
+records results as they come back, a batch per transaction. So the queue and
+the database are paid per batch rather than per callback, and a slow receiver
+holds one slot, not the worker. Sends that outlive their job (a receiver that
+hangs) are recorded by this process's recorder.
+"""
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from django.db import close_old_connections
+from django.utils import timezone
+
+from callbacks_app.engine.attempt import attempt_send
+from callbacks_app.engine.leases import Claim, deliveries_claim, new_lease_token
+from callbacks_app.engine.picking import (
+    DRAIN_IN_FLIGHT,
+    deliveries_due,
+    deliveries_to_send,
+)
+from callbacks_app.engine.recording import attempts_record
+from callbacks_app.kicks import request_drain
+from callbacks_app.watch import WATCH, watch_release, watch_take
+
+logger = logging.getLogger(__name__)
+
+DRAIN_TIME_BUDGET = 10.0  # seconds a drain job takes new work before it hands over
+RECORD_GATHER = 0.01  # seconds to wait for more finished sends to record together
+CLAIM_EVERY = 0.02  # seconds between claims while work trickles in (at once while it piles up)
+DRAIN_LINGER = 0.5  # seconds the watching drain job stays after the last work it found
+HELP_LAG = 0.1  # seconds: a watcher that claims deliveries due longer ago than this asks for help
+HELP_EVERY = 0.5  # seconds between a lagging watcher's calls for help
+
+
+class SenderPool:
+    """This process's sender threads, started on first use.
+
+    Room beyond one job's slots: sends that outlive their job (a hanging
+    receiver) keep their threads until the timeout.
+    """
+
+    def __init__(self, *, max_workers: int):
+        self.max_workers = max_workers
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def submit(self, claim: Claim) -> Future:
+        with self._lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.max_workers, thread_name_prefix="scalehooks-send"
+                )
+            executor = self._executor
+        return executor.submit(attempt_send, delivery=claim.delivery, headers=claim.headers)
+
+    def shutdown(self, *, wait: bool = True) -> None:
+        """Stop the threads (after the sends in flight when ``wait``); the next submit starts new ones."""
+        with self._lock:
+            executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.shutdown(wait=wait)
+
+
+class Recorder:
+    """Records sends that outlive the drain job that started them (a hanging receiver).
+
+    One daemon thread per process, started on first use. Should the process
+    die first, those attempts stay "did not finish" and their deliveries are
+    taken over when the send lease runs out, as for any killed worker.
+    """
+
+    def __init__(self):
+        self._pending: dict[Future, Claim] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def adopt(self, pending: dict[Future, Claim]) -> None:
+        with self._lock:
+            self._pending.update(pending)
+            if self._thread is None:
+                self._stop = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name="scalehooks-recorder", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def shutdown(self) -> None:
+        """Stop the thread and forget the sends it had not recorded yet (they stay "did not finish")."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+            self._pending.clear()
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._wake.wait()
+            with self._lock:
+                futures = dict(self._pending)
+            if not futures:
+                self._wake.clear()
+                continue
+            done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+            if not done or stop.is_set():
+                continue
+            with self._lock:
+                for future in done:
+                    self._pending.pop(future, None)
+            try:
+                attempts_record(results=[(futures[future], future.result()) for future in done])
+            except Exception:
+                logger.exception("Recording sends that outlived their drain job failed")
+            finally:
+                close_old_connections()
+
+
+senders = SenderPool(max_workers=4 * DRAIN_IN_FLIGHT)
+recorder = Recorder()
+
+
+def reset() -> None:
+    """Stop this process's recorder and let go of its sender threads (for tests).
+
+    Sends still in flight finish on their threads but are not recorded: their
+    attempts stay "did not finish". The next drain job starts a new pool.
+    """
+    recorder.shutdown()
+    senders.shutdown(wait=False)
+
+
+def _lagging(claims: list[Claim]) -> bool:
+    """Whether some of these claims waited more than ``HELP_LAG`` seconds past their due time."""
+    if not claims:
+        return False
+    oldest = min(claim.delivery.next_attempt_at for claim in claims)
+    return (timezone.now() - oldest).total_seconds() > HELP_LAG
+
+
+def deliveries_drain(
+    *, time_budget: float = DRAIN_TIME_BUDGET, in_flight: int = DRAIN_IN_FLIGHT, linger: float = DRAIN_LINGER
+) -> int:
+    """Send due deliveries until none is left or the time budget is spent; how many were sent.
+
+    Keeps up to ``in_flight`` sends going, claims more as they finish, and
+    records finished ones a batch per transaction. While work keeps coming,
+    claims are paced (``CLAIM_EVERY``) so that each claim and each record
+    takes a batch, not a callback at a time.
+
+    The first drain job to start takes the watch of the ledger
+    (``callbacks_app.watch``): while it holds it, kicks queue no more jobs,
+    and it stays until nothing has come for ``linger`` seconds. A job that
+    finds the watch taken helps while there is work and leaves when idle.
+
+    Work left when the budget is spent is handed to a new drain job; sends
+    still in flight then (a receiver that hangs) are recorded by this
+    process's recorder thread, so the worker is free at once.
+    """
+    holder = new_lease_token()
+    watch_until = watch_take(holder=holder)
+    deadline = time.monotonic() + time_budget
+    pending: dict[Future, Claim] = {}
+    sent = 0
+    idle_claims = 0
+    last_claim = last_help = 0.0
+    last_work = time.monotonic()
+    backlog = True  # claim at once
+    while time.monotonic() < deadline:
+        if watch_until is not None and watch_until - timezone.now() < WATCH / 2:
+            watch_until = watch_take(holder=holder)
+        free = in_flight - len(pending)
+        claimed_nothing = False
+        if free == 0 and watch_until is not None and time.monotonic() - last_help >= HELP_EVERY:
+            # Every slot taken (by a busy stream, or by receivers that hang): while
+            # it watches, no kick brings another job, so ask for one.
+            request_drain(helper=True)
+            last_help = time.monotonic()
+        if free > 0 and (backlog or time.monotonic() - last_claim >= CLAIM_EVERY):
+            held: dict[str, int] = {}
+            for claim in pending.values():
+                held[claim.delivery.target] = held.get(claim.delivery.target, 0) + 1
+            claims = deliveries_claim(ids=deliveries_to_send(now=timezone.now(), limit=free, held=held))
+            last_claim = time.monotonic()
+            for claim in claims:
+                pending[senders.submit(claim)] = claim
+            backlog = bool(claims) and len(claims) == free
+            # More may be due than this job keeps up with: ask another worker to help.
+            # The watcher asks at most every HELP_EVERY seconds while it lags behind.
+            lagging = watch_until is not None and last_claim - last_help >= HELP_EVERY and _lagging(claims)
+            if backlog or lagging:
+                request_drain(helper=True)
+                last_help = last_claim
+            if claims:
+                last_work, idle_claims = last_claim, 0
+            else:
+                claimed_nothing, idle_claims = True, idle_claims + 1
+        if not pending and claimed_nothing:
+            if watch_until is None:
+                break  # a helper: leaves as soon as it finds nothing
+            if time.monotonic() - last_work >= linger:
+                # Give the watch up first, then look once more (see callbacks_app.watch).
+                watch_release(holder=holder)
+                watch_until = None
+                if not deliveries_due(now=timezone.now()).exists():
+                    break
+                watch_until = watch_take(holder=holder)
+                backlog, last_work = True, time.monotonic()
+                continue
+        # Look again soon while work comes; back off while nothing new comes.
+        timeout = min(0.5, 0.01 * 2**idle_claims, CLAIM_EVERY if free > 0 else 0.5)
+        if pending:
+            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+        else:
+            done = set()
+            time.sleep(timeout)
+        if done:
+            # Sends started together finish together: gather those that finish
+            # within a few more milliseconds into the same transaction.
+            more, _ = wait(set(pending) - done, timeout=RECORD_GATHER)
+            finished = done | more
+            attempts_record(results=[(pending.pop(future), future.result()) for future in finished])
+            sent += len(finished)
+    if watch_until is not None:
+        watch_release(holder=holder)
+    if pending:
+        recorder.adopt(pending)
+    if time.monotonic() >= deadline and deliveries_due(now=timezone.now()).exists():
+        request_drain(force=True)
+    return sent

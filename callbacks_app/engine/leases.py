@@ -1,0 +1,169 @@
+"""Leases: who may send a delivery, taken with a conditional UPDATE.
+
+The lease (``lease_token`` / ``leased_until``) works the same on SQLite and
+PostgreSQL: two workers never send the same attempt, and a delivery whose
+worker died is taken again once its lease expires. This module owns the
+lease's transitions: the claim (lease, attempt count, attempt row), the
+exhausted case (a claim finds no attempt left), and the end of the lease of a
+delivery that a resend superseded during its attempt.
+"""
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from callbacks_app import retry
+from callbacks_app.engine.picking import deliveries_due
+from callbacks_app.envelope import request_headers
+from callbacks_app.models import Delivery, DeliveryAttempt
+from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
+from tasks_app.models import Profile, Task
+
+# The task's large columns, which sending never reads (the payload is frozen in
+# the delivery): not fetched with each claimed delivery.
+TASK_FIELDS_NOT_SENT = (
+    "instruction", "params", "response", "metadata", "tags", "audits", "customer_review_comments",
+    "prior_responses",
+)
+
+
+@dataclass
+class Claim:
+    """A delivery this worker holds the send lease of, with its attempt opened and its headers."""
+
+    token: str
+    delivery: Delivery
+    attempt: DeliveryAttempt
+    profile: Profile
+    headers: dict[str, str]
+
+
+def new_lease_token() -> str:
+    return secrets.token_hex(16)
+
+
+def send_lease() -> timedelta:
+    """How long a worker holds a delivery while sending one attempt."""
+    return timedelta(seconds=settings.CALLBACK_CONNECT_TIMEOUT + settings.CALLBACK_TIMEOUT + 10)
+
+
+def max_attempts() -> int:
+    """The first attempt and one per entry of the retry schedule."""
+    return 1 + len(settings.CALLBACK_RETRY_SCHEDULE)
+
+
+def deliveries_claim(*, ids: list[str]) -> list[Claim]:
+    """Take the send lease of those of ``ids`` that are still due and free, and open their attempts.
+
+    The attempt is counted and its row written before anything is sent, so an
+    attempt whose worker is killed still counts (and shows) as an attempt: a
+    target that crashes workers cannot be retried forever.
+    """
+    if not ids:
+        return []
+    now = timezone.now()
+    token = new_lease_token()
+    with transaction.atomic():
+        lock_tasks_of(delivery_ids=ids)
+        claimed = (
+            deliveries_due(now=now)
+            .filter(id__in=ids)
+            .update(
+                lease_token=token,
+                leased_until=now + send_lease(),
+                attempt_count=F("attempt_count") + 1,
+                first_attempt_at=Coalesce("first_attempt_at", Value(now)),
+            )
+        )
+        if not claimed:
+            return []
+        deliveries = list(
+            Delivery.objects.select_related("task")
+            .defer(*(f"task__{name}" for name in TASK_FIELDS_NOT_SENT))
+            .filter(id__in=ids, lease_token=token)  # by primary key: no index on the token
+        )
+        live = []
+        for delivery in deliveries:
+            window_closed = now >= delivery.first_attempt_at + retry.RETRY_WINDOW + retry.WINDOW_GRACE
+            if delivery.attempt_count > max_attempts() or window_closed:
+                _finish_exhausted(delivery=delivery, token=token, now=now)
+            else:
+                live.append(delivery)
+        attempts = DeliveryAttempt.objects.bulk_create(
+            DeliveryAttempt(
+                delivery=delivery,
+                number=delivery.attempt_count,
+                started_at=now,
+                error=DeliveryAttempt.UNFINISHED,
+            )
+            for delivery in live
+        )
+    owners = {delivery.owner_id for delivery in live}
+    profiles = {p.user_id: p for p in Profile.objects.filter(user_id__in=owners)}
+    return [
+        Claim(
+            token=token,
+            delivery=delivery,
+            attempt=attempt,
+            profile=profiles[delivery.owner_id],
+            headers=request_headers(
+                delivery=delivery,
+                profile=profiles[delivery.owner_id],
+                attempt=attempt.number,
+                now=now,
+            ),
+        )
+        for delivery, attempt in zip(live, attempts)
+    ]
+
+
+def lock_tasks_of(*, delivery_ids: list[str]) -> None:
+    """Lock the task rows of these deliveries for the rest of the transaction.
+
+    Lock order: whoever changes a task and its deliveries in one transaction
+    locks the task first (``task_complete``, ``callback_resend``), so the
+    engine does the same before it touches delivery rows whose task it may
+    update; in id order, so that two batches cannot deadlock either.
+    Skipped where rows cannot be locked (SQLite, whose IMMEDIATE transactions
+    are serialised anyway): the query would cost a round trip and lock nothing.
+    """
+    if not connection.features.has_select_for_update:
+        return
+    list(
+        Task.objects.select_for_update(of=("self",))
+        .filter(deliveries__id__in=delivery_ids)
+        .order_by("id")
+        .values_list("id", flat=True)
+    )
+
+
+def _finish_exhausted(*, delivery: Delivery, token: str, now) -> None:
+    """Out of attempts (the last one was cut off by a dying worker): finish it as failed."""
+    Delivery.objects.filter(id=delivery.id, lease_token=token).update(
+        status=Delivery.Status.FAILED,
+        attempt_count=F("attempt_count") - 1,
+        finished_at=now,
+        next_attempt_at=None,
+        lease_token=None,
+        leased_until=None,
+    )
+    tasks_callback_outcome_record(
+        outcomes=[
+            CallbackOutcome(
+                task_id=delivery.task_id, delivery_created_at=delivery.created_at, succeeded=False, at=now
+            )
+        ]
+    )
+
+
+def lease_end(*, claim: Claim) -> None:
+    """End the lease of a claim whose delivery a resend superseded during the attempt."""
+    Delivery.objects.filter(id=claim.delivery.id, lease_token=claim.token).update(
+        lease_token=None, leased_until=None
+    )

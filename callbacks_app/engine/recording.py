@@ -1,0 +1,193 @@
+"""Recording attempts: each attempt's row, and the outcome it gives its delivery.
+
+``attempt_outcome`` decides a delivery's new state from one attempt's result
+(a pure function); ``attempts_record`` writes a batch of finished attempts and
+those outcomes in one transaction, a few statements per batch.
+"""
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from callbacks_app import retry, transport
+from callbacks_app.engine.attempt import SendResult
+from callbacks_app.engine.leases import Claim, lease_end, lock_tasks_of
+from callbacks_app.masking import masked_headers, scrub, secret_values
+from callbacks_app.models import Delivery, DeliveryAttempt
+from callbacks_app.services import callback_resends_release
+from scalehooks.db import update_each
+from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
+
+logger = logging.getLogger(__name__)
+
+GONE = 410  # the receiver asks us to stop
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A delivery's state after an attempt: finished (succeeded or failed), or due again."""
+
+    status: str  # a Delivery.Status
+    finished_at: datetime | None
+    next_attempt_at: datetime | None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED)
+
+
+def attempt_outcome(
+    *,
+    attempt_number: int,
+    first_attempt_at: datetime,
+    result: transport.CallbackResult,
+    now: datetime,
+    schedule=None,
+    rng=random,
+) -> Outcome:
+    """The delivery's new state after its attempt number ``attempt_number`` gave ``result`` at ``now``.
+
+    A success finishes it; a failure makes it due again on the retry schedule
+    (``callbacks_app.retry``, a ``Retry-After`` as the minimum delay), or
+    finishes it as failed when it is out of retries or the receiver answered
+    410 Gone. ``schedule`` and ``rng`` default to the setting and to ``random``.
+    """
+    if result.ok:
+        return Outcome(status=Delivery.Status.SUCCEEDED, finished_at=now, next_attempt_at=None)
+    due = None
+    if result.status_code != GONE:
+        due = retry.next_attempt_at(
+            attempts_made=attempt_number,
+            first_attempt_at=first_attempt_at,
+            now=now,
+            minimum_delay=result.retry_after,
+            schedule=schedule,
+            rng=rng,
+        )
+    if due is None:
+        return Outcome(status=Delivery.Status.FAILED, finished_at=now, next_attempt_at=None)
+    return Outcome(status=Delivery.Status.PENDING, finished_at=None, next_attempt_at=due)
+
+
+def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
+    """Write the attempts and the deliveries' new states, a few statements per batch.
+
+    This is the hot path of delivery: the ORM's per-row ``update()`` and
+    ``bulk_update()`` cost milliseconds a row in expression building, so the
+    batch is written with plain parametrised UPDATEs (``scalehooks.db.update_each``),
+    values adapted by the backend's own ``connection.ops``.
+
+    An attempt is always recorded; its outcome only while the claim still holds
+    the delivery's lease and the delivery is pending. A delivery that a resend
+    superseded meanwhile has its lease ended and the resend released; one whose
+    lease another worker took over is left to that worker.
+    """
+    ops = connection.ops
+    now = timezone.now()
+    at = ops.adapt_datetimefield_value
+    ids = [claim.delivery.id for claim, _ in results]
+    errors = {}
+    with transaction.atomic():
+        lock_tasks_of(delivery_ids=ids)
+        holders = {
+            delivery_id: (token, status)
+            for delivery_id, token, status in Delivery.objects.select_for_update()
+            .filter(id__in=ids)
+            .order_by("id")
+            .values_list("id", "lease_token", "status")
+        }
+        delivery_rows, outcomes, attempt_rows, superseded, lost = [], [], [], [], []
+        for claim, sent in results:
+            result = sent.result
+            secrets = secret_values(profile=claim.profile, headers=claim.headers)
+            errors[claim.delivery.id] = error = scrub(result.error, secrets)
+            attempt_rows.append((
+                result.duration_ms, result.status_code, error, scrub(result.body_excerpt, secrets),
+                ops.adapt_json_value(masked_headers(sent.headers), None), result.ok, claim.attempt.id,
+            ))
+            holder = holders.get(claim.delivery.id)
+            if holder == (claim.token, Delivery.Status.SUPERSEDED):
+                superseded.append(claim)  # a resend superseded it during this attempt
+                continue
+            if holder != (claim.token, Delivery.Status.PENDING):
+                lost.append(claim)  # the attempt outlived its lease: another worker took over
+                continue
+            outcome = attempt_outcome(
+                attempt_number=claim.attempt.number,
+                first_attempt_at=claim.delivery.first_attempt_at,
+                result=result,
+                now=now,
+            )
+            delivery_rows.append(
+                (outcome.status, at(outcome.finished_at), at(outcome.next_attempt_at), claim.delivery.id)
+            )
+            if outcome.finished:
+                outcomes.append(CallbackOutcome(
+                    task_id=claim.delivery.task_id,
+                    delivery_created_at=claim.delivery.created_at,
+                    succeeded=outcome.status == Delivery.Status.SUCCEEDED,
+                    at=now,
+                ))
+        delivery_table = Delivery._meta.db_table
+        update_each(
+            per_row=(
+                f"UPDATE {delivery_table} SET status = %s, finished_at = %s, next_attempt_at = %s, "
+                "lease_token = NULL, leased_until = NULL WHERE id = %s"
+            ),
+            per_batch=(
+                f"UPDATE {delivery_table} AS d SET status = v.status, finished_at = v.finished_at, "
+                "next_attempt_at = v.next_attempt_at, lease_token = NULL, leased_until = NULL "
+                "FROM unnest(%s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::varchar[]) "
+                "AS v(status, finished_at, next_attempt_at, id) WHERE d.id = v.id"
+            ),
+            rows=delivery_rows,
+        )
+        # callback_succeeded follows the most recent finished delivery of the task
+        # (the deliveries' new states written above count).
+        tasks_callback_outcome_record(outcomes=outcomes)
+        attempt_table = DeliveryAttempt._meta.db_table
+        update_each(
+            per_row=(
+                f"UPDATE {attempt_table} SET duration_ms = %s, status_code = %s, error = %s, "
+                "response_excerpt = %s, request_headers = %s, succeeded = %s WHERE id = %s"
+            ),
+            per_batch=(
+                f"UPDATE {attempt_table} AS a SET duration_ms = v.duration_ms, status_code = v.status_code, "
+                "error = v.error, response_excerpt = v.response_excerpt, "
+                "request_headers = v.request_headers, succeeded = v.succeeded "
+                "FROM unnest(%s::integer[], %s::smallint[], %s::text[], %s::text[], %s::jsonb[], "
+                "%s::boolean[], %s::bigint[]) "
+                "AS v(duration_ms, status_code, error, response_excerpt, request_headers, succeeded, id) "
+                "WHERE a.id = v.id"
+            ),
+            rows=attempt_rows,
+        )
+        for claim in superseded:
+            lease_end(claim=claim)
+            callback_resends_release(delivery=claim.delivery, now=now)
+
+    for claim in lost:
+        logger.warning(
+            "Lost the lease of delivery %s during attempt %s",
+            claim.delivery.id,
+            claim.attempt.number,
+            extra={"delivery_id": claim.delivery.id},
+        )
+    for claim, sent in results:
+        log = logger.info if sent.result.ok else logger.warning
+        log(
+            "Callback %s attempt %s to %s: %s",
+            claim.delivery.id,
+            claim.attempt.number,
+            claim.delivery.target_kind,
+            "delivered" if sent.result.ok else (errors[claim.delivery.id] or f"HTTP {sent.result.status_code}"),
+            extra={
+                "delivery_id": claim.delivery.id,
+                "task_id": claim.delivery.task_id,
+                "attempt": claim.attempt.number,
+            },
+        )

@@ -1,0 +1,75 @@
+"""What an attempt sends besides the body: the request headers and signatures, the email envelope."""
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from django.conf import settings
+
+from callbacks_app.models import Delivery
+from callbacks_app.signing import active_signing_secrets, sign
+from callbacks_app.targets import email_target
+from tasks_app.models import Profile
+
+
+def request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now) -> dict[str, str]:
+    """The headers of attempt number ``attempt`` of ``delivery``, signed at ``now``."""
+    return {
+        "Content-Type": "application/json",
+        "scale-callback-auth": profile.callback_auth_key(delivery.task.mode),
+        "webhook-id": delivery.id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": sign(
+            secrets=active_signing_secrets(profile, now=now),
+            msg_id=delivery.id,
+            timestamp=now,
+            body=delivery.payload,
+        ),
+        "scale-callback-event": delivery.event,
+        "scale-callback-attempt": str(attempt),
+    }
+
+
+def email_message_id(delivery_id: str) -> str:
+    """The Message-ID of every email of a delivery: ``<delivery id@domain of CALLBACK_EMAIL_FROM>``."""
+    address = parseaddr(settings.CALLBACK_EMAIL_FROM)[1]
+    domain = address.rpartition("@")[2] or "scalehooks"
+    return f"<{delivery_id}@{domain}>"
+
+
+@dataclass(frozen=True)
+class EmailEnvelope:
+    sender: str
+    to: str
+    subject: str
+    message_id: str
+    headers: dict[str, str]  # the request headers an email carries too
+
+    def as_sent(self) -> dict[str, str]:
+        """The email's headers as an attempt records them."""
+        return {
+            "From": self.sender,
+            "To": self.to,
+            "Subject": self.subject,
+            "Message-ID": self.message_id,
+            **self.headers,
+        }
+
+
+def email_envelope(*, delivery: Delivery, headers: dict[str, str]) -> EmailEnvelope:
+    """The envelope of an email attempt of ``delivery`` whose request headers are ``headers``."""
+    task = delivery.task
+    # The callback auth key is not sent by email (relays see the message
+    # in clear); the signature lets the receiver check it all the same.
+    extra = {
+        name: value
+        for name, value in headers.items()
+        if name.lower().startswith(("webhook-", "scale-callback-"))
+        and name.lower() != "scale-callback-auth"
+    }
+    return EmailEnvelope(
+        sender=settings.CALLBACK_EMAIL_FROM,
+        to=email_target(delivery.target),
+        subject=f"Task {task.id} {task.status}",
+        message_id=email_message_id(delivery.id),
+        headers=extra,
+    )

@@ -1,0 +1,21 @@
+"""gunicorn's configuration for the web process: `make run` and deploy/scalehooks-web.service.
+
+    gunicorn -c deploy/gunicorn.conf.py
+
+from the project directory. Read from the environment, as the settings are:
+HOST and PORT (the address to listen on, default 127.0.0.1:8000) and
+WEB_CONCURRENCY (worker processes, default 2). Requests are logged to stdout,
+errors to stderr. Static files are served by WhiteNoise from STATIC_ROOT
+(`manage.py collectstatic` first).
+"""
+
+import os
+
+wsgi_app = "scalehooks.wsgi:application"
+bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"]
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+accesslog = "-"
+errorlog = "-"
+# gunicorn 27's control socket (one path per user, $HOME/.gunicorn/gunicorn.ctl):
+# not used here, and two web processes of one user would share it.
+control_socket_disable = True

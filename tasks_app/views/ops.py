@@ -1,0 +1,67 @@
+"""``/v1/ops/task/...``: operator actions on any account's task (a 404 for everybody else)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
+
+from scalehooks.api.permissions import IsOperator
+from scalehooks.api.schema import responses
+from tasks_app import schema as doc
+from tasks_app import selectors, services
+from tasks_app.serializers import (
+    TaskCompleteInput,
+    TaskErrorInput,
+)
+from tasks_app.views.common import task_response, valid
+
+
+class OpsApi(APIView):
+    permission_classes = [IsAuthenticated, IsOperator]
+
+
+def _ops_schema(action: str, summary: str, request=None):
+    return extend_schema(
+        operation_id=f"ops_task_{action}",
+        summary=f"{summary} (operators only: a 404 for other keys)",
+        tags=["ops"],
+        parameters=[doc.TASK_ID],
+        request=request,
+        responses=responses(doc.TaskOutput, *((400, 413) if request else ()), 404, 409),
+    )
+
+
+class OpsTaskCompleteApi(OpsApi):
+    @_ops_schema(
+        "complete", "Complete a pending task with a response", TaskCompleteInput
+    )
+    def post(self, request, task_id):
+        task = selectors.task_get_for_operator(task_id=task_id)
+        data = valid(TaskCompleteInput(data=request.data))
+        return task_response(
+            services.task_complete(task_id=task.id, response=data["response"])
+        )
+
+
+class OpsTaskErrorApi(OpsApi):
+    @_ops_schema("error", "Fail a pending task with an error message", TaskErrorInput)
+    def post(self, request, task_id):
+        task = selectors.task_get_for_operator(task_id=task_id)
+        data = valid(TaskErrorInput(data=request.data))
+        return task_response(services.task_error(task_id=task.id, error=data["error"]))
+
+
+class OpsTaskFixApi(OpsApi):
+    @_ops_schema("fix", "Replace the response of a completed task", TaskCompleteInput)
+    def post(self, request, task_id):
+        task = selectors.task_get_for_operator(task_id=task_id)
+        data = valid(TaskCompleteInput(data=request.data))
+        return task_response(
+            services.task_fix(task_id=task.id, response=data["response"])
+        )
+
+
+class OpsTaskRecallApi(OpsApi):
+    @_ops_schema("recall", "Take a completed task back to pending")
+    def post(self, request, task_id):
+        task = selectors.task_get_for_operator(task_id=task_id)
+        return task_response(services.task_recall(task_id=task.id))

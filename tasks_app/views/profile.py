@@ -1,0 +1,60 @@
+"""``/v1/profile``: the account's callback settings for the key's mode."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scalehooks.api.schema import responses
+from tasks_app import accounts
+from tasks_app import schema as doc
+from tasks_app.representation import (
+    profile_representation,
+)
+from tasks_app.serializers import (
+    ProfileUpdateInput,
+)
+from tasks_app.views.common import valid
+
+
+class ProfileApi(APIView):
+    @extend_schema(
+        operation_id="profile_get",
+        summary="The account's callback settings for the key's mode",
+        responses=responses(doc.ProfileOutput),
+    )
+    def get(self, request):
+        return Response(
+            profile_representation(request.auth.profile, mode=request.auth.mode)
+        )
+
+    @extend_schema(
+        operation_id="profile_update",
+        summary="Change the default callback URL",
+        request=ProfileUpdateInput,
+        responses=responses(doc.ProfileOutput, 400, 413),
+    )
+    def patch(self, request):
+        data = valid(ProfileUpdateInput(data=request.data))
+        profile = accounts.profile_update(
+            profile=request.auth.profile,
+            default_callback_url=data["default_callback_url"],
+        )
+        return Response(profile_representation(profile, mode=request.auth.mode))
+
+
+class ProfileRotateCallbackAuthKeyApi(APIView):
+    """The new callback auth key of the key's mode, in the profile object."""
+
+    @extend_schema(
+        operation_id="profile_rotate_callback_auth_key",
+        summary="A new callback auth key for the key's mode",
+        request=None,
+        responses=responses(doc.ProfileOutput),
+    )
+    def post(self, request):
+        profile = request.auth.profile
+        accounts.callback_auth_key_rotate(profile=profile, mode=request.auth.mode)
+        return Response(profile_representation(profile, mode=request.auth.mode))
+
+
+# --- operators (staff only; a 404 for everybody else) --------------------------

@@ -1,0 +1,215 @@
+"""What a real install runs: the SECRET_KEY guard, `check --deploy`, and `make run`.
+
+Each test starts Python (or make) in a subprocess on the production settings
+(``scalehooks.settings``), as an install does: the suite's own settings set a
+key of their own and serve static files differently.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from scalehooks.settings import DEVELOPMENT_SECRET_KEY
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+A_SECRET_KEY = "a-key-of-this-install-" + "0123456789abcdefghij" * 3
+HTTPS_SETTINGS = {
+    "PROXY_SSL_HEADER": "X-Forwarded-Proto",
+    "SECURE_SSL_REDIRECT": "true",
+    "SESSION_COOKIE_SECURE": "true",
+    "CSRF_COOKIE_SECURE": "true",
+    "SECURE_HSTS_SECONDS": "31536000",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "true",
+    "SECURE_HSTS_PRELOAD": "true",
+}
+# The suite's own variables, and those a test sets itself.
+LEFT_OUT = {"DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", *HTTPS_SETTINGS}
+
+
+def production_env(tmp_path: Path, **env) -> dict:
+    """The environment of an install: this one, less the suite's settings."""
+    return {
+        **{key: value for key, value in os.environ.items() if key not in LEFT_OUT},
+        "DJANGO_SETTINGS_MODULE": "scalehooks.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'install.sqlite3'}",
+        "REDIS_URL": "",
+        **env,
+    }
+
+
+# .env is not read: a developer's own (`make run` writes a SECRET_KEY there)
+# must not hide what happens without one.
+DJANGO_SETUP_WITHOUT_DOTENV = (
+    "import environ; environ.Env.read_env = lambda *args, **kwargs: None; "
+    "import django; django.setup(); print('started')"
+)
+
+
+def django_setup(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-c", DJANGO_SETUP_WITHOUT_DOTENV],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+@pytest.mark.parametrize("key", [None, "", DEVELOPMENT_SECRET_KEY], ids=["unset", "empty", "built-in"])
+def test_with_debug_off_the_built_in_secret_key_is_refused(tmp_path, key):
+    env = production_env(tmp_path, DEBUG="0", **({} if key is None else {"SECRET_KEY": key}))
+
+    started = django_setup(env)
+
+    assert started.returncode != 0
+    assert "started" not in started.stdout
+    assert "ImproperlyConfigured: SECRET_KEY is not set" in started.stderr
+    assert "refuses the built-in development key" in started.stderr
+
+
+def test_with_debug_off_a_secret_key_of_its_own_starts(tmp_path):
+    started = django_setup(production_env(tmp_path, DEBUG="0", SECRET_KEY=A_SECRET_KEY))
+
+    assert started.returncode == 0, started.stderr
+    assert "started" in started.stdout
+
+
+def test_with_debug_on_the_built_in_key_still_starts(tmp_path):
+    started = django_setup(production_env(tmp_path, DEBUG="1"))
+
+    assert started.returncode == 0, started.stderr
+
+
+def check_deploy(env: dict) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+    )
+
+
+def test_check_deploy_is_clean_with_the_https_settings_set(tmp_path):
+    checked = check_deploy(production_env(tmp_path, DEBUG="0", SECRET_KEY=A_SECRET_KEY, **HTTPS_SETTINGS))
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert "System check identified no issues" in checked.stdout
+    assert "WARNINGS" not in checked.stdout + checked.stderr
+
+
+def test_check_deploy_names_what_the_https_settings_would_fix(tmp_path):
+    checked = check_deploy(production_env(tmp_path, DEBUG="0", SECRET_KEY=A_SECRET_KEY))
+
+    assert checked.returncode != 0
+    for warning in ("W004", "W008", "W012", "W016"):  # HSTS, SSL redirect, secure cookies
+        assert f"security.{warning}" in checked.stderr + checked.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def group_is_gone(pgid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.mark.cluster
+def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_path):
+    """`make run` itself, on a free port, a fresh SQLite file and its own STATIC_ROOT."""
+    port = free_port()
+    static_root = tmp_path / "static"
+    venv = Path(sys.prefix)  # the virtualenv running the suite: nothing to install
+    log = tempfile.NamedTemporaryFile(prefix="make-run-", suffix=".log", delete=False)
+    env = production_env(
+        tmp_path,
+        SECRET_KEY=A_SECRET_KEY,  # else make run would write one to .env
+        STATIC_ROOT=str(static_root),
+        Q_CLUSTER_NAME=f"make-run-test-{port}",
+        Q_WORKERS="1",
+        WEB_CONCURRENCY="1",
+    )
+    make = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"VENV={venv}", "-o", f"{venv}/.installed",
+         "HOST=127.0.0.1", f"PORT={port}"],
+        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def output() -> str:
+        return Path(log.name).read_text(errors="replace")
+
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert make.poll() is None, output()
+            assert time.monotonic() < deadline, output()
+            try:
+                health = requests.get(f"{url}/healthz", timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.2)
+
+        assert health.status_code == 200, health.text
+        assert health.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+        assert health.headers["Server"].startswith("gunicorn")
+        css = requests.get(f"{url}/static/admin/css/base.css", timeout=5)
+        assert css.status_code == 200
+        assert css.headers["Content-Type"].startswith("text/css")
+        assert css.headers["Server"].startswith("gunicorn")
+        # collectstatic ran with the hashed-name storage; those names are cached for good.
+        hashed = json.loads((static_root / "staticfiles.json").read_text())["paths"]["admin/css/base.css"]
+        assert hashed != "admin/css/base.css"
+        cached = requests.get(f"{url}/static/{hashed}", timeout=5)
+        assert cached.status_code == 200
+        assert "immutable" in cached.headers["Cache-Control"]
+        assert "ScaleHooks demo account" in output()
+        assert '"GET /healthz HTTP/1.1" 200' in output()  # gunicorn's access log on stdout
+
+        os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in make's terminal
+
+        make.wait(timeout=30)
+        assert group_is_gone(make.pid, timeout=15), "a process of `make run` outlived it"
+    finally:
+        try:
+            os.killpg(make.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        make.wait()
+
+
+def gunicorn_config(env: dict) -> dict:
+    """The names deploy/gunicorn.conf.py sets, read with ``env`` as the environment."""
+    code = (BASE_DIR / "deploy" / "gunicorn.conf.py").read_text()
+    names: dict = {}
+    with pytest.MonkeyPatch.context() as patch:
+        for key in ("HOST", "PORT", "WEB_CONCURRENCY"):
+            patch.delenv(key, raising=False)
+        for key, value in env.items():
+            patch.setenv(key, value)
+        exec(compile(code, "gunicorn.conf.py", "exec"), names)
+    return names
+
+
+def test_gunicorn_config_reads_address_and_workers_from_the_environment():
+    default = gunicorn_config({})
+    assert default["bind"] == ["127.0.0.1:8000"]
+    assert default["workers"] == 2
+    assert default["accesslog"] == "-"  # stdout
+    assert default["wsgi_app"] == "scalehooks.wsgi:application"
+
+    configured = gunicorn_config({"HOST": "0.0.0.0", "PORT": "9001", "WEB_CONCURRENCY": "5"})
+    assert configured["bind"] == ["0.0.0.0:9001"]
+    assert configured["workers"] == 5
