@@ -25,6 +25,9 @@ from tasks_app.models import Profile, Task
 
 logger = logging.getLogger(__name__)
 
+# The events a caller names when it records a callback (``callback_delivery_create(event=...)``).
+CallbackEvent = Delivery.Event
+
 
 def callback_target(task: Task) -> str:
     """The task's ``callback_url``, else its account's default; "" when neither is set."""

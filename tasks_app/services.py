@@ -25,8 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from callbacks_app.models import Delivery
-from callbacks_app.services import callback_delivery_create
+from callbacks_app.services import CallbackEvent, callback_delivery_create
 from scalehooks.timestamps import format_timestamp
 from tasks_app.attachments import attachment_fetch
 from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
@@ -160,7 +159,7 @@ def task_complete(*, task_id: str, response) -> Task:
         task.status = Task.Status.COMPLETED
         task.completed_at = timezone.now()
         task.save(update_fields=["response", "status", "completed_at", "updated_at"])
-        callback_delivery_create(task=task, event=Delivery.Event.COMPLETED)
+        callback_delivery_create(task=task, event=CallbackEvent.COMPLETED)
     return task
 
 
@@ -171,7 +170,7 @@ def _fail(task_id: str, *, response: dict, action: str) -> Task:
         task.status = Task.Status.ERROR
         task.response = response
         task.save(update_fields=["status", "response", "updated_at"])
-        callback_delivery_create(task=task, event=Delivery.Event.ERROR)
+        callback_delivery_create(task=task, event=CallbackEvent.ERROR)
     return task
 
 
@@ -262,7 +261,7 @@ def task_audit(*, task_id: str, accepted: bool, comments: str = "", audited_by: 
         if comments:
             task.customer_review_comments = [*task.customer_review_comments, comments]
         task.save()
-        callback_delivery_create(task=task, event=Delivery.Event.AUDITED)
+        callback_delivery_create(task=task, event=CallbackEvent.AUDITED)
     return task
 
 
@@ -283,7 +282,7 @@ def task_fix(*, task_id: str, response) -> Task:
         ]
         task.customer_review_status = Task.AuditResult.FIXED
         task.save()
-        callback_delivery_create(task=task, event=Delivery.Event.AUDITED)
+        callback_delivery_create(task=task, event=CallbackEvent.AUDITED)
     return task
 
 
@@ -303,7 +302,7 @@ def task_recall(*, task_id: str) -> Task:
         task.completed_at = None
         task.customer_review_status = ""
         task.save()
-        callback_delivery_create(task=task, event=Delivery.Event.RECALLED)
+        callback_delivery_create(task=task, event=CallbackEvent.RECALLED)
     return task
 
 
