@@ -161,7 +161,7 @@ def make_tasks(n: int, callback_url: str, email: str = "bench@example.com"):
     from tasks_app.accounts import account_create
     from tasks_app.models import Task
 
-    profile, _ = account_create(email=email)
+    profile = account_create(email=email).profile
     tasks = [
         Task(
             owner=profile.user,

@@ -28,6 +28,26 @@ class IssuedKeys:
     test_api_key: str
 
 
+@dataclass(frozen=True)
+class IssuedAccount:
+    """A new account: its profile and its plain API keys (shown once, never stored)."""
+
+    profile: Profile
+    keys: IssuedKeys
+
+    @property
+    def user(self):
+        return self.profile.user
+
+    @property
+    def live_api_key(self) -> str:
+        return self.keys.live_api_key
+
+    @property
+    def test_api_key(self) -> str:
+        return self.keys.test_api_key
+
+
 def issued_secrets(*, profile: Profile, keys: IssuedKeys) -> list[tuple[str, str]]:
     """The secrets an account holder needs, labelled, as the commands print them once."""
     return [
@@ -46,7 +66,7 @@ def _issue_api_keys(profile: Profile) -> IssuedKeys:
     return IssuedKeys(live_api_key=live, test_api_key=test)
 
 
-def account_create(*, email: str, staff: bool = False, default_callback_url: str = "") -> tuple[Profile, IssuedKeys]:
+def account_create(*, email: str, staff: bool = False, default_callback_url: str = "") -> IssuedAccount:
     """Create a user and profile with fresh keys; the plain API keys are returned once."""
     validate_callback_target(default_callback_url)
     with transaction.atomic():
@@ -56,7 +76,7 @@ def account_create(*, email: str, staff: bool = False, default_callback_url: str
         profile = Profile(user=user, default_callback_url=default_callback_url)
         keys = _issue_api_keys(profile)
         profile.save()
-    return profile, keys
+    return IssuedAccount(profile=profile, keys=keys)
 
 
 def api_keys_rotate(*, profile: Profile) -> IssuedKeys:

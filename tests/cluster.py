@@ -52,7 +52,7 @@ class ClusterProcess:
         while b"running." not in Path(self.log.name).read_bytes():
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"qcluster did not start:\n{self.output()}")
-            time.sleep(0.1)
+            time.sleep(0.02)
         return self
 
     def output(self) -> str:

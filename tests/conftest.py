@@ -1,5 +1,7 @@
 import base64
 import logging
+import os
+import signal
 
 import pytest
 from django.core.cache import cache
@@ -9,7 +11,7 @@ from callbacks_app.engine import deliveries_deliver_until_finished, engine_reset
 from callbacks_app.models import Delivery
 from tasks_app.accounts import account_create
 from tests.cluster import ClusterProcess
-from tests.servers import CallbackReceiver, SmtpServer
+from tests.servers import CallbackReceiver, SmtpServer, shutdown_now
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +36,15 @@ def _no_kick_left_behind():
     engine_reset()
 
 
+@pytest.fixture(scope="session")
+def live_server(live_server):
+    """pytest-django's live server, stopped without waiting out its loop's 0.5 s poll."""
+    yield live_server
+    httpd = getattr(live_server.thread, "httpd", None)
+    if httpd is not None:
+        shutdown_now(httpd.shutdown, httpd.server_address[:2])
+
+
 @pytest.fixture
 def receiver():
     server = CallbackReceiver()
@@ -56,50 +67,30 @@ def smtp_server(settings):
     server.close()
 
 
-class LogCapture(logging.Handler):
-    """Every record logged while installed, formatted as the console would.
+# The test SMTP server's own logger (aiosmtpd's ``mail.log``, which dumps each
+# message it receives) is the receiving side, not ours.
+NOT_OURS = ("mail.log",)
+LOG_FORMAT = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s")
 
-    The test SMTP server's own logger (aiosmtpd's ``mail.log``, which dumps
-    each message it receives) is left out: it is the receiving side, not ours.
+
+def logged_text(caplog) -> str:
+    """All that ``caplog`` captured, as the console would show it and with every field of each record.
+
+    ``extra`` fields and exception tracebacks included: a secret in any of
+    them is found. Call ``caplog.set_level(logging.DEBUG)`` first to see
+    every level.
     """
-
-    IGNORED = ("mail.log",)
-
-    def __init__(self):
-        super().__init__(level=logging.DEBUG)
-        self.records: list[logging.LogRecord] = []
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record):
-        if record.name not in self.IGNORED:
-            self.records.append(record)
-
-    @property
-    def text(self) -> str:
-        """All output, including ``extra`` fields and exception tracebacks."""
-        lines = []
-        for record in self.records:
-            lines.append(self.format(record))
+    lines = []
+    for record in caplog.records:
+        if record.name not in NOT_OURS:
+            lines.append(LOG_FORMAT.format(record))
             lines.append(repr(record.__dict__))
-        return "\n".join(lines)
-
-
-@pytest.fixture
-def captured_logs():
-    """Capture every log record at DEBUG (like ``caplog``, which ``-p no:logging`` removes)."""
-    handler = LogCapture()
-    root = logging.getLogger()
-    old_level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
-    yield handler
-    root.removeHandler(handler)
-    root.setLevel(old_level)
+    return "\n".join(lines)
 
 
 @pytest.fixture
 def account(db):
-    """A customer account: (profile, issued plain keys)."""
+    """A customer account (an ``IssuedAccount``: its profile, user and plain keys)."""
     return account_create(email="customer@example.com")
 
 
@@ -132,8 +123,31 @@ def api():
 
 
 @pytest.fixture
+def customer(api, account):
+    """The customer's live-key API client."""
+    return api.as_key(account.live_api_key)
+
+
+@pytest.fixture
+def customer_test_mode(api, account):
+    """The same customer's test-key API client."""
+    return api.as_key(account.test_api_key)
+
+
+@pytest.fixture
+def operator(api, operator_account):
+    """The operator's (a staff account's) live-key API client."""
+    return api.as_key(operator_account.live_api_key)
+
+
+@pytest.fixture
 def start_cluster():
-    """Start real ``qcluster`` processes on the test database; all are stopped afterwards."""
+    """Start real ``qcluster`` processes on the test database; all are killed afterwards.
+
+    Killed, not stopped: a graceful stop waits about a second for django-q2 to
+    wind down, which the test has no use for (the stop is tested on its own,
+    tests/callbacks_app/test_cluster.py). Nothing of the cluster outlives it.
+    """
     clusters = []
 
     def start(**env):
@@ -143,7 +157,11 @@ def start_cluster():
 
     yield start
     for cluster in clusters:
-        cluster.stop()
+        cluster.kill()
+        try:  # workers whose main process has already exited, too
+            os.killpg(cluster.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 def deliver_until_finished(delivery_id: str, timeout: float = 30.0) -> Delivery:

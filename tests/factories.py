@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -32,16 +34,48 @@ class TaskFactory(factory.django.DjangoModelFactory):
 
 
 class DeliveryFactory(factory.django.DjangoModelFactory):
-    """A delivery row as the ledger holds it (the dashboard and admin tests read these)."""
+    """A delivery row as the ledger holds it (a succeeded one unless told otherwise).
+
+    Traits: ``pending=True`` (not yet finished), ``due=True`` (pending and due
+    a second ago), ``attempted=True`` (with one stored attempt, number 1, that got no answer).
+    ``created_at=`` backdates the row, which the model stamps on insert.
+    """
 
     class Meta:
         model = "callbacks_app.Delivery"
+        skip_postgeneration_save = True  # the attempt of ``attempted`` needs no second save
+
+    class Params:
+        pending = factory.Trait(status="pending")
+        due = factory.Trait(
+            status="pending",
+            next_attempt_at=factory.LazyFunction(lambda: timezone.now() - timedelta(seconds=1)),
+        )
+        attempted = factory.Trait(
+            first_attempt=factory.RelatedFactory(
+                "tests.factories.DeliveryAttemptFactory",
+                factory_related_name="delivery",
+                number=1,
+                started_at=factory.LazyFunction(timezone.now),
+                duration_ms=0,
+                status_code=None,
+                succeeded=False,
+            )
+        )
 
     task = factory.SubFactory(TaskFactory, status=Task.Status.COMPLETED)
     event = "task.completed"
     target = "http://127.0.0.1:9/callback"
     payload = '{"task_id":"x"}'
     status = "succeeded"
+
+    @classmethod
+    def _create(cls, model_class, *args, created_at=None, **kwargs):
+        delivery = super()._create(model_class, *args, **kwargs)
+        if created_at is not None:
+            model_class.objects.filter(pk=delivery.pk).update(created_at=created_at)
+            delivery.created_at = created_at
+        return delivery
 
 
 class DeliveryAttemptFactory(factory.django.DjangoModelFactory):

@@ -9,11 +9,6 @@ pytestmark = pytest.mark.django_db
 BODY = {"attachment": "tomato", "categories": ["red", "blue"]}
 
 
-@pytest.fixture
-def customer(api, account):
-    return api.as_key(account[1].live_api_key)
-
-
 def test_body_over_the_limit_is_a_413_and_creates_nothing(customer, settings):
     settings.API_MAX_BODY_BYTES = 1000
 
@@ -37,7 +32,7 @@ def test_requests_over_the_rate_are_a_429_with_retry_after(customer, settings):
 
 def test_rate_is_counted_per_key(api, account, settings):
     settings.API_THROTTLE_RATE = "1/min"
-    live, test = api.as_key(account[1].live_api_key), api.as_key(account[1].test_api_key)
+    live, test = api.as_key(account.live_api_key), api.as_key(account.test_api_key)
 
     assert live.get("/v1/task/0123456789abcdef01234567").status_code == 404
     assert test.get("/v1/task/0123456789abcdef01234567").status_code == 404

@@ -87,14 +87,14 @@ def _requests_inside_the_test_transaction():
 @pytest.fixture
 def operator_key(operator_account):
     """A staff account's live key: the operator routes answer it too."""
-    return operator_account[1].live_api_key
+    return operator_account.live_api_key
 
 
 @pytest.fixture
 def task_ids(operator_account):
     """Real tasks of the key's account in each state; cases on a task route get one of
     them in turn, or keep their generated id (a 404), so both paths are exercised."""
-    owner = operator_account[0].user
+    owner = operator_account.user
 
     def create(**extra):
         return services.task_create(

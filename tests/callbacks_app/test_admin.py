@@ -13,13 +13,13 @@ from tests.servers import Answer
 
 
 @pytest.fixture
-def failed_delivery(account, receiver, settings):
-    """A completed task whose callback is about to fail twice, for good (one retry, two 500s)."""
+def delivery_failed_twice(account, receiver, settings):
+    """The callback of a completed task, failed for good: two 500s (one retry)."""
     settings.CALLBACK_RETRY_SCHEDULE = [0.05]
     receiver.answer(Answer(500, b"upstream exploded"))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
-    return Delivery.objects.get(task=task)
+    return deliver_until_finished(Delivery.objects.get(task=task).id)
 
 
 @pytest.mark.django_db
@@ -82,18 +82,21 @@ def test_delivery_changelist_does_not_load_payloads(admin_client):
 
     response = admin_client.get(reverse("admin:callbacks_app_delivery_changelist"))
 
-    assert all("payload" in d.get_deferred_fields() for d in response.context["cl"].result_list)
+    listed = response.context["cl"].result_list
+    assert len(listed) == 3
+    assert all("payload" in d.get_deferred_fields() for d in listed)
 
 
 @pytest.mark.django_db(transaction=True)
-def test_resend_from_a_failed_delivery_reaches_the_receiver(admin_client, failed_delivery, receiver):
-    assert deliver_until_finished(failed_delivery.id).status == Delivery.Status.FAILED
+def test_resend_from_a_failed_delivery_reaches_the_receiver(admin_client, delivery_failed_twice, receiver):
+    assert delivery_failed_twice.status == Delivery.Status.FAILED
+    assert delivery_failed_twice.attempts.count() == 2
     receiver.answer(Answer(200))
 
     # The URL as the page's button has it: the admin quotes the id ("_" → "_5F").
-    response = admin_client.post(reverse("admin:callbacks_app_faileddelivery_resend", args=[quote(failed_delivery.id)]))
+    response = admin_client.post(reverse("admin:callbacks_app_faileddelivery_resend", args=[quote(delivery_failed_twice.id)]))
 
-    new = Delivery.objects.exclude(id=failed_delivery.id).get()
+    new = Delivery.objects.exclude(id=delivery_failed_twice.id).get()
     assert response.status_code == 302
     assert response["Location"] == reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)])
     assert deliver_until_finished(new.id).status == Delivery.Status.SUCCEEDED
@@ -113,7 +116,7 @@ def test_resend_from_a_delivery_of_a_canceled_task_is_refused(admin_client):
 
 @pytest.mark.django_db
 def test_bulk_resend_of_failed_deliveries_sends_each_task_once(admin_client, account):
-    task = TaskFactory(owner=account[0].user, status="completed", callback_url="http://127.0.0.1:9/x")
+    task = TaskFactory(owner=account.user, status="completed", callback_url="http://127.0.0.1:9/x")
     first = DeliveryFactory(task=task, status=Delivery.Status.FAILED)
     second = DeliveryFactory(task=task, status=Delivery.Status.FAILED)
 

@@ -17,6 +17,7 @@ from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.services import task_complete
 from tests.factories import TaskFactory
 from tests.servers import Answer
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 
@@ -28,26 +29,16 @@ CATEGORIZATION = {
 }
 
 
-def wait_until(condition, timeout: float, message: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(message)
-
-
 def test_task_created_and_completed_through_the_api_reaches_the_receiver(
     start_cluster, api, account, operator_account, receiver
 ):
     start_cluster()
-    customer = api.as_key(account[1].live_api_key)
+    customer = api.as_key(account.live_api_key)
     task_id = customer.post(
         "/v1/task/categorization", {**CATEGORIZATION, "callback_url": receiver.url}, format="json"
     ).json()["task_id"]
 
-    api.as_key(operator_account[1].live_api_key).post(
+    api.as_key(operator_account.live_api_key).post(
         f"/v1/ops/task/{task_id}/complete", {"response": {"category": "blue"}}, format="json"
     )
 
@@ -66,7 +57,7 @@ def test_task_created_and_completed_through_the_api_reaches_the_receiver(
 def test_retries_are_sent_by_the_cluster_when_due(start_cluster, account, receiver):
     start_cluster(CALLBACK_RETRY_SCHEDULE="1,1")
     receiver.answer(Answer(500), Answer(500), Answer(200))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
 
     task_complete(task_id=task.id, response={"category": "red"})
 
@@ -87,7 +78,7 @@ def test_delivery_whose_job_was_never_enqueued_is_sent_by_the_sweep(
 ):
     # The process "crashes" between the commit and the enqueue: no job exists.
     monkeypatch.setattr(services, "request_drain", lambda **kwargs: None)
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     start_cluster()
 
@@ -101,7 +92,7 @@ def test_worker_killed_mid_delivery_is_delivered_once_its_lease_expires(
 ):
     cluster = start_cluster(CALLBACK_CONNECT_TIMEOUT="1", CALLBACK_TIMEOUT="3")
     receiver.answer(Answer(200, delay=60), Answer(200))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     receiver.wait_for(1, timeout=15)
     worker = wait_until(
@@ -128,7 +119,7 @@ def test_two_clusters_never_send_the_same_attempt_twice(start_cluster, account, 
     start_cluster()
     # A third of the first answers fail, so retries race between the clusters too.
     receiver.answer(*([Answer(500)] * 20), Answer(200))
-    tasks = [TaskFactory(owner=account[0].user, callback_url=receiver.url) for _ in range(60)]
+    tasks = [TaskFactory(owner=account.user, callback_url=receiver.url) for _ in range(60)]
 
     for task in tasks:
         task_complete(task_id=task.id, response={"category": "red"})
@@ -147,11 +138,11 @@ def test_two_clusters_never_send_the_same_attempt_twice(start_cluster, account, 
 
 def test_resend_through_the_api_is_queued_and_sent_by_the_cluster(start_cluster, api, account, receiver):
     start_cluster()
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     receiver.wait_for(1, timeout=15)
 
-    body = api.as_key(account[1].live_api_key).post(f"/v1/task/{task.id}/resend_callback").json()
+    body = api.as_key(account.live_api_key).post(f"/v1/task/{task.id}/resend_callback").json()
 
     first, resent = receiver.wait_for(2, timeout=15)
     assert resent.header("webhook-id") == body["delivery_id"]

@@ -46,7 +46,7 @@ def run(*args) -> tuple[str, str, int]:
 @pytest.fixture
 def tasks(account, receiver):
     """Failed recently, failed long ago, and succeeded recently."""
-    owner = account[0].user
+    owner = account.user
     return {
         "failed_recently": finished_task(owner, receiver.url, callback_succeeded=False),
         "failed_long_ago": finished_task(
@@ -120,7 +120,7 @@ def test_wait_exits_2_when_a_delivery_fails(tasks, receiver, settings):
 def test_a_task_that_cannot_be_queued_gives_exit_status_1_and_the_others_are_queued(
     tasks, account, receiver
 ):
-    pending = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    pending = TaskFactory(owner=account.user, callback_url=receiver.url)
     unknown = "f" * 24
 
     out, err, code = run(tasks["succeeded"].id, pending.id, unknown)
@@ -133,7 +133,7 @@ def test_a_task_that_cannot_be_queued_gives_exit_status_1_and_the_others_are_que
 
 
 def test_account_and_status_narrow_the_selection(tasks, receiver):
-    other, _ = account_create(email="someone@example.com")
+    other = account_create(email="someone@example.com").profile
     theirs = finished_task(other.user, receiver.url, callback_succeeded=False, status="error")
 
     out, _, _ = run("--account", "someone@example.com", "--dry-run")

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def email_task(account):
-    profile, _ = account
+    profile = account.profile
     return TaskFactory(owner=profile.user, callback_url="results@customer.example")
 
 
@@ -48,7 +48,7 @@ def test_email_callback_reaches_the_smtp_server_with_from_subject_message_id_and
 
 
 def test_email_callback_is_signed_and_carries_no_callback_auth_key(email_task, smtp_server, account):
-    profile, _ = account
+    profile = account.profile
     delivery = complete(email_task)
 
     deliver_until_finished(delivery.id)
@@ -60,7 +60,7 @@ def test_email_callback_is_signed_and_carries_no_callback_auth_key(email_task, s
 
 
 def test_mailto_url_is_an_email_target(account, smtp_server):
-    task = TaskFactory(owner=account[0].user, callback_url="mailto:ops@customer.example")
+    task = TaskFactory(owner=account.user, callback_url="mailto:ops@customer.example")
     delivery = complete(task)
 
     deliver_until_finished(delivery.id)
@@ -69,7 +69,7 @@ def test_mailto_url_is_an_email_target(account, smtp_server):
 
 
 def test_default_callback_url_as_an_email_address_sends_an_email(account, smtp_server):
-    profile, _ = account
+    profile = account.profile
     profile.default_callback_url = "inbox@customer.example"
     profile.save()
     task = TaskFactory(owner=profile.user, callback_url="")

@@ -2,7 +2,6 @@
 and nothing that falls due meanwhile is left unsent (callbacks_app.watch, callbacks_app.kicks)."""
 
 import threading
-import time
 
 import pytest
 from django.db import connection
@@ -15,6 +14,7 @@ from callbacks_app.services import callback_delivery_create
 from callbacks_app.watch import WATCH, drain_watched, watch_release, watch_take
 from tasks_app.models import Task
 from tests.factories import TaskFactory
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -94,13 +94,11 @@ def run_drain_job(**kwargs) -> tuple[threading.Thread, dict]:
 
 
 def test_the_watching_job_sends_what_comes_during_its_watch_without_a_new_job(account, receiver):
-    profile, _ = account
+    profile = account.profile
     tasks = [TaskFactory(owner=profile.user, callback_url=receiver.url) for _ in range(3)]
     before = queued_jobs()
     thread, result = run_drain_job(linger=2.0)
-    deadline = time.monotonic() + 5
-    while not drain_watched() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(drain_watched, 5, "the drain job did not start watching", interval=0.01)
     assert drain_watched()
 
     deliveries = [completed_delivery(task) for task in tasks]
@@ -119,7 +117,7 @@ def test_a_delivery_committed_as_the_watch_ends_is_sent_by_the_leaving_job(accou
     """The race the watch protocol closes: a kick skipped because the watch looked alive,
     for a delivery committed just before the watcher gave up. The watcher looks once
     more after giving up its watch, and sends it."""
-    profile, _ = account
+    profile = account.profile
     task = TaskFactory(owner=profile.user, callback_url=receiver.url)
     release = watch_release
     raced = []

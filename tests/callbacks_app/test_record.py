@@ -13,7 +13,7 @@ from callbacks_app.engine import SendResult, attempts_record, deliveries_claim
 from callbacks_app.masking import MASK
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.validators import MAX_CALLBACK_URL_LENGTH
-from tests.factories import TaskFactory
+from tests.factories import DeliveryFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +21,10 @@ TARGET = "http://127.0.0.1:9/hook"
 
 
 def due_delivery(task, *, event="task.completed", created_ago=timedelta(0), target=TARGET) -> Delivery:
-    delivery = Delivery.objects.create(
-        task=task, event=event, target=target, payload='{"task_id": "%s"}' % task.id,
-        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    return DeliveryFactory(
+        task=task, event=event, target=target, payload='{"task_id": "%s"}' % task.id, due=True,
+        created_at=timezone.now() - created_ago,
     )
-    Delivery.objects.filter(id=delivery.id).update(created_at=timezone.now() - created_ago)
-    return delivery
 
 
 def answered(ok, status_code=None, *, body="", error="", duration_ms=12):
@@ -45,7 +43,7 @@ def record(deliveries, results):
 
 
 def test_one_batch_records_each_attempt_and_each_deliverys_new_state(account):
-    profile, _ = account
+    profile = account.profile
     tasks = [TaskFactory(owner=profile.user, status="completed") for _ in range(4)]
     ok, retried, no_answer, gone = deliveries = [due_delivery(task) for task in tasks]
 
@@ -90,10 +88,10 @@ def test_one_batch_records_each_attempt_and_each_deliverys_new_state(account):
 def test_two_deliveries_of_a_task_in_one_batch_callback_succeeded_follows_the_newer(
     account, newer_ok, newer_first
 ):
-    profile, _ = account
+    profile = account.profile
     task = TaskFactory(owner=profile.user, status="completed")
     older = due_delivery(task, created_ago=timedelta(minutes=5))
-    newer = due_delivery(task, event="task.approved")
+    newer = due_delivery(task, event=Delivery.Event.RESENT)
     batch = [newer, older] if newer_first else [older, newer]
 
     record(batch, {
@@ -113,7 +111,7 @@ def test_a_delivery_to_the_longest_callback_url_is_claimed_and_recorded(account)
     """A callback URL may be 2,048 characters of multi-byte text (about 6 KB), more than a
     PostgreSQL B-tree entry may hold (2,704 bytes): no index that a claim or a record
     writes to may hold the target."""
-    profile, _ = account
+    profile = account.profile
     task = TaskFactory(owner=profile.user, status="completed")
     prefix = "http://127.0.0.1:9/"
     cjk = random.Random(7).choices([chr(c) for c in range(0x4E00, 0x9FFF)], k=MAX_CALLBACK_URL_LENGTH - len(prefix))

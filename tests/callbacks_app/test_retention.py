@@ -10,28 +10,27 @@ from django_q.models import Schedule
 from callbacks_app import jobs, schedules
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.services import deliveries_prune
-from tests.factories import TaskFactory
+from tests.factories import DeliveryFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def make_delivery(task, status, finished_days_ago=None) -> Delivery:
     now = timezone.now()
-    delivery = Delivery.objects.create(
+    return DeliveryFactory(
         task=task,
         event=Delivery.Event.COMPLETED,
         target="http://127.0.0.1:9/",
         payload="{}",
         status=status,
         finished_at=None if finished_days_ago is None else now - timedelta(days=finished_days_ago),
+        attempted=True,
     )
-    DeliveryAttempt.objects.create(delivery=delivery, number=1, started_at=now)
-    return delivery
 
 
 @pytest.fixture
 def task(account):
-    return TaskFactory(owner=account[0].user)
+    return TaskFactory(owner=account.user)
 
 
 def test_deliveries_prune_deletes_finished_deliveries_older_than_the_cutoff(task):

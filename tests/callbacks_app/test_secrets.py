@@ -1,13 +1,14 @@
 """No secret in stored attempts, in the callbacks API, or in the logs of a failing delivery (SPEC §8)."""
 
 import json
+import logging
 
 import pytest
 
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.accounts import signing_secret_rotate
 from tasks_app.services import task_complete
-from tests.conftest import deliver_until_finished
+from tests.conftest import deliver_until_finished, logged_text
 from tests.factories import TaskFactory
 from tests.servers import Answer
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 @pytest.fixture
 def rotated_account(account):
     """An account in the middle of a signing-secret rotation: two secrets sign every callback."""
-    profile, keys = account
+    profile, keys = account.profile, account.keys
     previous = profile.signing_secret
     signing_secret_rotate(profile=profile)
     profile.refresh_from_db()
@@ -47,8 +48,9 @@ def stored_attempts_text() -> str:
     )
 
 
-def test_failing_http_delivery_leaks_no_secret(rotated_account, receiver, settings, captured_logs, api):
+def test_failing_http_delivery_leaks_no_secret(rotated_account, receiver, settings, caplog, api):
     profile, keys, secrets = rotated_account
+    caplog.set_level(logging.DEBUG)
     settings.CALLBACK_RETRY_SCHEDULE = [0.1, 0.1]
     # A receiver that echoes our credentials back in its error answer.
     receiver.answer(Answer(401, body=f"unknown key {profile.live_callback_auth_key}".encode()))
@@ -60,17 +62,18 @@ def test_failing_http_delivery_leaks_no_secret(rotated_account, receiver, settin
 
     assert delivery.status == Delivery.Status.FAILED
     assert receiver.requests[0].header("scale-callback-auth") == profile.live_callback_auth_key
-    assert f"Callback {delivery.id} attempt 3 to http: HTTP 401" in captured_logs.text
+    assert f"Callback {delivery.id} attempt 3 to http: HTTP 401" in logged_text(caplog)
     leaked = secrets + signatures_sent(receiver)
     assert len(leaked) == 8 + 2 * 3  # two signatures per attempt: the rotation is on
     for secret in leaked:
-        assert secret not in captured_logs.text
+        assert secret not in logged_text(caplog)
         assert secret not in stored_attempts_text()
         assert secret not in api_text
 
 
-def test_failing_email_delivery_leaks_no_secret(rotated_account, smtp_server, settings, captured_logs, api):
+def test_failing_email_delivery_leaks_no_secret(rotated_account, smtp_server, settings, caplog, api):
     profile, keys, secrets = rotated_account
+    caplog.set_level(logging.DEBUG)
     settings.CALLBACK_RETRY_SCHEDULE = [0.1]
     smtp_server.refuse("554 5.7.1 Rejected")
     task = TaskFactory(owner=profile.user, callback_url="results@customer.example")
@@ -80,13 +83,13 @@ def test_failing_email_delivery_leaks_no_secret(rotated_account, smtp_server, se
     api_text = api.as_key(keys.live_api_key).get(f"/v1/task/{task.id}/callbacks").content.decode()
 
     assert delivery.status == Delivery.Status.FAILED
-    assert "554" in captured_logs.text
+    assert "554" in logged_text(caplog)
     sent = [
         part.partition(",")[2]
         for received in smtp_server.received
         for part in received.message["webhook-signature"].split()
     ]
     for secret in secrets + sent:
-        assert secret not in captured_logs.text
+        assert secret not in logged_text(caplog)
         assert secret not in stored_attempts_text()
         assert secret not in api_text

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from callbacks_app.engine.picking import PER_JOB_TARGET_SLOTS, deliveries_to_send
 from callbacks_app.models import Delivery
-from tests.factories import TaskFactory
+from tests.factories import DeliveryFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -17,13 +17,13 @@ HANGING, HEALTHY = "http://hanging.example/hook", "http://healthy.example/hook"
 @pytest.fixture
 def backlog(account):
     """200 due deliveries to a hanging target, older than 10 to a healthy one."""
-    task = TaskFactory(owner=account[0].user)
+    task = TaskFactory(owner=account.user)
     now = timezone.now()
 
     def make(target, count, age_seconds):
         return [
-            Delivery.objects.create(task=task, event="task.completed", target=target, payload="{}",
-                                    next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001))
+            DeliveryFactory(task=task, target=target, payload="{}", due=True,
+                            next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001))
             for i in range(count)
         ]
 

@@ -23,7 +23,7 @@ def send_one_callback(profile, receiver):
 
 
 def test_during_rotation_receivers_with_the_old_or_the_new_secret_both_verify(account, receiver):
-    profile, _ = account
+    profile = account.profile
     old_secret = profile.signing_secret
     new_secret = signing_secret_rotate(profile=profile)
 
@@ -35,7 +35,7 @@ def test_during_rotation_receivers_with_the_old_or_the_new_secret_both_verify(ac
 
 
 def test_after_the_overlap_only_the_new_secret_signs(account, receiver):
-    profile, _ = account
+    profile = account.profile
     old_secret = profile.signing_secret
     new_secret = signing_secret_rotate(profile=profile)
     profile.previous_signing_secret_expires_at = timezone.now() - timedelta(seconds=1)
@@ -50,7 +50,7 @@ def test_after_the_overlap_only_the_new_secret_signs(account, receiver):
 
 
 def test_rotation_keeps_the_previous_secret_for_24_hours(account):
-    profile, _ = account
+    profile = account.profile
     before = timezone.now()
 
     signing_secret_rotate(profile=profile)

@@ -15,13 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture
-def customer(api, account):
-    return api.as_key(account[1].live_api_key)
-
-
-@pytest.fixture
 def completed_task(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     return task
 
@@ -43,7 +38,7 @@ def test_resend_callback_queues_a_new_delivery_that_reaches_the_receiver(
 
 
 def test_resend_callback_of_a_pending_task_is_409(customer, account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
 
     response = customer.post(f"/v1/task/{task.id}/resend_callback")
 
@@ -54,7 +49,7 @@ def test_resend_callback_of_a_pending_task_is_409(customer, account, receiver):
 
 
 def test_resend_callback_without_a_target_is_400(customer, account):
-    task = TaskFactory(owner=account[0].user, callback_url="")
+    task = TaskFactory(owner=account.user, callback_url="")
     task_complete(task_id=task.id, response={"category": "red"})
 
     response = customer.post(f"/v1/task/{task.id}/resend_callback")
@@ -64,7 +59,7 @@ def test_resend_callback_without_a_target_is_400(customer, account):
 
 
 def test_resend_callback_of_another_accounts_task_is_404(api, other_account, completed_task):
-    response = api.as_key(other_account[1].live_api_key).post(
+    response = api.as_key(other_account.live_api_key).post(
         f"/v1/task/{completed_task.id}/resend_callback"
     )
 
@@ -73,7 +68,7 @@ def test_resend_callback_of_another_accounts_task_is_404(api, other_account, com
 
 
 def test_resend_callback_of_a_live_task_with_the_test_key_is_404(api, account, completed_task):
-    response = api.as_key(account[1].test_api_key).post(
+    response = api.as_key(account.test_api_key).post(
         f"/v1/task/{completed_task.id}/resend_callback"
     )
 
@@ -114,7 +109,7 @@ def test_callbacks_lists_deliveries_newest_first_with_their_attempts(
 
 
 def test_callbacks_masks_secrets_in_request_headers(customer, completed_task, account):
-    profile, _ = account
+    profile = account.profile
     deliver_until_finished(Delivery.objects.get(task=completed_task).id)
 
     response = customer.get(f"/v1/task/{completed_task.id}/callbacks")
@@ -129,14 +124,14 @@ def test_callbacks_masks_secrets_in_request_headers(customer, completed_task, ac
 
 
 def test_callbacks_of_another_accounts_task_is_404(api, other_account, completed_task):
-    response = api.as_key(other_account[1].live_api_key).get(f"/v1/task/{completed_task.id}/callbacks")
+    response = api.as_key(other_account.live_api_key).get(f"/v1/task/{completed_task.id}/callbacks")
 
     assert response.status_code == 404
     assert response.json()["status_code"] == 404
 
 
 def test_callbacks_of_a_task_without_callbacks_is_an_empty_list(customer, account):
-    task = TaskFactory(owner=account[0].user)
+    task = TaskFactory(owner=account.user)
 
     response = customer.get(f"/v1/task/{task.id}/callbacks")
 

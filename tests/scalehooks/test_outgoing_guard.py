@@ -22,7 +22,7 @@ def loopback_forbidden(settings):
 def deliver_to(account, url) -> Delivery:
     # Saved directly, as a target that passed validation earlier (a name, or an
     # address allowed before the operator changed the setting) would be.
-    task = TaskFactory(owner=account[0].user, callback_url=url)
+    task = TaskFactory(owner=account.user, callback_url=url)
     task_complete(task_id=task.id, response={"category": "red"})
     return deliver_until_finished(Delivery.objects.get(task=task).id)
 

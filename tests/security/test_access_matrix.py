@@ -95,7 +95,7 @@ def _task(owner, mode: str, state: str) -> Task:
 @pytest.fixture
 def targets(account):
     """The customer's tasks: (mode, state) → task."""
-    owner = account[0].user
+    owner = account.user
     return {
         (mode, state): _task(owner, mode, state)
         for mode in (Mode.LIVE, Mode.TEST)
@@ -167,7 +167,7 @@ def test_wrong_key_is_a_401_and_changes_nothing(api, targets, route, key):
 def test_another_accounts_key_is_a_404_and_changes_nothing(api, other_account, operator_account, targets, route):
     # given a key of another account (staff for the operator routes, which serve any task,
     # is not "another account": the routes' own callers are tested below)
-    key = other_account[1].live_api_key
+    key = other_account.live_api_key
     before = database_state()
 
     answer = call(api.as_key(key), route, targets[(Mode.LIVE, route.state)])
@@ -181,7 +181,7 @@ def test_another_accounts_key_is_a_404_and_changes_nothing(api, other_account, o
 )
 @pytest.mark.parametrize("route", [r for r in TASK_ROUTES if not r.operator], ids=str)
 def test_the_other_modes_key_is_a_404_and_changes_nothing(api, account, targets, route, key_mode, task_mode):
-    keys = account[1]
+    keys = account.keys
     key = keys.test_api_key if key_mode == Mode.TEST else keys.live_api_key
     before = database_state()
 
@@ -195,7 +195,7 @@ def test_the_other_modes_key_is_a_404_and_changes_nothing(api, account, targets,
 def test_operator_routes_are_a_404_for_a_non_staff_key_even_on_its_own_task(api, account, targets, route):
     before = database_state()
 
-    answer = call(api.as_key(account[1].live_api_key), route, targets[(Mode.LIVE, route.state)])
+    answer = call(api.as_key(account.live_api_key), route, targets[(Mode.LIVE, route.state)])
 
     assert_refused(answer, 404)
     assert database_state() == before
@@ -204,7 +204,7 @@ def test_operator_routes_are_a_404_for_a_non_staff_key_even_on_its_own_task(api,
 @pytest.mark.parametrize("route", OPERATOR_ROUTES, ids=str)
 def test_operator_routes_work_for_staff(api, operator_account, targets, route):
     # the control of the test above: the same call by a staff key does change the task
-    answer = call(api.as_key(operator_account[1].live_api_key), route, targets[(Mode.LIVE, route.state)])
+    answer = call(api.as_key(operator_account.live_api_key), route, targets[(Mode.LIVE, route.state)])
 
     assert answer.status_code == 200, answer.json()
 
@@ -212,7 +212,7 @@ def test_operator_routes_work_for_staff(api, operator_account, targets, route):
 @pytest.mark.parametrize("route", [r for r in TASK_ROUTES if not r.operator], ids=str)
 def test_owner_key_is_answered(api, account, targets, route):
     # the control of the isolation tests: the owner's key of the task's mode succeeds
-    answer = call(api.as_key(account[1].live_api_key), route, targets[(Mode.LIVE, route.state)])
+    answer = call(api.as_key(account.live_api_key), route, targets[(Mode.LIVE, route.state)])
 
     assert answer.status_code == 200, answer.json()
 
@@ -221,9 +221,9 @@ def test_owner_key_is_answered(api, account, targets, route):
 def test_task_list_shows_only_the_callers_own_tasks_of_its_mode(api, account, other_account, targets, caller):
     # given the customer's tasks in both modes, and a caller
     key, mode = {
-        "other-account": (other_account[1].live_api_key, None),
-        "live-key": (account[1].live_api_key, Mode.LIVE),
-        "test-key": (account[1].test_api_key, Mode.TEST),
+        "other-account": (other_account.live_api_key, None),
+        "live-key": (account.live_api_key, Mode.LIVE),
+        "test-key": (account.test_api_key, Mode.TEST),
     }[caller]
 
     # when it lists tasks

@@ -129,7 +129,7 @@ CATALOGUE = [
 
 @pytest.fixture
 def tasks(account):
-    owner = account[0].user
+    owner = account.user
 
     def create():
         return services.task_create(
@@ -155,7 +155,7 @@ def tasks(account):
 @pytest.mark.parametrize("bad", CATALOGUE, ids=lambda bad: bad.name)
 def test_bad_input_is_a_4xx_json_error_and_changes_nothing(api, account, operator_account, tasks, bad):
     # given
-    key = (operator_account if bad.operator else account)[1].live_api_key
+    key = (operator_account if bad.operator else account).live_api_key
     path = bad.path.format(**tasks)
     before = database_state()
 
@@ -177,7 +177,7 @@ def test_bad_input_is_a_4xx_json_error_and_changes_nothing(api, account, operato
 def test_metadata_at_the_limits_is_accepted(api, account, tasks):
     # the control of the depth and size cases: 32 levels and just under 64 KiB pass
     deep = json.loads(nested(31))
-    answer = api.as_key(account[1].live_api_key).post(
+    answer = api.as_key(account.live_api_key).post(
         f"/v1/task/{tasks['id']}/setMetadata", {"deep": deep, "big": "y" * 60_000}, format="json"
     )
 

@@ -19,23 +19,6 @@ def file_server():
 
 
 @pytest.fixture
-def customer(api, account):
-    """The customer's live-key client."""
-    return api.as_key(account[1].live_api_key)
-
-
-@pytest.fixture
-def customer_test_mode(api, account):
-    """The same customer's test-key client."""
-    return api.as_key(account[1].test_api_key)
-
-
-@pytest.fixture
-def operator(api, operator_account):
-    return api.as_key(operator_account[1].live_api_key)
-
-
-@pytest.fixture
 def create_task(customer):
     """Create a categorization task through the API; returns its task object."""
 

@@ -22,7 +22,7 @@ def task_url(task, action="change"):
 
 @pytest.fixture
 def pending_task(account, receiver):
-    return TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    return TaskFactory(owner=account.user, callback_url=receiver.url)
 
 
 @pytest.fixture
@@ -37,8 +37,8 @@ def completed_task(pending_task):
 
 @pytest.mark.django_db
 def test_task_changelist_filters_by_status_and_mode(admin_client, account):
-    live = TaskFactory(owner=account[0].user, is_test=False)
-    test = TaskFactory(owner=account[0].user, is_test=True)
+    live = TaskFactory(owner=account.user, is_test=False)
+    test = TaskFactory(owner=account.user, is_test=True)
 
     response = admin_client.get(reverse("admin:tasks_app_task_changelist"), {"mode": "test", "status__exact": "pending"})
 
@@ -49,8 +49,8 @@ def test_task_changelist_filters_by_status_and_mode(admin_client, account):
 
 @pytest.mark.django_db
 def test_task_changelist_filters_by_audit_status(admin_client, account):
-    TaskFactory(owner=account[0].user)
-    rejected = TaskFactory(owner=account[0].user, customer_review_status="rejected")
+    TaskFactory(owner=account.user)
+    rejected = TaskFactory(owner=account.user, customer_review_status="rejected")
 
     response = admin_client.get(reverse("admin:tasks_app_task_changelist"), {"audit": "rejected"})
 
@@ -59,9 +59,9 @@ def test_task_changelist_filters_by_audit_status(admin_client, account):
 
 @pytest.mark.django_db
 def test_task_changelist_searches_task_id_unique_id_and_callback_url(admin_client, account):
-    by_id = TaskFactory(owner=account[0].user)
-    by_unique = TaskFactory(owner=account[0].user, unique_id="order-77")
-    by_url = TaskFactory(owner=account[0].user, callback_url="https://hooks.example.com/scale")
+    by_id = TaskFactory(owner=account.user)
+    by_unique = TaskFactory(owner=account.user, unique_id="order-77")
+    by_url = TaskFactory(owner=account.user, callback_url="https://hooks.example.com/scale")
     url = reverse("admin:tasks_app_task_changelist")
 
     found = {
@@ -174,7 +174,7 @@ def test_admin_resend_of_a_pending_task_is_refused_and_changes_nothing(admin_cli
 
 @pytest.mark.django_db
 def test_admin_resend_without_a_target_is_refused(admin_client, account):
-    task = TaskFactory(owner=account[0].user, callback_url="")
+    task = TaskFactory(owner=account.user, callback_url="")
     task_complete(task_id=task.id, response={"category": "red"})
 
     response = admin_client.post(task_url(task, "resend"))
@@ -186,9 +186,9 @@ def test_admin_resend_without_a_target_is_refused(admin_client, account):
 
 @pytest.mark.django_db
 def test_bulk_resend_counts_what_was_queued_and_what_was_refused(admin_client, completed_task, pending_task, account):
-    other_completed = TaskFactory(owner=account[0].user, callback_url=completed_task.callback_url)
+    other_completed = TaskFactory(owner=account.user, callback_url=completed_task.callback_url)
     task_complete(task_id=other_completed.id, response={"category": "blue"})
-    selected = [completed_task.id, other_completed.id, TaskFactory(owner=account[0].user).id]
+    selected = [completed_task.id, other_completed.id, TaskFactory(owner=account.user).id]
 
     response = admin_client.post(
         reverse("admin:tasks_app_task_changelist"),
@@ -206,20 +206,20 @@ def test_bulk_resend_counts_what_was_queued_and_what_was_refused(admin_client, c
 
 @pytest.mark.django_db
 def test_profile_page_shows_secrets_masked(admin_client, account):
-    profile = account[0]
+    profile = account.profile
 
     html = admin_client.get(reverse("admin:tasks_app_profile_change", args=[profile.pk])).content.decode()
 
     for secret in (profile.signing_secret, profile.live_callback_auth_key, profile.test_callback_auth_key):
         assert secret not in html
         assert secret[:9] + "…" in html
-    assert account[1].live_api_key not in html
+    assert account.live_api_key not in html
     assert profile.live_api_key_prefix + "…" in html
 
 
 @pytest.mark.django_db
 def test_profile_default_callback_url_is_validated(admin_client, account):
-    profile = account[0]
+    profile = account.profile
 
     response = admin_client.post(
         reverse("admin:tasks_app_profile_change", args=[profile.pk]),
@@ -234,8 +234,7 @@ def test_profile_default_callback_url_is_validated(admin_client, account):
 
 @pytest.mark.django_db
 def test_rotate_api_keys_action_shows_the_new_keys_once(admin_client, account):
-    profile, old_keys = account
-
+    profile, old_keys = account.profile, account.keys
     response = admin_client.post(
         reverse("admin:tasks_app_profile_changelist"),
         {"action": "rotate_api_keys", "_selected_action": [profile.pk]},
@@ -269,7 +268,7 @@ def test_rotate_signing_secret_action_reports_the_count(admin_client, account, o
 
 @pytest.mark.django_db
 def test_rotate_live_callback_auth_key_action_leaves_the_test_key(admin_client, account):
-    profile = account[0]
+    profile = account.profile
     live, test = profile.live_callback_auth_key, profile.test_callback_auth_key
 
     admin_client.post(
@@ -338,7 +337,7 @@ def test_admin_recall_takes_a_completed_task_back_to_pending(admin_client, compl
 
 @pytest.mark.django_db
 def test_bulk_recall_counts_what_was_recalled_and_what_was_refused(admin_client, completed_task, account):
-    pending_task = TaskFactory(owner=account[0].user)
+    pending_task = TaskFactory(owner=account.user)
 
     response = admin_client.post(
         reverse("admin:tasks_app_task_changelist"),

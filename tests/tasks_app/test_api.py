@@ -15,12 +15,6 @@ CATEGORIZATION = {
 }
 
 
-@pytest.fixture
-def customer(api, account):
-    _, keys = account
-    return api.as_key(keys.live_api_key)
-
-
 def test_create_categorization_returns_the_task_object(customer, receiver):
     answer = customer.post(
         "/v1/task/categorization", {**CATEGORIZATION, "callback_url": receiver.url}, format="json"
@@ -99,14 +93,14 @@ def test_get_task_returns_it_and_another_accounts_task_is_a_404(customer, api, o
     task_id = customer.post("/v1/task/categorization", CATEGORIZATION, format="json").json()["task_id"]
 
     assert customer.get(f"/v1/task/{task_id}").json()["task_id"] == task_id
-    _, other_keys = other_account
+    other_keys = other_account.keys
     answer = api.as_key(other_keys.live_api_key).get(f"/v1/task/{task_id}")
     assert answer.status_code == 404
     assert answer.json()["status_code"] == 404
 
 
 def test_test_key_does_not_see_live_tasks(customer, api, account):
-    _, keys = account
+    keys = account.keys
     task_id = customer.post("/v1/task/categorization", CATEGORIZATION, format="json").json()["task_id"]
 
     assert api.as_key(keys.test_api_key).get(f"/v1/task/{task_id}").status_code == 404
@@ -116,8 +110,7 @@ def test_operator_completes_a_task_and_a_delivery_is_recorded(customer, api, ope
     task_id = customer.post(
         "/v1/task/categorization", {**CATEGORIZATION, "callback_url": receiver.url}, format="json"
     ).json()["task_id"]
-    _, operator_keys = operator_account
-
+    operator_keys = operator_account.keys
     answer = api.as_key(operator_keys.live_api_key).post(
         f"/v1/ops/task/{task_id}/complete", {"response": {"category": "red"}}, format="json"
     )
@@ -141,8 +134,7 @@ def test_operator_route_is_a_404_for_customers(customer):
 
 def test_complete_with_a_response_outside_the_categories_is_a_400(customer, api, operator_account):
     task_id = customer.post("/v1/task/categorization", CATEGORIZATION, format="json").json()["task_id"]
-    _, operator_keys = operator_account
-
+    operator_keys = operator_account.keys
     answer = api.as_key(operator_keys.live_api_key).post(
         f"/v1/ops/task/{task_id}/complete", {"response": {"category": "green"}}, format="json"
     )
@@ -156,7 +148,7 @@ def test_completing_twice_is_a_409_and_creates_no_second_delivery(customer, api,
     task_id = customer.post(
         "/v1/task/categorization", {**CATEGORIZATION, "callback_url": receiver.url}, format="json"
     ).json()["task_id"]
-    operator = api.as_key(operator_account[1].live_api_key)
+    operator = api.as_key(operator_account.live_api_key)
     operator.post(f"/v1/ops/task/{task_id}/complete", {"response": {"category": "red"}}, format="json")
 
     answer = operator.post(f"/v1/ops/task/{task_id}/complete", {"response": {"category": "blue"}}, format="json")

@@ -18,7 +18,7 @@ def rotate(*args) -> str:
 
 
 def test_rotate_api_keys_prints_working_new_keys_and_the_old_ones_stop(api, account):
-    old_live = account[1].live_api_key
+    old_live = account.live_api_key
 
     out = rotate("--api")
 
@@ -30,7 +30,7 @@ def test_rotate_api_keys_prints_working_new_keys_and_the_old_ones_stop(api, acco
 
 
 def test_rotate_callback_auth_keys_prints_both_new_keys(account):
-    profile, _ = account
+    profile = account.profile
     old = profile.live_callback_auth_key
 
     out = rotate("--callback-auth")
@@ -42,7 +42,7 @@ def test_rotate_callback_auth_keys_prints_both_new_keys(account):
 
 
 def test_rotate_callback_auth_key_of_one_mode(account):
-    profile, _ = account
+    profile = account.profile
     old_test = profile.test_callback_auth_key
 
     out = rotate("--callback-auth", "--mode", "live")
@@ -53,7 +53,7 @@ def test_rotate_callback_auth_key_of_one_mode(account):
 
 
 def test_rotate_signing_secret_prints_it_and_keeps_the_old_one_for_24_hours(account):
-    profile, _ = account
+    profile = account.profile
     old = profile.signing_secret
 
     out = rotate("--signing")

@@ -1,7 +1,5 @@
 """Attachment download at creation (SPEC §5): the job, against real HTTP servers."""
 
-import time
-
 import pytest
 
 from callbacks_app.models import Delivery
@@ -10,6 +8,7 @@ from tasks_app.models import Task
 from tasks_app.services import ATTACHMENT_ERROR
 from tests.conftest import deliver_until_finished
 from tests.servers import Answer
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +132,9 @@ def test_created_task_with_a_missing_attachment_reaches_the_receiver_as_an_error
     assert request.json()["task_id"] == task_id
     assert request.json()["status"] == "error"
     assert request.json()["response"]["attachments"] == [{"statusCode": 404, "url": missing}]
-    deadline = time.monotonic() + 5
-    while Task.objects.get(id=task_id).callback_succeeded is None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(
+        lambda: Task.objects.get(id=task_id).callback_succeeded is not None,
+        5,
+        "the task's callback outcome was not recorded",
+    )
     assert Task.objects.get(id=task_id).callback_succeeded is True

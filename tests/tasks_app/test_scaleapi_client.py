@@ -32,7 +32,7 @@ CATEGORIZATION = {
 
 @pytest.fixture
 def scale(live_server, account):
-    return ScaleClient(account[1].live_api_key, api_instance_url=f"{live_server.url}/v1")
+    return ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
 
 
 def stored(task_id: str) -> dict:
@@ -190,7 +190,7 @@ def test_lookup_by_unique_id_that_the_client_does_after_a_5xx_then_409(scale):
 
 def test_errors_map_to_the_clients_exceptions(scale, live_server, other_account):
     task_id = scale.create_task(TaskType.Categorization, **CATEGORIZATION).id
-    other = ScaleClient(other_account[1].live_api_key, api_instance_url=f"{live_server.url}/v1")
+    other = ScaleClient(other_account.live_api_key, api_instance_url=f"{live_server.url}/v1")
     wrong_key = ScaleClient("live_" + "0" * 32, api_instance_url=f"{live_server.url}/v1")
 
     with pytest.raises(ScaleResourceNotFound):
@@ -205,7 +205,7 @@ def test_errors_map_to_the_clients_exceptions(scale, live_server, other_account)
 
 def test_test_key_client_sees_only_test_tasks(scale, live_server, account):
     live_id = scale.create_task(TaskType.Categorization, **CATEGORIZATION).id
-    test_client = ScaleClient(account[1].test_api_key, api_instance_url=f"{live_server.url}/v1")
+    test_client = ScaleClient(account.test_api_key, api_instance_url=f"{live_server.url}/v1")
 
     test_task = test_client.create_task(TaskType.Categorization, **CATEGORIZATION)
 

@@ -184,7 +184,7 @@ def test_live_and_test_keys_list_only_their_own_mode(customer, customer_test_mod
 def test_list_never_shows_another_accounts_tasks(api, other_account, create_task):
     create_task()
 
-    answer = api.as_key(other_account[1].live_api_key).get("/v1/tasks")
+    answer = api.as_key(other_account.live_api_key).get("/v1/tasks")
 
     assert ids(answer) == []
     assert answer.json()["total"] == 0

@@ -86,7 +86,7 @@ def task_in_state(owner, state: str, callback_url: str) -> Task:
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_every_state_and_action(state, action, account, customer, operator):
     # given a task of the customer in `state`, with a callback target
-    task = task_in_state(account[0].user, state, UNSENT_TARGET)
+    task = task_in_state(account.user, state, UNSENT_TARGET)
     before = Task.objects.values().get(id=task.id)
     who, path, body = ACTIONS[action]
     client = operator if who == "operator" else customer
@@ -126,7 +126,7 @@ def test_every_state_and_action(state, action, account, customer, operator):
 
 def test_a_refused_service_call_raises_and_changes_nothing(account):
     # given a canceled task
-    task = task_in_state(account[0].user, "canceled", "")
+    task = task_in_state(account.user, "canceled", "")
     before = Task.objects.values().get(id=task.id)
 
     # when the admin (or any caller) asks the service to complete it
@@ -139,7 +139,7 @@ def test_a_refused_service_call_raises_and_changes_nothing(account):
 
 def test_audits_accumulate_and_each_sends_a_callback(account):
     # given a completed task
-    task = task_in_state(account[0].user, "completed", UNSENT_TARGET)
+    task = task_in_state(account.user, "completed", UNSENT_TARGET)
 
     # when the customer rejects it, an operator fixes it, and the customer accepts it
     services.task_audit(task_id=task.id, accepted=False, comments="not red")
@@ -155,7 +155,7 @@ def test_audits_accumulate_and_each_sends_a_callback(account):
 
 
 def test_fix_with_an_invalid_response_is_refused_and_changes_nothing(account, operator):
-    task = task_in_state(account[0].user, "completed", "")
+    task = task_in_state(account.user, "completed", "")
     before = Task.objects.values().get(id=task.id)
 
     answer = operator.post(f"/v1/ops/task/{task.id}/fix", {"response": {"category": "green"}}, format="json")
@@ -165,7 +165,7 @@ def test_fix_with_an_invalid_response_is_refused_and_changes_nothing(account, op
 
 
 def test_operator_error_needs_a_message(account, operator):
-    task = task_in_state(account[0].user, "pending", "")
+    task = task_in_state(account.user, "pending", "")
 
     answer = operator.post(f"/v1/ops/task/{task.id}/error", {"error": ""}, format="json")
 
@@ -174,7 +174,7 @@ def test_operator_error_needs_a_message(account, operator):
 
 
 def test_recalled_task_can_be_completed_again(account):
-    task = task_in_state(account[0].user, "completed", "")
+    task = task_in_state(account.user, "completed", "")
     services.task_recall(task_id=task.id)
 
     task = services.task_complete(task_id=task.id, response={"category": "blue"})
@@ -186,7 +186,7 @@ def test_recalled_task_can_be_completed_again(account):
 
 @pytest.mark.parametrize("action", ["complete", "error", "fix", "recall"])
 def test_operator_routes_are_a_404_for_customers(action, account, customer):
-    task = task_in_state(account[0].user, "pending" if action in ("complete", "error") else "completed", "")
+    task = task_in_state(account.user, "pending" if action in ("complete", "error") else "completed", "")
     before = Task.objects.values().get(id=task.id)
     _, path, body = ACTIONS[action]
 

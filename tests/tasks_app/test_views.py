@@ -74,7 +74,7 @@ def test_the_same_unique_id_is_free_in_the_other_mode_and_account(api, customer_
     in_test_mode = customer_test_mode.post(
         "/v1/task/categorization", {**CATEGORIZATION, "unique_id": "order-1"}, format="json"
     )
-    other = api.as_key(other_account[1].live_api_key).post(
+    other = api.as_key(other_account.live_api_key).post(
         "/v1/task/categorization", {**CATEGORIZATION, "unique_id": "order-1"}, format="json"
     )
 
@@ -176,7 +176,7 @@ def test_audit_accepts_null_comments_as_the_client_sends_them(customer, create_t
 
 
 def test_profile_shows_the_callback_settings_of_the_keys_mode(account, customer, customer_test_mode):
-    profile = account[0]
+    profile = account.profile
 
     live = customer.get("/v1/profile").json()
     test = customer_test_mode.get("/v1/profile").json()
@@ -195,7 +195,7 @@ def test_patch_profile_sets_the_default_callback_url(account, customer):
 
     assert answer.status_code == 200
     assert answer.json()["default_callback_url"] == "https://example.com/hook"
-    assert Profile.objects.get(id=account[0].id).default_callback_url == "https://example.com/hook"
+    assert Profile.objects.get(id=account.profile.id).default_callback_url == "https://example.com/hook"
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/", "http://169.254.169.254/latest", "http://u:p@example.com/"])
@@ -204,15 +204,15 @@ def test_patch_profile_with_a_forbidden_url_is_a_400(account, customer, url):
 
     assert answer.status_code == 400
     assert "default_callback_url" in answer.json()["details"]
-    assert Profile.objects.get(id=account[0].id).default_callback_url == ""
+    assert Profile.objects.get(id=account.profile.id).default_callback_url == ""
 
 
 def test_rotate_callback_auth_key_changes_only_the_keys_mode(account, customer_test_mode):
-    before = Profile.objects.get(id=account[0].id)
+    before = Profile.objects.get(id=account.profile.id)
 
     answer = customer_test_mode.post("/v1/profile/rotate_callback_auth_key")
 
-    after = Profile.objects.get(id=account[0].id)
+    after = Profile.objects.get(id=account.profile.id)
     assert answer.status_code == 200
     assert answer.json()["callback_auth_key"] == after.test_callback_auth_key != before.test_callback_auth_key
     assert after.live_callback_auth_key == before.live_callback_auth_key
@@ -240,8 +240,8 @@ TASK_ROUTES = [
 @pytest.fixture(params=["other account", "test key"])
 def outsider(request, api, account, other_account):
     if request.param == "other account":
-        return api.as_key(other_account[1].live_api_key)
-    return api.as_key(account[1].test_api_key)
+        return api.as_key(other_account.live_api_key)
+    return api.as_key(account.test_api_key)
 
 
 @pytest.mark.parametrize("method, path, body", TASK_ROUTES)

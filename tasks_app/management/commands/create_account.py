@@ -22,15 +22,15 @@ class Command(BaseCommand):
         if get_user_model().objects.filter(username=email).exists():
             raise CommandError(f"An account {email} already exists.")
         try:
-            profile, keys = account_create(
+            account = account_create(
                 email=email, staff=staff, default_callback_url=default_callback_url
             )
         except ValidationError as exc:
             raise CommandError(f"Invalid --default-callback-url: {exc.messages[0]}") from None
         if password:
-            profile.user.set_password(password)
-            profile.user.save(update_fields=["password"])
+            account.user.set_password(password)
+            account.user.save(update_fields=["password"])
         self.stdout.write(f"Account:                {email}{' (staff)' if staff else ''}")
-        for label, value in issued_secrets(profile=profile, keys=keys):
+        for label, value in issued_secrets(profile=account.profile, keys=account.keys):
             self.stdout.write(f"{label + ':':<24}{value}")
         self.stdout.write("The API keys are not stored and will not be shown again.")

@@ -20,7 +20,8 @@ class Command(BaseCommand):
     def handle(self, *args, url, **options):
         profile = Profile.objects.filter(user__username=DEMO_EMAIL).select_related("user").first()
         if profile is None:
-            profile, keys = account_create(email=DEMO_EMAIL, staff=True)
+            account = account_create(email=DEMO_EMAIL, staff=True)
+            profile, keys = account.profile, account.keys
         else:
             keys = api_keys_rotate(profile=profile)
         password = secrets.token_urlsafe(12)

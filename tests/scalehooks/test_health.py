@@ -6,8 +6,8 @@ import pytest
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from callbacks_app.models import Delivery, DeliveryAttempt
-from tests.factories import TaskFactory
+from callbacks_app.models import DeliveryAttempt
+from tests.factories import DeliveryFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,14 +31,13 @@ def test_healthz_is_ok_when_database_and_broker_answer(client):
 
 
 def test_metrics_count_deliveries_by_status_and_overdue(client, account):
-    task = TaskFactory(owner=account[0].user)
+    task = TaskFactory(owner=account.user)
     now = timezone.now()
     for status, due in [
         ("succeeded", None), ("failed", None), ("pending", now + timedelta(minutes=5)),
         ("pending", now - timedelta(minutes=5)), ("pending", now - timedelta(minutes=5)),
     ]:
-        Delivery.objects.create(task=task, event="task.completed", target="http://x.test/",
-                                payload="{}", status=status, next_attempt_at=due)
+        DeliveryFactory(task=task, target="http://x.test/", payload="{}", status=status, next_attempt_at=due)
 
     values = samples(client)
 
@@ -50,8 +49,8 @@ def test_metrics_count_deliveries_by_status_and_overdue(client, account):
 
 
 def test_metrics_histogram_of_recent_attempt_latency(client, account):
-    task = TaskFactory(owner=account[0].user)
-    delivery = Delivery.objects.create(task=task, event="task.completed", target="http://x.test/", payload="{}")
+    task = TaskFactory(owner=account.user)
+    delivery = DeliveryFactory(task=task, target="http://x.test/", payload="{}", pending=True)
     now = timezone.now()
     for number, (ms, ok, age) in enumerate(
         [(40, True, 1), (300, False, 1), (20_000, False, 1), (10, True, 120)], start=1

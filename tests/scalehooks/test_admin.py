@@ -29,7 +29,7 @@ def admin_urls(delivery):
 @pytest.mark.django_db
 def test_a_non_staff_account_cannot_open_any_admin_page(client, account):
     delivery = DeliveryFactory(status="failed")
-    client.force_login(account[0].user)  # a customer: authenticated, not staff
+    client.force_login(account.user)  # a customer: authenticated, not staff
 
     answers = {url: client.get(url) for url in admin_urls(delivery)}
     posts = {url: client.post(url) for url in admin_urls(delivery)}

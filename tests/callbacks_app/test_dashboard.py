@@ -17,15 +17,15 @@ pytestmark = pytest.mark.django_db
 NOW = timezone.now()
 
 
-def delivery(*, age=timedelta(minutes=5), finished_age=None, **fields):
+def delivery(*, status, age=timedelta(minutes=5), finished_age=None, **fields):
     """A delivery created ``age`` ago (finished ``finished_age`` ago when it is finished)."""
-    row = DeliveryFactory(**fields)
-    finished = row.status in (Delivery.Status.SUCCEEDED, Delivery.Status.FAILED, Delivery.Status.SUPERSEDED)
-    Delivery.objects.filter(id=row.id).update(
+    finished = status in Delivery.FINISHED
+    return DeliveryFactory(
+        status=status,
         created_at=NOW - age,
         finished_at=(NOW - (finished_age if finished_age is not None else age)) if finished else None,
+        **fields,
     )
-    return row
 
 
 def attempts(durations, *, age=timedelta(minutes=5)):

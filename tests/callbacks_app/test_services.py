@@ -1,5 +1,6 @@
+"""``callbacks_app.services``: resending a task's callback (SPEC §6.7), with a pending retry, an attempt in flight, a dead worker."""
+
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -15,12 +16,13 @@ from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
 from tests.servers import Answer
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_callback_resend_sends_the_task_as_it_is_now(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     deliver_until_finished(Delivery.objects.get(task=task).id)
     task.refresh_from_db()
@@ -36,7 +38,7 @@ def test_callback_resend_sends_the_task_as_it_is_now(account, receiver):
 
 
 def test_callback_resend_supersedes_a_pending_retry(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
 
@@ -48,7 +50,7 @@ def test_callback_resend_supersedes_a_pending_retry(account, receiver):
 
 
 def test_callback_resend_of_a_pending_task_is_a_conflict(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
 
     with pytest.raises(IllegalStateChange):
         callback_resend(task_id=task.id)
@@ -56,7 +58,7 @@ def test_callback_resend_of_a_pending_task_is_a_conflict(account, receiver):
 
 
 def test_callback_resend_without_a_target_is_refused(account):
-    task = TaskFactory(owner=account[0].user, callback_url="")
+    task = TaskFactory(owner=account.user, callback_url="")
     task_complete(task_id=task.id, response={"category": "red"})
 
     with pytest.raises(NoCallbackTarget):
@@ -65,7 +67,7 @@ def test_callback_resend_without_a_target_is_refused(account):
 
 def test_callback_resend_while_a_retry_is_pending_leaves_exactly_one_live_delivery(account, receiver):
     receiver.answer(Answer(500), Answer(200))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     callback_deliver(delivery_id=first.id)  # 500: a retry is pending
@@ -73,7 +75,9 @@ def test_callback_resend_while_a_retry_is_pending_leaves_exactly_one_live_delive
     assert first.status == Delivery.Status.PENDING and first.next_attempt_at is not None
 
     second = callback_resend(task_id=task.id)
-    time.sleep(0.3)  # the superseded retry would be due by now
+    wait_until(  # the superseded retry would be due by now
+        lambda: timezone.now() > first.next_attempt_at, 5, "the retry never fell due", interval=0.01
+    )
 
     assert callback_deliver(delivery_id=first.id) is None
     deliver_until_finished(second.id)
@@ -85,7 +89,7 @@ def test_callback_resend_while_a_retry_is_pending_leaves_exactly_one_live_delive
 
 def test_callback_resend_during_an_attempt_in_flight_waits_for_it(account, receiver):
     receiver.answer(Answer(200, delay=1.5), Answer(200))
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     in_flight = threading.Thread(
@@ -112,7 +116,7 @@ def test_callback_resend_during_an_attempt_in_flight_waits_for_it(account, recei
 
 
 def test_callback_resend_after_a_worker_died_mid_attempt_waits_only_for_its_lease(account, receiver):
-    task = TaskFactory(owner=account[0].user, callback_url=receiver.url)
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
     # A worker claimed the delivery and died: an unfinished attempt, a lease 1 s from its end.
