@@ -106,7 +106,7 @@ def fill(vendor: str, *, attempts: int, spread_days: float) -> tuple[int, float]
             SELECT 'msg_' || n, {lpad}, 'task.completed',
                    'https://hooks' || (n % 50) || '.example.com/callback', 'http', '{{}}',
                    {status}, CASE WHEN n <= {third} THEN 3 ELSE 2 END,
-                   CASE WHEN n % 1000 = 0 THEN {ago(vendor, now, f"60 - n % 120")} END,
+                   CASE WHEN n % 1000 = 0 THEN {ago(vendor, now, "60 - n % 120")} END,
                    {created}, {created},
                    CASE WHEN n % 1000 = 0 THEN NULL ELSE {finished} END
             FROM seq
@@ -193,7 +193,7 @@ def main():
     setup_test_environment()  # lets the test client's "testserver" host in
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-    deliveries, fill_s = fill(vendor, attempts=args.attempts, spread_days=args.spread_days)
+    _, fill_s = fill(vendor, attempts=args.attempts, spread_days=args.spread_days)
     print(f"{connection.vendor} {connection.Database.sqlite_version if vendor == 'sqlite' else connection.pg_version}: "
           f"{DeliveryAttempt.objects.count():,} attempts, {Delivery.objects.count():,} deliveries "
           f"over {args.spread_days:g} days, filled in {fill_s:.1f} s")

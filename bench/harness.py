@@ -114,7 +114,7 @@ def receiver_reset(url: str) -> None:
 def start_process(command: list[str], *, ready: bytes, name: str, timeout: float, **popen) -> subprocess.Popen:
     """Start ``command`` in a session of its own, logging to a file, stopped at exit;
     return once its log shows ``ready``."""
-    log = open(tempfile.mktemp(prefix=f"bench-{name}-", suffix=".log"), "wb")
+    log = open(tempfile.mktemp(prefix=f"bench-{name}-", suffix=".log"), "wb")  # noqa: SIM115 - the child's, open while it runs
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **popen)
     _children.append(process)
     deadline = time.monotonic() + timeout

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 
 def main():
@@ -82,7 +82,7 @@ def main():
             time.sleep(settings.CALLBACK_CONNECT_TIMEOUT + settings.CALLBACK_TIMEOUT + 1)
     alone_rate, shared_rate = statistics.median(alone), statistics.median(shared)
     print(f"medians: alone {alone_rate:.0f}/s, beside the hanging target {shared_rate:.0f}/s; "
-          f"ratios by round {', '.join(f'{b / a:.2f}' for a, b in zip(alone, shared))}")
+          f"ratios by round {', '.join(f'{b / a:.2f}' for a, b in zip(alone, shared, strict=True))}")
     print(f"ratio {shared_rate / alone_rate:.2f} (target >= 0.8); {settings.Q_WORKERS} workers, "
           f"CALLBACK_TIMEOUT {settings.CALLBACK_TIMEOUT:g} s, "
           f"CALLBACK_MAX_IN_FLIGHT_PER_TARGET {settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET}")

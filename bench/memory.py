@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 CHUNK = 10_000
 
@@ -54,7 +54,7 @@ def main():
                 task_complete(task_id=task_id, response={"category": "red"})
         delivered += CHUNK
         harness.wait_until(
-            lambda: DeliveryAttempt.objects.filter(succeeded=True).count() >= delivered, 1800, interval=0.5
+            lambda delivered=delivered: DeliveryAttempt.objects.filter(succeeded=True).count() >= delivered, 1800, interval=0.5
         )
         samples.append(cluster_rss_mb(cluster))
         print(f"{delivered:>7} delivered  cluster RSS {samples[-1]:7.1f} MiB  "

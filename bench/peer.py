@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
-import throughput  # noqa: E402
+import harness
+import throughput
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 PEER_PYTHON = PEER_DIR / ".venv" / "bin" / "python"

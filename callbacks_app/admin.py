@@ -124,12 +124,12 @@ class DeliveryAdmin(admin.ModelAdmin):
         resend_tasks(self, request, list(task_ids))
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
             path(
                 "<path:object_id>/resend/",
                 self.admin_site.admin_view(self.resend_view),
-                name="%s_%s_resend" % info,
+                name=f"{prefix}_resend",
             ),
             *super().get_urls(),
         ]

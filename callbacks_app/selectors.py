@@ -8,7 +8,7 @@ dashboard stays fast with millions of attempts.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, F, FloatField, Min, Prefetch, Q, QuerySet
@@ -165,7 +165,7 @@ def bucket_starts(*, since: datetime, until: datetime, seconds: int) -> list[dat
     """The starts of the buckets of ``seconds`` (aligned on the Unix epoch, UTC) covering the window."""
     first, last = int(since.timestamp()) // seconds, int(until.timestamp()) // seconds
     return [
-        datetime.fromtimestamp(number * seconds, tz=dt_timezone.utc)
+        datetime.fromtimestamp(number * seconds, tz=UTC)
         for number in range(first, last + 1)  # one per bucket of the window, not per row
     ]
 

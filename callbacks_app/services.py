@@ -15,11 +15,11 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import callback_payload
 from callbacks_app.targets import email_target
-from callbacks_app.errors import NoCallbackTarget
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Profile, Task
 

@@ -1,11 +1,10 @@
 """Customer accounts and their keys (SPEC §3)."""
 
 from dataclasses import dataclass
-from django.contrib.auth import get_user_model
-from django.db import transaction
-
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from tasks_app.keys import (

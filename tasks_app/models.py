@@ -76,7 +76,8 @@ class Task(models.Model):
     callback_succeeded_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
-    unique_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", when unset: the unique constraint holds only among set values.
+    unique_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     project = models.CharField(max_length=255, blank=True, default="")
     batch = models.CharField(max_length=255, blank=True, default="")
     audits = models.JSONField(default=list, blank=True)

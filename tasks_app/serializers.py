@@ -49,7 +49,7 @@ def validate_metadata(value: dict) -> dict:
     return value
 
 
-def MetadataField(**kwargs):  # noqa: N802 - a field factory
+def MetadataField(**kwargs):
     return serializers.DictField(validators=[validate_metadata], **kwargs)
 
 

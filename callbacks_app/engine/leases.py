@@ -119,7 +119,7 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
                 now=now,
             ),
         )
-        for delivery, attempt in zip(live, attempts)
+        for delivery, attempt in zip(live, attempts, strict=True)
     ]
 
 

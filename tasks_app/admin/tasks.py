@@ -136,14 +136,14 @@ class TaskAdmin(admin.ModelAdmin):
     # Operator actions: one URL per action on the task's page, and bulk actions.
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/complete/", view(self.complete_view), name="%s_%s_complete" % info),
-            path("<path:object_id>/error/", view(self.error_view), name="%s_%s_error" % info),
-            path("<path:object_id>/fix/", view(self.fix_view), name="%s_%s_fix" % info),
-            path("<path:object_id>/recall/", view(self.recall_view), name="%s_%s_recall" % info),
-            path("<path:object_id>/resend/", view(self.resend_view), name="%s_%s_resend" % info),
+            path("<path:object_id>/complete/", view(self.complete_view), name=f"{prefix}_complete"),
+            path("<path:object_id>/error/", view(self.error_view), name=f"{prefix}_error"),
+            path("<path:object_id>/fix/", view(self.fix_view), name=f"{prefix}_fix"),
+            path("<path:object_id>/recall/", view(self.recall_view), name=f"{prefix}_recall"),
+            path("<path:object_id>/resend/", view(self.resend_view), name=f"{prefix}_resend"),
             *super().get_urls(),
         ]
 

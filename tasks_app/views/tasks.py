@@ -33,7 +33,7 @@ from tasks_app.task_types import REGISTRY
 from tasks_app.views.common import own_task, task_response, valid
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,%d}" % MAX_IDEMPOTENCY_KEY_LENGTH)
+IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}")
 
 
 class TaskApi(APIView):

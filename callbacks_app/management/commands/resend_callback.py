@@ -5,8 +5,7 @@ service behind the API route and the admin actions.
 """
 
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -15,6 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from callbacks_app.engine import deliveries_deliver_until_finished
+from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery
 from callbacks_app.services import (
     RESENDABLE_STATUSES,
@@ -22,7 +22,6 @@ from callbacks_app.services import (
     callback_resend_refusal,
     callback_target,
 )
-from callbacks_app.errors import NoCallbackTarget
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Task
 
@@ -50,7 +49,7 @@ def parse_when(value: str) -> datetime:
         if day is None:
             raise ValueError(value)
         moment = datetime(day.year, day.month, day.day)
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt_timezone.utc)
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
 
 
 parse_when.__name__ = "date, datetime or age (e.g. 6h)"  # argparse's error message
