@@ -94,9 +94,7 @@ class Delivery(models.Model):
             models.Index(
                 fields=["finished_at"], name="delivery_succeeded_idx", condition=Q(status="succeeded")
             ),
-            models.Index(
-                fields=["finished_at"], name="delivery_failed_idx", condition=Q(status="failed")
-            ),
+            models.Index(fields=["finished_at"], name="delivery_failed_idx", condition=Q(status="failed")),
         ]
 
     def __str__(self):

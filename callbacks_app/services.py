@@ -61,9 +61,7 @@ def callback_delivery_create(
         owner_id=task.owner_id,
         event=event,
         target=target,
-        target_kind=(
-            Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP
-        ),
+        target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
         payload=callback_payload(task),
         next_attempt_at=not_before if waits else now,
     )
@@ -184,8 +182,9 @@ def deliveries_prune(*, older_than: datetime, batch_size: int = 1000) -> int:
     deleted = 0
     while True:
         batch = list(
-            Delivery.objects.filter(status__in=Delivery.FINISHED, finished_at__lt=older_than)
-            .values_list("id", flat=True)[:batch_size]
+            Delivery.objects.filter(status__in=Delivery.FINISHED, finished_at__lt=older_than).values_list(
+                "id", flat=True
+            )[:batch_size]
         )
         if not batch:
             break

@@ -20,9 +20,7 @@ class Profile(models.Model):
     plain key is shown once, by the service that creates or rotates it.
     """
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     default_callback_url = models.CharField(max_length=2048, blank=True, default="")
     live_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
     test_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
@@ -61,9 +59,7 @@ class Task(models.Model):
         FIXED = "fixed", "Fixed"
 
     id = models.CharField(primary_key=True, max_length=24, default=generate_task_id, editable=False)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
     is_test = models.BooleanField(default=False)
     type = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -56,9 +56,7 @@ def task_create_replay(*, owner, mode: str, idempotency_key: str, request_hash: 
 
 def _idempotent_replay(*, owner, is_test: bool, key: str, request_hash: str) -> Task | None:
     record = (
-        IdempotencyKey.objects.select_related("task")
-        .filter(owner=owner, is_test=is_test, key=key)
-        .first()
+        IdempotencyKey.objects.select_related("task").filter(owner=owner, is_test=is_test, key=key).first()
     )
     if record is None:
         return None
@@ -70,9 +68,7 @@ def _idempotent_replay(*, owner, is_test: bool, key: str, request_hash: str) -> 
 def enqueue_attachment_check(task_id: str) -> None:
     """Queue the attachment download of a new task (called on commit of its creation)."""
     try:
-        async_task(
-            "tasks_app.jobs.task_attachments_check", task_id, task_name=f"attachments {task_id}"
-        )
+        async_task("tasks_app.jobs.task_attachments_check", task_id, task_name=f"attachments {task_id}")
     except Exception:
         logger.exception(
             "Could not enqueue the attachment download of task %s", task_id, extra={"task_id": task_id}
@@ -103,14 +99,15 @@ def task_create(
 
     try:
         with transaction.atomic():
-            task = Task.objects.create(
-                owner=owner, is_test=is_test, type=kind.name, params=params, **fields
-            )
+            task = Task.objects.create(owner=owner, is_test=is_test, type=kind.name, params=params, **fields)
             TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in task.tags)
             if idempotency_key:
                 IdempotencyKey.objects.create(
-                    owner=owner, is_test=is_test, key=idempotency_key,
-                    request_hash=request_hash, task=task,
+                    owner=owner,
+                    is_test=is_test,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    task=task,
                 )
             if kind.attachment_urls(params):
                 transaction.on_commit(partial(enqueue_attachment_check, task.id))
@@ -143,8 +140,7 @@ def _locked(task_id: str) -> Task:
 def _require_status(task: Task, *allowed: str, action: str) -> None:
     if task.status not in allowed:
         raise TaskStateConflict(
-            f"Cannot {action} task {task.id}: it is {task.status} "
-            f"(allowed only when {' or '.join(allowed)})."
+            f"Cannot {action} task {task.id}: it is {task.status} (allowed only when {' or '.join(allowed)})."
         )
 
 
@@ -153,9 +149,7 @@ def task_complete(*, task_id: str, response) -> Task:
     with transaction.atomic():
         task = _locked(task_id)
         _require_status(task, Task.Status.PENDING, action="complete")
-        task.response = get_task_type(task.type).validate_response(
-            params=task.params, response=response
-        )
+        task.response = get_task_type(task.type).validate_response(params=task.params, response=response)
         task.status = Task.Status.COMPLETED
         task.completed_at = timezone.now()
         task.save(update_fields=["response", "status", "completed_at", "updated_at"])
@@ -210,7 +204,9 @@ def task_attachments_check(*, task_id: str) -> Task | None:
     for failure in failures:
         logger.info(
             "Attachment of task %s could not be downloaded: %s",
-            task_id, failure.error, extra={"task_id": task_id},
+            task_id,
+            failure.error,
+            extra={"task_id": task_id},
         )
     try:
         return task_attachments_failed(
@@ -271,9 +267,7 @@ def task_fix(*, task_id: str, response) -> Task:
     with transaction.atomic():
         task = _locked(task_id)
         _require_status(task, Task.Status.COMPLETED, action="fix")
-        new_response = get_task_type(task.type).validate_response(
-            params=task.params, response=response
-        )
+        new_response = get_task_type(task.type).validate_response(params=task.params, response=response)
         task.prior_responses = [*task.prior_responses, task.response]
         task.response = new_response
         task.audits = [

@@ -48,8 +48,12 @@ def setup(n: int, url: str) -> None:
         [
             Task(
                 instruction="Is this object red or blue?",
-                params={"attachment_type": "text", "attachment": "tomato", "categories": ["red", "blue"],
-                        "allow_multiple": False},
+                params={
+                    "attachment_type": "text",
+                    "attachment": "tomato",
+                    "categories": ["red", "blue"],
+                    "allow_multiple": False,
+                },
                 metadata={"bench": True, "padding": "x" * 564},
                 callback_url=url,
             )
@@ -101,7 +105,9 @@ def run(drivers: int) -> None:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     setup_parser = commands.add_parser("setup")
     setup_parser.add_argument("--n", type=int, required=True)

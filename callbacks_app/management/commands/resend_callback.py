@@ -177,9 +177,7 @@ class Command(BaseCommand):
         refused = 0
         for task_id in ids:
             task = Task.objects.filter(id=task_id).first()
-            refusal = (
-                callback_resend_refusal(task=task) if task else LookupError(f"No task {task_id}.")
-            )
+            refusal = callback_resend_refusal(task=task) if task else LookupError(f"No task {task_id}.")
             if refusal is None:
                 self._say(f"would resend {task.id} ({task.status}) to {callback_target(task)}")
             else:
@@ -219,9 +217,7 @@ class Command(BaseCommand):
             self._say(f"{task_of[attempt.delivery_id]} attempt {attempt.number}: {outcome}")
 
         def on_finished(delivery):
-            self._say(
-                f"{task_of[delivery.id]} {delivery.status} after {delivery.attempt_count} attempt(s)"
-            )
+            self._say(f"{task_of[delivery.id]} {delivery.status} after {delivery.attempt_count} attempt(s)")
             self.bar.update()
 
         self.bar = tqdm(
