@@ -55,9 +55,12 @@ def fresh_database() -> str:
     import psycopg
 
     with psycopg.connect(
-        host=config.get("HOST") or "127.0.0.1", port=config.get("PORT") or 5432,
-        user=config.get("USER") or None, password=config.get("PASSWORD") or None,
-        dbname="postgres", autocommit=True,
+        host=config.get("HOST") or "127.0.0.1",
+        port=config.get("PORT") or 5432,
+        user=config.get("USER") or None,
+        password=config.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
     ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{config["NAME"]}"')
         conn.execute(f'CREATE DATABASE "{config["NAME"]}"')
@@ -106,7 +109,7 @@ def fill(vendor: str, *, attempts: int, spread_days: float) -> tuple[int, float]
             SELECT 'msg_' || n, {lpad}, 'task.completed',
                    'https://hooks' || (n % 50) || '.example.com/callback', 'http', '{{}}',
                    {status}, CASE WHEN n <= {third} THEN 3 ELSE 2 END,
-                   CASE WHEN n % 1000 = 0 THEN {ago(vendor, now, f"60 - n % 120")} END,
+                   CASE WHEN n % 1000 = 0 THEN {ago(vendor, now, "60 - n % 120")} END,
                    {created}, {created},
                    CASE WHEN n % 1000 = 0 THEN NULL ELSE {finished} END
             FROM seq
@@ -172,7 +175,9 @@ def restore_dashboard_indexes(vendor):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--attempts", type=int, default=1_000_000)
     parser.add_argument("--spread-days", type=float, default=30)
     parser.add_argument("--runs", type=int, default=5)
@@ -193,10 +198,12 @@ def main():
     setup_test_environment()  # lets the test client's "testserver" host in
     call_command("migrate", verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
-    deliveries, fill_s = fill(vendor, attempts=args.attempts, spread_days=args.spread_days)
-    print(f"{connection.vendor} {connection.Database.sqlite_version if vendor == 'sqlite' else connection.pg_version}: "
-          f"{DeliveryAttempt.objects.count():,} attempts, {Delivery.objects.count():,} deliveries "
-          f"over {args.spread_days:g} days, filled in {fill_s:.1f} s")
+    _, fill_s = fill(vendor, attempts=args.attempts, spread_days=args.spread_days)
+    print(
+        f"{connection.vendor} {connection.Database.sqlite_version if vendor == 'sqlite' else connection.pg_version}: "
+        f"{DeliveryAttempt.objects.count():,} attempts, {Delivery.objects.count():,} deliveries "
+        f"over {args.spread_days:g} days, filled in {fill_s:.1f} s"
+    )
 
     client = Client()
     client.force_login(get_user_model().objects.create_superuser("bench-ops@example.com", password="x"))

@@ -52,7 +52,9 @@ def configure(backend: str, **env) -> dict:
         redis_url = ""
     elif backend == "postgres":
         name = "scalehooks_bench"
-        subprocess.run(["psql", f"{PG_ADMIN_URL}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True)
+        subprocess.run(
+            ["psql", f"{PG_ADMIN_URL}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True
+        )
         subprocess.run(["psql", f"{PG_ADMIN_URL}/postgres", "-qc", f"CREATE DATABASE {name}"], check=True)
         database_url = f"{PG_ADMIN_URL}/{name}"
         redis_url = REDIS
@@ -111,10 +113,12 @@ def receiver_reset(url: str) -> None:
     urllib.request.urlopen(urllib.request.Request(f"{url}/reset", method="POST"), timeout=5).close()
 
 
-def start_process(command: list[str], *, ready: bytes, name: str, timeout: float, **popen) -> subprocess.Popen:
+def start_process(
+    command: list[str], *, ready: bytes, name: str, timeout: float, **popen
+) -> subprocess.Popen:
     """Start ``command`` in a session of its own, logging to a file, stopped at exit;
     return once its log shows ``ready``."""
-    log = open(tempfile.mktemp(prefix=f"bench-{name}-", suffix=".log"), "wb")
+    log = open(tempfile.mktemp(prefix=f"bench-{name}-", suffix=".log"), "wb")  # noqa: SIM115 - the child's, open while it runs
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, **popen)
     _children.append(process)
     deadline = time.monotonic() + timeout
@@ -167,8 +171,12 @@ def make_tasks(n: int, callback_url: str, email: str = "bench@example.com"):
             owner=profile.user,
             type="categorization",
             instruction="Is this object red or blue?",
-            params={"attachment_type": "text", "attachment": "tomato", "categories": ["red", "blue"],
-                    "allow_multiple": False},
+            params={
+                "attachment_type": "text",
+                "attachment": "tomato",
+                "categories": ["red", "blue"],
+                "allow_multiple": False,
+            },
             callback_url=callback_url,
             metadata={"bench": True, "padding": "x" * 400},  # ~1 KB callbacks
         )
@@ -218,7 +226,8 @@ def cpu_by_component() -> dict[str, float]:
         elif proc.info["name"] == "redis-server":
             components["redis"].append(proc)
     return {
-        name: _cpu_seconds(procs, reaped=name in ("cluster", "database")) for name, procs in components.items()
+        name: _cpu_seconds(procs, reaped=name in ("cluster", "database"))
+        for name, procs in components.items()
     }
 
 

@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 
 def main():
@@ -56,7 +56,10 @@ def main():
         # Interleave the hanging target evenly through the healthy traffic.
         tasks = Task.objects.bulk_create(
             Task(owner=template.owner, type=template.type, params=template.params, callback_url=targets[i])
-            for i in sorted(range(len(targets)), key=lambda i: i * 1.0 if i < args.n else (i - args.n) * (args.n / max(n_hang, 1)) + 0.5)
+            for i in sorted(
+                range(len(targets)),
+                key=lambda i: i * 1.0 if i < args.n else (i - args.n) * (args.n / max(n_hang, 1)) + 0.5,
+            )
         )
         ids = [t.id for t in tasks]
         with transaction.atomic():
@@ -65,11 +68,17 @@ def main():
         started = time.monotonic()
         healthy_ids = [t.id for t in tasks if "/hang/" not in t.callback_url]
         harness.wait_until(
-            lambda: Delivery.objects.filter(task_id__in=healthy_ids, status="succeeded").count() >= len(healthy_ids),
-            timeout=600, interval=0.2,
+            lambda: (
+                Delivery.objects.filter(task_id__in=healthy_ids, status="succeeded").count()
+                >= len(healthy_ids)
+            ),
+            timeout=600,
+            interval=0.2,
         )
         rate = len(healthy_ids) / (time.monotonic() - started)
-        print(f"{name:<52} healthy callbacks/s {rate:7.0f}  ({len(healthy_ids)} healthy, {n_hang} to the hanging target)")
+        print(
+            f"{name:<52} healthy callbacks/s {rate:7.0f}  ({len(healthy_ids)} healthy, {n_hang} to the hanging target)"
+        )
         return rate
 
     hanging = f"{receiver}/hang/x"
@@ -78,14 +87,20 @@ def main():
         alone.append(phase(f"round {round_number}, phase 1: healthy targets alone", 0.0))
         shared.append(phase(f"round {round_number}, phase 2: + hanging target at 20 %", 0.2))
         if round_number < args.rounds:
-            Delivery.objects.filter(target=hanging, status="pending").update(status="failed", next_attempt_at=None)
+            Delivery.objects.filter(target=hanging, status="pending").update(
+                status="failed", next_attempt_at=None
+            )
             time.sleep(settings.CALLBACK_CONNECT_TIMEOUT + settings.CALLBACK_TIMEOUT + 1)
     alone_rate, shared_rate = statistics.median(alone), statistics.median(shared)
-    print(f"medians: alone {alone_rate:.0f}/s, beside the hanging target {shared_rate:.0f}/s; "
-          f"ratios by round {', '.join(f'{b / a:.2f}' for a, b in zip(alone, shared))}")
-    print(f"ratio {shared_rate / alone_rate:.2f} (target >= 0.8); {settings.Q_WORKERS} workers, "
-          f"CALLBACK_TIMEOUT {settings.CALLBACK_TIMEOUT:g} s, "
-          f"CALLBACK_MAX_IN_FLIGHT_PER_TARGET {settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET}")
+    print(
+        f"medians: alone {alone_rate:.0f}/s, beside the hanging target {shared_rate:.0f}/s; "
+        f"ratios by round {', '.join(f'{b / a:.2f}' for a, b in zip(alone, shared, strict=True))}"
+    )
+    print(
+        f"ratio {shared_rate / alone_rate:.2f} (target >= 0.8); {settings.Q_WORKERS} workers, "
+        f"CALLBACK_TIMEOUT {settings.CALLBACK_TIMEOUT:g} s, "
+        f"CALLBACK_MAX_IN_FLIGHT_PER_TARGET {settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET}"
+    )
 
 
 if __name__ == "__main__":

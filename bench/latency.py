@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 
 def main():
@@ -52,11 +52,15 @@ def main():
     receipts = harness.receiver_receipts(receiver)
     latencies = [(receipts[t] - committed[t]) * 1000 for t in task_ids if t in receipts]
     broker = "redis" if settings.Q_CLUSTER.get("redis") else "orm"
-    print(f"backend {args.backend}, broker {broker}, {settings.Q_WORKERS} workers; "
-          f"offered {offered:.0f} completions/s for {args.seconds:.0f} s; {len(latencies)}/{n} delivered")
-    print(f"commit -> receipt latency ms: p50 {harness.percentile(latencies, 0.5):.0f}  "
-          f"p90 {harness.percentile(latencies, 0.9):.0f}  p99 {harness.percentile(latencies, 0.99):.0f}  "
-          f"max {max(latencies):.0f}")
+    print(
+        f"backend {args.backend}, broker {broker}, {settings.Q_WORKERS} workers; "
+        f"offered {offered:.0f} completions/s for {args.seconds:.0f} s; {len(latencies)}/{n} delivered"
+    )
+    print(
+        f"commit -> receipt latency ms: p50 {harness.percentile(latencies, 0.5):.0f}  "
+        f"p90 {harness.percentile(latencies, 0.9):.0f}  p99 {harness.percentile(latencies, 0.99):.0f}  "
+        f"max {max(latencies):.0f}"
+    )
     print("targets: p50 <= 50 ms and p99 <= 250 ms on Redis; p50 <= 300 ms on the ORM broker")
 
 

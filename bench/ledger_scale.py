@@ -17,7 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 
 def main():
@@ -45,35 +45,41 @@ def main():
     batch = []
     for i in range(args.deliveries):
         pending = i < args.pending
-        batch.append(Delivery(
-            id=f"{generate_delivery_id()[:-6]}{i:06x}"[-28:],
-            task_id=task_ids[i % len(task_ids)],
-            owner_id=profile.user_id,
-            event="task.completed",
-            target=f"http://127.0.0.1:9/{i // 100 % 50}",  # 50 targets, the due ones too
-            payload="{}",
-            status="pending" if pending else ("succeeded" if i % 10 else "failed"),
-            attempt_count=1,
-            # Pending ones are spread over the next 24 h; 1 % are due now.
-            next_attempt_at=(now + timedelta(seconds=(i % 100) * 864 - 100)) if pending else None,
-            finished_at=None if pending else now - timedelta(minutes=i % 10_000),
-        ))
+        batch.append(
+            Delivery(
+                id=f"{generate_delivery_id()[:-6]}{i:06x}"[-28:],
+                task_id=task_ids[i % len(task_ids)],
+                owner_id=profile.user_id,
+                event="task.completed",
+                target=f"http://127.0.0.1:9/{i // 100 % 50}",  # 50 targets, the due ones too
+                payload="{}",
+                status="pending" if pending else ("succeeded" if i % 10 else "failed"),
+                attempt_count=1,
+                # Pending ones are spread over the next 24 h; 1 % are due now.
+                next_attempt_at=(now + timedelta(seconds=(i % 100) * 864 - 100)) if pending else None,
+                finished_at=None if pending else now - timedelta(minutes=i % 10_000),
+            )
+        )
         if len(batch) == 20_000:
             Delivery.objects.bulk_create(batch)
             batch = []
     Delivery.objects.bulk_create(batch)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
-    print(f"generated {Delivery.objects.count():,} deliveries "
-          f"({Delivery.objects.filter(status='pending').count():,} pending) in {time.perf_counter() - started:.0f} s")
+    print(
+        f"generated {Delivery.objects.count():,} deliveries "
+        f"({Delivery.objects.filter(status='pending').count():,} pending) in {time.perf_counter() - started:.0f} s"
+    )
 
     timings = []
     for _ in range(50):
         t0 = time.perf_counter()
         due = deliveries_to_send(now=timezone.now(), limit=32)
         timings.append((time.perf_counter() - t0) * 1000)
-    print(f"deliveries_to_send: {len(due)} picked; "
-          f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms over 50 runs (target <= 10 ms)")
+    print(
+        f"deliveries_to_send: {len(due)} picked; "
+        f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms over 50 runs (target <= 10 ms)"
+    )
 
     query = deliveries_due(now=timezone.now()).order_by("next_attempt_at").values_list("id", "target")[:128]
     print("plan of the due query:")
@@ -85,8 +91,10 @@ def main():
         t0 = time.perf_counter()
         claimed += len(deliveries_claim(ids=deliveries_to_send(now=timezone.now(), limit=32)))
         timings.append((time.perf_counter() - t0) * 1000)
-    print(f"pick and claim 32: {claimed} claimed in 20 runs; "
-          f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms")
+    print(
+        f"pick and claim 32: {claimed} claimed in 20 runs; "
+        f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms"
+    )
     print(f"plan of the in-flight count ({claimed} sends in flight):")
     print(sends_in_flight_by_target(now=timezone.now()).explain())
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 CHUNK = 10_000
 
@@ -54,11 +54,16 @@ def main():
                 task_complete(task_id=task_id, response={"category": "red"})
         delivered += CHUNK
         harness.wait_until(
-            lambda: DeliveryAttempt.objects.filter(succeeded=True).count() >= delivered, 1800, interval=0.5
+            lambda delivered=delivered: DeliveryAttempt.objects.filter(succeeded=True).count() >= delivered,
+            1800,
+            interval=0.5,
         )
         samples.append(cluster_rss_mb(cluster))
-        print(f"{delivered:>7} delivered  cluster RSS {samples[-1]:7.1f} MiB  "
-              f"({time.monotonic() - started:.0f} s)", flush=True)
+        print(
+            f"{delivered:>7} delivered  cluster RSS {samples[-1]:7.1f} MiB  "
+            f"({time.monotonic() - started:.0f} s)",
+            flush=True,
+        )
     base = samples[0]
     drift = max(abs(s - base) for s in samples[1:]) / base * 100 if len(samples) > 1 else 0
     print(f"after the first chunk: {base:.1f} MiB; largest change since: {drift:.1f} % (target: within 10 %)")

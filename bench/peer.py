@@ -35,8 +35,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
-import throughput  # noqa: E402
+import harness
+import throughput
 
 PEER_DIR = Path(__file__).resolve().parent / "peer"
 PEER_PYTHON = PEER_DIR / ".venv" / "bin" / "python"
@@ -62,16 +62,24 @@ def ensure_peer_venv() -> None:
         return
     print("creating bench/peer/.venv (once)", flush=True)
     subprocess.run(["python3", "-m", "venv", str(PEER_DIR / ".venv")], check=True)
-    subprocess.run([str(PEER_PYTHON), "-m", "pip", "install", "-q", "-r", str(PEER_DIR / "requirements.txt")],
-                   check=True)
+    subprocess.run(
+        [str(PEER_PYTHON), "-m", "pip", "install", "-q", "-r", str(PEER_DIR / "requirements.txt")], check=True
+    )
 
 
 def peer_setup(n: int, url: str) -> None:
     """A fresh peer database with ``n`` pending tasks whose updates fire a webhook to ``url``."""
-    for statement in (f"DROP DATABASE IF EXISTS {PEER_DATABASE_NAME}", f"CREATE DATABASE {PEER_DATABASE_NAME}"):
+    for statement in (
+        f"DROP DATABASE IF EXISTS {PEER_DATABASE_NAME}",
+        f"CREATE DATABASE {PEER_DATABASE_NAME}",
+    ):
         subprocess.run(["psql", f"{harness.PG_ADMIN_URL}/postgres", "-qc", statement], check=True)
-    subprocess.run([str(PEER_PYTHON), "drive.py", "setup", "--n", str(n), "--url", url],
-                   cwd=PEER_DIR, env=peer_env(), check=True)
+    subprocess.run(
+        [str(PEER_PYTHON), "drive.py", "setup", "--n", str(n), "--url", url],
+        cwd=PEER_DIR,
+        env=peer_env(),
+        check=True,
+    )
 
 
 def start_celery_worker(concurrency: int | None, db_reuse: bool) -> subprocess.Popen:
@@ -90,7 +98,9 @@ def start_celery_worker(concurrency: int | None, db_reuse: bool) -> subprocess.P
 
 
 def _webhooks_delivered(connection) -> int:
-    return connection.execute("SELECT count(*) FROM django_webhook_webhookevent WHERE status = 'SUCCESS'").fetchone()[0]
+    return connection.execute(
+        "SELECT count(*) FROM django_webhook_webhookevent WHERE status = 'SUCCESS'"
+    ).fetchone()[0]
 
 
 def peer_run(*, n: int, drivers: int) -> dict:
@@ -102,7 +112,11 @@ def peer_run(*, n: int, drivers: int) -> dict:
 
     drive = subprocess.Popen(
         [str(PEER_PYTHON), "drive.py", "run", "--drivers", str(drivers)],
-        cwd=PEER_DIR, env=peer_env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        cwd=PEER_DIR,
+        env=peer_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         if drive.stdout.readline().strip() != "ready":
@@ -112,7 +126,9 @@ def peer_run(*, n: int, drivers: int) -> dict:
             started = time.perf_counter()
             drive.stdin.write("go\n")
             drive.stdin.flush()
-            delivered = harness.wait_until(lambda: _webhooks_delivered(connection) >= n, timeout=3600, interval=0.2)
+            delivered = harness.wait_until(
+                lambda: _webhooks_delivered(connection) >= n, timeout=3600, interval=0.2
+            )
             finished = time.perf_counter()
         report = json.loads(drive.stdout.readline() or "null")
         if not report:
@@ -131,13 +147,22 @@ def peer_run(*, n: int, drivers: int) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=10_000, help="events (task completions) per side")
     parser.add_argument("--drivers", type=int, default=2, help="processes completing tasks, on each side")
-    parser.add_argument("--celery-concurrency", type=int, default=None,
-                        help="the peer worker's processes (default: Celery's, one per core)")
-    parser.add_argument("--peer-db-reuse", action="store_true",
-                        help="let the peer's Celery worker keep its database connections (not its default)")
+    parser.add_argument(
+        "--celery-concurrency",
+        type=int,
+        default=None,
+        help="the peer worker's processes (default: Celery's, one per core)",
+    )
+    parser.add_argument(
+        "--peer-db-reuse",
+        action="store_true",
+        help="let the peer's Celery worker keep its database connections (not its default)",
+    )
     args = parser.parse_args()
 
     harness.configure("postgres")
@@ -159,22 +184,32 @@ def main():
     peer_received = harness.receiver_stats(receiver)["by_path"].get("/peer", 0)
     harness.stop(worker)
 
-    print(f"stack                    PostgreSQL + Redis, {args.n} events per side from {args.drivers} driver "
-          f"processes, one receiver")
+    print(
+        f"stack                    PostgreSQL + Redis, {args.n} events per side from {args.drivers} driver "
+        f"processes, one receiver"
+    )
     print(f"ScaleHooks               {settings.Q_WORKERS} django-q2 workers, signed, ledger on")
     print(f"  completions committed  {ours['completion_rate']:8.0f} /s")
-    print(f"  end to end             {ours['rate']:8.0f} /s  (all delivered: {ours['delivered']}, "
-          f"receiver saw {ours_received})")
+    print(
+        f"  end to end             {ours['rate']:8.0f} /s  (all delivered: {ours['delivered']}, "
+        f"receiver saw {ours_received})"
+    )
     print(f"  CPU per callback (ms)  {ours['cpu']}")
-    print(f"django-webhook 0.0.15    Celery prefork x {args.celery_concurrency or os.cpu_count()}, "
-          f"one signing secret, STORE_EVENTS on"
-          f"{', database connections kept (CELERY_DB_REUSE_MAX)' if args.peer_db_reuse else ''}")
+    print(
+        f"django-webhook 0.0.15    Celery prefork x {args.celery_concurrency or os.cpu_count()}, "
+        f"one signing secret, STORE_EVENTS on"
+        f"{', database connections kept (CELERY_DB_REUSE_MAX)' if args.peer_db_reuse else ''}"
+    )
     print(f"  saves committed        {peer['completion_rate']:8.0f} /s")
-    print(f"  end to end             {peer['rate']:8.0f} /s  (all delivered: {peer['delivered']}, "
-          f"receiver saw {peer_received})")
+    print(
+        f"  end to end             {peer['rate']:8.0f} /s  (all delivered: {peer['delivered']}, "
+        f"receiver saw {peer_received})"
+    )
     print(f"  CPU per webhook (ms)   {peer['cpu']}  (cluster = the Celery worker)")
-    print(f"ratio                    {ours['rate'] / peer['rate']:8.2f}  ScaleHooks / django-webhook "
-          f"(target: > 1)")
+    print(
+        f"ratio                    {ours['rate'] / peer['rate']:8.2f}  ScaleHooks / django-webhook "
+        f"(target: > 1)"
+    )
 
 
 if __name__ == "__main__":

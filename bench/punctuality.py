@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 
 def main():
@@ -56,8 +56,10 @@ def main():
     retries = dict(DeliveryAttempt.objects.filter(number=2).values_list("delivery_id", "started_at"))
     lateness = sorted((retries[d] - due[d]).total_seconds() for d in due if d in retries)
     print(f"backend {args.backend}: {len(retries)}/{args.n} retries sent, due time seen for {len(lateness)}")
-    print(f"lateness s: p50 {harness.percentile(lateness, 0.5):.2f}  p99 {harness.percentile(lateness, 0.99):.2f}  "
-          f"max {lateness[-1]:.2f}  (target: p99 <= 5 s; negative = early, never expected)")
+    print(
+        f"lateness s: p50 {harness.percentile(lateness, 0.5):.2f}  p99 {harness.percentile(lateness, 0.99):.2f}  "
+        f"max {lateness[-1]:.2f}  (target: p99 <= 5 s; negative = early, never expected)"
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import harness  # noqa: E402
+import harness
 
 
 def raw_loop(url: str, body: bytes, headers: dict, n: int) -> float:
@@ -50,7 +50,9 @@ def raw_loop_for(profile, task_id: str, url: str, n: int) -> float:
         "scale-callback-auth": profile.live_callback_auth_key,
         "webhook-id": "msg_bench",
         "webhook-timestamp": str(int(now.timestamp())),
-        "webhook-signature": sign(secrets=[profile.signing_secret], msg_id="msg_bench", timestamp=now, body=body),
+        "webhook-signature": sign(
+            secrets=[profile.signing_secret], msg_id="msg_bench", timestamp=now, body=body
+        ),
     }
     return raw_loop(url, body.encode(), headers, n)
 
@@ -113,7 +115,9 @@ def scalehooks_run(*, task_ids: list[str], drivers: int) -> dict:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--n", type=int, default=10_000, help="completions to deliver")
     parser.add_argument("--baseline-n", type=int, default=3_000, help="requests of the raw loop")
@@ -133,14 +137,20 @@ def main():
 
     run = scalehooks_run(task_ids=task_ids, drivers=args.drivers)
     received = harness.receiver_stats(receiver)["unique_tasks"]
-    print(f"backend                  {args.backend} (broker: {'redis' if settings.Q_CLUSTER.get('redis') else 'orm'}), "
-          f"{settings.Q_WORKERS} workers x {args.clusters} cluster(s), {args.drivers} completing processes")
+    print(
+        f"backend                  {args.backend} (broker: {'redis' if settings.Q_CLUSTER.get('redis') else 'orm'}), "
+        f"{settings.Q_WORKERS} workers x {args.clusters} cluster(s), {args.drivers} completing processes"
+    )
     print(f"raw requests.Session     {raw_rate:8.0f} POST/s  ({args.baseline_n} requests)")
     print(f"completions committed    {run['completion_rate']:8.0f} /s")
-    print(f"end-to-end callbacks     {run['rate']:8.0f} /s  ({args.n} completions, all delivered: {run['delivered']}, "
-          f"receiver saw {received} tasks)")
+    print(
+        f"end-to-end callbacks     {run['rate']:8.0f} /s  ({args.n} completions, all delivered: {run['delivered']}, "
+        f"receiver saw {received} tasks)"
+    )
     print(f"CPU per callback (ms)    {run['cpu']}")
-    print(f"ratio                    {run['rate'] / raw_rate:8.2f}  (target: >= 0.3 on SQLite + ORM, >= 0.5 on PostgreSQL + Redis)")
+    print(
+        f"ratio                    {run['rate'] / raw_rate:8.2f}  (target: >= 0.3 on SQLite + ORM, >= 0.5 on PostgreSQL + Redis)"
+    )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,15 @@ class AttemptInline(ReadOnlyTabularInline):
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "task_link", "event", "status", "short_target", "attempt_count",
-        "created_at", "finished_at", "next_attempt_at",
+        "id",
+        "task_link",
+        "event",
+        "status",
+        "short_target",
+        "attempt_count",
+        "created_at",
+        "finished_at",
+        "next_attempt_at",
     )
     list_filter = ("status", "event", "target_kind", "created_at")
     search_fields = ("=id", "=task__id", "target")
@@ -72,8 +79,18 @@ class DeliveryAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_select_related = ()  # the task column shows ``task_id``: no join needed
     fields = (
-        "id", "task_link", "event", "status", "target", "target_kind", "attempt_count",
-        "first_attempt_at", "next_attempt_at", "leased_until", "created_at", "finished_at",
+        "id",
+        "task_link",
+        "event",
+        "status",
+        "target",
+        "target_kind",
+        "attempt_count",
+        "first_attempt_at",
+        "next_attempt_at",
+        "leased_until",
+        "created_at",
+        "finished_at",
         "pretty_payload",
     )
     readonly_fields = fields
@@ -116,20 +133,18 @@ class DeliveryAdmin(admin.ModelAdmin):
             text = obj.payload
         return format_html('<pre class="payload">{}</pre>', text)
 
-    @admin.action(
-        description="Resend the callback of the selected deliveries' tasks", permissions=["resend"]
-    )
+    @admin.action(description="Resend the callback of the selected deliveries' tasks", permissions=["resend"])
     def resend_callbacks(self, request, queryset):
         task_ids = queryset.order_by().values_list("task_id", flat=True).distinct()
         resend_tasks(self, request, list(task_ids))
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
             path(
                 "<path:object_id>/resend/",
                 self.admin_site.admin_view(self.resend_view),
-                name="%s_%s_resend" % info,
+                name=f"{prefix}_resend",
             ),
             *super().get_urls(),
         ]

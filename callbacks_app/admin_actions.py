@@ -26,9 +26,7 @@ def resend_tasks(modeladmin, request, task_ids) -> None:
 def report_counts(modeladmin, request, *, done: int, refused: list[str], verb: str) -> None:
     """Tell the operator how many tasks an action changed, and why the others were refused."""
     if done:
-        modeladmin.message_user(
-            request, f"{verb} {done} task{'s' if done != 1 else ''}.", messages.SUCCESS
-        )
+        modeladmin.message_user(request, f"{verb} {done} task{'s' if done != 1 else ''}.", messages.SUCCESS)
     if refused:
         shown = " ".join(refused[:5]) + (f" (and {len(refused) - 5} more)" if len(refused) > 5 else "")
         modeladmin.message_user(

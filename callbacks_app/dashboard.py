@@ -102,9 +102,7 @@ def dashboard_view(request, *, site):
     now = timezone.now()
     since = now - window.span
     outcomes = selectors.delivery_outcomes(since=since)
-    buckets = selectors.deliveries_per_bucket(
-        since=since, until=now, seconds=window.bucket_seconds
-    )
+    buckets = selectors.deliveries_per_bucket(since=since, until=now, seconds=window.bucket_seconds)
     context = {
         **site.each_context(request),
         "title": "Callback dashboard",

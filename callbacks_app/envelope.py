@@ -63,8 +63,7 @@ def email_envelope(*, delivery: Delivery, headers: dict[str, str]) -> EmailEnvel
     extra = {
         name: value
         for name, value in headers.items()
-        if name.lower().startswith(("webhook-", "scale-callback-"))
-        and name.lower() != "scale-callback-auth"
+        if name.lower().startswith(("webhook-", "scale-callback-")) and name.lower() != "scale-callback-auth"
     }
     return EmailEnvelope(
         sender=settings.CALLBACK_EMAIL_FROM,

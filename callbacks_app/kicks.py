@@ -62,7 +62,9 @@ class Kicks:
             now = time.monotonic()
             if not force and now - self._last_kick < KICK_INTERVAL:
                 if self._deferred is None:
-                    self._deferred = threading.Timer(KICK_INTERVAL - (now - self._last_kick), self._deferred_kick)
+                    self._deferred = threading.Timer(
+                        KICK_INTERVAL - (now - self._last_kick), self._deferred_kick
+                    )
                     self._deferred.daemon = True
                     self._deferred.start()
                 return

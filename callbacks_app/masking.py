@@ -13,9 +13,7 @@ SECRET_HEADERS = ("scale-callback-auth", "webhook-signature")
 
 def masked_headers(headers: dict[str, str]) -> dict[str, str]:
     """The headers as stored and shown: secrets replaced by ``***``."""
-    return {
-        name: MASK if name.lower() in SECRET_HEADERS else value for name, value in headers.items()
-    }
+    return {name: MASK if name.lower() in SECRET_HEADERS else value for name, value in headers.items()}
 
 
 def secret_values(*, profile: Profile, headers: dict[str, str]) -> list[str]:

@@ -45,7 +45,8 @@ class DeliveryCollector:
             **{f"le_{b}": Count("id", filter=Q(duration_ms__lte=b)) for b in LATENCY_BUCKETS_MS},
         )
         attempts = GaugeMetricFamily(
-            "scalehooks_attempts_last_hour", "Delivery attempts in the last hour by outcome.",
+            "scalehooks_attempts_last_hour",
+            "Delivery attempts in the last hour by outcome.",
             labels=["outcome"],
         )
         attempts.add_metric(["succeeded"], aggregates["succeeded"])
@@ -62,6 +63,7 @@ class DeliveryCollector:
         )
 
         yield GaugeMetricFamily(
-            "scalehooks_queue_size", "Jobs waiting in the django-q2 broker.",
+            "scalehooks_queue_size",
+            "Jobs waiting in the django-q2 broker.",
             value=get_broker().queue_size() or 0,
         )

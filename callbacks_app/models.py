@@ -58,7 +58,8 @@ class Delivery(models.Model):
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
-    lease_token = models.CharField(max_length=32, null=True, blank=True, editable=False)
+    # NULL, not "": no lease (the claim's UPDATE compares tokens).
+    lease_token = models.CharField(max_length=32, null=True, blank=True, editable=False)  # noqa: DJ001
     leased_until = models.DateTimeField(null=True, blank=True)
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -93,9 +94,7 @@ class Delivery(models.Model):
             models.Index(
                 fields=["finished_at"], name="delivery_succeeded_idx", condition=Q(status="succeeded")
             ),
-            models.Index(
-                fields=["finished_at"], name="delivery_failed_idx", condition=Q(status="failed")
-            ),
+            models.Index(fields=["finished_at"], name="delivery_failed_idx", condition=Q(status="failed")),
         ]
 
     def __str__(self):

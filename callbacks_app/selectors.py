@@ -8,7 +8,7 @@ dashboard stays fast with millions of attempts.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.db import connection
 from django.db.models import Count, F, FloatField, Min, Prefetch, Q, QuerySet
@@ -24,9 +24,7 @@ def deliveries_of_task(*, task) -> QuerySet[Delivery]:
         Delivery.objects.filter(task=task)
         .defer("payload")
         .order_by("-created_at", "-id")
-        .prefetch_related(
-            Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number"))
-        )
+        .prefetch_related(Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number")))
     )
 
 
@@ -118,9 +116,7 @@ def pending_retries(*, now: datetime) -> PendingRetries:
         pending=Count("*"),
         retrying=Count("status", filter=Q(attempt_count__gt=0)),
         overdue=Count("status", filter=overdue(now=now)),
-        next_retry_at=Min(
-            "next_attempt_at", filter=Q(attempt_count__gt=0, next_attempt_at__gte=now)
-        ),
+        next_retry_at=Min("next_attempt_at", filter=Q(attempt_count__gt=0, next_attempt_at__gte=now)),
     )
     return PendingRetries(**figures)
 
@@ -165,7 +161,7 @@ def bucket_starts(*, since: datetime, until: datetime, seconds: int) -> list[dat
     """The starts of the buckets of ``seconds`` (aligned on the Unix epoch, UTC) covering the window."""
     first, last = int(since.timestamp()) // seconds, int(until.timestamp()) // seconds
     return [
-        datetime.fromtimestamp(number * seconds, tz=dt_timezone.utc)
+        datetime.fromtimestamp(number * seconds, tz=UTC)
         for number in range(first, last + 1)  # one per bucket of the window, not per row
     ]
 
@@ -182,11 +178,7 @@ def deliveries_per_bucket(*, since: datetime, until: datetime, seconds: int) -> 
     table = Delivery._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     bounds = ", ".join(["(%s, %s)"] * len(starts))
-    params = [
-        adapt(value)
-        for start in starts
-        for value in (start, start + timedelta(seconds=seconds))
-    ]
+    params = [adapt(value) for start in starts for value in (start, start + timedelta(seconds=seconds))]
     # The statuses are literals (code constants), not parameters: a partial
     # index is used only when the query's own text implies its condition.
     counts = ", ".join(

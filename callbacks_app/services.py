@@ -15,15 +15,18 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import callback_payload
 from callbacks_app.targets import email_target
-from callbacks_app.errors import NoCallbackTarget
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Profile, Task
 
 logger = logging.getLogger(__name__)
+
+# The events a caller names when it records a callback (``callback_delivery_create(event=...)``).
+CallbackEvent = Delivery.Event
 
 
 def callback_target(task: Task) -> str:
@@ -58,9 +61,7 @@ def callback_delivery_create(
         owner_id=task.owner_id,
         event=event,
         target=target,
-        target_kind=(
-            Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP
-        ),
+        target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
         payload=callback_payload(task),
         next_attempt_at=not_before if waits else now,
     )
@@ -181,8 +182,9 @@ def deliveries_prune(*, older_than: datetime, batch_size: int = 1000) -> int:
     deleted = 0
     while True:
         batch = list(
-            Delivery.objects.filter(status__in=Delivery.FINISHED, finished_at__lt=older_than)
-            .values_list("id", flat=True)[:batch_size]
+            Delivery.objects.filter(status__in=Delivery.FINISHED, finished_at__lt=older_than).values_list(
+                "id", flat=True
+            )[:batch_size]
         )
         if not batch:
             break

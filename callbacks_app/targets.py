@@ -11,5 +11,5 @@ _EMAIL_RE = re.compile(r"^[^@\s/:]+@[^@\s/]+\.[^@\s/]+$")
 
 def email_target(target: str) -> str | None:
     """The address when ``target`` is an email address or ``mailto:`` URL, else None."""
-    address = target[len("mailto:"):] if target.lower().startswith("mailto:") else target
+    address = target[len("mailto:") :] if target.lower().startswith("mailto:") else target
     return address if _EMAIL_RE.match(address) else None

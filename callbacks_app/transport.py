@@ -76,9 +76,7 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
             ok=False, duration_ms=elapsed_ms(), error=f"Timed out after {total_timeout:g} s"
         )
     except requests.RequestException as exc:
-        return CallbackResult(
-            ok=False, duration_ms=elapsed_ms(), error=f"{type(exc).__name__}: {exc}"
-        )
+        return CallbackResult(ok=False, duration_ms=elapsed_ms(), error=f"{type(exc).__name__}: {exc}")
 
     with response:
         received = bytearray()
@@ -96,13 +94,9 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
         status = response.status_code
         ok = 200 <= status < 300 and not error
         if not error and not ok:
-            error = (
-                f"Redirect ({status}) not followed" if 300 <= status < 400 else f"HTTP {status}"
-            )
+            error = f"Redirect ({status}) not followed" if 300 <= status < 400 else f"HTTP {status}"
         retry_after = (
-            parse_retry_after(response.headers.get("Retry-After"))
-            if status in RETRY_AFTER_STATUSES
-            else None
+            parse_retry_after(response.headers.get("Retry-After")) if status in RETRY_AFTER_STATUSES else None
         )
     excerpt = bytes(received[:MAX_RESPONSE_STORED]).decode("utf-8", errors="replace")
     return CallbackResult(

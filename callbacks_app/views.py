@@ -34,7 +34,9 @@ class TaskCallbackResendApi(APIView):
                     "status": serializers.ChoiceField(choices=["queued"]),
                 },
             ),
-            400, 404, 409,
+            400,
+            404,
+            409,
         ),
     )
     def post(self, request, task_id):

@@ -16,6 +16,6 @@ def update_each(*, per_row: str, per_batch: str, rows: list[tuple]) -> None:
         return
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(per_batch, [list(column) for column in zip(*rows)])
+            cursor.execute(per_batch, [list(column) for column in zip(*rows, strict=True)])
         else:
             cursor.executemany(per_row, rows)

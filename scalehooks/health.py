@@ -35,7 +35,9 @@ def healthz(request):
             logger.warning("Health check of the %s failed: %s", name, type(exc).__name__)
             checks[name] = f"unavailable ({type(exc).__name__})"
     healthy = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", **checks}, status=200 if healthy else 503
+    )
 
 
 @require_GET

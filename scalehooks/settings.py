@@ -105,9 +105,7 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------
 # SQLite by default; DATABASE_URL=postgres://user:pass@host:5432/name to scale out.
 DATABASES = {
-    "default": env.db_url(
-        "DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-    ),
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # Several processes (web, workers, their sweep threads) write concurrently: WAL lets
@@ -234,8 +232,26 @@ CALLBACK_RETRY_SCHEDULE = env.list(
     "CALLBACK_RETRY_SCHEDULE",
     cast=float,
     default=[
-        10, 30, 60, 120, 300, 600, 900, 1800, 1800, 3600,
-        3600, 3600, 3600, 7200, 7200, 7200, 10800, 10800, 10800, 10800,
+        10,
+        30,
+        60,
+        120,
+        300,
+        600,
+        900,
+        1800,
+        1800,
+        3600,
+        3600,
+        3600,
+        3600,
+        7200,
+        7200,
+        7200,
+        10800,
+        10800,
+        10800,
+        10800,
     ],
 )
 CALLBACK_CONNECT_TIMEOUT = env.float("CALLBACK_CONNECT_TIMEOUT", default=5.0)

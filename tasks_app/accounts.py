@@ -1,11 +1,10 @@
 """Customer accounts and their keys (SPEC §3)."""
 
 from dataclasses import dataclass
-from django.contrib.auth import get_user_model
-from django.db import transaction
-
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
+from django.db import transaction
 from django.utils import timezone
 
 from tasks_app.keys import (
@@ -70,9 +69,7 @@ def account_create(*, email: str, staff: bool = False, default_callback_url: str
     """Create a user and profile with fresh keys; the plain API keys are returned once."""
     validate_callback_target(default_callback_url)
     with transaction.atomic():
-        user = get_user_model().objects.create_user(
-            username=email, email=email, is_staff=staff
-        )
+        user = get_user_model().objects.create_user(username=email, email=email, is_staff=staff)
         profile = Profile(user=user, default_callback_url=default_callback_url)
         keys = _issue_api_keys(profile)
         profile.save()
@@ -82,9 +79,14 @@ def account_create(*, email: str, staff: bool = False, default_callback_url: str
 def api_keys_rotate(*, profile: Profile) -> IssuedKeys:
     """Replace both API keys; the old ones stop working at once."""
     keys = _issue_api_keys(profile)
-    profile.save(update_fields=[
-        "live_api_key_hash", "live_api_key_prefix", "test_api_key_hash", "test_api_key_prefix",
-    ])
+    profile.save(
+        update_fields=[
+            "live_api_key_hash",
+            "live_api_key_prefix",
+            "test_api_key_hash",
+            "test_api_key_prefix",
+        ]
+    )
     return keys
 
 

@@ -54,7 +54,9 @@ def attachment_fetch(url: str) -> AttachmentResult:
                     break
                 if time.monotonic() > deadline:
                     return AttachmentResult(
-                        url=url, ok=False, status_code=status,
+                        url=url,
+                        ok=False,
+                        status_code=status,
                         error=f"Timed out after {total_timeout:g} s reading the attachment",
                     )
         except requests.RequestException as exc:

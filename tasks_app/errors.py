@@ -20,9 +20,7 @@ class DuplicateUniqueId(Conflict):
     def __init__(self, *, unique_id: str, existing_task_id: str):
         self.unique_id = unique_id
         self.existing_task_id = existing_task_id
-        super().__init__(
-            f"A task with unique_id {unique_id!r} already exists: {existing_task_id}"
-        )
+        super().__init__(f"A task with unique_id {unique_id!r} already exists: {existing_task_id}")
 
 
 class IdempotencyKeyReused(Conflict):

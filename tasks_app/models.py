@@ -20,9 +20,7 @@ class Profile(models.Model):
     plain key is shown once, by the service that creates or rotates it.
     """
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
     default_callback_url = models.CharField(max_length=2048, blank=True, default="")
     live_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
     test_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
@@ -61,9 +59,7 @@ class Task(models.Model):
         FIXED = "fixed", "Fixed"
 
     id = models.CharField(primary_key=True, max_length=24, default=generate_task_id, editable=False)
-    owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks"
-    )
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
     is_test = models.BooleanField(default=False)
     type = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -76,7 +72,8 @@ class Task(models.Model):
     callback_succeeded_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
     tags = models.JSONField(default=list, blank=True)
-    unique_id = models.CharField(max_length=255, null=True, blank=True)
+    # NULL, not "", when unset: the unique constraint holds only among set values.
+    unique_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     project = models.CharField(max_length=255, blank=True, default="")
     batch = models.CharField(max_length=255, blank=True, default="")
     audits = models.JSONField(default=list, blank=True)

@@ -38,7 +38,7 @@ _REQUIRED, _read_required, _TIMESTAMPS, _OPTIONAL = _field_table()
 
 
 def task_representation(task) -> dict:
-    data = dict(zip(_REQUIRED, _read_required(task)))
+    data = dict(zip(_REQUIRED, _read_required(task), strict=True))
     for name in _TIMESTAMPS:
         data[name] = format_timestamp(data[name])
     for name, source, absent in _OPTIONAL:

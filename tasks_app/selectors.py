@@ -50,6 +50,7 @@ def task_get_for_operator(*, task_id: str) -> Task:
 
 # --- GET /v1/tasks ----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Cursor:
     """Where a page ended: the last task's (created_at, id), and how many tasks came before."""
@@ -137,8 +138,7 @@ def tasks_page(*, user, mode: str, filters: dict, limit: int, next_token: str | 
         cursor = Cursor.decode(next_token)
         offset = cursor.offset
         tasks = tasks.filter(
-            Q(created_at__lt=cursor.created_at)
-            | Q(created_at=cursor.created_at, id__lt=cursor.task_id)
+            Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.task_id)
         )
     rows = list(tasks.order_by("-created_at", "-id")[: limit + 1])
     has_more = len(rows) > limit
@@ -147,6 +147,4 @@ def tasks_page(*, user, mode: str, filters: dict, limit: int, next_token: str | 
     if has_more:
         last = docs[-1]
         token = Cursor(created_at=last.created_at, task_id=last.id, offset=offset + len(docs)).encode()
-    return TaskPage(
-        docs=docs, total=total, limit=limit, offset=offset, has_more=has_more, next_token=token
-    )
+    return TaskPage(docs=docs, total=total, limit=limit, offset=offset, has_more=has_more, next_token=token)

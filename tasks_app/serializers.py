@@ -43,13 +43,11 @@ def validate_metadata(value: dict) -> dict:
         raise serializers.ValidationError(f"Nested deeper than {MAX_METADATA_DEPTH} levels.")
     size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
     if size > MAX_METADATA_BYTES:
-        raise serializers.ValidationError(
-            f"Larger than {MAX_METADATA_BYTES} bytes as JSON ({size} bytes)."
-        )
+        raise serializers.ValidationError(f"Larger than {MAX_METADATA_BYTES} bytes as JSON ({size} bytes).")
     return value
 
 
-def MetadataField(**kwargs):  # noqa: N802 - a field factory
+def MetadataField(**kwargs):
     return serializers.DictField(validators=[validate_metadata], **kwargs)
 
 
@@ -60,7 +58,10 @@ class TaskCreateInput(serializers.Serializer):
 
     instruction = StrictCharField(max_length=100_000, required=False, allow_blank=True, default="")
     callback_url = StrictCharField(
-        max_length=2048, required=False, allow_blank=True, default="",
+        max_length=2048,
+        required=False,
+        allow_blank=True,
+        default="",
         validators=[validate_callback_target],
     )
     metadata = MetadataField(required=False, default=dict)
@@ -127,8 +128,12 @@ class TaskListInput(serializers.Serializer):
     updated_after = TimestampField(required=False)
     updated_before = TimestampField(required=False)
     # Django refuses a query of more than DATA_UPLOAD_MAX_NUMBER_FIELDS (1000) parameters.
-    unique_id = serializers.ListField(child=serializers.CharField(max_length=255), required=False, max_length=500)
-    tags = serializers.ListField(child=serializers.CharField(max_length=MAX_TAG_LENGTH), required=False, max_length=MAX_TAGS)
+    unique_id = serializers.ListField(
+        child=serializers.CharField(max_length=255), required=False, max_length=500
+    )
+    tags = serializers.ListField(
+        child=serializers.CharField(max_length=MAX_TAG_LENGTH), required=False, max_length=MAX_TAGS
+    )
     customer_review_status = serializers.ListField(
         child=serializers.ChoiceField(choices=REVIEW_STATUSES), required=False
     )
@@ -176,9 +181,7 @@ class TaskTagsInput(StrictInput):
     """A list of tags; the body is the bare JSON list, as the official client sends it
     (``{"tags": [...]}`` is accepted too)."""
 
-    tags = serializers.ListField(
-        child=StrictCharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS
-    )
+    tags = serializers.ListField(child=StrictCharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS)
 
     @classmethod
     def from_body(cls, body) -> "TaskTagsInput":

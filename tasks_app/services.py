@@ -25,8 +25,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from callbacks_app.models import Delivery
-from callbacks_app.services import callback_delivery_create
+from callbacks_app.services import CallbackEvent, callback_delivery_create
 from scalehooks.timestamps import format_timestamp
 from tasks_app.attachments import attachment_fetch
 from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
@@ -57,9 +56,7 @@ def task_create_replay(*, owner, mode: str, idempotency_key: str, request_hash: 
 
 def _idempotent_replay(*, owner, is_test: bool, key: str, request_hash: str) -> Task | None:
     record = (
-        IdempotencyKey.objects.select_related("task")
-        .filter(owner=owner, is_test=is_test, key=key)
-        .first()
+        IdempotencyKey.objects.select_related("task").filter(owner=owner, is_test=is_test, key=key).first()
     )
     if record is None:
         return None
@@ -71,9 +68,7 @@ def _idempotent_replay(*, owner, is_test: bool, key: str, request_hash: str) -> 
 def enqueue_attachment_check(task_id: str) -> None:
     """Queue the attachment download of a new task (called on commit of its creation)."""
     try:
-        async_task(
-            "tasks_app.jobs.task_attachments_check", task_id, task_name=f"attachments {task_id}"
-        )
+        async_task("tasks_app.jobs.task_attachments_check", task_id, task_name=f"attachments {task_id}")
     except Exception:
         logger.exception(
             "Could not enqueue the attachment download of task %s", task_id, extra={"task_id": task_id}
@@ -104,14 +99,15 @@ def task_create(
 
     try:
         with transaction.atomic():
-            task = Task.objects.create(
-                owner=owner, is_test=is_test, type=kind.name, params=params, **fields
-            )
+            task = Task.objects.create(owner=owner, is_test=is_test, type=kind.name, params=params, **fields)
             TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in task.tags)
             if idempotency_key:
                 IdempotencyKey.objects.create(
-                    owner=owner, is_test=is_test, key=idempotency_key,
-                    request_hash=request_hash, task=task,
+                    owner=owner,
+                    is_test=is_test,
+                    key=idempotency_key,
+                    request_hash=request_hash,
+                    task=task,
                 )
             if kind.attachment_urls(params):
                 transaction.on_commit(partial(enqueue_attachment_check, task.id))
@@ -144,8 +140,7 @@ def _locked(task_id: str) -> Task:
 def _require_status(task: Task, *allowed: str, action: str) -> None:
     if task.status not in allowed:
         raise TaskStateConflict(
-            f"Cannot {action} task {task.id}: it is {task.status} "
-            f"(allowed only when {' or '.join(allowed)})."
+            f"Cannot {action} task {task.id}: it is {task.status} (allowed only when {' or '.join(allowed)})."
         )
 
 
@@ -154,13 +149,11 @@ def task_complete(*, task_id: str, response) -> Task:
     with transaction.atomic():
         task = _locked(task_id)
         _require_status(task, Task.Status.PENDING, action="complete")
-        task.response = get_task_type(task.type).validate_response(
-            params=task.params, response=response
-        )
+        task.response = get_task_type(task.type).validate_response(params=task.params, response=response)
         task.status = Task.Status.COMPLETED
         task.completed_at = timezone.now()
         task.save(update_fields=["response", "status", "completed_at", "updated_at"])
-        callback_delivery_create(task=task, event=Delivery.Event.COMPLETED)
+        callback_delivery_create(task=task, event=CallbackEvent.COMPLETED)
     return task
 
 
@@ -171,7 +164,7 @@ def _fail(task_id: str, *, response: dict, action: str) -> Task:
         task.status = Task.Status.ERROR
         task.response = response
         task.save(update_fields=["status", "response", "updated_at"])
-        callback_delivery_create(task=task, event=Delivery.Event.ERROR)
+        callback_delivery_create(task=task, event=CallbackEvent.ERROR)
     return task
 
 
@@ -211,7 +204,9 @@ def task_attachments_check(*, task_id: str) -> Task | None:
     for failure in failures:
         logger.info(
             "Attachment of task %s could not be downloaded: %s",
-            task_id, failure.error, extra={"task_id": task_id},
+            task_id,
+            failure.error,
+            extra={"task_id": task_id},
         )
     try:
         return task_attachments_failed(
@@ -262,7 +257,7 @@ def task_audit(*, task_id: str, accepted: bool, comments: str = "", audited_by: 
         if comments:
             task.customer_review_comments = [*task.customer_review_comments, comments]
         task.save()
-        callback_delivery_create(task=task, event=Delivery.Event.AUDITED)
+        callback_delivery_create(task=task, event=CallbackEvent.AUDITED)
     return task
 
 
@@ -272,9 +267,7 @@ def task_fix(*, task_id: str, response) -> Task:
     with transaction.atomic():
         task = _locked(task_id)
         _require_status(task, Task.Status.COMPLETED, action="fix")
-        new_response = get_task_type(task.type).validate_response(
-            params=task.params, response=response
-        )
+        new_response = get_task_type(task.type).validate_response(params=task.params, response=response)
         task.prior_responses = [*task.prior_responses, task.response]
         task.response = new_response
         task.audits = [
@@ -283,7 +276,7 @@ def task_fix(*, task_id: str, response) -> Task:
         ]
         task.customer_review_status = Task.AuditResult.FIXED
         task.save()
-        callback_delivery_create(task=task, event=Delivery.Event.AUDITED)
+        callback_delivery_create(task=task, event=CallbackEvent.AUDITED)
     return task
 
 
@@ -303,7 +296,7 @@ def task_recall(*, task_id: str) -> Task:
         task.completed_at = None
         task.customer_review_status = ""
         task.save()
-        callback_delivery_create(task=task, event=Delivery.Event.RECALLED)
+        callback_delivery_create(task=task, event=CallbackEvent.RECALLED)
     return task
 
 

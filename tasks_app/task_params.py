@@ -76,9 +76,7 @@ class ImageAnnotationParams(serializers.Serializer):
                 or not objects
                 or not all(isinstance(o, (str, dict)) for o in objects)
             ):
-                raise serializers.ValidationError(
-                    f"{kind}.objects_to_annotate must be a non-empty list."
-                )
+                raise serializers.ValidationError(f"{kind}.objects_to_annotate must be a non-empty list.")
         return value
 
 

@@ -5,9 +5,7 @@ from tasks_app.views import ops, profile, tasks
 urlpatterns = [
     path("task/<str:segment>", tasks.TaskApi.as_view(), name="task"),
     path("tasks", tasks.TaskListApi.as_view(), name="tasks"),
-    path(
-        "task/<str:task_id>/cancel", tasks.TaskCancelApi.as_view(), name="task-cancel"
-    ),
+    path("task/<str:task_id>/cancel", tasks.TaskCancelApi.as_view(), name="task-cancel"),
     path("task/<str:task_id>/audit", tasks.TaskAuditApi.as_view(), name="task-audit"),
     path(
         "task/<str:task_id>/unique_id",
@@ -36,9 +34,7 @@ urlpatterns = [
         ops.OpsTaskErrorApi.as_view(),
         name="ops-task-error",
     ),
-    path(
-        "ops/task/<str:task_id>/fix", ops.OpsTaskFixApi.as_view(), name="ops-task-fix"
-    ),
+    path("ops/task/<str:task_id>/fix", ops.OpsTaskFixApi.as_view(), name="ops-task-fix"),
     path(
         "ops/task/<str:task_id>/recall",
         ops.OpsTaskRecallApi.as_view(),

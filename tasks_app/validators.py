@@ -15,9 +15,7 @@ def validate_callback_target(value: str) -> str:
     if value == "":
         return value
     if len(value) > MAX_CALLBACK_URL_LENGTH:
-        raise ValidationError(
-            f"Must be at most {MAX_CALLBACK_URL_LENGTH} characters."
-        )
+        raise ValidationError(f"Must be at most {MAX_CALLBACK_URL_LENGTH} characters.")
     if email_target(value):
         return value
     try:
@@ -34,7 +32,5 @@ def validate_callback_target(value: str) -> str:
         raise ValidationError("Credentials in the URL are not allowed.")
     address = literal_address(hostname)
     if address is not None and is_forbidden_address(address):
-        raise ValidationError(
-            f"Callbacks to {address} are not allowed (private or reserved address)."
-        )
+        raise ValidationError(f"Callbacks to {address} are not allowed (private or reserved address).")
     return value

@@ -22,13 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "peerproject.settings")
 
-import django  # noqa: E402
+import django
 
 django.setup()
 
 from django.db import connection  # noqa: E402
 from django.utils import timezone  # noqa: E402
-
 from peerapp.models import Task  # noqa: E402
 
 UPDATE_TOPIC = "peerapp.Task/update"
@@ -38,7 +37,6 @@ def setup(n: int, url: str) -> None:
     """A migrated database with one webhook on task updates and ``n`` pending tasks; an empty broker db."""
     from django.core.management import call_command
     from django_webhook.models import Webhook, WebhookSecret, WebhookTopic, populate_topics_from_settings
-
     from peerproject.celery import app
 
     call_command("migrate", verbosity=0)
@@ -50,8 +48,12 @@ def setup(n: int, url: str) -> None:
         [
             Task(
                 instruction="Is this object red or blue?",
-                params={"attachment_type": "text", "attachment": "tomato", "categories": ["red", "blue"],
-                        "allow_multiple": False},
+                params={
+                    "attachment_type": "text",
+                    "attachment": "tomato",
+                    "categories": ["red", "blue"],
+                    "allow_multiple": False,
+                },
                 metadata={"bench": True, "padding": "x" * 564},
                 callback_url=url,
             )
@@ -103,7 +105,9 @@ def run(drivers: int) -> None:
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     setup_parser = commands.add_parser("setup")
     setup_parser.add_argument("--n", type=int, required=True)

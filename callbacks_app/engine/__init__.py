@@ -24,6 +24,7 @@ def engine_reset() -> None:
     kicks.reset()
     drain.reset()
 
+
 __all__ = [
     "Claim",
     "Outcome",

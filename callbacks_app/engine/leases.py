@@ -28,7 +28,13 @@ from tasks_app.models import Profile, Task
 # The task's large columns, which sending never reads (the payload is frozen in
 # the delivery): not fetched with each claimed delivery.
 TASK_FIELDS_NOT_SENT = (
-    "instruction", "params", "response", "metadata", "tags", "audits", "customer_review_comments",
+    "instruction",
+    "params",
+    "response",
+    "metadata",
+    "tags",
+    "audits",
+    "customer_review_comments",
     "prior_responses",
 )
 
@@ -119,7 +125,7 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
                 now=now,
             ),
         )
-        for delivery, attempt in zip(live, attempts)
+        for delivery, attempt in zip(live, attempts, strict=True)
     ]
 
 

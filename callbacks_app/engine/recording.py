@@ -105,10 +105,17 @@ def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
             result = sent.result
             secrets = secret_values(profile=claim.profile, headers=claim.headers)
             errors[claim.delivery.id] = error = scrub(result.error, secrets)
-            attempt_rows.append((
-                result.duration_ms, result.status_code, error, scrub(result.body_excerpt, secrets),
-                ops.adapt_json_value(masked_headers(sent.headers), None), result.ok, claim.attempt.id,
-            ))
+            attempt_rows.append(
+                (
+                    result.duration_ms,
+                    result.status_code,
+                    error,
+                    scrub(result.body_excerpt, secrets),
+                    ops.adapt_json_value(masked_headers(sent.headers), None),
+                    result.ok,
+                    claim.attempt.id,
+                )
+            )
             holder = holders.get(claim.delivery.id)
             if holder == (claim.token, Delivery.Status.SUPERSEDED):
                 superseded.append(claim)  # a resend superseded it during this attempt
@@ -126,12 +133,14 @@ def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
                 (outcome.status, at(outcome.finished_at), at(outcome.next_attempt_at), claim.delivery.id)
             )
             if outcome.finished:
-                outcomes.append(CallbackOutcome(
-                    task_id=claim.delivery.task_id,
-                    delivery_created_at=claim.delivery.created_at,
-                    succeeded=outcome.status == Delivery.Status.SUCCEEDED,
-                    at=now,
-                ))
+                outcomes.append(
+                    CallbackOutcome(
+                        task_id=claim.delivery.task_id,
+                        delivery_created_at=claim.delivery.created_at,
+                        succeeded=outcome.status == Delivery.Status.SUCCEEDED,
+                        at=now,
+                    )
+                )
         delivery_table = Delivery._meta.db_table
         update_each(
             per_row=(
@@ -184,7 +193,9 @@ def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
             claim.delivery.id,
             claim.attempt.number,
             claim.delivery.target_kind,
-            "delivered" if sent.result.ok else (errors[claim.delivery.id] or f"HTTP {sent.result.status_code}"),
+            "delivered"
+            if sent.result.ok
+            else (errors[claim.delivery.id] or f"HTTP {sent.result.status_code}"),
             extra={
                 "delivery_id": claim.delivery.id,
                 "task_id": claim.delivery.task_id,

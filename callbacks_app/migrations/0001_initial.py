@@ -6,69 +6,127 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tasks_app', '0001_initial'),
+        ("tasks_app", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Delivery',
+            name="Delivery",
             fields=[
-                ('id', models.CharField(default=callbacks_app.models.generate_delivery_id, editable=False, max_length=32, primary_key=True, serialize=False)),
-                ('event', models.CharField(choices=[('task.completed', 'Task completed'), ('task.error', 'Task error'), ('task.audited', 'Task audited'), ('task.recalled', 'Task recalled'), ('task.resent', 'Callback resent')], max_length=32)),
-                ('target', models.CharField(max_length=2048)),
-                ('target_kind', models.CharField(choices=[('http', 'HTTP'), ('email', 'Email')], default='http', max_length=8)),
-                ('payload', models.TextField()),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('superseded', 'Superseded')], default='pending', max_length=16)),
-                ('attempt_count', models.PositiveIntegerField(default=0)),
-                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('lease_token', models.CharField(blank=True, editable=False, max_length=32, null=True)),
-                ('leased_until', models.DateTimeField(blank=True, null=True)),
-                ('first_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='deliveries', to='tasks_app.task')),
+                (
+                    "id",
+                    models.CharField(
+                        default=callbacks_app.models.generate_delivery_id,
+                        editable=False,
+                        max_length=32,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("task.completed", "Task completed"),
+                            ("task.error", "Task error"),
+                            ("task.audited", "Task audited"),
+                            ("task.recalled", "Task recalled"),
+                            ("task.resent", "Callback resent"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("target", models.CharField(max_length=2048)),
+                (
+                    "target_kind",
+                    models.CharField(
+                        choices=[("http", "HTTP"), ("email", "Email")], default="http", max_length=8
+                    ),
+                ),
+                ("payload", models.TextField()),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("superseded", "Superseded"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("attempt_count", models.PositiveIntegerField(default=0)),
+                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("lease_token", models.CharField(blank=True, editable=False, max_length=32, null=True)),
+                ("leased_until", models.DateTimeField(blank=True, null=True)),
+                ("first_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="deliveries",
+                        to="tasks_app.task",
+                    ),
+                ),
             ],
             options={
-                'verbose_name_plural': 'deliveries',
-                'ordering': ['-created_at'],
+                "verbose_name_plural": "deliveries",
+                "ordering": ["-created_at"],
             },
         ),
         migrations.CreateModel(
-            name='DeliveryAttempt',
+            name="DeliveryAttempt",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveIntegerField()),
-                ('started_at', models.DateTimeField()),
-                ('duration_ms', models.PositiveIntegerField(default=0)),
-                ('status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('error', models.TextField(blank=True, default='')),
-                ('response_excerpt', models.TextField(blank=True, default='')),
-                ('request_headers', models.JSONField(default=dict)),
-                ('succeeded', models.BooleanField(default=False)),
-                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='callbacks_app.delivery')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.PositiveIntegerField()),
+                ("started_at", models.DateTimeField()),
+                ("duration_ms", models.PositiveIntegerField(default=0)),
+                ("status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("error", models.TextField(blank=True, default="")),
+                ("response_excerpt", models.TextField(blank=True, default="")),
+                ("request_headers", models.JSONField(default=dict)),
+                ("succeeded", models.BooleanField(default=False)),
+                (
+                    "delivery",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="attempts",
+                        to="callbacks_app.delivery",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['delivery', 'number'],
+                "ordering": ["delivery", "number"],
             },
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'pending')), fields=['next_attempt_at'], name='delivery_due_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "pending")), fields=["next_attempt_at"], name="delivery_due_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['task', '-created_at'], name='delivery_task_idx'),
+            model_name="delivery",
+            index=models.Index(fields=["task", "-created_at"], name="delivery_task_idx"),
         ),
         migrations.AddIndex(
-            model_name='deliveryattempt',
-            index=models.Index(fields=['started_at'], name='attempt_started_idx'),
+            model_name="deliveryattempt",
+            index=models.Index(fields=["started_at"], name="attempt_started_idx"),
         ),
         migrations.AddConstraint(
-            model_name='deliveryattempt',
-            constraint=models.UniqueConstraint(fields=('delivery', 'number'), name='attempt_number_unique'),
+            model_name="deliveryattempt",
+            constraint=models.UniqueConstraint(fields=("delivery", "number"), name="attempt_number_unique"),
         ),
     ]

@@ -4,39 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('callbacks_app', '0001_initial'),
+        ("callbacks_app", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FailedDelivery',
-            fields=[
-            ],
+            name="FailedDelivery",
+            fields=[],
             options={
-                'verbose_name': 'failed delivery',
-                'verbose_name_plural': 'failed deliveries',
-                'proxy': True,
-                'indexes': [],
-                'constraints': [],
+                "verbose_name": "failed delivery",
+                "verbose_name_plural": "failed deliveries",
+                "proxy": True,
+                "indexes": [],
+                "constraints": [],
             },
-            bases=('callbacks_app.delivery',),
+            bases=("callbacks_app.delivery",),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(fields=['created_at', 'status'], name='delivery_created_status_idx'),
+            model_name="delivery",
+            index=models.Index(fields=["created_at", "status"], name="delivery_created_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'succeeded')), fields=['finished_at'], name='delivery_succeeded_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "succeeded")),
+                fields=["finished_at"],
+                name="delivery_succeeded_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('status', 'failed')), fields=['finished_at'], name='delivery_failed_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "failed")), fields=["finished_at"], name="delivery_failed_idx"
+            ),
         ),
         migrations.AddIndex(
-            model_name='deliveryattempt',
-            index=models.Index(fields=['started_at', 'duration_ms'], name='attempt_latency_idx'),
+            model_name="deliveryattempt",
+            index=models.Index(fields=["started_at", "duration_ms"], name="attempt_latency_idx"),
         ),
     ]

@@ -4,18 +4,22 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('callbacks_app', '0002_dashboard_indexes'),
+        ("callbacks_app", "0002_dashboard_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DrainWatch',
+            name="DrainWatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('holder', models.CharField(blank=True, default='', max_length=32)),
-                ('until', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("holder", models.CharField(blank=True, default="", max_length=32)),
+                ("until", models.DateTimeField(blank=True, null=True)),
             ],
         ),
     ]

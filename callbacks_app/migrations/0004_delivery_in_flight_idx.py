@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('callbacks_app', '0003_drain_watch'),
-        ('tasks_app', '0003_tags_and_idempotency_keys'),
+        ("callbacks_app", "0003_drain_watch"),
+        ("tasks_app", "0003_tags_and_idempotency_keys"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='delivery',
-            index=models.Index(condition=models.Q(('leased_until__isnull', False), ('status', 'pending')), fields=['leased_until'], name='delivery_in_flight_idx'),
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("leased_until__isnull", False), ("status", "pending")),
+                fields=["leased_until"],
+                name="delivery_in_flight_idx",
+            ),
         ),
     ]

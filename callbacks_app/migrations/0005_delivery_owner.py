@@ -9,7 +9,9 @@ from django.db.models import OuterRef, Subquery
 def fill_owner(apps, schema_editor):
     Delivery = apps.get_model("callbacks_app", "Delivery")
     Task = apps.get_model("tasks_app", "Task")
-    Delivery.objects.update(owner_id=Subquery(Task.objects.filter(id=OuterRef("task_id")).values("owner_id")[:1]))
+    Delivery.objects.update(
+        owner_id=Subquery(Task.objects.filter(id=OuterRef("task_id")).values("owner_id")[:1])
+    )
 
 
 class Migration(migrations.Migration):

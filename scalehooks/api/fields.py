@@ -5,8 +5,7 @@ JSON bodies are strict: a string field takes only a JSON string, a boolean only
 be silently ignored).
 """
 
-from datetime import datetime, time
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, time
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
@@ -70,7 +69,7 @@ class TimestampField(serializers.Field):
                 self.fail("invalid", value=value)
             parsed = datetime.combine(day, time.min)
         if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, dt_timezone.utc)
+            parsed = timezone.make_aware(parsed, UTC)
         return parsed
 
     def to_representation(self, value):

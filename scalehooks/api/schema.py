@@ -85,8 +85,15 @@ def responses(success, *error_codes: int) -> dict:
 
 
 OUTPUT_COMPONENTS = (
-    "Task", "TaskPage", "Profile", "Error", "Audit",
-    "CallbackResend", "TaskCallbacks", "DeliveryOutput", "DeliveryAttemptOutput",
+    "Task",
+    "TaskPage",
+    "Profile",
+    "Error",
+    "Audit",
+    "CallbackResend",
+    "TaskCallbacks",
+    "DeliveryOutput",
+    "DeliveryAttemptOutput",
 )
 
 

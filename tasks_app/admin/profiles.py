@@ -26,13 +26,21 @@ class ProfileAdmin(admin.ModelAdmin):
     search_fields = ("user__email", "user__username", "default_callback_url")
     list_select_related = ("user",)
     fields = (
-        "user", "default_callback_url", "live_api_key", "test_api_key",
-        "live_callback_auth_key_masked", "test_callback_auth_key_masked", "signing_secret_masked",
-        "previous_signing_secret_expires_at", "created_at",
+        "user",
+        "default_callback_url",
+        "live_api_key",
+        "test_api_key",
+        "live_callback_auth_key_masked",
+        "test_callback_auth_key_masked",
+        "signing_secret_masked",
+        "previous_signing_secret_expires_at",
+        "created_at",
     )
     readonly_fields = tuple(f for f in fields if f != "default_callback_url")
     actions = [
-        "rotate_api_keys", "rotate_live_callback_auth_key", "rotate_test_callback_auth_key",
+        "rotate_api_keys",
+        "rotate_live_callback_auth_key",
+        "rotate_test_callback_auth_key",
         "rotate_signing_secret",
     ]
 

@@ -90,7 +90,14 @@ class DeliveryInline(ReadOnlyTabularInline):
 @admin.register(Task)
 class TaskAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "type", "status", "mode", "owner", "callback_succeeded", "created_at", "completed_at",
+        "id",
+        "type",
+        "status",
+        "mode",
+        "owner",
+        "callback_succeeded",
+        "created_at",
+        "completed_at",
     )
     list_filter = (
         "status",
@@ -108,14 +115,40 @@ class TaskAdmin(admin.ModelAdmin):
     inlines = [DeliveryInline]
     change_form_template = "admin/tasks_app/task/change_form.html"
     readonly_fields = (
-        "id", "owner", "mode", "type", "status", "instruction", "params", "response",
-        "callback_url", "callback_succeeded", "callback_succeeded_at", "metadata", "tags",
-        "unique_id", "project", "batch", "audits", "customer_review_status",
-        "customer_review_comments", "prior_responses", "created_at", "updated_at", "completed_at",
+        "id",
+        "owner",
+        "mode",
+        "type",
+        "status",
+        "instruction",
+        "params",
+        "response",
+        "callback_url",
+        "callback_succeeded",
+        "callback_succeeded_at",
+        "metadata",
+        "tags",
+        "unique_id",
+        "project",
+        "batch",
+        "audits",
+        "customer_review_status",
+        "customer_review_comments",
+        "prior_responses",
+        "created_at",
+        "updated_at",
+        "completed_at",
     )
     fields = readonly_fields
-    HEAVY = ("instruction", "params", "response", "metadata", "audits", "prior_responses",
-             "customer_review_comments")
+    HEAVY = (
+        "instruction",
+        "params",
+        "response",
+        "metadata",
+        "audits",
+        "prior_responses",
+        "customer_review_comments",
+    )
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -136,14 +169,14 @@ class TaskAdmin(admin.ModelAdmin):
     # Operator actions: one URL per action on the task's page, and bulk actions.
 
     def get_urls(self):
-        info = self.opts.app_label, self.opts.model_name
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
         view = self.admin_site.admin_view
         return [
-            path("<path:object_id>/complete/", view(self.complete_view), name="%s_%s_complete" % info),
-            path("<path:object_id>/error/", view(self.error_view), name="%s_%s_error" % info),
-            path("<path:object_id>/fix/", view(self.fix_view), name="%s_%s_fix" % info),
-            path("<path:object_id>/recall/", view(self.recall_view), name="%s_%s_recall" % info),
-            path("<path:object_id>/resend/", view(self.resend_view), name="%s_%s_resend" % info),
+            path("<path:object_id>/complete/", view(self.complete_view), name=f"{prefix}_complete"),
+            path("<path:object_id>/error/", view(self.error_view), name=f"{prefix}_error"),
+            path("<path:object_id>/fix/", view(self.fix_view), name=f"{prefix}_fix"),
+            path("<path:object_id>/recall/", view(self.recall_view), name=f"{prefix}_recall"),
+            path("<path:object_id>/resend/", view(self.resend_view), name=f"{prefix}_resend"),
             *super().get_urls(),
         ]
 
@@ -197,23 +230,35 @@ class TaskAdmin(admin.ModelAdmin):
 
     def complete_view(self, request, object_id):
         return self._service_form_view(
-            request, object_id, action="complete", form_class=ResponseForm,
+            request,
+            object_id,
+            action="complete",
+            form_class=ResponseForm,
             call=lambda task_id, data: services.task_complete(task_id=task_id, response=data["response"]),
-            title="Complete task {task.id}", done="Completed task {task.id}; its callback is queued.",
+            title="Complete task {task.id}",
+            done="Completed task {task.id}; its callback is queued.",
         )
 
     def error_view(self, request, object_id):
         return self._service_form_view(
-            request, object_id, action="error", form_class=ErrorForm,
+            request,
+            object_id,
+            action="error",
+            form_class=ErrorForm,
             call=lambda task_id, data: services.task_error(task_id=task_id, error=data["error"]),
-            title="Mark task {task.id} as error", done="Marked task {task.id} as error; its callback is queued.",
+            title="Mark task {task.id} as error",
+            done="Marked task {task.id} as error; its callback is queued.",
         )
 
     def fix_view(self, request, object_id):
         return self._service_form_view(
-            request, object_id, action="fix", form_class=ResponseForm,
+            request,
+            object_id,
+            action="fix",
+            form_class=ResponseForm,
             call=lambda task_id, data: services.task_fix(task_id=task_id, response=data["response"]),
-            title="Fix the response of task {task.id}", done="Fixed task {task.id}; its audit callback is queued.",
+            title="Fix the response of task {task.id}",
+            done="Fixed task {task.id}; its audit callback is queued.",
         )
 
     def _post_action_view(self, request, object_id, *, action, call, done):
@@ -230,14 +275,18 @@ class TaskAdmin(admin.ModelAdmin):
 
     def recall_view(self, request, object_id):
         return self._post_action_view(
-            request, object_id, action="recall",
+            request,
+            object_id,
+            action="recall",
             call=lambda task_id: services.task_recall(task_id=task_id),
             done="Recalled task {task.id} to pending; its callback is queued.",
         )
 
     def resend_view(self, request, object_id):
         return self._post_action_view(
-            request, object_id, action="resend",
+            request,
+            object_id,
+            action="resend",
             call=lambda task_id: callback_resend(task_id=task_id),
             done="Resent the callback of task {task.id}.",
         )

@@ -7,7 +7,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -16,52 +15,109 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Profile',
+            name="Profile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('default_callback_url', models.CharField(blank=True, default='', max_length=2048)),
-                ('live_callback_auth_key', models.CharField(default=tasks_app.keys.generate_callback_auth_key, max_length=64)),
-                ('test_callback_auth_key', models.CharField(default=tasks_app.keys.generate_callback_auth_key, max_length=64)),
-                ('signing_secret', models.CharField(default=tasks_app.keys.generate_signing_secret, max_length=64)),
-                ('live_api_key_prefix', models.CharField(blank=True, default='', max_length=16)),
-                ('live_api_key_hash', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('test_api_key_prefix', models.CharField(blank=True, default='', max_length=16)),
-                ('test_api_key_hash', models.CharField(blank=True, max_length=64, null=True, unique=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profile', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("default_callback_url", models.CharField(blank=True, default="", max_length=2048)),
+                (
+                    "live_callback_auth_key",
+                    models.CharField(default=tasks_app.keys.generate_callback_auth_key, max_length=64),
+                ),
+                (
+                    "test_callback_auth_key",
+                    models.CharField(default=tasks_app.keys.generate_callback_auth_key, max_length=64),
+                ),
+                (
+                    "signing_secret",
+                    models.CharField(default=tasks_app.keys.generate_signing_secret, max_length=64),
+                ),
+                ("live_api_key_prefix", models.CharField(blank=True, default="", max_length=16)),
+                ("live_api_key_hash", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("test_api_key_prefix", models.CharField(blank=True, default="", max_length=16)),
+                ("test_api_key_hash", models.CharField(blank=True, max_length=64, null=True, unique=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.CharField(default=tasks_app.keys.generate_task_id, editable=False, max_length=24, primary_key=True, serialize=False)),
-                ('is_test', models.BooleanField(default=False)),
-                ('type', models.CharField(max_length=64)),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('completed', 'Completed'), ('error', 'Error'), ('canceled', 'Canceled')], default='pending', max_length=16)),
-                ('instruction', models.TextField(blank=True, default='')),
-                ('params', models.JSONField(default=dict)),
-                ('response', models.JSONField(blank=True, null=True)),
-                ('callback_url', models.CharField(blank=True, default='', max_length=2048)),
-                ('callback_succeeded', models.BooleanField(blank=True, null=True)),
-                ('callback_succeeded_at', models.DateTimeField(blank=True, null=True)),
-                ('metadata', models.JSONField(blank=True, default=dict)),
-                ('tags', models.JSONField(blank=True, default=list)),
-                ('unique_id', models.CharField(blank=True, max_length=255, null=True)),
-                ('project', models.CharField(blank=True, default='', max_length=255)),
-                ('batch', models.CharField(blank=True, default='', max_length=255)),
-                ('audits', models.JSONField(blank=True, default=list)),
-                ('customer_review_status', models.CharField(blank=True, default='', max_length=16)),
-                ('customer_review_comments', models.JSONField(blank=True, default=list)),
-                ('prior_responses', models.JSONField(blank=True, default=list)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tasks', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.CharField(
+                        default=tasks_app.keys.generate_task_id,
+                        editable=False,
+                        max_length=24,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
+                ("is_test", models.BooleanField(default=False)),
+                ("type", models.CharField(max_length=64)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("completed", "Completed"),
+                            ("error", "Error"),
+                            ("canceled", "Canceled"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("instruction", models.TextField(blank=True, default="")),
+                ("params", models.JSONField(default=dict)),
+                ("response", models.JSONField(blank=True, null=True)),
+                ("callback_url", models.CharField(blank=True, default="", max_length=2048)),
+                ("callback_succeeded", models.BooleanField(blank=True, null=True)),
+                ("callback_succeeded_at", models.DateTimeField(blank=True, null=True)),
+                ("metadata", models.JSONField(blank=True, default=dict)),
+                ("tags", models.JSONField(blank=True, default=list)),
+                ("unique_id", models.CharField(blank=True, max_length=255, null=True)),
+                ("project", models.CharField(blank=True, default="", max_length=255)),
+                ("batch", models.CharField(blank=True, default="", max_length=255)),
+                ("audits", models.JSONField(blank=True, default=list)),
+                ("customer_review_status", models.CharField(blank=True, default="", max_length=16)),
+                ("customer_review_comments", models.JSONField(blank=True, default=list)),
+                ("prior_responses", models.JSONField(blank=True, default=list)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tasks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['owner', 'is_test', '-created_at', '-id'], name='task_list_idx')],
-                'constraints': [models.UniqueConstraint(condition=models.Q(('unique_id__isnull', False)), fields=('owner', 'is_test', 'unique_id'), name='task_unique_id_per_account_and_mode')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(fields=["owner", "is_test", "-created_at", "-id"], name="task_list_idx")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("unique_id__isnull", False)),
+                        fields=("owner", "is_test", "unique_id"),
+                        name="task_unique_id_per_account_and_mode",
+                    )
+                ],
             },
         ),
     ]

@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tasks_app', '0001_initial'),
+        ("tasks_app", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='profile',
-            name='previous_signing_secret',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="profile",
+            name="previous_signing_secret",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='profile',
-            name='previous_signing_secret_expires_at',
+            model_name="profile",
+            name="previous_signing_secret_expires_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]

@@ -6,38 +6,70 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tasks_app', '0002_signing_secret_rotation'),
+        ("tasks_app", "0002_signing_secret_rotation"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='IdempotencyKey',
+            name="IdempotencyKey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('is_test', models.BooleanField(default=False)),
-                ('key', models.CharField(max_length=255)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('owner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='idempotency_keys', to=settings.AUTH_USER_MODEL)),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='tasks_app.task')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("is_test", models.BooleanField(default=False)),
+                ("key", models.CharField(max_length=255)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "owner",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="idempotency_keys",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="tasks_app.task"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('owner', 'is_test', 'key'), name='idempotency_key_per_account_and_mode')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("owner", "is_test", "key"), name="idempotency_key_per_account_and_mode"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='TaskTag',
+            name="TaskTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('task', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='tag_rows', to='tasks_app.task')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                (
+                    "task",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="tag_rows",
+                        to="tasks_app.task",
+                    ),
+                ),
             ],
             options={
-                'indexes': [models.Index(fields=['name'], name='task_tag_name_idx')],
-                'constraints': [models.UniqueConstraint(fields=('task', 'name'), name='task_tag_unique')],
+                "indexes": [models.Index(fields=["name"], name="task_tag_name_idx")],
+                "constraints": [models.UniqueConstraint(fields=("task", "name"), name="task_tag_unique")],
             },
         ),
     ]

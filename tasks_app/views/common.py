@@ -14,9 +14,7 @@ def valid(serializer) -> dict:
 
 def own_task(request, task_id: str):
     """The caller's task ``task_id`` in the key's mode (anything else is a 404)."""
-    return selectors.task_get(
-        user=request.user, mode=request.auth.mode, task_id=task_id
-    )
+    return selectors.task_get(user=request.user, mode=request.auth.mode, task_id=task_id)
 
 
 def task_response(task) -> Response:

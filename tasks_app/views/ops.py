@@ -31,15 +31,11 @@ def _ops_schema(action: str, summary: str, request=None):
 
 
 class OpsTaskCompleteApi(OpsApi):
-    @_ops_schema(
-        "complete", "Complete a pending task with a response", TaskCompleteInput
-    )
+    @_ops_schema("complete", "Complete a pending task with a response", TaskCompleteInput)
     def post(self, request, task_id):
         task = selectors.task_get_for_operator(task_id=task_id)
         data = valid(TaskCompleteInput(data=request.data))
-        return task_response(
-            services.task_complete(task_id=task.id, response=data["response"])
-        )
+        return task_response(services.task_complete(task_id=task.id, response=data["response"]))
 
 
 class OpsTaskErrorApi(OpsApi):
@@ -55,9 +51,7 @@ class OpsTaskFixApi(OpsApi):
     def post(self, request, task_id):
         task = selectors.task_get_for_operator(task_id=task_id)
         data = valid(TaskCompleteInput(data=request.data))
-        return task_response(
-            services.task_fix(task_id=task.id, response=data["response"])
-        )
+        return task_response(services.task_fix(task_id=task.id, response=data["response"]))
 
 
 class OpsTaskRecallApi(OpsApi):

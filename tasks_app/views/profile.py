@@ -23,9 +23,7 @@ class ProfileApi(APIView):
         responses=responses(doc.ProfileOutput),
     )
     def get(self, request):
-        return Response(
-            profile_representation(request.auth.profile, mode=request.auth.mode)
-        )
+        return Response(profile_representation(request.auth.profile, mode=request.auth.mode))
 
     @extend_schema(
         operation_id="profile_update",

@@ -33,7 +33,7 @@ from tasks_app.task_types import REGISTRY
 from tasks_app.views.common import own_task, task_response, valid
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
-IDEMPOTENCY_KEY = re.compile(r"[\x20-\x7e]{1,%d}" % MAX_IDEMPOTENCY_KEY_LENGTH)
+IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}")
 
 
 class TaskApi(APIView):
@@ -67,16 +67,10 @@ class TaskApi(APIView):
         key = request.headers.get("Idempotency-Key") or None
         if key is not None and not IDEMPOTENCY_KEY.fullmatch(key):
             raise drf_serializers.ValidationError(
-                {
-                    "Idempotency-Key": [
-                        f"At most {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters."
-                    ]
-                }
+                {"Idempotency-Key": [f"At most {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters."]}
             )
         owner, mode = request.user, request.auth.mode
-        request_hash = services.task_create_request_hash(
-            task_type=segment, data=request.data
-        )
+        request_hash = services.task_create_request_hash(task_type=segment, data=request.data)
         if key is not None:
             # A retry is answered with the first task before its body is looked at.
             replay = services.task_create_replay(
@@ -142,11 +136,7 @@ class TaskCancelApi(APIView):
     def post(self, request, task_id):
         task = own_task(request, task_id)
         query = valid(TaskCancelQuery(data=request.query_params))
-        return task_response(
-            services.task_cancel(
-                task_id=task.id, clear_unique_id=query["clear_unique_id"]
-            )
-        )
+        return task_response(services.task_cancel(task_id=task.id, clear_unique_id=query["clear_unique_id"]))
 
 
 class TaskAuditApi(APIView):
@@ -181,9 +171,7 @@ class TaskUniqueIdApi(APIView):
     def post(self, request, task_id):
         task = own_task(request, task_id)
         data = valid(TaskUniqueIdInput(data=request.data))
-        return task_response(
-            services.task_unique_id_set(task_id=task.id, unique_id=data["unique_id"])
-        )
+        return task_response(services.task_unique_id_set(task_id=task.id, unique_id=data["unique_id"]))
 
     @extend_schema(
         operation_id="task_unique_id_clear",
@@ -208,9 +196,7 @@ class TaskMetadataApi(APIView):
     def post(self, request, task_id):
         task = own_task(request, task_id)
         data = valid(TaskMetadataInput.from_body(request.data))
-        return task_response(
-            services.task_metadata_set(task_id=task.id, metadata=data["metadata"])
-        )
+        return task_response(services.task_metadata_set(task_id=task.id, metadata=data["metadata"]))
 
 
 class TaskTagsApi(APIView):
@@ -228,9 +214,7 @@ class TaskTagsApi(APIView):
     )
     def post(self, request, task_id):
         task = own_task(request, task_id)
-        return task_response(
-            services.task_tags_set(task_id=task.id, tags=self._tags(request))
-        )
+        return task_response(services.task_tags_set(task_id=task.id, tags=self._tags(request)))
 
     @extend_schema(
         operation_id="task_tags_add",
@@ -241,9 +225,7 @@ class TaskTagsApi(APIView):
     )
     def put(self, request, task_id):
         task = own_task(request, task_id)
-        return task_response(
-            services.task_tags_add(task_id=task.id, tags=self._tags(request))
-        )
+        return task_response(services.task_tags_add(task_id=task.id, tags=self._tags(request)))
 
     @extend_schema(
         operation_id="task_tags_remove",
@@ -254,6 +236,4 @@ class TaskTagsApi(APIView):
     )
     def delete(self, request, task_id):
         task = own_task(request, task_id)
-        return task_response(
-            services.task_tags_remove(task_id=task.id, tags=self._tags(request))
-        )
+        return task_response(services.task_tags_remove(task_id=task.id, tags=self._tags(request)))

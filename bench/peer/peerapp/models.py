@@ -15,3 +15,6 @@ class Task(models.Model):
     callback_url = models.URLField(max_length=2048)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True)
+
+    def __str__(self):
+        return f"{self.type} {self.pk} ({self.status})"

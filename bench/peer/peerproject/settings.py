@@ -20,7 +20,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 INSTALLED_APPS = ["django_webhook", "peerapp"]
 
-_database = urlsplit(os.environ.get("PEER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scalehooks_bench_peer"))
+_database = urlsplit(
+    os.environ.get("PEER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/scalehooks_bench_peer")
+)
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.postgresql",

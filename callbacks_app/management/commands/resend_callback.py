@@ -5,8 +5,7 @@ service behind the API route and the admin actions.
 """
 
 import re
-from datetime import datetime, timedelta
-from datetime import timezone as dt_timezone
+from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -15,6 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from callbacks_app.engine import deliveries_deliver_until_finished
+from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery
 from callbacks_app.services import (
     RESENDABLE_STATUSES,
@@ -22,7 +22,6 @@ from callbacks_app.services import (
     callback_resend_refusal,
     callback_target,
 )
-from callbacks_app.errors import NoCallbackTarget
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Task
 
@@ -50,7 +49,7 @@ def parse_when(value: str) -> datetime:
         if day is None:
             raise ValueError(value)
         moment = datetime(day.year, day.month, day.day)
-    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=dt_timezone.utc)
+    return moment if timezone.is_aware(moment) else moment.replace(tzinfo=UTC)
 
 
 parse_when.__name__ = "date, datetime or age (e.g. 6h)"  # argparse's error message
@@ -178,9 +177,7 @@ class Command(BaseCommand):
         refused = 0
         for task_id in ids:
             task = Task.objects.filter(id=task_id).first()
-            refusal = (
-                callback_resend_refusal(task=task) if task else LookupError(f"No task {task_id}.")
-            )
+            refusal = callback_resend_refusal(task=task) if task else LookupError(f"No task {task_id}.")
             if refusal is None:
                 self._say(f"would resend {task.id} ({task.status}) to {callback_target(task)}")
             else:
@@ -220,9 +217,7 @@ class Command(BaseCommand):
             self._say(f"{task_of[attempt.delivery_id]} attempt {attempt.number}: {outcome}")
 
         def on_finished(delivery):
-            self._say(
-                f"{task_of[delivery.id]} {delivery.status} after {delivery.attempt_count} attempt(s)"
-            )
+            self._say(f"{task_of[delivery.id]} {delivery.status} after {delivery.attempt_count} attempt(s)")
             self.bar.update()
 
         self.bar = tqdm(

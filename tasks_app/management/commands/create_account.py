@@ -22,9 +22,7 @@ class Command(BaseCommand):
         if get_user_model().objects.filter(username=email).exists():
             raise CommandError(f"An account {email} already exists.")
         try:
-            account = account_create(
-                email=email, staff=staff, default_callback_url=default_callback_url
-            )
+            account = account_create(email=email, staff=staff, default_callback_url=default_callback_url)
         except ValidationError as exc:
             raise CommandError(f"Invalid --default-callback-url: {exc.messages[0]}") from None
         if password:

@@ -35,5 +35,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {label + ':':<24}{value}")
         self.stdout.write(f"  Try: curl -u {keys.live_api_key}: -X POST {url}/v1/task/categorization \\")
         self.stdout.write("         -H 'Content-Type: application/json' \\")
-        self.stdout.write("         -d '{\"attachment\": \"tomato\", \"categories\": [\"red\", \"blue\"], "
-                          "\"callback_url\": \"http://127.0.0.1:9000/\"}'")
+        self.stdout.write(
+            '         -d \'{"attachment": "tomato", "categories": ["red", "blue"], '
+            '"callback_url": "http://127.0.0.1:9000/"}\''
+        )

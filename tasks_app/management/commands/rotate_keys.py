@@ -32,9 +32,11 @@ class Command(BaseCommand):
             raise CommandError("Say what to rotate: --api, --callback-auth and/or --signing.")
         if mode and not callback_auth:
             raise CommandError("--mode applies to --callback-auth only.")
-        profile = Profile.objects.select_related("user").filter(
-            user__in=get_user_model().objects.filter(email__iexact=email)
-        ).first()
+        profile = (
+            Profile.objects.select_related("user")
+            .filter(user__in=get_user_model().objects.filter(email__iexact=email))
+            .first()
+        )
         if profile is None:
             raise CommandError(f"No account {email}.")
 
@@ -42,7 +44,9 @@ class Command(BaseCommand):
             keys = api_keys_rotate(profile=profile)
             self.stdout.write(f"Live API key:           {keys.live_api_key}")
             self.stdout.write(f"Test API key:           {keys.test_api_key}")
-            self.stdout.write("The API keys are not stored and will not be shown again; the old ones no longer work.")
+            self.stdout.write(
+                "The API keys are not stored and will not be shown again; the old ones no longer work."
+            )
         if callback_auth:
             for key_mode in [mode] if mode else [Mode.LIVE.value, Mode.TEST.value]:
                 key = callback_auth_key_rotate(profile=profile, mode=key_mode)

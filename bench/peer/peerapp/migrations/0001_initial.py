@@ -4,26 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Task',
+            name="Task",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(default='categorization', max_length=40)),
-                ('status', models.CharField(default='pending', max_length=20)),
-                ('instruction', models.TextField()),
-                ('params', models.JSONField()),
-                ('metadata', models.JSONField(default=dict)),
-                ('response', models.JSONField(null=True)),
-                ('callback_url', models.URLField(max_length=2048)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('completed_at', models.DateTimeField(null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("type", models.CharField(default="categorization", max_length=40)),
+                ("status", models.CharField(default="pending", max_length=20)),
+                ("instruction", models.TextField()),
+                ("params", models.JSONField()),
+                ("metadata", models.JSONField(default=dict)),
+                ("response", models.JSONField(null=True)),
+                ("callback_url", models.URLField(max_length=2048)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("completed_at", models.DateTimeField(null=True)),
             ],
         ),
     ]
