@@ -41,4 +41,4 @@ WHITENOISE_USE_FINDERS = True
 
 # The ORM broker looks for jobs every 0.05 s, not 0.2 s: a queued job is picked up and a
 # stopping cluster notices the stop that much sooner.
-Q_CLUSTER = {**Q_CLUSTER, "poll": 0.05}
+Q_CLUSTER = {**Q_CLUSTER, "poll": 0.05}  # noqa: F405

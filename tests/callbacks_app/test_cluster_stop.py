@@ -110,7 +110,7 @@ def test_without_its_main_process_the_cluster_dies_of_sigterm_as_before(start_cl
 
         assert group_is_gone(pid, timeout=5), "a process of the cluster ignored SIGTERM"
     finally:
-        # The fixture stops clusters through their main process, gone here.
+        # Whatever survived: the fixture would kill the group too, but only after the test.
         try:
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
