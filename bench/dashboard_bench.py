@@ -1,4 +1,4 @@
-"""Benchmark: the admin's callback dashboard with a million delivery attempts (issue 5).
+"""Benchmark: the admin's callback dashboard with a million delivery attempts.
 
 Creates a fresh database (DATABASE_URL; default a SQLite file next to this
 script; a PostgreSQL database must have "bench" in its name, it is dropped

@@ -10,14 +10,12 @@ pusher and the monitor. Two ways this hangs until SIGKILL:
   holds the event's lock, which is not reentrant, runs the handler again, and
   it waits for the lock forever (django-q2 issue #346). Ctrl-C under
   ``make run`` gives the cluster the terminal's SIGINT and the shell's TERM.
-  Measured with SIGINT, SIGTERM, SIGTERM 0.5 ms apart: 3 stops of 6 hung.
 - A signal to every process of the cluster: systemd's default
   (``KillMode=control-group``), ``kill -TERM -PGID``. django-q2 lets SIGTERM
   kill the sentinel and the processes it forks at once; a sentinel that dies
   waiting on the stop event leaves ``Event.set`` in the main process waiting
-  for it to wake, forever (issue 16: 9 tries of 9 hung; here 3 of 4 hung, the
-  fourth stopped without its workers finishing), and a worker killed mid-job
-  drops its sends and may die holding a queue's lock.
+  for it to wake, forever, and a worker killed mid-job drops its sends and may
+  die holding a queue's lock (docs/deployment.md has what was measured).
 
 ``install()`` (from ``CallbacksAppConfig.ready``) changes two things:
 
