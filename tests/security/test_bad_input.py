@@ -182,3 +182,36 @@ def test_metadata_at_the_limits_is_accepted(api, account, tasks):
     )
 
     assert answer.status_code == 200, answer.json()
+
+
+RESERVED_IPV6 = ["[::127.0.0.1]", "[::7f00:1]", "[fec0::1]", "[::ffff:0:127.0.0.1]", "[::a9fe:a9fe]"]
+IMAGE = {"attachment": "https://example.com/a.png", "geometries": {"box": {"objects_to_annotate": ["car"]}}}
+
+
+@pytest.mark.parametrize("host", [*RESERVED_IPV6, "127.0.0.1", "169.254.169.254"])
+@pytest.mark.parametrize(
+    "method, path, data",
+    [
+        ("post", CREATE, lambda url: {**VALID, "callback_url": url}),
+        ("patch", "/v1/profile", lambda url: {"default_callback_url": url}),
+        ("post", "/v1/task/imageannotation", lambda url: {**IMAGE, "attachment": url}),
+        ("post", CREATE, lambda url: {**VALID, "attachment_type": "image", "attachment": url}),
+    ],
+    ids=["callback_url", "default_callback_url", "image attachment", "categorization attachment"],
+)
+def test_target_at_a_forbidden_literal_address_is_refused_at_save_time(
+    api, account, settings, host, method, path, data
+):
+    # given no network allowed (the suite allows loopback)
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+    before = database_state()
+
+    # when
+    answer = getattr(api.as_key(account.live_api_key), method)(
+        path, data(f"http://{host}/a.png"), format="json"
+    )
+
+    # then
+    assert answer.status_code == 400, answer.content[:500]
+    assert "not allowed" in answer.json()["error"]
+    assert database_state() == before
