@@ -42,7 +42,11 @@ def validate_metadata(value: dict) -> dict:
     """Metadata is stored and sent in every callback: keep it reasonable."""
     if json_depth(value) > MAX_METADATA_DEPTH:
         raise serializers.ValidationError(f"Nested deeper than {MAX_METADATA_DEPTH} levels.")
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # infinity or NaN, which no database stores as JSON
+        raise serializers.ValidationError("Numbers must be finite.") from None
+    size = len(text.encode("utf-8"))
     if size > MAX_METADATA_BYTES:
         raise serializers.ValidationError(f"Larger than {MAX_METADATA_BYTES} bytes as JSON ({size} bytes).")
     return value
