@@ -8,10 +8,12 @@ import json
 from dataclasses import dataclass, field
 
 import pytest
+import requests
 from rest_framework import serializers
 
 from tasks_app import services
 from tasks_app.keys import Mode
+from tasks_app.models import Task
 from tasks_app.serializers import task_create_body, validate_metadata
 from tests.security.conftest import database_state
 
@@ -293,3 +295,26 @@ def test_metadata_refuses_numbers_no_database_stores(number):
     # the API's parser refuses them first; the metadata rule holds for any caller
     with pytest.raises(serializers.ValidationError, match="finite"):
         validate_metadata({"n": [number]})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bad_input_over_real_http_is_a_400(live_server, account):
+    # the same answers through a real server: the query string as a client encodes it
+    session = requests.Session()
+    session.auth = (account.live_api_key, "")
+    infinite_offset = token(f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":Infinity}}')
+    answers = [
+        session.get(f"{live_server.url}/v1/tasks", params={"start_time": "0001-01-01T00:00:00+23:59"}),
+        session.get(f"{live_server.url}/v1/tasks", params={"end_time": "9999-12-31T23:59:59-23:59"}),
+        session.get(f"{live_server.url}/v1/tasks", params={"next_token": infinite_offset}),
+        session.post(
+            f"{live_server.url}{CREATE}",
+            data=b'{"attachment": "a", "categories": ["a", "b"], "metadata": {"n": 1e999}}',
+            headers={"Content-Type": "application/json"},
+        ),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 400, (answer.request.url, answer.text[:500])
+        assert answer.json()["status_code"] == 400
+    assert Task.objects.count() == 0
