@@ -135,9 +135,9 @@ def tasks_filtered(*, user, mode: str, filters: dict):
     tags = set(filters.get("tags") or ())
     if tags:
         # Every tag given must be on the task: one subquery, not a join per tag
-        # (SQLite allows at most 64 tables in a join).
+        # (SQLite allows at most 64 tables in a join), over the caller's tags only.
         having_all = (
-            TaskTag.objects.filter(name__in=tags)
+            TaskTag.objects.filter(task__owner=user, task__is_test=(mode == Mode.TEST), name__in=tags)
             .values("task_id")
             .annotate(matched=Count("id"))
             .filter(matched=len(tags))
