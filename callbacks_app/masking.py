@@ -2,8 +2,13 @@
 
 The stored request headers show ``***`` for the callback auth key and the
 signatures, and any secret a receiver echoes back in its answer (or that
-ends up in an error text) is replaced by ``***`` before it is stored.
+ends up in an error text) is replaced by ``***`` before it is stored, however the
+receiver re-encoded it (upper-cased, percent-encoded, …: ``echoed_forms``).
 """
+
+import base64
+import re
+from urllib.parse import quote
 
 from tasks_app.models import Profile
 
@@ -32,10 +37,26 @@ def secret_values(*, profile: Profile, headers: dict[str, str]) -> list[str]:
     return [v for v in values if v]
 
 
+def echoed_forms(value: str) -> set[str]:
+    """The forms in which a receiver may echo a secret back, besides verbatim: percent-encoded
+    (a query string, a form), with JSON's escaped slash, and, for a base64 secret, the hex
+    of its bytes. ``scrub`` matches them ignoring case (an upper-cased key, ``%2b``)."""
+    forms = {value, quote(value, safe=""), value.replace("/", "\\/")}
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) >= 16:  # a key, a signing secret or a signature: not a short word
+        forms.add(raw.hex())
+    return forms
+
+
 def scrub(text: str, secret_values: list[str]) -> str:
     """``text`` with every occurrence of a secret replaced by ``***`` (a receiver
-    may echo our request headers back in its answer or error)."""
-    for value in secret_values:
-        if value in text:
-            text = text.replace(value, MASK)
-    return text
+    may echo our request headers back in its answer or error), in any of its
+    ``echoed_forms`` and in any case."""
+    forms = {form for value in secret_values for form in echoed_forms(value)}
+    if not text or not forms:
+        return text
+    pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
+    return re.sub(pattern, MASK, text, flags=re.IGNORECASE)

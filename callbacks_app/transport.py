@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from scalehooks.outgoing import ForbiddenAddress, outgoing_session
+from scalehooks.outgoing.redaction import without_url_queries
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,9 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
             ok=False, duration_ms=elapsed_ms(), error=f"Timed out after {total_timeout:g} s"
         )
     except requests.RequestException as exc:
-        return CallbackResult(ok=False, duration_ms=elapsed_ms(), error=f"{type(exc).__name__}: {exc}")
+        # urllib3's text names the URL with its query, where customers put tokens
+        error = f"{type(exc).__name__}: {without_url_queries(str(exc))}"
+        return CallbackResult(ok=False, duration_ms=elapsed_ms(), error=error)
 
     with response:
         received = bytearray()

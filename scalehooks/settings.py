@@ -297,11 +297,26 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {
+        "url_queries_redacted": {"()": "scalehooks.outgoing.redaction.UrlQueriesRedacted"},
+    },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING"), "propagate": True},
+        # urllib3 logs the URLs it sends to with their query, where customers put
+        # tokens: every urllib3 module that logs a URL gets the filter (a logger's
+        # filter does not apply to its children's records).
+        **{
+            name: {"filters": ["url_queries_redacted"], "propagate": True}
+            for name in (
+                "urllib3.connectionpool",
+                "urllib3.connection",
+                "urllib3.poolmanager",
+                "urllib3.util.retry",
+            )
+        },
     },
 }

@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 import requests
 from django.conf import settings
-from requests_hardened.ip_filter import InvalidIPAddress
 
-from scalehooks.outgoing import outgoing_session
+from scalehooks.outgoing import ForbiddenAddress, outgoing_session
 
 CHUNK_SIZE = 64 * 1024
 # An attachment larger than this counts as downloadable once this much arrived:
@@ -35,8 +34,12 @@ def attachment_fetch(url: str) -> AttachmentResult:
     deadline = time.monotonic() + total_timeout
     try:
         response = outgoing_session().get(url, stream=True)
-    except InvalidIPAddress:
-        return AttachmentResult(url=url, ok=False, error="The attachment's address is not allowed")
+    except ForbiddenAddress as exc:  # the guard's refusal, before anything is sent
+        return AttachmentResult(
+            url=url,
+            ok=False,
+            error=f"Refused: {exc.hostname} resolves to {exc.address}, a forbidden address (not downloaded)",
+        )
     except requests.Timeout:
         return AttachmentResult(url=url, ok=False, error=f"Timed out after {total_timeout:g} s")
     except requests.RequestException as exc:

@@ -5,16 +5,19 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q
+from django.db.models import Count, Q
 
 from tasks_app.errors import TaskNotFound
 from tasks_app.keys import Mode
-from tasks_app.models import Task
+from tasks_app.models import Task, TaskTag
 
 TASK_ID = re.compile(r"[0-9a-f]{24}")
+# The largest offset a cursor may carry: more tasks than an account can have, and
+# an integer every JSON client reads exactly (2**53 - 1).
+MAX_OFFSET = 2**53 - 1
 
 
 def _not_found(task_id: str) -> TaskNotFound:
@@ -68,16 +71,31 @@ class Cursor:
 
     @classmethod
     def decode(cls, token: str) -> "Cursor":
+        """The cursor ``encode`` wrote; anything else (a token edited or made up) is a
+        ``ValidationError``, never a value the query cannot take."""
+        invalid = ValidationError({"next_token": ["Invalid next_token."]})
         try:
-            raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            cursor = cls(
-                created_at=datetime.fromisoformat(raw["c"]), task_id=str(raw["i"]), offset=int(raw["o"])
+            raw = json.loads(
+                base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), parse_constant=_refuse_constant
             )
-        except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise ValidationError({"next_token": ["Invalid next_token."]}) from None
-        if cursor.created_at.tzinfo is None or cursor.offset < 0:
-            raise ValidationError({"next_token": ["Invalid next_token."]})
-        return cursor
+            created_at, task_id, offset = raw["c"], raw["i"], raw["o"]
+            if not (isinstance(created_at, str) and isinstance(task_id, str)):
+                raise invalid
+            created_at = datetime.fromisoformat(created_at)
+            if created_at.tzinfo is None:
+                raise invalid
+            created_at = created_at.astimezone(UTC)  # OverflowError before year 1 or after 9999
+        except (binascii.Error, ValueError, KeyError, TypeError, OverflowError):
+            raise invalid from None
+        if not TASK_ID.fullmatch(task_id):
+            raise invalid
+        if type(offset) is not int or not 0 <= offset <= MAX_OFFSET:
+            raise invalid
+        return cls(created_at=created_at, task_id=task_id, offset=offset)
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number of a next_token")
 
 
 @dataclass(frozen=True)
@@ -114,9 +132,18 @@ def tasks_filtered(*, user, mode: str, filters: dict):
             tasks = tasks.filter(**{lookup: filters[name]})
     if filters.get("unique_id"):
         tasks = tasks.filter(unique_id__in=filters["unique_id"])
-    for tag in filters.get("tags") or ():
-        # Every tag given must be on the task.
-        tasks = tasks.filter(tag_rows__name=tag)
+    tags = set(filters.get("tags") or ())
+    if tags:
+        # Every tag given must be on the task: one subquery, not a join per tag
+        # (SQLite allows at most 64 tables in a join), over the caller's tags only.
+        having_all = (
+            TaskTag.objects.filter(task__owner=user, task__is_test=(mode == Mode.TEST), name__in=tags)
+            .values("task_id")
+            .annotate(matched=Count("id"))
+            .filter(matched=len(tags))
+            .values("task_id")
+        )
+        tasks = tasks.filter(id__in=having_all)
     if filters.get("customer_review_status"):
         # "pending": not reviewed yet (the field is absent on the task).
         statuses = ["" if s == "pending" else s for s in filters["customer_review_status"]]

@@ -8,13 +8,14 @@ stay lenient (they are all strings).
 
 import json
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from scalehooks.api.fields import StrictBooleanField, StrictCharField, StrictInput, TimestampField
 from tasks_app.models import MAX_TAG_LENGTH, MAX_TAGS, Task
 from tasks_app.task_params import TYPE_PARAMS
 from tasks_app.task_types import get_task_type
-from tasks_app.validators import validate_callback_target
+from tasks_app.validators import validate_attachment_url, validate_callback_target
 
 MAX_METADATA_BYTES = 64 * 1024
 MAX_METADATA_DEPTH = 32
@@ -41,7 +42,11 @@ def validate_metadata(value: dict) -> dict:
     """Metadata is stored and sent in every callback: keep it reasonable."""
     if json_depth(value) > MAX_METADATA_DEPTH:
         raise serializers.ValidationError(f"Nested deeper than {MAX_METADATA_DEPTH} levels.")
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8"))
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError:  # infinity or NaN, which no database stores as JSON
+        raise serializers.ValidationError("Numbers must be finite.") from None
+    size = len(text.encode("utf-8"))
     if size > MAX_METADATA_BYTES:
         raise serializers.ValidationError(f"Larger than {MAX_METADATA_BYTES} bytes as JSON ({size} bytes).")
     return value
@@ -99,7 +104,13 @@ def task_create_body(*, task_type: str, data) -> dict:
     params = {**fields.pop("params", {}), **{k: v for k, v in data.items() if k in params_fields}}
     params = params_input(data=params)
     params.is_valid(raise_exception=True)
-    return {"task_type": kind.name, "fields": fields, "params": dict(params.validated_data)}
+    params = dict(params.validated_data)
+    for url in kind.attachment_urls(params):
+        try:
+            validate_attachment_url(url)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"attachment": exc.messages}) from None
+    return {"task_type": kind.name, "fields": fields, "params": params}
 
 
 class TaskCompleteInput(StrictInput):

@@ -114,19 +114,22 @@ def task_create(
             return task
     except IntegrityError:
         # A concurrent create with the same Idempotency-Key won the race, or
-        # the unique_id is taken: answer as the winner's retry would be.
+        # the unique_id is taken: answer as the winner's retry would be. Any
+        # other constraint is raised as the database reported it (a task
+        # without unique_id cannot conflict with one: NULLs are distinct).
         if idempotency_key:
             replay = _idempotent_replay(
                 owner=owner, is_test=is_test, key=idempotency_key, request_hash=request_hash
             )
             if replay is not None:
                 return replay
-        existing = Task.objects.filter(
-            owner=owner, is_test=is_test, unique_id=fields.get("unique_id")
-        ).first()
+        unique_id = fields.get("unique_id")
+        existing = None
+        if unique_id is not None:
+            existing = Task.objects.filter(owner=owner, is_test=is_test, unique_id=unique_id).first()
         if existing is None:
             raise
-        raise DuplicateUniqueId(unique_id=existing.unique_id, existing_task_id=existing.id) from None
+        raise DuplicateUniqueId(unique_id=unique_id, existing_task_id=existing.id) from None
 
 
 # --- state changes --------------------------------------------------------------

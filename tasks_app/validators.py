@@ -1,4 +1,4 @@
-"""Validation of callback targets at save time (SPEC §8)."""
+"""Validation of outgoing targets at save time (SPEC §8): callback targets and attachment URLs."""
 
 from urllib.parse import urlsplit
 
@@ -8,6 +8,14 @@ from callbacks_app.targets import email_target
 from scalehooks.outgoing.policy import is_forbidden_address, literal_address
 
 MAX_CALLBACK_URL_LENGTH = 2048
+
+
+def _refuse_forbidden_literal(hostname: str, *, what: str) -> None:
+    """A host that literally denotes a forbidden address is refused now; a name is
+    checked at send time, against every address it resolves to."""
+    address = literal_address(hostname)
+    if address is not None and is_forbidden_address(address):
+        raise ValidationError(f"{what} to {address} are not allowed (private or reserved address).")
 
 
 def validate_callback_target(value: str) -> str:
@@ -30,7 +38,17 @@ def validate_callback_target(value: str) -> str:
         raise ValidationError("The URL has no host.")
     if parts.username is not None or parts.password is not None:
         raise ValidationError("Credentials in the URL are not allowed.")
-    address = literal_address(hostname)
-    if address is not None and is_forbidden_address(address):
-        raise ValidationError(f"Callbacks to {address} are not allowed (private or reserved address).")
+    _refuse_forbidden_literal(hostname, what="Callbacks")
+    return value
+
+
+def validate_attachment_url(value: str) -> str:
+    """An attachment URL (already a valid URL for its task type) whose host is not a
+    literal forbidden address: downloads go through the same guard as callbacks."""
+    try:
+        hostname = urlsplit(value).hostname
+    except ValueError:
+        raise ValidationError("Not a valid URL.") from None
+    if hostname:
+        _refuse_forbidden_literal(hostname, what="Downloads")
     return value

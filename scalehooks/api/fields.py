@@ -55,7 +55,10 @@ class TimestampField(serializers.Field):
     the client's ``YYYY-MM-DD HH:MM:SS.mmmmmm`` or a date; without a zone it is UTC.
     """
 
-    default_error_messages = {"invalid": "Not a date or ISO 8601 timestamp: {value!r}."}
+    default_error_messages = {
+        "invalid": "Not a date or ISO 8601 timestamp: {value!r}.",
+        "range": "Out of range once in UTC (years 1 to 9999): {value!r}.",
+    }
 
     def to_internal_value(self, value):
         text = str(value).strip()
@@ -69,8 +72,11 @@ class TimestampField(serializers.Field):
                 self.fail("invalid", value=value)
             parsed = datetime.combine(day, time.min)
         if timezone.is_naive(parsed):
-            parsed = timezone.make_aware(parsed, UTC)
-        return parsed
+            return timezone.make_aware(parsed, UTC)
+        try:  # 0001-01-01T00:00:00+23:59 is a valid timestamp, but before year 1 in UTC
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail("range", value=value)
 
     def to_representation(self, value):
         return format_timestamp(value)

@@ -7,8 +7,11 @@
   lone UTF-16 surrogate (``"\\ud800"`` is valid JSON but not Unicode: it can be
   neither stored nor encoded back to UTF-8). Keys and values alike, on every
   database, so that the same body gets the same answer everywhere.
+- Numbers: finite. ``1e999`` is valid JSON that Python reads as infinity, which
+  no database stores as JSON (SQLite's JSON check fails, PostgreSQL refuses it).
 """
 
+import math
 import re
 
 from rest_framework.exceptions import ParseError
@@ -30,6 +33,8 @@ def _check(data) -> None:
                     "surrogates (\\ud800-\\udfff)."
                 )
             continue
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ParseError("JSON parse error - numbers must be finite (1e999 is out of range).")
         if isinstance(item, dict):
             children = [*item.keys(), *item.values()]
         elif isinstance(item, list):

@@ -38,16 +38,39 @@ def allowed_networks():
     return [ipaddress.ip_network(cidr, strict=False) for cidr in settings.CALLBACK_ALLOWED_NETWORKS]
 
 
+# IPv6 ranges whose last 32 bits are an IPv4 address that a host may reach over IPv4:
+# IPv4-compatible (::a.b.c.d, RFC 4291, deprecated: a tunnel may still route it) and
+# IPv4-translated (::ffff:0:a.b.c.d, RFC 2765). IPv4-mapped (::ffff:a.b.c.d) is
+# ``ipv4_mapped``. ``::`` and ``::1`` are IPv6's own unspecified and loopback addresses.
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+_IPV4_TRANSLATED = ipaddress.IPv6Network("::ffff:0:0:0/96")
+_IPV6_OWN = (ipaddress.IPv6Address("::"), ipaddress.IPv6Address("::1"))
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address stands for (mapped, translated, compatible), else None."""
+    if address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    if address in _IPV6_OWN:
+        return None
+    if address in _IPV4_COMPATIBLE or address in _IPV4_TRANSLATED:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
 def is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """True for loopback, private, link-local (cloud metadata included), CGNAT,
-    multicast, reserved and unspecified addresses, IPv4 and IPv6 (IPv4-mapped
-    IPv6 judged as IPv4), unless an operator allowed them through
-    ``CALLBACK_ALLOWED_NETWORKS``."""
-    if address.version == 6 and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    multicast, reserved, site-local and unspecified addresses, IPv4 and IPv6 (an
+    IPv6 address embedding an IPv4 one, ``::ffff:a.b.c.d``, ``::ffff:0:a.b.c.d``
+    or ``::a.b.c.d``, judged as that IPv4 address), unless an operator allowed
+    them through ``CALLBACK_ALLOWED_NETWORKS``."""
+    if address.version == 6:
+        address = embedded_ipv4(address) or address
     if any(address in net for net in allowed_networks() if net.version == address.version):
         return False
-    if not address.is_global or address.is_multicast:
+    if not address.is_global or address.is_multicast or address.is_reserved:
+        return True
+    if address.version == 6 and address.is_site_local:  # fec0::/10, deprecated, still routable inside a site
         return True
     # Ranges Python calls global that reach private networks (6to4, NAT64, CGNAT
     # relays…), as maintained by requests-hardened.

@@ -1,10 +1,14 @@
 """No secret in stored attempts, in the callbacks API, or in the logs of a failing delivery (SPEC §8)."""
 
+import base64
 import json
 import logging
+import re
+from urllib.parse import quote
 
 import pytest
 
+from callbacks_app.masking import MASK, scrub, secret_values
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.accounts import signing_secret_rotate
 from tasks_app.services import task_complete
@@ -93,3 +97,77 @@ def test_failing_email_delivery_leaks_no_secret(rotated_account, smtp_server, se
         assert secret not in logged_text(caplog)
         assert secret not in stored_attempts_text()
         assert secret not in api_text
+
+
+# --- scrub: a secret echoed in another form ------------------------------------
+
+
+def echoed_forms(secret: str) -> dict[str, str]:
+    """How a receiver may echo a secret back: as is, upper- or lower-cased, percent-encoded
+    (upper- or lower-case hex digits, as a query string or a form would carry it), with
+    JSON's escaped slash, and the hex of the bytes a base64 secret stands for."""
+    percent = quote(secret, safe="")
+    forms = {
+        "verbatim": secret,
+        "upper-case": secret.upper(),
+        "lower-case": secret.lower(),
+        "percent-encoded": percent,
+        "percent-encoded, lower-case hex": re.sub("%[0-9A-F]{2}", lambda m: m.group().lower(), percent),
+        "percent-encoded, upper-cased": percent.upper(),
+        "JSON-escaped": secret.replace("/", "\\/"),
+    }
+    try:
+        raw = base64.b64decode(secret.removeprefix("whsec_"), validate=True)
+    except ValueError:
+        raw = b""
+    if len(raw) >= 16:
+        forms["hex of its bytes"] = raw.hex()
+        forms["upper-case hex of its bytes"] = raw.hex().upper()
+    return forms
+
+
+def test_scrub_masks_every_secret_in_every_echoed_form(rotated_account):
+    profile, _keys, _secrets = rotated_account
+    signature = base64.b64encode(bytes(range(200, 232))).decode()  # with "+", "/" and "="
+    assert {"+", "/"} <= set(signature)
+    headers = {"webhook-signature": f"v1,{signature} v1,{signature[::-1]}"}
+    secrets = secret_values(profile=profile, headers=headers)
+    assert len(secrets) == 8  # 2 auth keys, 2 signing secrets with and without whsec_, 2 signatures
+
+    for secret in secrets:
+        for form, echoed in echoed_forms(secret).items():
+            text = f'{{"error": "bad key", "got": "{echoed}"}}'
+            scrubbed = scrub(text, secrets)
+            assert echoed.lower() not in scrubbed.lower(), (form, secret)
+            assert MASK in scrubbed, (form, secret)
+
+
+def test_scrub_leaves_text_without_a_secret_as_it_was(rotated_account):
+    profile, _keys, _secrets = rotated_account
+    secrets = secret_values(profile=profile, headers={})
+    text = "Unauthorized: %2B%2F nothing to hide ABCDEF 0123456789"
+
+    assert scrub(text, secrets) == text
+
+
+def test_receiver_echoing_secrets_upper_cased_and_percent_encoded_leaks_none(rotated_account, receiver, settings, api):
+    profile, keys, secrets = rotated_account
+    settings.CALLBACK_RETRY_SCHEDULE = []
+    # the secrets of the profile (the API keys are never sent to a receiver)
+    sent = [secret for secret in secrets if secret not in (keys.live_api_key, keys.test_api_key)]
+    echoed = sorted({value for secret in sent for value in echoed_forms(secret).values()} - set(sent))
+    body = ("unknown key " + " ".join(echoed)).encode()
+    assert len(body) <= 4 * 1024  # all of it is kept in the attempt record
+    receiver.answer(Answer(401, body=body))
+    task = TaskFactory(owner=profile.user, callback_url=receiver.url)
+    task_complete(task_id=task.id, response={"category": "red"})
+
+    delivery = deliver_until_finished(Delivery.objects.get(task=task).id)
+    stored = stored_attempts_text().lower()
+    api_text = api.as_key(keys.live_api_key).get(f"/v1/task/{task.id}/callbacks").content.decode().lower()
+
+    assert delivery.attempts.get().status_code == 401
+    assert "unknown key" in stored
+    for value in echoed:
+        assert value.lower() not in stored
+        assert value.lower() not in api_text

@@ -29,7 +29,11 @@ def deliver_to(account, url) -> Delivery:
 
 @pytest.mark.parametrize(
     "host",
-    ["127.0.0.1", "localhost", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]"],
+    [
+        "127.0.0.1", "localhost", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]",
+        # reserved and site-local IPv6; IPv4 embedded in ::/96 and ::ffff:0:0:0/96 judged as IPv4
+        "[::127.0.0.1]", "[::7f00:1]", "[fec0::1]", "[::ffff:0:127.0.0.1]", "[::a9fe:a9fe]",
+    ],
 )
 def test_forbidden_address_in_any_form_is_refused_and_not_contacted(
     account, receiver, loopback_forbidden, host

@@ -1,5 +1,6 @@
 """The one outgoing HTTP session (STYLE 5): its default timeout, and what a caller cannot change."""
 
+import logging
 import socket
 import threading
 import time
@@ -7,7 +8,11 @@ import time
 import pytest
 import requests
 
+from callbacks_app.models import Delivery
 from scalehooks.outgoing import USER_AGENT, outgoing_session
+from tasks_app.services import task_complete
+from tests.conftest import deliver_until_finished, logged_text
+from tests.factories import TaskFactory
 
 
 @pytest.fixture
@@ -73,3 +78,53 @@ def test_outgoing_session_is_one_per_thread_with_our_user_agent_and_no_environme
     assert other[0] is not session
     assert session.headers["User-Agent"] == USER_AGENT
     assert session.trust_env is False
+
+
+# --- urllib3's own log: customers put tokens in callback URLs' queries ------------
+
+
+@pytest.fixture
+def urllib3_debug(caplog):
+    caplog.set_level(logging.DEBUG)
+    for name in ("urllib3", "urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry"):
+        caplog.set_level(logging.DEBUG, logger=name)
+    return caplog
+
+
+@pytest.mark.django_db(transaction=True)
+def test_urllib3_debug_log_never_shows_a_callback_urls_query(account, receiver, urllib3_debug):
+    # given a callback URL with a token in its query
+    task = TaskFactory(owner=account.user, callback_url=f"{receiver.url}?token=tok-s3cret&x=1")
+    task_complete(task_id=task.id, response={"category": "red"})
+
+    # when it is delivered
+    delivery = deliver_until_finished(Delivery.objects.get(task=task).id)
+
+    # then urllib3 logged the request, without the query
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert receiver.requests[0].path.endswith("?token=tok-s3cret&x=1")
+    urllib3_lines = [r for r in urllib3_debug.records if r.name.startswith("urllib3")]
+    assert any('"POST /callback?*** HTTP/1.1" 200' in r.getMessage() for r in urllib3_lines), [
+        r.getMessage() for r in urllib3_lines
+    ]
+    assert "tok-s3cret" not in logged_text(urllib3_debug)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_urllib3_log_of_a_failed_connection_never_shows_the_query(settings, account, urllib3_debug):
+    # given nothing listening where the callback goes
+    settings.CALLBACK_RETRY_SCHEDULE = []
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    task = TaskFactory(owner=account.user, callback_url=f"http://127.0.0.1:{port}/cb?token=tok-s3cret")
+    task_complete(task_id=task.id, response={"category": "red"})
+
+    delivery = deliver_until_finished(Delivery.objects.get(task=task).id)
+
+    # then neither urllib3 nor the warning of the failed attempt shows the query
+    attempt = delivery.attempts.get()
+    assert attempt.status_code is None
+    assert "Connection refused" in attempt.error
+    assert any(r.name.startswith("urllib3") for r in urllib3_debug.records)
+    assert "tok-s3cret" not in logged_text(urllib3_debug)

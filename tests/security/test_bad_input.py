@@ -3,14 +3,18 @@ shape, and leaves the database as it was — on SQLite and on PostgreSQL alike
 (PostgreSQL refuses NUL characters that SQLite stores: both must answer 400).
 """
 
+import base64
 import json
 from dataclasses import dataclass, field
 
 import pytest
+import requests
+from rest_framework import serializers
 
 from tasks_app import services
 from tasks_app.keys import Mode
-from tasks_app.serializers import task_create_body
+from tasks_app.models import Task
+from tasks_app.serializers import task_create_body, validate_metadata
 from tests.security.conftest import database_state
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +61,15 @@ CATALOGUE = [
       [("list", b"[]"), ("string", b'"text"'), ("null", b"null")]],
     Bad("unique_id body list", "/v1/task/{id}/unique_id", b"[]"),
     Bad("ops complete body null", "/v1/ops/task/{id}/complete", b"null", operator=True),
+    # numbers JSON allows that become infinity (the database's JSON check refuses them)
+    Bad("metadata 1e999", CREATE, b'{"attachment": "a", "categories": ["a", "b"], "metadata": {"n": 1e999}}'),
+    Bad("metadata -1e999", CREATE, b'{"attachment": "a", "categories": ["a", "b"], "metadata": {"n": -1e999}}'),
+    Bad("setMetadata 1e999", "/v1/task/{id}/setMetadata", b'{"n": [1, 1e999]}'),
+    Bad("params 1e999", "/v1/task/imageannotation",
+        b'{"attachment": "https://example.com/a.png", "geometries": {"box": {"objects_to_annotate": ["car"],'
+        b' "min_width": 1e999}}}'),
+    Bad("ops complete 1e999", "/v1/ops/task/{image}/complete",
+        b'{"response": {"annotations": [{"type": "box", "left": 1e999}]}}', operator=True),
     # not JSON at all
     Bad("form encoded", CREATE, b"attachment=a", content_type="application/x-www-form-urlencoded", status=415),
     # invalid text
@@ -182,3 +195,126 @@ def test_metadata_at_the_limits_is_accepted(api, account, tasks):
     )
 
     assert answer.status_code == 200, answer.json()
+
+
+RESERVED_IPV6 = ["[::127.0.0.1]", "[::7f00:1]", "[fec0::1]", "[::ffff:0:127.0.0.1]", "[::a9fe:a9fe]"]
+IMAGE = {"attachment": "https://example.com/a.png", "geometries": {"box": {"objects_to_annotate": ["car"]}}}
+
+
+@pytest.mark.parametrize("host", [*RESERVED_IPV6, "127.0.0.1", "169.254.169.254"])
+@pytest.mark.parametrize(
+    "method, path, data",
+    [
+        ("post", CREATE, lambda url: {**VALID, "callback_url": url}),
+        ("patch", "/v1/profile", lambda url: {"default_callback_url": url}),
+        ("post", "/v1/task/imageannotation", lambda url: {**IMAGE, "attachment": url}),
+        ("post", CREATE, lambda url: {**VALID, "attachment_type": "image", "attachment": url}),
+    ],
+    ids=["callback_url", "default_callback_url", "image attachment", "categorization attachment"],
+)
+def test_target_at_a_forbidden_literal_address_is_refused_at_save_time(
+    api, account, settings, host, method, path, data
+):
+    # given no network allowed (the suite allows loopback)
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+    before = database_state()
+
+    # when
+    answer = getattr(api.as_key(account.live_api_key), method)(
+        path, data(f"http://{host}/a.png"), format="json"
+    )
+
+    # then
+    assert answer.status_code == 400, answer.content[:500]
+    assert "not allowed" in answer.json()["error"]
+    assert database_state() == before
+
+
+def token(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+TASK = "0" * 24
+BAD_QUERIES = [
+    *[f"{name}={value}" for name in ("start_time", "end_time", "completed_after", "updated_before")
+      for value in ("0001-01-01T00:00:00%2B23:59", "9999-12-31T23:59:59-23:59")],
+    "start_time=2024-01-01T00:00:00%2B24:00",
+    *[f"next_token={token(raw)}" for raw in [
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":Infinity}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":-Infinity}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":NaN}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":1e999}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":1.5}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":true}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":"5"}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":{10 ** 30}}}',
+        f'{{"c":"0001-01-01T00:00:00+23:59","i":"{TASK}","o":0}}',
+        f'{{"c":"9999-12-31T23:59:59-23:59","i":"{TASK}","o":0}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"\\ud800","o":0}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":"\\u0000","o":0}}',
+        f'{{"c":"2024-01-01T00:00:00+00:00","i":5,"o":0}}',
+        f'{{"c":"\\ud800","i":"{TASK}","o":0}}',
+        '[1, 2, 3]',
+    ]],
+    "&".join(f"tags=t{i}" for i in range(101)),
+]
+
+
+@pytest.mark.parametrize("query", BAD_QUERIES)
+def test_bad_task_list_query_is_a_400_json_error(customer, tasks, query):
+    answer = customer.get(f"/v1/tasks?{query}")
+
+    assert answer.status_code == 400, answer.content[:500]
+    assert answer["Content-Type"] == "application/json"
+    error = answer.json()
+    assert error["status_code"] == 400
+    assert isinstance(error["error"], str) and error["error"]
+
+
+def test_task_list_with_as_many_tags_as_a_task_may_have(customer, account):
+    # a filter on 100 tags (MAX_TAGS) finds the task that has them all, and no other
+    tags = [f"t{i}" for i in range(100)]
+    both = customer.post(CREATE, {**VALID, "tags": tags}, format="json").json()["task_id"]
+    customer.post(CREATE, {**VALID, "tags": tags[:99]}, format="json")
+
+    answer = customer.get("/v1/tasks?" + "&".join(f"tags={tag}" for tag in tags))
+
+    assert answer.status_code == 200, answer.content[:500]
+    assert [doc["task_id"] for doc in answer.json()["docs"]] == [both]
+
+
+@pytest.mark.parametrize("value", ["0001-01-01T00:00:00%2B00:00", "9999-12-31T23:59:59Z", "0001-01-01"])
+def test_task_list_at_the_ends_of_time_is_accepted(customer, tasks, value):
+    answer = customer.get(f"/v1/tasks?start_time={value}&end_time={value}")
+
+    assert answer.status_code == 200, answer.content[:500]
+
+
+@pytest.mark.parametrize("number", [float("inf"), float("-inf"), float("nan")])
+def test_metadata_refuses_numbers_no_database_stores(number):
+    # the API's parser refuses them first; the metadata rule holds for any caller
+    with pytest.raises(serializers.ValidationError, match="finite"):
+        validate_metadata({"n": [number]})
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bad_input_over_real_http_is_a_400(live_server, account):
+    # the same answers through a real server: the query string as a client encodes it
+    session = requests.Session()
+    session.auth = (account.live_api_key, "")
+    infinite_offset = token(f'{{"c":"2024-01-01T00:00:00+00:00","i":"{TASK}","o":Infinity}}')
+    answers = [
+        session.get(f"{live_server.url}/v1/tasks", params={"start_time": "0001-01-01T00:00:00+23:59"}),
+        session.get(f"{live_server.url}/v1/tasks", params={"end_time": "9999-12-31T23:59:59-23:59"}),
+        session.get(f"{live_server.url}/v1/tasks", params={"next_token": infinite_offset}),
+        session.post(
+            f"{live_server.url}{CREATE}",
+            data=b'{"attachment": "a", "categories": ["a", "b"], "metadata": {"n": 1e999}}',
+            headers={"Content-Type": "application/json"},
+        ),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 400, (answer.request.url, answer.text[:500])
+        assert answer.json()["status_code"] == 400
+    assert Task.objects.count() == 0

@@ -1,5 +1,7 @@
 """Attachment download at creation (SPEC §5): the job, against real HTTP servers."""
 
+import logging
+
 import pytest
 
 from callbacks_app.models import Delivery
@@ -84,10 +86,12 @@ def test_a_redirect_is_not_followed_and_counts_as_a_failure(customer, file_serve
 
 
 def test_a_refused_address_is_a_failure_without_status_code(customer, settings):
-    # given loopback is not an allowed network (the production default)
-    settings.CALLBACK_ALLOWED_NETWORKS = []
+    # given a task saved while loopback was allowed, and loopback no longer an
+    # allowed network (the production default): a literal forbidden address is
+    # refused at save time, so only a change of the setting leads here
     url = "http://127.0.0.1:9/secret.jpg"
     task_id = image_task(customer, url, "")["task_id"]
+    settings.CALLBACK_ALLOWED_NETWORKS = []
 
     jobs.task_attachments_check(task_id)
 
@@ -138,3 +142,17 @@ def test_created_task_with_a_missing_attachment_reaches_the_receiver_as_an_error
         "the task's callback outcome was not recorded",
     )
     assert Task.objects.get(id=task_id).callback_succeeded is True
+
+
+def test_a_refused_attachment_is_logged_with_the_reason(customer, settings, caplog):
+    # given an attachment at an address that is no longer allowed
+    url = "http://127.0.0.1:9/secret.jpg"
+    task_id = image_task(customer, url, "")["task_id"]
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+    caplog.set_level(logging.INFO, logger="tasks_app.services")
+
+    jobs.task_attachments_check(task_id)
+
+    # then the log says why, not just the name of an exception
+    [line] = [r.getMessage() for r in caplog.records if "could not be downloaded" in r.getMessage()]
+    assert line.endswith(": Refused: 127.0.0.1 resolves to 127.0.0.1, a forbidden address (not downloaded)"), line

@@ -5,11 +5,12 @@ change is checked as the customer sees it: a 409 that changes nothing.
 """
 
 import pytest
+from django.db import DatabaseError
 from django.utils import timezone
 
 from callbacks_app.models import Delivery
 from tasks_app import services
-from tasks_app.errors import TaskStateConflict
+from tasks_app.errors import DuplicateUniqueId, TaskStateConflict
 from tasks_app.models import Task
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
@@ -291,3 +292,35 @@ def test_a_canceled_task_sends_no_callback(create_task, customer, receiver):
     assert answer.json()["status"] == "canceled"
     assert not Delivery.objects.filter(task_id=task_id).exists()
     assert receiver.requests == []
+
+
+# --- create: an integrity error is reported as the one it is ----------------------
+
+
+def create(account, **fields):
+    return services.task_create(
+        owner=account.user, mode="live", task_type="categorization",
+        fields={"unique_id": None, **fields},
+        params={"attachment_type": "text", "attachment": "a", "categories": ["a", "b"], "allow_multiple": False},
+    )
+
+
+def test_a_create_without_unique_id_failing_on_another_constraint_names_no_other_task(account):
+    # given a task without unique_id, and a create that breaks another rule of the
+    # database (infinity is no JSON: SQLite's JSON check, PostgreSQL's json input)
+    create(account)
+
+    # when / then: the database's own error, not "a task with unique_id None already exists"
+    with pytest.raises(DatabaseError) as caught:
+        create(account, metadata={"n": float("inf")})
+    assert "unique_id" not in str(caught.value)
+    assert Task.objects.count() == 1
+
+
+def test_a_create_with_a_taken_unique_id_names_the_task_that_has_it(account):
+    first = create(account, unique_id="u-1")
+    create(account)
+
+    with pytest.raises(DuplicateUniqueId) as caught:
+        create(account, unique_id="u-1")
+    assert caught.value.existing_task_id == first.id
