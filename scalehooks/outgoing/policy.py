@@ -1,7 +1,9 @@
 """Which network addresses outgoing requests may reach (SPEC §8).
 
 One policy for every outgoing request (callbacks, attachment downloads) and
-for the validation of callback targets at save time.
+for the validation of callback targets at save time. Operators open networks
+to every account (``CALLBACK_ALLOWED_NETWORKS``, for single-tenant installs)
+or to one account (``Profile.allowed_networks``, passed as ``account_networks``).
 """
 
 import ipaddress
@@ -35,17 +37,26 @@ def literal_address(hostname: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addr
 
 def allowed_networks():
     """The networks an operator opened with ``CALLBACK_ALLOWED_NETWORKS`` (read at call time)."""
-    return [ipaddress.ip_network(cidr, strict=False) for cidr in settings.CALLBACK_ALLOWED_NETWORKS]
+    return networks_parse(settings.CALLBACK_ALLOWED_NETWORKS)
 
 
-def is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def networks_parse(cidrs) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """CIDR strings (or networks) as networks, host bits ignored; ValueError on a bad one."""
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
+
+
+def is_forbidden_address(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, account_networks=()
+) -> bool:
     """True for loopback, private, link-local (cloud metadata included), CGNAT,
     multicast, reserved and unspecified addresses, IPv4 and IPv6 (IPv4-mapped
     IPv6 judged as IPv4), unless an operator allowed them through
-    ``CALLBACK_ALLOWED_NETWORKS``."""
+    ``CALLBACK_ALLOWED_NETWORKS`` (every account) or ``account_networks`` (the
+    CIDRs one account was allowed, ``Profile.allowed_networks``)."""
     if address.version == 6 and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    if any(address in net for net in allowed_networks() if net.version == address.version):
+    opened = [*allowed_networks(), *networks_parse(account_networks)]
+    if any(address in net for net in opened if net.version == address.version):
         return False
     if not address.is_global or address.is_multicast:
         return True

@@ -210,7 +210,7 @@ def test_profile_page_shows_secrets_masked(admin_client, account):
 
     html = admin_client.get(reverse("admin:tasks_app_profile_change", args=[profile.pk])).content.decode()
 
-    for secret in (profile.signing_secret, profile.live_callback_auth_key, profile.test_callback_auth_key):
+    for secret in (profile.live_signing_secret, profile.test_signing_secret, profile.live_callback_auth_key, profile.test_callback_auth_key):
         assert secret not in html
         assert secret[:9] + "…" in html
     assert account.live_api_key not in html
@@ -223,13 +223,13 @@ def test_profile_default_callback_url_is_validated(admin_client, account):
 
     response = admin_client.post(
         reverse("admin:tasks_app_profile_change", args=[profile.pk]),
-        {"default_callback_url": "http://169.254.169.254/latest"},
+        {"live_default_callback_url": "http://169.254.169.254/latest", "test_default_callback_url": "", "allowed_networks": ""},
     )
 
     assert response.status_code == 200
     assert "not allowed" in str(response.context["adminform"].form.errors)
     profile.refresh_from_db()
-    assert profile.default_callback_url == ""
+    assert profile.live_default_callback_url == ""
 
 
 @pytest.mark.django_db
@@ -249,21 +249,24 @@ def test_rotate_api_keys_action_shows_the_new_keys_once(admin_client, account):
 
 
 @pytest.mark.django_db
-def test_rotate_signing_secret_action_reports_the_count(admin_client, account, other_account):
-    before = {p.pk: p.signing_secret for p in Profile.objects.all()}
+def test_rotate_live_signing_secret_action_reports_the_count(admin_client, account, other_account):
+    before = {p.pk: (p.live_signing_secret, p.test_signing_secret) for p in Profile.objects.all()}
 
     response = admin_client.post(
         reverse("admin:tasks_app_profile_changelist"),
-        {"action": "rotate_signing_secret", "_selected_action": list(before)},
+        {"action": "rotate_live_signing_secret", "_selected_action": list(before)},
         follow=True,
     )
 
-    assert ("success", "Rotated the signing secret of 2 accounts; the previous secret keeps signing for 24 hours.") in [
-        (m.level_tag, m.message) for m in response.context["messages"]
-    ]
+    assert (
+        "success",
+        "Rotated the live signing secret of 2 accounts; the previous secret keeps signing for 24 hours.",
+    ) in [(m.level_tag, m.message) for m in response.context["messages"]]
     for profile in Profile.objects.all():
-        assert profile.signing_secret != before[profile.pk]
-        assert profile.previous_signing_secret == before[profile.pk]
+        live, test = before[profile.pk]
+        assert profile.live_signing_secret != live
+        assert profile.live_previous_signing_secret == live
+        assert profile.test_signing_secret == test and profile.test_previous_signing_secret == ""
 
 
 @pytest.mark.django_db

@@ -17,7 +17,8 @@ def test_create_account_prints_working_keys_once_and_stores_only_hashes(api):
     live_key = re.search(r"Live API key:\s+(live_[0-9a-f]{32})", out.getvalue()).group(1)
     test_key = re.search(r"Test API key:\s+(test_[0-9a-f]{32})", out.getvalue()).group(1)
     profile = Profile.objects.get(user__email="new@example.com")
-    assert profile.default_callback_url == "ops@example.com"
+    assert profile.live_default_callback_url == "ops@example.com"
+    assert profile.test_default_callback_url == ""
     stored = " ".join(str(v) for v in Profile.objects.values().get(id=profile.id).values())
     assert live_key not in stored and test_key not in stored
     assert profile.live_api_key_prefix == live_key[:9]

@@ -54,13 +54,14 @@ def test_rotate_callback_auth_key_of_one_mode(account):
 
 def test_rotate_signing_secret_prints_it_and_keeps_the_old_one_for_24_hours(account):
     profile = account.profile
-    old = profile.signing_secret
+    old = profile.live_signing_secret
 
     out = rotate("--signing")
 
     profile.refresh_from_db()
-    assert f"Signing secret:         {profile.signing_secret}" in out
-    assert profile.previous_signing_secret == old
+    assert f"Live signing secret:    {profile.live_signing_secret}" in out
+    assert f"Test signing secret:    {profile.test_signing_secret}" in out
+    assert profile.live_previous_signing_secret == old
     assert "stays valid until" in out
     assert old not in out
 
