@@ -379,3 +379,39 @@ def test_every_operator_action_refuses_an_illegal_change_and_changes_nothing(
     assert shown[0][1].startswith("Cannot ") and f"task {task.id}: it is {state}" in shown[0][1]
     assert Task.objects.values().get(id=task.id) == before
     assert Delivery.objects.count() == deliveries
+
+
+@pytest.mark.django_db
+def test_profile_allowed_networks_are_edited_one_a_line_and_open_the_default_url(admin_client, account, settings):
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+    profile = account.profile
+
+    response = admin_client.post(
+        reverse("admin:tasks_app_profile_change", args=[profile.pk]),
+        {
+            "live_default_callback_url": "http://10.1.2.3/hook",
+            "test_default_callback_url": "",
+            "allowed_networks": "10.1.2.3/8\n192.168.0.0/16, 10.0.0.0/8",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    profile.refresh_from_db()
+    assert profile.allowed_networks == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert profile.live_default_callback_url == "http://10.1.2.3/hook"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("networks", ["", "10.0.0.0/33", "not-a-network"])
+def test_profile_private_default_url_needs_a_valid_allowance(admin_client, account, settings, networks):
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+    profile = account.profile
+
+    response = admin_client.post(
+        reverse("admin:tasks_app_profile_change", args=[profile.pk]),
+        {"live_default_callback_url": "http://10.1.2.3/hook", "test_default_callback_url": "", "allowed_networks": networks},
+    )
+
+    assert response.status_code == 200
+    profile.refresh_from_db()
+    assert profile.live_default_callback_url == "" and profile.allowed_networks == []
