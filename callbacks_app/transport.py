@@ -92,7 +92,7 @@ def _post(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
     except ForbiddenAddress as exc:
         # The address itself is in the operator's log (the guard's warning), not here.
         return CallbackResult(
-            ok=False, duration_ms=elapsed_ms(), error=f"Refused: {exc.public_message} (not sent)"
+            ok=False, duration_ms=elapsed_ms(), error=f"Refused: {exc.public_message}; not sent"
         )
     except requests.Timeout:
         return CallbackResult(
