@@ -89,6 +89,7 @@ def test_customer_sees_neither_excerpt_nor_error_detail_of_a_private_target_oper
     assert "shown to operators" in attempt["error"]
     assert "SSH-2.0-OpenSSH_9.6 internal banner" in admin_html
     assert "HTTP 500" in admin_html
+    assert "hidden from the customer" in admin_html
 
 
 def test_customer_sees_no_error_detail_of_an_unreachable_private_port(
