@@ -51,7 +51,7 @@ def raw_loop_for(profile, task_id: str, url: str, n: int) -> float:
         "webhook-id": "msg_bench",
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": sign(
-            secrets=[profile.signing_secret], msg_id="msg_bench", timestamp=now, body=body
+            secrets=[profile.live_signing_secret], msg_id="msg_bench", timestamp=now, body=body
         ),
     }
     return raw_loop(url, body.encode(), headers, n)

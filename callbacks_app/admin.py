@@ -38,6 +38,8 @@ class AttemptInline(ReadOnlyTabularInline):
                 text += f" — {obj.error}"
         else:
             text = obj.error or "—"
+        if obj.private_target:
+            text += " (private target: error and excerpt hidden from the customer)"
         css = "attempt-ok" if obj.succeeded else "attempt-failed"
         return format_html('<span class="{}">{}</span>', css, text)
 

@@ -12,14 +12,16 @@ from tasks_app.models import Profile
 
 
 def request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now) -> dict[str, str]:
-    """The headers of attempt number ``attempt`` of ``delivery``, signed at ``now``."""
+    """The headers of attempt number ``attempt`` of ``delivery``, signed at ``now`` with
+    the secrets of the task's mode."""
+    mode = delivery.task.mode
     return {
         "Content-Type": "application/json",
-        "scale-callback-auth": profile.callback_auth_key(delivery.task.mode),
+        "scale-callback-auth": profile.callback_auth_key(mode),
         "webhook-id": delivery.id,
         "webhook-timestamp": str(int(now.timestamp())),
         "webhook-signature": sign(
-            secrets=active_signing_secrets(profile, now=now),
+            secrets=active_signing_secrets(profile, mode=mode, now=now),
             msg_id=delivery.id,
             timestamp=now,
             body=delivery.payload,

@@ -24,12 +24,7 @@ def masked_headers(headers: dict[str, str]) -> dict[str, str]:
 def secret_values(*, profile: Profile, headers: dict[str, str]) -> list[str]:
     """Every secret an attempt could leak: keys, signing secrets (with and without
     their ``whsec_`` prefix) and the signatures it sent."""
-    values = [
-        profile.live_callback_auth_key,
-        profile.test_callback_auth_key,
-        profile.signing_secret,
-        profile.previous_signing_secret,
-    ]
+    values = [profile.live_callback_auth_key, profile.test_callback_auth_key, *profile.signing_secrets()]
     values += [v.removeprefix("whsec_") for v in values if v.startswith("whsec_")]
     for name, value in headers.items():
         if name.lower() == "webhook-signature":

@@ -126,6 +126,10 @@ class DeliveryAttempt(models.Model):
     response_excerpt = models.TextField(blank=True, default="")
     request_headers = models.JSONField(default=dict)
     succeeded = models.BooleanField(default=False)
+    # The target was a private address that only the account's allowed networks
+    # opened (SPEC §8): its error and response excerpt are shown to operators,
+    # never to the customer.
+    private_target = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["delivery", "number"]

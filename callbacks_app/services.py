@@ -30,11 +30,16 @@ CallbackEvent = Delivery.Event
 
 
 def callback_target(task: Task) -> str:
-    """The task's ``callback_url``, else its account's default; "" when neither is set."""
+    """The task's ``callback_url``, else its account's default of the task's mode; "" when
+    neither is set."""
     if task.callback_url:
         return task.callback_url
-    profile = Profile.objects.filter(user_id=task.owner_id).only("default_callback_url").first()
-    return profile.default_callback_url if profile else ""
+    profile = (
+        Profile.objects.filter(user_id=task.owner_id)
+        .only("live_default_callback_url", "test_default_callback_url")
+        .first()
+    )
+    return profile.default_callback_url_of(task.mode) if profile else ""
 
 
 def callback_delivery_create(

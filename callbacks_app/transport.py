@@ -7,16 +7,18 @@ for every outcome and never raise for a network failure: the caller records
 what happened, whatever happened.
 """
 
+import dataclasses
 import email.utils
 import logging
 import time
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
-from scalehooks.outgoing import ForbiddenAddress, outgoing_session
+from scalehooks.outgoing import ForbiddenAddress, outgoing_session, reaching
 from scalehooks.outgoing.redaction import without_url_queries
 
 logger = logging.getLogger(__name__)
@@ -34,6 +36,9 @@ class CallbackResult:
     body_excerpt: str = ""
     error: str = ""
     retry_after: float | None = None  # seconds, from a Retry-After header on 429/503
+    # The target was a private address that only the account's allowed networks
+    # opened: its answer and error details are for operators only.
+    private_target: bool = False
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -50,8 +55,27 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
-    """POST ``body`` to ``url``; success is any 2xx, a redirect is a failure."""
+def send_callback_http(
+    *, url: str, body: bytes, headers: dict[str, str], account_networks=()
+) -> CallbackResult:
+    """POST ``body`` to ``url``; success is any 2xx, a redirect is a failure.
+
+    ``account_networks``: the otherwise forbidden networks the sending account
+    may reach (``Profile.allowed_networks``)."""
+    with reaching(account_networks) as reach:
+        result = _post(url=url, body=body, headers=headers)
+    if reach.private:
+        result = dataclasses.replace(result, private_target=True)
+    if reach.address is not None:
+        hostname = urlsplit(url).hostname or ""
+        if hostname and hostname.strip("[]") != str(reach.address):
+            # requests names the connection by the address it was pinned to: not
+            # shown to customers, who see the name they gave.
+            result = dataclasses.replace(result, error=result.error.replace(str(reach.address), hostname))
+    return result
+
+
+def _post(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
     total_timeout = settings.CALLBACK_TIMEOUT  # the session's read timeout, and the reading deadline
     started = time.monotonic()
     deadline = started + total_timeout
@@ -67,10 +91,9 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
             stream=True,
         )
     except ForbiddenAddress as exc:
+        # The address itself is in the operator's log (the guard's warning), not here.
         return CallbackResult(
-            ok=False,
-            duration_ms=elapsed_ms(),
-            error=f"Refused: {exc.hostname} resolves to {exc.address}, a forbidden address (not sent)",
+            ok=False, duration_ms=elapsed_ms(), error=f"Refused: {exc.public_message}; not sent"
         )
     except requests.Timeout:
         return CallbackResult(

@@ -256,7 +256,9 @@ CALLBACK_RETRY_SCHEDULE = env.list(
 )
 CALLBACK_CONNECT_TIMEOUT = env.float("CALLBACK_CONNECT_TIMEOUT", default=5.0)
 CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
-CALLBACK_ALLOWED_NETWORKS = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
+# Otherwise forbidden networks (CIDRs) the callbacks of every account may reach: for
+# single-tenant installs. One account's networks are its Profile.allowed_networks.
+CALLBACK_ALLOWED_NETWORKS: list[str] = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
 CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
 CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
 # How often each worker's sweep looks for due deliveries (seconds).

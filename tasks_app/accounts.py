@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -14,9 +15,10 @@ from tasks_app.keys import (
     generate_callback_auth_key,
     generate_signing_secret,
     hash_api_key,
+    mode_field,
 )
 from tasks_app.models import Profile
-from tasks_app.validators import validate_callback_target
+from tasks_app.validators import validate_allowed_networks, validate_callback_target
 
 
 @dataclass(frozen=True)
@@ -54,7 +56,8 @@ def issued_secrets(*, profile: Profile, keys: IssuedKeys) -> list[tuple[str, str
         ("Test API key", keys.test_api_key),
         ("Live callback auth key", profile.live_callback_auth_key),
         ("Test callback auth key", profile.test_callback_auth_key),
-        ("Signing secret", profile.signing_secret),
+        ("Live signing secret", profile.live_signing_secret),
+        ("Test signing secret", profile.test_signing_secret),
     ]
 
 
@@ -65,12 +68,42 @@ def _issue_api_keys(profile: Profile) -> IssuedKeys:
     return IssuedKeys(live_api_key=live, test_api_key=test)
 
 
-def account_create(*, email: str, staff: bool = False, default_callback_url: str = "") -> IssuedAccount:
-    """Create a user and profile with fresh keys; the plain API keys are returned once."""
-    validate_callback_target(default_callback_url)
+def _validated(name: str, validate, *args, **kwargs):
+    """``validate(*args, **kwargs)``, its ValidationError keyed by the argument ``name``."""
+    try:
+        return validate(*args, **kwargs)
+    except ValidationError as exc:
+        raise ValidationError({name: exc.messages}) from None
+
+
+def account_create(
+    *,
+    email: str,
+    staff: bool = False,
+    default_callback_url: str = "",
+    test_default_callback_url: str = "",
+    allowed_networks: list[str] = (),
+) -> IssuedAccount:
+    """Create a user and profile with fresh keys; the plain API keys are returned once.
+
+    ``default_callback_url`` is the live default, ``test_default_callback_url``
+    the test one; ``allowed_networks`` (CIDRs) are the otherwise forbidden
+    networks this account's callbacks may reach (SPEC §8).
+    """
+    networks = _validated("allowed_networks", validate_allowed_networks, list(allowed_networks))
+    for name, url in (
+        ("default_callback_url", default_callback_url),
+        ("test_default_callback_url", test_default_callback_url),
+    ):
+        _validated(name, validate_callback_target, url, allowed_networks=networks)
     with transaction.atomic():
         user = get_user_model().objects.create_user(username=email, email=email, is_staff=staff)
-        profile = Profile(user=user, default_callback_url=default_callback_url)
+        profile = Profile(
+            user=user,
+            live_default_callback_url=default_callback_url,
+            test_default_callback_url=test_default_callback_url,
+            allowed_networks=networks,
+        )
         keys = _issue_api_keys(profile)
         profile.save()
     return IssuedAccount(profile=profile, keys=keys)
@@ -92,7 +125,7 @@ def api_keys_rotate(*, profile: Profile) -> IssuedKeys:
 
 def callback_auth_key_rotate(*, profile: Profile, mode: str) -> str:
     """Replace the callback auth key of ``mode``; callbacks sent from now on carry the new one."""
-    field = "live_callback_auth_key" if mode == Mode.LIVE else "test_callback_auth_key"
+    field = mode_field(mode, "callback_auth_key")
     key = generate_callback_auth_key()
     setattr(profile, field, key)
     profile.save(update_fields=[field])
@@ -102,20 +135,33 @@ def callback_auth_key_rotate(*, profile: Profile, mode: str) -> str:
 SIGNING_SECRET_OVERLAP = timedelta(hours=24)
 
 
-def signing_secret_rotate(*, profile: Profile) -> str:
-    """Replace the signing secret; the previous one stays valid (both signatures are sent) for 24 h."""
-    profile.previous_signing_secret = profile.signing_secret
-    profile.previous_signing_secret_expires_at = timezone.now() + SIGNING_SECRET_OVERLAP
-    profile.signing_secret = generate_signing_secret()
-    profile.save(
-        update_fields=["signing_secret", "previous_signing_secret", "previous_signing_secret_expires_at"]
+def signing_secret_rotate(*, profile: Profile, mode: str) -> str:
+    """Replace the signing secret of ``mode``; the previous one stays valid (both
+    signatures are sent) for 24 h. The other mode's secrets are left alone."""
+    current, previous, expires_at = (
+        mode_field(mode, name)
+        for name in ("signing_secret", "previous_signing_secret", "previous_signing_secret_expires_at")
     )
-    return profile.signing_secret
+    setattr(profile, previous, getattr(profile, current))
+    setattr(profile, expires_at, timezone.now() + SIGNING_SECRET_OVERLAP)
+    setattr(profile, current, generate_signing_secret())
+    profile.save(update_fields=[current, previous, expires_at])
+    return getattr(profile, current)
 
 
-def profile_update(*, profile: Profile, default_callback_url: str) -> Profile:
-    """Change the account's default callback URL (validated as every callback target, §8)."""
-    validate_callback_target(default_callback_url)
-    profile.default_callback_url = default_callback_url
-    profile.save(update_fields=["default_callback_url"])
+def profile_update(*, profile: Profile, mode: str, default_callback_url: str) -> Profile:
+    """Change the default callback URL of ``mode`` (validated as every callback target, §8);
+    the other mode's is left alone."""
+    validate_callback_target(default_callback_url, allowed_networks=profile.allowed_networks)
+    field = mode_field(mode, "default_callback_url")
+    setattr(profile, field, default_callback_url)
+    profile.save(update_fields=[field])
+    return profile
+
+
+def profile_allowed_networks_set(*, profile: Profile, networks: list[str]) -> Profile:
+    """Set the otherwise forbidden networks this account's callbacks may reach (an operator's
+    decision, SPEC §8). What its attempts to them answer is shown to operators only."""
+    profile.allowed_networks = validate_allowed_networks(networks)
+    profile.save(update_fields=["allowed_networks"])
     return profile

@@ -18,6 +18,11 @@ class Mode(models.TextChoices):
     TEST = "test", "Test"
 
 
+def mode_field(mode: str, name: str) -> str:
+    """The profile field holding the ``name`` setting of ``mode``: ``live_signing_secret``…"""
+    return f"{Mode(mode).value}_{name}"
+
+
 API_KEY_VISIBLE_PREFIX = 9  # "live_" + 4 hex: enough to tell keys apart in the admin
 
 

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -7,6 +9,7 @@ from tasks_app.keys import (
     generate_callback_auth_key,
     generate_signing_secret,
     generate_task_id,
+    mode_field,
 )
 
 MAX_TAGS = 100  # tags of one task
@@ -16,19 +19,31 @@ MAX_TAG_LENGTH = 255
 class Profile(models.Model):
     """A customer account's callback settings and keys (SPEC §3).
 
+    Live and test are kept apart: each mode has its own default callback URL,
+    callback auth key and signing secret (with its previous secret during a
+    rotation), and a key sees and changes only its own mode's side.
+
     API keys are stored as SHA-256 hashes with a short visible prefix; the
     plain key is shown once, by the service that creates or rotates it.
     """
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
-    default_callback_url = models.CharField(max_length=2048, blank=True, default="")
+    live_default_callback_url = models.CharField(max_length=2048, blank=True, default="")
+    test_default_callback_url = models.CharField(max_length=2048, blank=True, default="")
     live_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
     test_callback_auth_key = models.CharField(max_length=64, default=generate_callback_auth_key)
-    signing_secret = models.CharField(max_length=64, default=generate_signing_secret)
-    # After a rotation the previous secret stays valid (both signatures are
-    # sent) until this time (SPEC §3, Standard Webhooks rotation).
-    previous_signing_secret = models.CharField(max_length=64, blank=True, default="")
-    previous_signing_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    live_signing_secret = models.CharField(max_length=64, default=generate_signing_secret)
+    test_signing_secret = models.CharField(max_length=64, default=generate_signing_secret)
+    # After a rotation the previous secret of the mode stays valid (both
+    # signatures are sent) until this time (SPEC §3, Standard Webhooks rotation).
+    live_previous_signing_secret = models.CharField(max_length=64, blank=True, default="")
+    live_previous_signing_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    test_previous_signing_secret = models.CharField(max_length=64, blank=True, default="")
+    test_previous_signing_secret_expires_at = models.DateTimeField(null=True, blank=True)
+    # Otherwise forbidden networks (CIDR strings) this account's callbacks may
+    # reach, set by an operator (SPEC §8); CALLBACK_ALLOWED_NETWORKS opens
+    # networks to every account.
+    allowed_networks = models.JSONField(default=list, blank=True)
 
     live_api_key_prefix = models.CharField(max_length=16, blank=True, default="")
     live_api_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -41,7 +56,29 @@ class Profile(models.Model):
         return f"Profile of {self.user}"
 
     def callback_auth_key(self, mode: str) -> str:
-        return self.live_callback_auth_key if mode == Mode.LIVE else self.test_callback_auth_key
+        return getattr(self, mode_field(mode, "callback_auth_key"))
+
+    def default_callback_url_of(self, mode: str) -> str:
+        return getattr(self, mode_field(mode, "default_callback_url"))
+
+    def signing_secret_of(self, mode: str) -> str:
+        return getattr(self, mode_field(mode, "signing_secret"))
+
+    def previous_signing_secret_of(self, mode: str) -> tuple[str, datetime | None]:
+        """The mode's previous signing secret and when it stops signing ("" and None: none)."""
+        return (
+            getattr(self, mode_field(mode, "previous_signing_secret")),
+            getattr(self, mode_field(mode, "previous_signing_secret_expires_at")),
+        )
+
+    def signing_secrets(self) -> list[str]:
+        """Every signing secret the account holds, current and previous, of both modes."""
+        secrets = (
+            getattr(self, mode_field(mode, name))
+            for mode in Mode
+            for name in ("signing_secret", "previous_signing_secret")
+        )
+        return [secret for secret in secrets if secret]
 
 
 class Task(models.Model):

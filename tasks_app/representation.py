@@ -49,12 +49,13 @@ def task_representation(task) -> dict:
 
 
 def profile_representation(profile, *, mode: str) -> dict:
-    """``GET /v1/profile``: the account's callback settings for the key's mode (SPEC §3)."""
+    """``GET /v1/profile``: the account's callback settings for the key's mode (SPEC §3);
+    nothing of the other mode."""
     return {
         "email": profile.user.email,
-        "default_callback_url": profile.default_callback_url,
+        "default_callback_url": profile.default_callback_url_of(mode),
         "callback_auth_key": profile.callback_auth_key(mode),
-        "signing_secret": profile.signing_secret,
+        "signing_secret": profile.signing_secret_of(mode),
     }
 
 

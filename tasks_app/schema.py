@@ -73,9 +73,11 @@ class TaskPageOutput(serializers.Serializer):
 @extend_schema_serializer(component_name="Profile")
 class ProfileOutput(serializers.Serializer):
     email = serializers.CharField(allow_blank=True)
-    default_callback_url = serializers.CharField(allow_blank=True)
+    default_callback_url = serializers.CharField(
+        allow_blank=True, help_text="Of the key's mode (live or test)."
+    )
     callback_auth_key = serializers.CharField(help_text="Of the key's mode (live or test).")
-    signing_secret = serializers.CharField(help_text="Standard Webhooks secret, whsec_….")
+    signing_secret = serializers.CharField(help_text="Standard Webhooks secret of the key's mode, whsec_….")
 
 
 # --- request shapes the input serializers cannot tell ----------------------------------

@@ -15,7 +15,7 @@ from scalehooks.api.fields import StrictBooleanField, StrictCharField, StrictInp
 from tasks_app.models import MAX_TAG_LENGTH, MAX_TAGS, Task
 from tasks_app.task_params import TYPE_PARAMS
 from tasks_app.task_types import get_task_type
-from tasks_app.validators import validate_attachment_url, validate_callback_target
+from tasks_app.validators import CallbackTargetValidator, validate_attachment_url
 
 MAX_METADATA_BYTES = 64 * 1024
 MAX_METADATA_DEPTH = 32
@@ -67,7 +67,7 @@ class TaskCreateInput(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        validators=[validate_callback_target],
+        validators=[CallbackTargetValidator()],
     )
     metadata = MetadataField(required=False, default=dict)
     unique_id = StrictCharField(max_length=255, required=False, allow_null=True, default=None)
@@ -85,10 +85,11 @@ class TaskCreateInput(serializers.Serializer):
 COMMON_FIELDS = frozenset(TaskCreateInput().fields)
 
 
-def task_create_body(*, task_type: str, data) -> dict:
+def task_create_body(*, task_type: str, data, allowed_networks=()) -> dict:
     """The keyword arguments of ``services.task_create`` (``task_type``, ``fields``,
     ``params``) for a create body: the common fields, and the type's params, flat
-    in the body (as Scale takes them) or under ``params``."""
+    in the body (as Scale takes them) or under ``params``. ``allowed_networks``: the
+    account's (``Profile.allowed_networks``), for the callback URL's check."""
     kind = get_task_type(task_type)
     if not isinstance(data, dict):
         raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
@@ -98,7 +99,10 @@ def task_create_body(*, task_type: str, data) -> dict:
     if unknown:
         raise serializers.ValidationError({field: ["Unknown field."] for field in sorted(unknown)})
 
-    common = TaskCreateInput(data={k: v for k, v in data.items() if k in COMMON_FIELDS})
+    common = TaskCreateInput(
+        data={k: v for k, v in data.items() if k in COMMON_FIELDS},
+        context={"allowed_networks": allowed_networks},
+    )
     common.is_valid(raise_exception=True)
     fields = dict(common.validated_data)
     params = {**fields.pop("params", {}), **{k: v for k, v in data.items() if k in params_fields}}
@@ -216,8 +220,9 @@ class TaskErrorInput(StrictInput):
 
 
 class ProfileUpdateInput(StrictInput):
-    """An http(s) URL, an email address, or "" for none."""
+    """An http(s) URL, an email address, or "" for none: the default of the key's mode.
+    Context: ``allowed_networks``, the account's."""
 
     default_callback_url = StrictCharField(
-        max_length=2048, allow_blank=True, validators=[validate_callback_target]
+        max_length=2048, allow_blank=True, validators=[CallbackTargetValidator()]
     )

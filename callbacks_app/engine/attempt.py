@@ -19,15 +19,16 @@ class SendResult:
     result: transport.CallbackResult
 
 
-def attempt_send(*, delivery: Delivery, headers: dict[str, str]) -> SendResult:
-    """One attempt of ``delivery`` with the request ``headers``, over HTTP or email.
+def attempt_send(*, delivery: Delivery, headers: dict[str, str], account_networks=()) -> SendResult:
+    """One attempt of ``delivery`` with the request ``headers``, over HTTP or email;
+    ``account_networks``: the networks its account was allowed (``Profile.allowed_networks``).
 
     The transports return a result for every network outcome; anything else
     they raise is a bug, recorded as a failed attempt rather than lost.
     """
     started = time.monotonic()
     try:
-        return _transport_send(delivery=delivery, headers=headers)
+        return _transport_send(delivery=delivery, headers=headers, account_networks=account_networks)
     except Exception as exc:
         logger.exception(
             "Sending delivery %s failed unexpectedly", delivery.id, extra={"delivery_id": delivery.id}
@@ -42,7 +43,7 @@ def attempt_send(*, delivery: Delivery, headers: dict[str, str]) -> SendResult:
         )
 
 
-def _transport_send(*, delivery: Delivery, headers: dict[str, str]) -> SendResult:
+def _transport_send(*, delivery: Delivery, headers: dict[str, str], account_networks) -> SendResult:
     if delivery.target_kind == Delivery.TargetKind.EMAIL:
         envelope = email_envelope(delivery=delivery, headers=headers)
         result = transport.send_callback_email(
@@ -54,6 +55,9 @@ def _transport_send(*, delivery: Delivery, headers: dict[str, str]) -> SendResul
         )
         return SendResult(headers=envelope.as_sent(), result=result)
     result = transport.send_callback_http(
-        url=delivery.target, body=delivery.payload.encode("utf-8"), headers=headers
+        url=delivery.target,
+        body=delivery.payload.encode("utf-8"),
+        headers=headers,
+        account_networks=account_networks,
     )
     return SendResult(headers=headers, result=result)

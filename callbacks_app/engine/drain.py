@@ -55,7 +55,12 @@ class SenderPool:
                     max_workers=self.max_workers, thread_name_prefix="scalehooks-send"
                 )
             executor = self._executor
-        return executor.submit(attempt_send, delivery=claim.delivery, headers=claim.headers)
+        return executor.submit(
+            attempt_send,
+            delivery=claim.delivery,
+            headers=claim.headers,
+            account_networks=claim.profile.allowed_networks,
+        )
 
     def shutdown(self, *, wait: bool = True) -> None:
         """Stop the threads (after the sends in flight when ``wait``); the next submit starts new ones."""

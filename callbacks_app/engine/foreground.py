@@ -21,7 +21,10 @@ def callback_deliver(*, delivery_id: str) -> DeliveryAttempt | None:
     if not claims:
         return None
     (claim,) = claims
-    attempts_record(results=[(claim, attempt_send(delivery=claim.delivery, headers=claim.headers))])
+    sent = attempt_send(
+        delivery=claim.delivery, headers=claim.headers, account_networks=claim.profile.allowed_networks
+    )
+    attempts_record(results=[(claim, sent)])
     claim.attempt.refresh_from_db()
     return claim.attempt
 

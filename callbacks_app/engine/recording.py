@@ -175,6 +175,9 @@ def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
             ),
             rows=attempt_rows,
         )
+        private = [claim.attempt.id for claim, sent in results if sent.result.private_target]
+        if private:  # rare: only accounts an operator opened private networks to
+            DeliveryAttempt.objects.filter(id__in=private).update(private_target=True)
         for claim in superseded:
             lease_end(claim=claim)
             callback_resends_release(delivery=claim.delivery, now=now)

@@ -14,9 +14,17 @@ import requests
 from django.conf import settings
 
 import scalehooks
-from scalehooks.outgoing.guard import ForbiddenAddress, GuardedHTTPAdapter
+from scalehooks.outgoing.guard import ForbiddenAddress, GuardedHTTPAdapter, Reach, reaching
 
-__all__ = ["USER_AGENT", "ForbiddenAddress", "OutgoingSession", "default_timeout", "outgoing_session"]
+__all__ = [
+    "USER_AGENT",
+    "ForbiddenAddress",
+    "OutgoingSession",
+    "Reach",
+    "default_timeout",
+    "outgoing_session",
+    "reaching",
+]
 
 USER_AGENT = f"ScaleHooks/{scalehooks.__version__}"
 

@@ -7,11 +7,22 @@ address that was checked (the ``Host`` header and TLS SNI keep the name), so
 a DNS answer that changes between the check and the connection (DNS
 rebinding) cannot redirect a callback. requests-hardened itself can only
 allow loopback; operators must be able to allow any CIDR
-(``CALLBACK_ALLOWED_NETWORKS``), hence this adapter.
+(``CALLBACK_ALLOWED_NETWORKS``, or one account's ``Profile.allowed_networks``),
+hence this adapter.
+
+A caller sending for one account opens that account's networks with
+``reaching(account_networks)`` around the request; the ``Reach`` it yields
+says afterwards what the request reached (the checked address, and whether
+only the account's networks let it through: a private target, whose answer
+only operators may see).
 """
 
+import contextlib
+import contextvars
 import ipaddress
+import logging
 import socket
+from dataclasses import dataclass
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -19,36 +30,80 @@ from requests.structures import CaseInsensitiveDict
 
 from scalehooks.outgoing.policy import is_forbidden_address
 
+logger = logging.getLogger(__name__)
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ForbiddenAddress(requests.RequestException):
-    """The target resolves to an address outgoing requests may not reach."""
+    """The target resolves to an address outgoing requests may not reach.
+
+    Its text names the address (for the operator's log); ``public_message``
+    does not (what a name resolves to is not shown to customers)."""
 
     def __init__(self, hostname: str, address):
         self.hostname = hostname
         self.address = address
         super().__init__(f"{hostname} resolves to {address}, which callbacks may not reach")
 
+    @property
+    def public_message(self) -> str:
+        if self.hostname.strip("[]") == str(self.address):
+            return f"{self.hostname} is a forbidden address (private or reserved)"
+        return f"{self.hostname} resolves to a forbidden address (private or reserved)"
 
-def resolve_checked(hostname: str, port: int):
-    """The address to connect to for ``hostname``; refuses when any of its addresses is forbidden."""
+
+@dataclass
+class Reach:
+    """What one request may reach beyond the policy, and what it reached."""
+
+    account_networks: tuple = ()  # CIDRs the account was allowed (Profile.allowed_networks)
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None  # the address connected to
+    private: bool = False  # a forbidden address that only ``account_networks`` opened
+
+
+_reach: contextvars.ContextVar[Reach | None] = contextvars.ContextVar("outgoing_reach", default=None)
+
+
+@contextlib.contextmanager
+def reaching(account_networks=()):
+    """Requests made inside (on this thread) may also reach ``account_networks``; yields their ``Reach``."""
+    reach = Reach(account_networks=tuple(account_networks))
+    token = _reach.set(reach)
+    try:
+        yield reach
+    finally:
+        _reach.reset(token)
+
+
+def resolve_checked(hostname: str, port: int, *, reach: Reach | None = None):
+    """The address to connect to for ``hostname``; refuses when any of its addresses is
+    forbidden (``reach``: the account's networks are allowed too, and the outcome is noted)."""
+    reach = reach or Reach()
     try:
         infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise requests.ConnectionError(f"Could not resolve {hostname}") from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     for address in addresses:
-        if is_forbidden_address(address):
+        if is_forbidden_address(address, account_networks=reach.account_networks):
+            logger.warning(
+                "Outgoing request refused: %s resolves to %s, a forbidden address",
+                hostname,
+                address,
+                extra={"hostname": hostname, "address": str(address)},
+            )
             raise ForbiddenAddress(hostname, address)
-    return addresses[0]
+    reach.address = addresses[0]
+    reach.private = bool(reach.account_networks) and any(is_forbidden_address(a) for a in addresses)
+    return reach.address
 
 
 class GuardedHTTPAdapter(HTTPAdapter):
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         hostname, port, scheme = host_params["host"], host_params["port"], host_params["scheme"]
-        address = resolve_checked(hostname, port or DEFAULT_PORTS.get(scheme, 80))
+        address = resolve_checked(hostname, port or DEFAULT_PORTS.get(scheme, 80), reach=_reach.get())
 
         request.headers = CaseInsensitiveDict(request.headers or {})
         host_header = f"[{hostname}]" if ":" in hostname else hostname

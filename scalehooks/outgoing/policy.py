@@ -1,7 +1,9 @@
 """Which network addresses outgoing requests may reach (SPEC §8).
 
 One policy for every outgoing request (callbacks, attachment downloads) and
-for the validation of callback targets at save time.
+for the validation of callback targets at save time. Operators open networks
+to every account (``CALLBACK_ALLOWED_NETWORKS``, for single-tenant installs)
+or to one account (``Profile.allowed_networks``, passed as ``account_networks``).
 """
 
 import ipaddress
@@ -35,7 +37,12 @@ def literal_address(hostname: str) -> ipaddress.IPv4Address | ipaddress.IPv6Addr
 
 def allowed_networks():
     """The networks an operator opened with ``CALLBACK_ALLOWED_NETWORKS`` (read at call time)."""
-    return [ipaddress.ip_network(cidr, strict=False) for cidr in settings.CALLBACK_ALLOWED_NETWORKS]
+    return networks_parse(settings.CALLBACK_ALLOWED_NETWORKS)
+
+
+def networks_parse(cidrs) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+    """CIDR strings (or networks) as networks, host bits ignored; ValueError on a bad one."""
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in cidrs]
 
 
 # IPv6 ranges whose last 32 bits are an IPv4 address that a host may reach over IPv4:
@@ -58,15 +65,19 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
     return None
 
 
-def is_forbidden_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+def is_forbidden_address(
+    address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, account_networks=()
+) -> bool:
     """True for loopback, private, link-local (cloud metadata included), CGNAT,
     multicast, reserved, site-local and unspecified addresses, IPv4 and IPv6 (an
     IPv6 address embedding an IPv4 one, ``::ffff:a.b.c.d``, ``::ffff:0:a.b.c.d``
     or ``::a.b.c.d``, judged as that IPv4 address), unless an operator allowed
-    them through ``CALLBACK_ALLOWED_NETWORKS``."""
+    them through ``CALLBACK_ALLOWED_NETWORKS`` (every account) or
+    ``account_networks`` (the CIDRs one account was allowed, ``Profile.allowed_networks``)."""
     if address.version == 6:
         address = embedded_ipv4(address) or address
-    if any(address in net for net in allowed_networks() if net.version == address.version):
+    opened = [*allowed_networks(), *networks_parse(account_networks)]
+    if any(address in net for net in opened if net.version == address.version):
         return False
     if not address.is_global or address.is_multicast or address.is_reserved:
         return True

@@ -1,5 +1,7 @@
 """Operators' admin for customer accounts: callback settings and key rotation (SPEC §3; STYLE 12)."""
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
@@ -7,41 +9,85 @@ from django.template.response import TemplateResponse
 from tasks_app import accounts
 from tasks_app.keys import Mode, mask_secret
 from tasks_app.models import Profile
-from tasks_app.validators import validate_callback_target
+from tasks_app.validators import validate_allowed_networks, validate_callback_target
+
+
+class NetworksField(forms.CharField):
+    """CIDRs, one a line (or comma-separated), as a normalised list."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 40})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list) else value
+
+    def to_python(self, value):
+        text = super().to_python(value)
+        return validate_allowed_networks([part for part in re.split(r"[\s,]+", text) if part])
 
 
 class ProfileForm(forms.ModelForm):
+    allowed_networks = NetworksField(
+        required=False,
+        help_text=(
+            "Otherwise forbidden networks (CIDR, one a line) this account's callbacks may reach, "
+            "e.g. its receivers on your private network. What those receivers answer, and the "
+            "errors met on the way, are shown to operators only, never to the customer."
+        ),
+    )
+
     class Meta:
         model = Profile
-        fields = ("default_callback_url",)
+        fields = ("live_default_callback_url", "test_default_callback_url", "allowed_networks")
 
-    def clean_default_callback_url(self):
-        return validate_callback_target(self.cleaned_data["default_callback_url"])
+    def _clean_target(self, name):
+        networks = self.cleaned_data.get("allowed_networks", self.instance.allowed_networks) or []
+        return validate_callback_target(self.cleaned_data[name], allowed_networks=networks)
+
+    def clean(self):
+        cleaned = super().clean()
+        # The URLs are checked against the networks being saved (a field's own clean runs first).
+        for name in ("live_default_callback_url", "test_default_callback_url"):
+            if name in cleaned:
+                try:
+                    cleaned[name] = self._clean_target(name)
+                except forms.ValidationError as exc:
+                    self.add_error(name, exc)
+        return cleaned
 
 
 @admin.register(Profile)
 class ProfileAdmin(admin.ModelAdmin):
     form = ProfileForm
-    list_display = ("user", "default_callback_url", "live_api_key", "test_api_key", "created_at")
-    search_fields = ("user__email", "user__username", "default_callback_url")
+    list_display = ("user", "live_default_callback_url", "live_api_key", "test_api_key", "created_at")
+    search_fields = (
+        "user__email",
+        "user__username",
+        "live_default_callback_url",
+        "test_default_callback_url",
+    )
     list_select_related = ("user",)
     fields = (
         "user",
-        "default_callback_url",
+        "live_default_callback_url",
+        "test_default_callback_url",
+        "allowed_networks",
         "live_api_key",
         "test_api_key",
         "live_callback_auth_key_masked",
         "test_callback_auth_key_masked",
-        "signing_secret_masked",
-        "previous_signing_secret_expires_at",
+        "live_signing_secret_masked",
+        "live_previous_signing_secret_expires_at",
+        "test_signing_secret_masked",
+        "test_previous_signing_secret_expires_at",
         "created_at",
     )
-    readonly_fields = tuple(f for f in fields if f != "default_callback_url")
+    readonly_fields = tuple(f for f in fields if f not in ProfileForm.Meta.fields)
     actions = [
         "rotate_api_keys",
         "rotate_live_callback_auth_key",
         "rotate_test_callback_auth_key",
-        "rotate_signing_secret",
+        "rotate_live_signing_secret",
+        "rotate_test_signing_secret",
     ]
 
     def has_add_permission(self, request):
@@ -66,9 +112,13 @@ class ProfileAdmin(admin.ModelAdmin):
     def test_callback_auth_key_masked(self, obj):
         return mask_secret(obj.test_callback_auth_key)
 
-    @admin.display(description="signing secret")
-    def signing_secret_masked(self, obj):
-        return mask_secret(obj.signing_secret)
+    @admin.display(description="live signing secret")
+    def live_signing_secret_masked(self, obj):
+        return mask_secret(obj.live_signing_secret)
+
+    @admin.display(description="test signing secret")
+    def test_signing_secret_masked(self, obj):
+        return mask_secret(obj.test_signing_secret)
 
     @admin.action(description="Rotate API keys (shown once)", permissions=["change"])
     def rotate_api_keys(self, request, queryset):
@@ -112,15 +162,22 @@ class ProfileAdmin(admin.ModelAdmin):
     def rotate_test_callback_auth_key(self, request, queryset):
         self._rotate_callback_auth_key(request, queryset, Mode.TEST)
 
-    @admin.action(description="Rotate the signing secret (old one valid 24 h)", permissions=["change"])
-    def rotate_signing_secret(self, request, queryset):
+    def _rotate_signing_secret(self, request, queryset, mode):
         count = 0
         for profile in queryset:
-            accounts.signing_secret_rotate(profile=profile)
+            accounts.signing_secret_rotate(profile=profile, mode=mode)
             count += 1
         self.message_user(
             request,
-            f"Rotated the signing secret of {count} account{'s' if count != 1 else ''}; "
+            f"Rotated the {mode} signing secret of {count} account{'s' if count != 1 else ''}; "
             "the previous secret keeps signing for 24 hours.",
             messages.SUCCESS,
         )
+
+    @admin.action(description="Rotate the live signing secret (old one valid 24 h)", permissions=["change"])
+    def rotate_live_signing_secret(self, request, queryset):
+        self._rotate_signing_secret(request, queryset, Mode.LIVE)
+
+    @admin.action(description="Rotate the test signing secret (old one valid 24 h)", permissions=["change"])
+    def rotate_test_signing_secret(self, request, queryset):
+        self._rotate_signing_secret(request, queryset, Mode.TEST)

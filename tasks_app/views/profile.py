@@ -27,14 +27,18 @@ class ProfileApi(APIView):
 
     @extend_schema(
         operation_id="profile_update",
-        summary="Change the default callback URL",
+        summary="Change the default callback URL of the key's mode",
         request=ProfileUpdateInput,
         responses=responses(doc.ProfileOutput, 400, 413),
     )
     def patch(self, request):
-        data = valid(ProfileUpdateInput(data=request.data))
-        profile = accounts.profile_update(
-            profile=request.auth.profile,
+        profile = request.auth.profile
+        data = valid(
+            ProfileUpdateInput(data=request.data, context={"allowed_networks": profile.allowed_networks})
+        )
+        accounts.profile_update(
+            profile=profile,
+            mode=request.auth.mode,
             default_callback_url=data["default_callback_url"],
         )
         return Response(profile_representation(profile, mode=request.auth.mode))

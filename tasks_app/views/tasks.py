@@ -81,7 +81,9 @@ class TaskApi(APIView):
         task = services.task_create(
             owner=owner,
             mode=mode,
-            **task_create_body(task_type=segment, data=request.data),
+            **task_create_body(
+                task_type=segment, data=request.data, allowed_networks=request.auth.profile.allowed_networks
+            ),
             idempotency_key=key,
             request_hash=request_hash,
         )

@@ -57,7 +57,7 @@ def test_callback_carries_the_auth_key_and_a_verifiable_signature(pending_task, 
     assert request.header("scale-callback-attempt") == "1"
     assert request.header("Content-Type") == "application/json"
     assert request.header("User-Agent").startswith("ScaleHooks/")
-    verified = Webhook(profile.signing_secret).verify(request.body, request.headers)
+    verified = Webhook(profile.live_signing_secret).verify(request.body, request.headers)
     assert verified["task_id"] == pending_task.id
 
 
@@ -70,9 +70,9 @@ def test_signature_made_with_another_secret_does_not_verify(pending_task, receiv
     deliver_until_finished(delivery.id)
 
     request = receiver.requests[0]
-    assert Webhook(account.profile.signing_secret).verify(request.body, request.headers)["task_id"] == pending_task.id
+    assert Webhook(account.profile.live_signing_secret).verify(request.body, request.headers)["task_id"] == pending_task.id
     with pytest.raises(WebhookVerificationError, match="No matching signature"):
-        Webhook(other_profile.signing_secret).verify(request.body, request.headers)
+        Webhook(other_profile.live_signing_secret).verify(request.body, request.headers)
 
 
 def test_test_mode_task_sends_the_test_callback_auth_key(account, receiver):
@@ -187,7 +187,7 @@ def test_stored_attempt_masks_secrets_and_keeps_an_excerpt(pending_task, receive
 
 def test_default_callback_url_of_the_profile_is_used(account, receiver):
     profile = account.profile
-    profile.default_callback_url = receiver.url
+    profile.live_default_callback_url = receiver.url
     profile.save()
     task = TaskFactory(owner=profile.user, callback_url="")
     delivery = complete(task)

@@ -56,7 +56,7 @@ def test_email_callback_is_signed_and_carries_no_callback_auth_key(email_task, s
     message = smtp_server.messages[0].message
     assert message["scale-callback-auth"] is None
     headers = {name: message[name] for name in ("webhook-id", "webhook-timestamp", "webhook-signature")}
-    assert Webhook(profile.signing_secret).verify(smtp_server.messages[0].body.strip(), headers)
+    assert Webhook(profile.live_signing_secret).verify(smtp_server.messages[0].body.strip(), headers)
 
 
 def test_mailto_url_is_an_email_target(account, smtp_server):
@@ -70,7 +70,7 @@ def test_mailto_url_is_an_email_target(account, smtp_server):
 
 def test_default_callback_url_as_an_email_address_sends_an_email(account, smtp_server):
     profile = account.profile
-    profile.default_callback_url = "inbox@customer.example"
+    profile.live_default_callback_url = "inbox@customer.example"
     profile.save()
     task = TaskFactory(owner=profile.user, callback_url="")
     delivery = complete(task)

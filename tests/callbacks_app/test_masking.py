@@ -21,20 +21,21 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def rotated_account(account):
-    """An account in the middle of a signing-secret rotation: two secrets sign every callback."""
+    """An account in the middle of a signing-secret rotation of both modes: two secrets sign every callback."""
     profile, keys = account.profile, account.keys
-    previous = profile.signing_secret
-    signing_secret_rotate(profile=profile)
+    previous = [profile.live_signing_secret, profile.test_signing_secret]
+    signing_secret_rotate(profile=profile, mode="live")
+    signing_secret_rotate(profile=profile, mode="test")
     profile.refresh_from_db()
+    signing = [profile.live_signing_secret, profile.test_signing_secret, *previous]
     secrets = [
         profile.live_callback_auth_key,
         profile.test_callback_auth_key,
-        profile.signing_secret,
-        previous,
+        *signing,
         keys.live_api_key,
         keys.test_api_key,
     ]
-    secrets += [s.removeprefix("whsec_") for s in (profile.signing_secret, previous)]
+    secrets += [s.removeprefix("whsec_") for s in signing]
     return profile, keys, secrets
 
 
@@ -68,7 +69,7 @@ def test_failing_http_delivery_leaks_no_secret(rotated_account, receiver, settin
     assert receiver.requests[0].header("scale-callback-auth") == profile.live_callback_auth_key
     assert f"Callback {delivery.id} attempt 3 to http: HTTP 401" in logged_text(caplog)
     leaked = secrets + signatures_sent(receiver)
-    assert len(leaked) == 8 + 2 * 3  # two signatures per attempt: the rotation is on
+    assert len(leaked) == 12 + 2 * 3  # two signatures per attempt: the rotation is on
     for secret in leaked:
         assert secret not in logged_text(caplog)
         assert secret not in stored_attempts_text()
@@ -132,7 +133,8 @@ def test_scrub_masks_every_secret_in_every_echoed_form(rotated_account):
     assert {"+", "/"} <= set(signature)
     headers = {"webhook-signature": f"v1,{signature} v1,{signature[::-1]}"}
     secrets = secret_values(profile=profile, headers=headers)
-    assert len(secrets) == 8  # 2 auth keys, 2 signing secrets with and without whsec_, 2 signatures
+    # 2 auth keys; 4 signing secrets (live and test, current and previous) with and without whsec_; 2 signatures
+    assert len(secrets) == 12
 
     for secret in secrets:
         for form, echoed in echoed_forms(secret).items():

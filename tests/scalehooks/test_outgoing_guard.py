@@ -107,7 +107,7 @@ def test_dns_rebinding_cannot_redirect_the_connection(account, settings, monkeyp
     assert rebound.requests == []
 
 
-def test_name_resolving_to_a_forbidden_address_is_refused(account, receiver, loopback_forbidden, monkeypatch):
+def test_name_resolving_to_a_forbidden_address_is_refused(account, receiver, loopback_forbidden, monkeypatch, caplog):
     real_getaddrinfo = socket.getaddrinfo
     monkeypatch.setattr(
         socket, "getaddrinfo",
@@ -116,4 +116,26 @@ def test_name_resolving_to_a_forbidden_address_is_refused(account, receiver, loo
 
     delivery = deliver_to(account, f"http://internal.example:{receiver.port}/callback")
 
-    assert "10.1.2.3" in delivery.attempts.get().error
+    # The record (shown to the customer) names the host, not what it resolves to; the operator's log does.
+    error = delivery.attempts.get().error
+    assert error.startswith("Refused: internal.example resolves to a forbidden address")
+    assert "10.1.2.3" not in error
+    assert "internal.example resolves to 10.1.2.3" in caplog.text
+
+
+def test_a_connection_error_names_the_host_not_the_address_it_resolved_to(account, settings, monkeypatch):
+    settings.CALLBACK_RETRY_SCHEDULE = []
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    real_getaddrinfo = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket, "getaddrinfo",
+        lambda host, port, *a, **k: real_getaddrinfo("127.0.0.1" if host == "hooks.example" else host, port, *a, **k),
+    )
+
+    delivery = deliver_to(account, f"http://hooks.example:{port}/callback")
+
+    error = delivery.attempts.get().error
+    assert error.startswith("ConnectionError") and "hooks.example" in error
+    assert "127.0.0.1" not in error

@@ -210,7 +210,7 @@ def test_profile_page_shows_secrets_masked(admin_client, account):
 
     html = admin_client.get(reverse("admin:tasks_app_profile_change", args=[profile.pk])).content.decode()
 
-    for secret in (profile.signing_secret, profile.live_callback_auth_key, profile.test_callback_auth_key):
+    for secret in (profile.live_signing_secret, profile.test_signing_secret, profile.live_callback_auth_key, profile.test_callback_auth_key):
         assert secret not in html
         assert secret[:9] + "…" in html
     assert account.live_api_key not in html
@@ -223,13 +223,13 @@ def test_profile_default_callback_url_is_validated(admin_client, account):
 
     response = admin_client.post(
         reverse("admin:tasks_app_profile_change", args=[profile.pk]),
-        {"default_callback_url": "http://169.254.169.254/latest"},
+        {"live_default_callback_url": "http://169.254.169.254/latest", "test_default_callback_url": "", "allowed_networks": ""},
     )
 
     assert response.status_code == 200
     assert "not allowed" in str(response.context["adminform"].form.errors)
     profile.refresh_from_db()
-    assert profile.default_callback_url == ""
+    assert profile.live_default_callback_url == ""
 
 
 @pytest.mark.django_db
@@ -249,21 +249,24 @@ def test_rotate_api_keys_action_shows_the_new_keys_once(admin_client, account):
 
 
 @pytest.mark.django_db
-def test_rotate_signing_secret_action_reports_the_count(admin_client, account, other_account):
-    before = {p.pk: p.signing_secret for p in Profile.objects.all()}
+def test_rotate_live_signing_secret_action_reports_the_count(admin_client, account, other_account):
+    before = {p.pk: (p.live_signing_secret, p.test_signing_secret) for p in Profile.objects.all()}
 
     response = admin_client.post(
         reverse("admin:tasks_app_profile_changelist"),
-        {"action": "rotate_signing_secret", "_selected_action": list(before)},
+        {"action": "rotate_live_signing_secret", "_selected_action": list(before)},
         follow=True,
     )
 
-    assert ("success", "Rotated the signing secret of 2 accounts; the previous secret keeps signing for 24 hours.") in [
-        (m.level_tag, m.message) for m in response.context["messages"]
-    ]
+    assert (
+        "success",
+        "Rotated the live signing secret of 2 accounts; the previous secret keeps signing for 24 hours.",
+    ) in [(m.level_tag, m.message) for m in response.context["messages"]]
     for profile in Profile.objects.all():
-        assert profile.signing_secret != before[profile.pk]
-        assert profile.previous_signing_secret == before[profile.pk]
+        live, test = before[profile.pk]
+        assert profile.live_signing_secret != live
+        assert profile.live_previous_signing_secret == live
+        assert profile.test_signing_secret == test and profile.test_previous_signing_secret == ""
 
 
 @pytest.mark.django_db
@@ -376,3 +379,39 @@ def test_every_operator_action_refuses_an_illegal_change_and_changes_nothing(
     assert shown[0][1].startswith("Cannot ") and f"task {task.id}: it is {state}" in shown[0][1]
     assert Task.objects.values().get(id=task.id) == before
     assert Delivery.objects.count() == deliveries
+
+
+@pytest.mark.django_db
+def test_profile_allowed_networks_are_edited_one_a_line_and_open_the_default_url(admin_client, account, settings):
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+    profile = account.profile
+
+    response = admin_client.post(
+        reverse("admin:tasks_app_profile_change", args=[profile.pk]),
+        {
+            "live_default_callback_url": "http://10.1.2.3/hook",
+            "test_default_callback_url": "",
+            "allowed_networks": "10.1.2.3/8\n192.168.0.0/16, 10.0.0.0/8",
+        },
+    )
+
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    profile.refresh_from_db()
+    assert profile.allowed_networks == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert profile.live_default_callback_url == "http://10.1.2.3/hook"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("networks", ["", "10.0.0.0/33", "not-a-network"])
+def test_profile_private_default_url_needs_a_valid_allowance(admin_client, account, settings, networks):
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+    profile = account.profile
+
+    response = admin_client.post(
+        reverse("admin:tasks_app_profile_change", args=[profile.pk]),
+        {"live_default_callback_url": "http://10.1.2.3/hook", "test_default_callback_url": "", "allowed_networks": networks},
+    )
+
+    assert response.status_code == 200
+    profile.refresh_from_db()
+    assert profile.live_default_callback_url == "" and profile.allowed_networks == []

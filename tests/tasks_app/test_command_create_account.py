@@ -17,7 +17,8 @@ def test_create_account_prints_working_keys_once_and_stores_only_hashes(api):
     live_key = re.search(r"Live API key:\s+(live_[0-9a-f]{32})", out.getvalue()).group(1)
     test_key = re.search(r"Test API key:\s+(test_[0-9a-f]{32})", out.getvalue()).group(1)
     profile = Profile.objects.get(user__email="new@example.com")
-    assert profile.default_callback_url == "ops@example.com"
+    assert profile.live_default_callback_url == "ops@example.com"
+    assert profile.test_default_callback_url == ""
     stored = " ".join(str(v) for v in Profile.objects.values().get(id=profile.id).values())
     assert live_key not in stored and test_key not in stored
     assert profile.live_api_key_prefix == live_key[:9]
@@ -33,3 +34,37 @@ def test_create_account_refuses_an_existing_email(account):
 def test_create_account_refuses_an_invalid_default_callback_url():
     with pytest.raises(CommandError, match="default-callback-url"):
         call_command("create_account", "x@example.com", "--default-callback-url", "ftp://x", stdout=io.StringIO())
+
+
+def test_create_account_allow_network_opens_networks_to_that_account(settings):
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+    out = io.StringIO()
+
+    call_command(
+        "create_account", "onprem@example.com",
+        "--allow-network", "10.0.0.0/8", "--allow-network", "fd00::/8",
+        "--default-callback-url", "http://10.1.2.3/hook",
+        "--test-default-callback-url", "http://10.1.2.4/test-hook",
+        stdout=out,
+    )
+
+    profile = Profile.objects.get(user__email="onprem@example.com")
+    assert profile.allowed_networks == ["10.0.0.0/8", "fd00::/8"]
+    assert profile.live_default_callback_url == "http://10.1.2.3/hook"
+    assert profile.test_default_callback_url == "http://10.1.2.4/test-hook"
+    assert "Allowed networks:       10.0.0.0/8, fd00::/8" in out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "args, option",
+    [
+        (["--allow-network", "10.0.0.0/33"], "--allow-network"),
+        (["--test-default-callback-url", "http://10.1.2.3/"], "--test-default-callback-url"),
+    ],
+)
+def test_create_account_refuses_a_bad_network_or_a_private_url_without_allowance(settings, args, option):
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+
+    with pytest.raises(CommandError, match=f"Invalid {option}"):
+        call_command("create_account", "x@example.com", *args, stdout=io.StringIO())
+    assert not Profile.objects.exists()

@@ -54,15 +54,29 @@ def test_rotate_callback_auth_key_of_one_mode(account):
 
 def test_rotate_signing_secret_prints_it_and_keeps_the_old_one_for_24_hours(account):
     profile = account.profile
-    old = profile.signing_secret
+    old = profile.live_signing_secret
 
     out = rotate("--signing")
 
     profile.refresh_from_db()
-    assert f"Signing secret:         {profile.signing_secret}" in out
-    assert profile.previous_signing_secret == old
+    assert f"Live signing secret:    {profile.live_signing_secret}" in out
+    assert f"Test signing secret:    {profile.test_signing_secret}" in out
+    assert profile.live_previous_signing_secret == old
     assert "stays valid until" in out
     assert old not in out
+
+
+def test_rotate_signing_secret_of_one_mode_leaves_the_other(account):
+    profile = account.profile
+    live, test = profile.live_signing_secret, profile.test_signing_secret
+
+    out = rotate("--signing", "--mode", "test")
+
+    profile.refresh_from_db()
+    assert profile.live_signing_secret == live and profile.live_previous_signing_secret == ""
+    assert profile.test_signing_secret != test and profile.test_previous_signing_secret == test
+    assert f"Test signing secret:    {profile.test_signing_secret}" in out
+    assert "Live signing secret" not in out
 
 
 def test_rotate_keys_needs_something_to_rotate(account):

@@ -185,9 +185,10 @@ def test_profile_shows_the_callback_settings_of_the_keys_mode(account, customer,
         "email": "customer@example.com",
         "default_callback_url": "",
         "callback_auth_key": profile.live_callback_auth_key,
-        "signing_secret": profile.signing_secret,
+        "signing_secret": profile.live_signing_secret,
     }
     assert test["callback_auth_key"] == profile.test_callback_auth_key
+    assert test["signing_secret"] == profile.test_signing_secret
 
 
 def test_patch_profile_sets_the_default_callback_url(account, customer):
@@ -195,7 +196,7 @@ def test_patch_profile_sets_the_default_callback_url(account, customer):
 
     assert answer.status_code == 200
     assert answer.json()["default_callback_url"] == "https://example.com/hook"
-    assert Profile.objects.get(id=account.profile.id).default_callback_url == "https://example.com/hook"
+    assert Profile.objects.get(id=account.profile.id).live_default_callback_url == "https://example.com/hook"
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/", "http://169.254.169.254/latest", "http://u:p@example.com/"])
@@ -204,7 +205,7 @@ def test_patch_profile_with_a_forbidden_url_is_a_400(account, customer, url):
 
     assert answer.status_code == 400
     assert "default_callback_url" in answer.json()["details"]
-    assert Profile.objects.get(id=account.profile.id).default_callback_url == ""
+    assert Profile.objects.get(id=account.profile.id).live_default_callback_url == ""
 
 
 def test_rotate_callback_auth_key_changes_only_the_keys_mode(account, customer_test_mode):

@@ -20,18 +20,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--callback-auth", action="store_true", help="The callback auth key(s) (see --mode)."
         )
-        parser.add_argument("--signing", action="store_true", help="The signing secret.")
+        parser.add_argument("--signing", action="store_true", help="The signing secret(s) (see --mode).")
         parser.add_argument(
             "--mode",
             choices=[Mode.LIVE.value, Mode.TEST.value],
-            help="With --callback-auth: only this mode's key (default: both).",
+            help="With --callback-auth or --signing: only this mode's (default: both).",
         )
 
     def handle(self, *args, email, api, callback_auth, signing, mode, **options):
         if not (api or callback_auth or signing):
             raise CommandError("Say what to rotate: --api, --callback-auth and/or --signing.")
-        if mode and not callback_auth:
-            raise CommandError("--mode applies to --callback-auth only.")
+        if mode and not (callback_auth or signing):
+            raise CommandError("--mode applies to --callback-auth and --signing only.")
         profile = (
             Profile.objects.select_related("user")
             .filter(user__in=get_user_model().objects.filter(email__iexact=email))
@@ -39,6 +39,7 @@ class Command(BaseCommand):
         )
         if profile is None:
             raise CommandError(f"No account {email}.")
+        modes = [mode] if mode else [Mode.LIVE.value, Mode.TEST.value]
 
         if api:
             keys = api_keys_rotate(profile=profile)
@@ -48,14 +49,16 @@ class Command(BaseCommand):
                 "The API keys are not stored and will not be shown again; the old ones no longer work."
             )
         if callback_auth:
-            for key_mode in [mode] if mode else [Mode.LIVE.value, Mode.TEST.value]:
+            for key_mode in modes:
                 key = callback_auth_key_rotate(profile=profile, mode=key_mode)
                 self.stdout.write(f"{key_mode.capitalize()} callback auth key: {key}")
         if signing:
-            secret = signing_secret_rotate(profile=profile)
-            until = timezone.localtime(profile.previous_signing_secret_expires_at)
-            self.stdout.write(f"Signing secret:         {secret}")
-            self.stdout.write(
-                f"The previous signing secret stays valid until {until:%Y-%m-%d %H:%M:%S %Z} "
-                "(callbacks carry both signatures until then)."
-            )
+            for secret_mode in modes:
+                secret = signing_secret_rotate(profile=profile, mode=secret_mode)
+                _, expires_at = profile.previous_signing_secret_of(secret_mode)
+                until = timezone.localtime(expires_at)
+                self.stdout.write(f"{secret_mode.capitalize() + ' signing secret:':<24}{secret}")
+                self.stdout.write(
+                    f"The previous {secret_mode} signing secret stays valid until "
+                    f"{until:%Y-%m-%d %H:%M:%S %Z} (callbacks carry both signatures until then)."
+                )

@@ -1,0 +1,51 @@
+"""The data side of tasks_app's migrations, run for real on the test database."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("tasks_app", "0003_tags_and_idempotency_keys")]
+AFTER = [("tasks_app", "0004_profile_settings_per_mode")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.fixture
+def migrator():
+    yield migrate
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
+def test_0004_keeps_the_current_url_and_secret_as_live_and_gives_test_fresh_ones(migrator):
+    old = migrator(BEFORE)
+    User, Profile = old.get_model("auth", "User"), old.get_model("tasks_app", "Profile")
+    profiles = [
+        Profile.objects.create(
+            user=User.objects.create(username=f"u{n}@example.com"),
+            default_callback_url=f"https://hooks.example.com/{n}",
+            signing_secret=f"whsec_old{n}",
+            previous_signing_secret=f"whsec_previous{n}",
+        )
+        for n in range(2)
+    ]
+
+    new = migrator(AFTER)
+
+    migrated = list(new.get_model("tasks_app", "Profile").objects.order_by("id"))
+    for n, (before, after) in enumerate(zip(profiles, migrated, strict=True)):
+        assert after.id == before.id
+        assert after.live_default_callback_url == f"https://hooks.example.com/{n}"
+        assert after.live_signing_secret == f"whsec_old{n}"
+        assert after.live_previous_signing_secret == f"whsec_previous{n}"
+        assert after.test_default_callback_url == ""
+        assert after.test_signing_secret.startswith("whsec_") and len(after.test_signing_secret) == 50
+        assert after.test_previous_signing_secret == ""
+        assert after.allowed_networks == []
+    assert migrated[0].test_signing_secret != migrated[1].test_signing_secret
