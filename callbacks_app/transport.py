@@ -16,6 +16,7 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
+from callbacks_app.retry import RETRY_WINDOW
 from scalehooks.outgoing import ForbiddenAddress, outgoing_session
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 MAX_RESPONSE_READ = 64 * 1024  # bytes of an answer we read at most
 MAX_RESPONSE_STORED = 4 * 1024  # bytes of it we keep in the attempt record
 RETRY_AFTER_STATUSES = (429, 503)
+MAX_RETRY_AFTER = RETRY_WINDOW.total_seconds()  # a longer Retry-After means the end of the window
 
 
 @dataclass(frozen=True)
@@ -36,17 +38,22 @@ class CallbackResult:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), at most the retry window.
+
+    A receiver may send any number of digits: the delay is clamped to the 24 h
+    window (``callbacks_app.retry``), past which nothing is scheduled anyway.
+    """
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        seconds = when.timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
