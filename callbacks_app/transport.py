@@ -56,9 +56,18 @@ def parse_retry_after(value: str | None) -> float | None:
     return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
-def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
-    """POST ``body`` to ``url``; success is any 2xx, a redirect is a failure."""
-    total_timeout = settings.CALLBACK_TIMEOUT  # the session's read timeout, and the reading deadline
+def send_callback_http(
+    *, url: str, body: bytes, headers: dict[str, str], timeout: float | None = None
+) -> CallbackResult:
+    """POST ``body`` to ``url``; success is any 2xx, a redirect is a failure.
+
+    The attempt ends within ``timeout`` seconds (``CALLBACK_TIMEOUT`` by
+    default) of its start, answer included: the outgoing session holds every
+    socket operation to that deadline (``scalehooks.outgoing.deadline``), so a
+    receiver that drips its headers or its body is cut off and the attempt
+    recorded as timed out.
+    """
+    total_timeout = settings.CALLBACK_TIMEOUT if timeout is None else timeout
     started = time.monotonic()
     deadline = started + total_timeout
 
@@ -71,6 +80,7 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
             data=body,
             headers=headers,
             stream=True,
+            timeout=(settings.CALLBACK_CONNECT_TIMEOUT, total_timeout),
         )
     except ForbiddenAddress as exc:
         return CallbackResult(
@@ -83,6 +93,10 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
             ok=False, duration_ms=elapsed_ms(), error=f"Timed out after {total_timeout:g} s"
         )
     except requests.RequestException as exc:
+        if time.monotonic() >= deadline:  # cut off at the deadline while sending the request
+            return CallbackResult(
+                ok=False, duration_ms=elapsed_ms(), error=f"Timed out after {total_timeout:g} s"
+            )
         return CallbackResult(ok=False, duration_ms=elapsed_ms(), error=f"{type(exc).__name__}: {exc}")
 
     with response:
@@ -97,7 +111,10 @@ def send_callback_http(*, url: str, body: bytes, headers: dict[str, str]) -> Cal
                     error = f"Timed out after {total_timeout:g} s reading the answer"
                     break
         except requests.RequestException as exc:
-            error = f"Error reading the answer: {type(exc).__name__}"
+            if time.monotonic() >= deadline:  # the session cut the answer off at the deadline
+                error = f"Timed out after {total_timeout:g} s reading the answer"
+            else:
+                error = f"Error reading the answer: {type(exc).__name__}"
         status = response.status_code
         ok = 200 <= status < 300 and not error
         if not error and not ok:
