@@ -3,10 +3,12 @@ timed out, within ``CALLBACK_TIMEOUT`` of its start, headers and body alike, and
 in flight twice."""
 
 import time
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
-from callbacks_app.engine import callback_deliver
+from callbacks_app.engine import attempt_send, callback_deliver, deliveries_claim
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.services import task_complete
 from tests.factories import TaskFactory
@@ -69,3 +71,17 @@ def test_a_dripping_receiver_never_sees_a_delivery_twice_at_once(account, drippi
     for attempt in finished_attempts():
         assert attempt.error.startswith(f"Timed out after {TIMEOUT} s"), attempt.error
         assert attempt.duration_ms <= (TIMEOUT + 1) * 1000
+
+
+def test_an_attempt_whose_send_lease_is_nearly_over_is_not_sent(account, receiver):
+    """An attempt that waited for a sender thread until its lease nearly ran out is not sent
+    (another worker may take the delivery over at any moment): it never outlives its lease."""
+    delivery = completed(account, receiver.url)
+    (claim,) = deliveries_claim(ids=[delivery.id])
+    claim.delivery.leased_until = timezone.now() + timedelta(seconds=1)
+
+    sent = attempt_send(delivery=claim.delivery, headers=claim.headers)
+
+    assert not sent.result.ok
+    assert sent.result.error.startswith("Not sent: the send lease ran out")
+    assert receiver.requests == []

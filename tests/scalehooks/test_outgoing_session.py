@@ -8,6 +8,7 @@ import pytest
 import requests
 
 from scalehooks.outgoing import USER_AGENT, outgoing_session
+from tests.servers import DrippingReceiver
 
 
 @pytest.fixture
@@ -73,3 +74,30 @@ def test_outgoing_session_is_one_per_thread_with_our_user_agent_and_no_environme
     assert other[0] is not session
     assert session.headers["User-Agent"] == USER_AGENT
     assert session.trust_env is False
+
+
+@pytest.mark.parametrize("drip", ["head", "body"])
+def test_the_read_timeout_bounds_the_whole_request_not_each_read(settings, drip):
+    """A server that drips its answer a byte every 0.2 s never leaves a read waiting a second,
+    yet the request, body included, fails once its one-second limit has passed."""
+    server = DrippingReceiver(drip=drip, interval=0.2)
+    try:
+        started = time.monotonic()
+        with pytest.raises(requests.RequestException):
+            response = outgoing_session().get(server.url, timeout=(1, 1), stream=True)
+            b"".join(response.iter_content(chunk_size=1))
+        assert time.monotonic() - started < 2
+        assert len(server.requests) == 1
+    finally:
+        server.close()
+
+
+def test_a_keep_alive_connection_takes_the_deadline_of_each_new_request(receiver):
+    """The deadline belongs to the request, not to the connection: a connection kept alive past
+    the first request's limit serves the next request."""
+    session = outgoing_session()
+    assert session.post(receiver.url, data=b"1", timeout=(1, 0.5)).status_code == 200
+    time.sleep(0.6)
+
+    assert session.post(receiver.url, data=b"2", timeout=(1, 0.5)).status_code == 200
+    assert len(receiver.requests) == 2
