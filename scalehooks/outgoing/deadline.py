@@ -9,8 +9,11 @@ deadline is set by ``OutgoingSession.send`` in a thread-local that the
 connection reads when it connects and when it sends a request; the answer,
 read later through ``iter_content``, keeps the deadline of its request.
 
-Not bounded here: name resolution (``socket.getaddrinfo`` in the guard) and a
-TLS handshake, each of whose operations waits at most the connect timeout.
+A TLS handshake is bounded too: the socket's timeout, set to the time left
+when it connects, is a limit on the whole handshake in CPython's ``ssl``. Not
+bounded here: name resolution (``socket.getaddrinfo`` in the guard); but once
+the deadline has passed nothing more is sent (the connection, or the request,
+fails at once).
 """
 
 import io

@@ -101,3 +101,46 @@ def test_a_keep_alive_connection_takes_the_deadline_of_each_new_request(receiver
 
     assert session.post(receiver.url, data=b"2", timeout=(1, 0.5)).status_code == 200
     assert len(receiver.requests) == 2
+
+
+@pytest.fixture
+def dripping_tls_handshake():
+    """A server on 127.0.0.1 that answers a TLS ClientHello with a record header and then one byte
+    every 0.3 s (each under the connect timeout), for about 6 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn):
+        with conn:
+            try:
+                conn.recv(65536)  # the ClientHello
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16 KiB follows...
+                for _ in range(20):
+                    if stop.wait(0.3):
+                        return
+                    conn.sendall(b"\x00")
+            except OSError:
+                return
+
+    def accept():
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}/"
+    stop.set()
+    listener.close()
+
+
+def test_the_limit_also_bounds_a_tls_handshake_that_drips(dripping_tls_handshake):
+    started = time.monotonic()
+
+    with pytest.raises(requests.RequestException):
+        outgoing_session().get(dripping_tls_handshake, timeout=(1, 1))
+
+    assert time.monotonic() - started < 2
