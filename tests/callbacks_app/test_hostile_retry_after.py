@@ -123,3 +123,31 @@ def test_a_drain_job_that_fails_midway_leaves_its_sends_to_the_recorder(account,
     )
     assert not DeliveryAttempt.objects.filter(error=DeliveryAttempt.UNFINISHED).exists()
     assert len(receiver.requests) == len(deliveries)
+
+
+@pytest.mark.django_db
+def test_a_batch_whose_transaction_fails_is_recorded_row_by_row(account, monkeypatch):
+    """A row that breaks the batch's statements costs the others nothing: they are recorded one by
+    one; the bad one stays "did not finish" until its lease runs out (logged)."""
+    tasks = [TaskFactory(owner=account.user, callback_url="http://127.0.0.1:9/hook") for _ in range(3)]
+    deliveries = [completed(task) for task in tasks]
+    claims = deliveries_claim(ids=[d.id for d in deliveries])
+    broken_task = claims[0].delivery.task_id
+    record_outcomes = recording.tasks_callback_outcome_record
+
+    def tasks_callback_outcome_record(*, outcomes):
+        if any(outcome.task_id == broken_task for outcome in outcomes):
+            raise RuntimeError("a row the database refuses")
+        return record_outcomes(outcomes=outcomes)
+
+    monkeypatch.setattr(recording, "tasks_callback_outcome_record", tasks_callback_outcome_record)
+    ok = CallbackResult(ok=True, duration_ms=3, status_code=200)
+
+    attempts_record(results=[(claim, SendResult(headers=claim.headers, result=ok)) for claim in claims])
+
+    statuses = {d.task_id: Delivery.objects.get(id=d.id).status for d in deliveries}
+    assert statuses.pop(broken_task) == Delivery.Status.PENDING
+    assert set(statuses.values()) == {Delivery.Status.SUCCEEDED}
+    errors = {a.delivery.task_id: a.error for a in DeliveryAttempt.objects.select_related("delivery")}
+    assert errors.pop(broken_task) == DeliveryAttempt.UNFINISHED
+    assert set(errors.values()) == {""}
