@@ -38,14 +38,15 @@ def next_attempt_at(
     """When to try again after a failure, or None when the delivery has failed for good.
 
     ``minimum_delay`` is a receiver's ``Retry-After``: honoured as a lower
-    bound. Nothing is scheduled past 24 h after the first attempt; a retry that
+    bound, clamped to the 24 h window first (any value, ``inf`` included). Nothing is scheduled past 24 h after the first attempt; a retry that
     would fall later is moved to the end of the window.
     """
     delay = retry_delay(attempts_made, schedule=schedule, rng=rng)
     if delay is None:
         return None
     if minimum_delay is not None:
-        delay = max(delay, minimum_delay)
+        # A receiver's delay counts within the window only (a huge one overflowed timedelta).
+        delay = max(delay, min(minimum_delay, RETRY_WINDOW.total_seconds()))
     window_end = first_attempt_at + RETRY_WINDOW
     if now >= window_end:
         return None

@@ -18,6 +18,7 @@ import requests
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
+from callbacks_app.retry import RETRY_WINDOW
 from scalehooks.outgoing import ForbiddenAddress, outgoing_session, reaching
 from scalehooks.outgoing.redaction import without_url_queries
 
@@ -26,6 +27,7 @@ logger = logging.getLogger(__name__)
 MAX_RESPONSE_READ = 64 * 1024  # bytes of an answer we read at most
 MAX_RESPONSE_STORED = 4 * 1024  # bytes of it we keep in the attempt record
 RETRY_AFTER_STATUSES = (429, 503)
+MAX_RETRY_AFTER = RETRY_WINDOW.total_seconds()  # a longer Retry-After means the end of the window
 
 
 @dataclass(frozen=True)
@@ -42,28 +44,39 @@ class CallbackResult:
 
 
 def parse_retry_after(value: str | None) -> float | None:
-    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date)."""
+    """Seconds from a ``Retry-After`` header (delta-seconds or HTTP date), at most the retry window.
+
+    A receiver may send any number of digits: the delay is clamped to the 24 h
+    window (``callbacks_app.retry``), past which nothing is scheduled anyway.
+    """
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
-        return float(value)
+        return min(float(value), MAX_RETRY_AFTER)
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+        seconds = when.timestamp() - time.time()
+    except (TypeError, ValueError, OverflowError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return min(max(0.0, seconds), MAX_RETRY_AFTER)
 
 
 def send_callback_http(
-    *, url: str, body: bytes, headers: dict[str, str], account_networks=()
+    *, url: str, body: bytes, headers: dict[str, str], account_networks=(), timeout: float | None = None
 ) -> CallbackResult:
     """POST ``body`` to ``url``; success is any 2xx, a redirect is a failure.
+
+    The attempt ends within ``timeout`` seconds (``CALLBACK_TIMEOUT`` by
+    default) of its start, answer included: the outgoing session holds every
+    socket operation to that deadline (``scalehooks.outgoing.deadline``), so a
+    receiver that drips its headers or its body is cut off and the attempt
+    recorded as timed out.
 
     ``account_networks``: the otherwise forbidden networks the sending account
     may reach (``Profile.allowed_networks``)."""
     with reaching(account_networks) as reach:
-        result = _post(url=url, body=body, headers=headers)
+        result = _post(url=url, body=body, headers=headers, timeout=timeout)
     if reach.private:
         result = dataclasses.replace(result, private_target=True)
     if reach.address is not None:
@@ -75,8 +88,8 @@ def send_callback_http(
     return result
 
 
-def _post(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
-    total_timeout = settings.CALLBACK_TIMEOUT  # the session's read timeout, and the reading deadline
+def _post(*, url: str, body: bytes, headers: dict[str, str], timeout: float | None) -> CallbackResult:
+    total_timeout = settings.CALLBACK_TIMEOUT if timeout is None else timeout
     started = time.monotonic()
     deadline = started + total_timeout
 
@@ -89,6 +102,7 @@ def _post(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
             data=body,
             headers=headers,
             stream=True,
+            timeout=(settings.CALLBACK_CONNECT_TIMEOUT, total_timeout),
         )
     except ForbiddenAddress as exc:
         # The address itself is in the operator's log (the guard's warning), not here.
@@ -100,6 +114,10 @@ def _post(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
             ok=False, duration_ms=elapsed_ms(), error=f"Timed out after {total_timeout:g} s"
         )
     except requests.RequestException as exc:
+        if time.monotonic() >= deadline:  # cut off at the deadline while sending the request
+            return CallbackResult(
+                ok=False, duration_ms=elapsed_ms(), error=f"Timed out after {total_timeout:g} s"
+            )
         # urllib3's text names the URL with its query, where customers put tokens
         error = f"{type(exc).__name__}: {without_url_queries(str(exc))}"
         return CallbackResult(ok=False, duration_ms=elapsed_ms(), error=error)
@@ -116,7 +134,10 @@ def _post(*, url: str, body: bytes, headers: dict[str, str]) -> CallbackResult:
                     error = f"Timed out after {total_timeout:g} s reading the answer"
                     break
         except requests.RequestException as exc:
-            error = f"Error reading the answer: {type(exc).__name__}"
+            if time.monotonic() >= deadline:  # the session cut the answer off at the deadline
+                error = f"Timed out after {total_timeout:g} s reading the answer"
+            else:
+                error = f"Error reading the answer: {type(exc).__name__}"
         status = response.status_code
         ok = 200 <= status < 300 and not error
         if not error and not ok:

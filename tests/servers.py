@@ -3,6 +3,7 @@
 import email
 import email.policy
 import json
+import select
 import socket
 import threading
 import time
@@ -282,3 +283,104 @@ class SmtpServer:
 
     def close(self) -> None:
         self._controller.stop()
+
+
+class DrippingReceiver:
+    """A raw-socket HTTP receiver that answers one byte every ``interval`` seconds (a hostile receiver).
+
+    ``drip="head"`` drips the status line and headers; ``drip="body"`` sends the
+    headers at once and drips the body. It reads each request whole first
+    (``requests`` holds the webhook-ids seen), and counts the connections open
+    at the same time for each webhook-id: ``max_concurrent[webhook_id]``. A
+    connection the client closes is noticed at once (the receiver waits for
+    the socket to become readable between two bytes).
+    """
+
+    HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nok"
+    BODY_HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 200\r\n\r\n"
+
+    def __init__(self, *, drip: str = "head", interval: float = 1.0):
+        self.drip, self.interval = drip, interval
+        self.requests: list[ReceivedRequest] = []
+        self.open: dict[str, int] = {}
+        self.max_concurrent: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self._listener.settimeout(POLL_INTERVAL * 10)
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}/callback"
+
+    def _accept(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    @staticmethod
+    def _read_request(conn: socket.socket) -> tuple[dict, bytes] | None:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        headers = {}
+        for line in head.decode("latin-1").split("\r\n")[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        while len(body) < int(headers.get("content-length") or 0):
+            chunk = conn.recv(65536)
+            if not chunk:
+                return None
+            body += chunk
+        return headers, body
+
+    def _closed_by_client(self, conn: socket.socket, wait: float) -> bool:
+        readable, _, _ = select.select([conn], [], [], wait)
+        if not readable:
+            return False
+        try:
+            return conn.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            request = self._read_request(conn)
+            if request is None:
+                return
+            headers, body = request
+            webhook_id = headers.get("webhook-id", "")
+            with self._lock:
+                self.requests.append(ReceivedRequest("/callback", headers, body, time.monotonic()))
+                self.open[webhook_id] = self.open.get(webhook_id, 0) + 1
+                self.max_concurrent[webhook_id] = max(
+                    self.max_concurrent.get(webhook_id, 0), self.open[webhook_id]
+                )
+            try:
+                if self.drip == "head":
+                    dripped = self.HEAD
+                else:
+                    conn.sendall(self.BODY_HEAD)
+                    dripped = b"x" * 200
+                for byte in dripped:
+                    if self._stopping.is_set() or self._closed_by_client(conn, self.interval):
+                        return
+                    conn.sendall(bytes([byte]))
+            except OSError:
+                return
+            finally:
+                with self._lock:
+                    self.open[webhook_id] -= 1
+
+    def close(self) -> None:
+        self._stopping.set()
+        self._listener.close()

@@ -4,11 +4,18 @@ import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
+from django.utils import timezone
+
 from callbacks_app import transport
 from callbacks_app.envelope import email_envelope
 from callbacks_app.models import Delivery
 
 logger = logging.getLogger(__name__)
+
+# Seconds of its send lease an attempt leaves for being recorded: an attempt
+# never outlives its lease, so a delivery is never in flight twice.
+RECORDING_MARGIN = 2.0
 
 
 @dataclass
@@ -54,10 +61,36 @@ def _transport_send(*, delivery: Delivery, headers: dict[str, str], account_netw
             headers=envelope.headers,
         )
         return SendResult(headers=envelope.as_sent(), result=result)
+    limit = attempt_time_limit(delivery=delivery)
+    if limit <= 0:
+        # It waited for a sender thread until its lease nearly ran out: another
+        # worker may take it over at any moment, so it is not sent at all.
+        return SendResult(
+            headers=headers,
+            result=transport.CallbackResult(
+                ok=False,
+                duration_ms=0,
+                error="Not sent: the send lease ran out before the attempt could start",
+            ),
+        )
     result = transport.send_callback_http(
         url=delivery.target,
         body=delivery.payload.encode("utf-8"),
         headers=headers,
         account_networks=account_networks,
+        timeout=limit,
     )
     return SendResult(headers=headers, result=result)
+
+
+def attempt_time_limit(*, delivery: Delivery) -> float:
+    """Seconds this attempt may take: ``CALLBACK_TIMEOUT``, less if its send lease ends sooner.
+
+    The send lease (``engine.leases.send_lease``) is longer than the timeout, so
+    the limit is the timeout unless the attempt waited for a sender thread;
+    it is rounded down to a tenth of a second, for the error text.
+    """
+    if delivery.leased_until is None:
+        return settings.CALLBACK_TIMEOUT
+    lease_left = (delivery.leased_until - timezone.now()).total_seconds() - RECORDING_MARGIN
+    return min(settings.CALLBACK_TIMEOUT, int(lease_left * 10) / 10)

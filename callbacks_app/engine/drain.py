@@ -71,7 +71,7 @@ class SenderPool:
 
 
 class Recorder:
-    """Records sends that outlive the drain job that started them (a hanging receiver).
+    """Records sends that outlive the drain job that started them (a hanging receiver, a job that failed).
 
     One daemon thread per process, started on first use. Should the process
     die first, those attempts stay "did not finish" and their deliveries are
@@ -170,9 +170,30 @@ def deliveries_drain(
     process's recorder thread, so the worker is free at once.
     """
     holder = new_lease_token()
+    pending: dict[Future, Claim] = {}
+    try:
+        return _drain(
+            holder=holder, pending=pending, time_budget=time_budget, in_flight=in_flight, linger=linger
+        )
+    except BaseException:
+        try:
+            watch_release(holder=holder)
+        except Exception:
+            logger.exception("Giving up the drain watch failed (it lapses by itself)")
+        raise
+    finally:
+        # Whatever ended the job (its budget, or an exception midway), the sends
+        # still in flight, or finished but not recorded, are the recorder's.
+        if pending:
+            recorder.adopt(pending)
+
+
+def _drain(
+    *, holder: str, pending: dict[Future, Claim], time_budget: float, in_flight: int, linger: float
+) -> int:
+    """The loop of ``deliveries_drain``; leaves what is still in ``pending`` to its caller."""
     watch_until = watch_take(holder=holder)
     deadline = time.monotonic() + time_budget
-    pending: dict[Future, Claim] = {}
     sent = 0
     idle_claims = 0
     last_claim = last_help = 0.0
@@ -231,12 +252,12 @@ def deliveries_drain(
             # within a few more milliseconds into the same transaction.
             more, _ = wait(set(pending) - done, timeout=RECORD_GATHER)
             finished = done | more
-            attempts_record(results=[(pending.pop(future), future.result()) for future in finished])
+            attempts_record(results=[(pending[future], future.result()) for future in finished])
+            for future in finished:
+                del pending[future]
             sent += len(finished)
     if watch_until is not None:
         watch_release(holder=holder)
-    if pending:
-        recorder.adopt(pending)
     if time.monotonic() >= deadline and deliveries_due(now=timezone.now()).exists():
         request_drain(force=True)
     return sent

@@ -55,7 +55,12 @@ def new_lease_token() -> str:
 
 
 def send_lease() -> timedelta:
-    """How long a worker holds a delivery while sending one attempt."""
+    """How long a worker holds a delivery while sending one attempt.
+
+    Longer than any attempt: an attempt takes at most ``CALLBACK_TIMEOUT`` in
+    all, connect included, and never outlives the lease
+    (``engine.attempt.attempt_time_limit``), so a delivery is never in flight twice.
+    """
     return timedelta(seconds=settings.CALLBACK_CONNECT_TIMEOUT + settings.CALLBACK_TIMEOUT + 10)
 
 

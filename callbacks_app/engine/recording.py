@@ -8,7 +8,7 @@ those outcomes in one transaction, a few statements per batch.
 import logging
 import random
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -25,6 +25,7 @@ from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_
 logger = logging.getLogger(__name__)
 
 GONE = 410  # the receiver asks us to stop
+FALLBACK_RETRY = timedelta(minutes=1)  # due again after an attempt whose outcome could not be computed
 
 
 @dataclass(frozen=True)
@@ -85,7 +86,62 @@ def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
     the delivery's lease and the delivery is pending. A delivery that a resend
     superseded meanwhile has its lease ended and the resend released; one whose
     lease another worker took over is left to that worker.
+
+    One bad row never costs the others their record: a row whose outcome cannot
+    be computed gets a fallback outcome (due again, ``FALLBACK_RETRY``), and a
+    batch whose transaction fails is recorded again row by row, each in its own
+    transaction. Never raises: a row that fails even alone is logged and stays
+    "did not finish" until its lease runs out, as for a killed worker.
     """
+    try:
+        _batch_record(results=results)
+    except Exception:
+        if len(results) == 1:
+            _log_unrecorded(results[0])
+            return
+        logger.exception("Recording a batch of %s attempts failed: recording them one by one", len(results))
+        for one in results:
+            try:
+                _batch_record(results=[one])
+            except Exception:
+                _log_unrecorded(one)
+
+
+def _log_unrecorded(one: tuple[Claim, SendResult]) -> None:
+    claim, _ = one
+    logger.exception(
+        "Recording attempt %s of delivery %s failed",
+        claim.attempt.number,
+        claim.delivery.id,
+        extra={"delivery_id": claim.delivery.id},
+    )
+
+
+def _outcome_or_fallback(*, claim: Claim, result: transport.CallbackResult, now: datetime) -> Outcome:
+    """``attempt_outcome``, or, should it raise, due again after ``FALLBACK_RETRY`` (logged).
+
+    The claim still finishes the delivery as failed once it is out of attempts or of its window.
+    """
+    try:
+        return attempt_outcome(
+            attempt_number=claim.attempt.number,
+            first_attempt_at=claim.delivery.first_attempt_at,
+            result=result,
+            now=now,
+        )
+    except Exception:
+        logger.exception(
+            "The outcome of attempt %s of delivery %s could not be computed: due again in %s",
+            claim.attempt.number,
+            claim.delivery.id,
+            FALLBACK_RETRY,
+            extra={"delivery_id": claim.delivery.id},
+        )
+        return Outcome(status=Delivery.Status.PENDING, finished_at=None, next_attempt_at=now + FALLBACK_RETRY)
+
+
+def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
+    """``attempts_record`` of one batch, in one transaction (raises if any statement fails)."""
     ops = connection.ops
     now = timezone.now()
     at = ops.adapt_datetimefield_value
@@ -123,12 +179,7 @@ def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
             if holder != (claim.token, Delivery.Status.PENDING):
                 lost.append(claim)  # the attempt outlived its lease: another worker took over
                 continue
-            outcome = attempt_outcome(
-                attempt_number=claim.attempt.number,
-                first_attempt_at=claim.delivery.first_attempt_at,
-                result=result,
-                now=now,
-            )
+            outcome = _outcome_or_fallback(claim=claim, result=result, now=now)
             delivery_rows.append(
                 (outcome.status, at(outcome.finished_at), at(outcome.next_attempt_at), claim.delivery.id)
             )

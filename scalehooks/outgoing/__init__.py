@@ -5,7 +5,9 @@ it never follows redirects, connects only to addresses the guard allows
 (``guard.py``, policy in ``policy.py``), carries our User-Agent, ignores
 proxies and netrc from the environment, and applies the default (connect,
 read) timeout, ``(CALLBACK_CONNECT_TIMEOUT, CALLBACK_TIMEOUT)`` read from the
-settings at each request, when the caller passes none.
+settings at each request, when the caller passes none. The read part of the
+timeout is also a wall-clock limit on the whole request, answer included
+(``deadline.py``): a receiver that drips its answer is cut off at the limit.
 """
 
 import threading
@@ -14,6 +16,7 @@ import requests
 from django.conf import settings
 
 import scalehooks
+from scalehooks.outgoing.deadline import request_deadline
 from scalehooks.outgoing.guard import ForbiddenAddress, GuardedHTTPAdapter, Reach, reaching
 
 __all__ = [
@@ -34,8 +37,19 @@ def default_timeout() -> tuple[float, float]:
     return (settings.CALLBACK_CONNECT_TIMEOUT, settings.CALLBACK_TIMEOUT)
 
 
+def total_limit(timeout) -> float | None:
+    """Seconds a request with this ``timeout`` may take in all: its read part, or the one number."""
+    if isinstance(timeout, tuple):
+        return timeout[1]
+    return timeout if isinstance(timeout, int | float) else None
+
+
 class OutgoingSession(requests.Session):
-    """Never follows a redirect, whatever the caller asks; the default timeout when none is given."""
+    """Never follows a redirect, whatever the caller asks; the default timeout when none is given.
+
+    The read part of the timeout bounds the whole request, from this call to
+    the last byte of the answer (``stream=True`` answers too), not each read.
+    """
 
     def __init__(self):
         super().__init__()
@@ -49,7 +63,8 @@ class OutgoingSession(requests.Session):
         kwargs["allow_redirects"] = False
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = default_timeout()
-        return super().send(request, **kwargs)
+        with request_deadline(total_limit(kwargs["timeout"])):
+            return super().send(request, **kwargs)
 
 
 _local = threading.local()

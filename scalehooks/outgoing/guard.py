@@ -28,6 +28,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
+from scalehooks.outgoing.deadline import POOL_CLASSES
 from scalehooks.outgoing.policy import is_forbidden_address
 
 logger = logging.getLogger(__name__)
@@ -100,6 +101,12 @@ def resolve_checked(hostname: str, port: int, *, reach: Reach | None = None):
 
 
 class GuardedHTTPAdapter(HTTPAdapter):
+    """Connects to the checked address only, over connections that keep the request's deadline."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
+
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         hostname, port, scheme = host_params["host"], host_params["port"], host_params["scheme"]

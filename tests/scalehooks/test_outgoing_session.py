@@ -13,6 +13,7 @@ from scalehooks.outgoing import USER_AGENT, outgoing_session
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished, logged_text
 from tests.factories import TaskFactory
+from tests.servers import DrippingReceiver
 
 
 @pytest.fixture
@@ -128,3 +129,71 @@ def test_urllib3_log_of_a_failed_connection_never_shows_the_query(settings, acco
     assert "Connection refused" in attempt.error
     assert any(r.name.startswith("urllib3") for r in urllib3_debug.records)
     assert "tok-s3cret" not in logged_text(urllib3_debug)
+@pytest.mark.parametrize("drip", ["head", "body"])
+def test_the_read_timeout_bounds_the_whole_request_not_each_read(settings, drip):
+    """A server that drips its answer a byte every 0.2 s never leaves a read waiting a second,
+    yet the request, body included, fails once its one-second limit has passed."""
+    server = DrippingReceiver(drip=drip, interval=0.2)
+    try:
+        started = time.monotonic()
+        with pytest.raises(requests.RequestException):
+            response = outgoing_session().get(server.url, timeout=(1, 1), stream=True)
+            b"".join(response.iter_content(chunk_size=1))
+        assert time.monotonic() - started < 2
+        assert len(server.requests) == 1
+    finally:
+        server.close()
+
+
+def test_a_keep_alive_connection_takes_the_deadline_of_each_new_request(receiver):
+    """The deadline belongs to the request, not to the connection: a connection kept alive past
+    the first request's limit serves the next request."""
+    session = outgoing_session()
+    assert session.post(receiver.url, data=b"1", timeout=(1, 0.5)).status_code == 200
+    time.sleep(0.6)
+
+    assert session.post(receiver.url, data=b"2", timeout=(1, 0.5)).status_code == 200
+    assert len(receiver.requests) == 2
+
+
+@pytest.fixture
+def dripping_tls_handshake():
+    """A server on 127.0.0.1 that answers a TLS ClientHello with a record header and then one byte
+    every 0.3 s (each under the connect timeout), for about 6 s."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve(conn):
+        with conn:
+            try:
+                conn.recv(65536)  # the ClientHello
+                conn.sendall(b"\x16\x03\x03\x40\x00")  # a handshake record of 16 KiB follows...
+                for _ in range(20):
+                    if stop.wait(0.3):
+                        return
+                    conn.sendall(b"\x00")
+            except OSError:
+                return
+
+    def accept():
+        listener.settimeout(0.05)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except (TimeoutError, OSError):
+                continue
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    yield f"https://127.0.0.1:{listener.getsockname()[1]}/"
+    stop.set()
+    listener.close()
+
+
+def test_the_limit_also_bounds_a_tls_handshake_that_drips(dripping_tls_handshake):
+    started = time.monotonic()
+
+    with pytest.raises(requests.RequestException):
+        outgoing_session().get(dripping_tls_handshake, timeout=(1, 1))
+
+    assert time.monotonic() - started < 2
