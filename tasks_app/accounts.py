@@ -16,6 +16,7 @@ from tasks_app.keys import (
     hash_api_key,
 )
 from tasks_app.models import Profile
+from tasks_app.operators import operator_add
 from tasks_app.validators import validate_callback_target
 
 
@@ -66,10 +67,15 @@ def _issue_api_keys(profile: Profile) -> IssuedKeys:
 
 
 def account_create(*, email: str, staff: bool = False, default_callback_url: str = "") -> IssuedAccount:
-    """Create a user and profile with fresh keys; the plain API keys are returned once."""
+    """Create a user and profile with fresh keys; the plain API keys are returned once.
+
+    ``staff``: an operator (staff, in the Operators group: the admin and ``/v1/ops``).
+    """
     validate_callback_target(default_callback_url)
     with transaction.atomic():
-        user = get_user_model().objects.create_user(username=email, email=email, is_staff=staff)
+        user = get_user_model().objects.create_user(username=email, email=email)
+        if staff:
+            operator_add(user=user)
         profile = Profile(user=user, default_callback_url=default_callback_url)
         keys = _issue_api_keys(profile)
         profile.save()
