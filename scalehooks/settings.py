@@ -264,6 +264,8 @@ CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0
 # Sends one target may hold at once across the system: a target that hangs
 # until the timeout delays its own callbacks, not everybody else's.
 CALLBACK_MAX_IN_FLIGHT_PER_TARGET = env.int("CALLBACK_MAX_IN_FLIGHT_PER_TARGET", default=64)
+# Resends of one task's callback per hour (API, admin and command alike); beyond it a 429.
+CALLBACK_RESEND_LIMIT = env.int("CALLBACK_RESEND_LIMIT", default=10)
 
 # --- Admin login lockout (django-axes) ----------------------------------------
 # After ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one IP
