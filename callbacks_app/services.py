@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from callbacks_app.confirmations import email_confirmation_request
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
@@ -58,6 +59,10 @@ def callback_delivery_create(
         return None
     now = timezone.now()
     waits = not_before is not None and not_before > now
+    # An email address is confirmed before anything is sent to it: the first
+    # callback to it asks for the confirmation email (the engine holds the
+    # delivery until then, callbacks_app.confirmations).
+    email_confirmation_request(owner_id=task.owner_id, target=target)
     delivery = Delivery.objects.create(
         task=task,
         owner_id=task.owner_id,
