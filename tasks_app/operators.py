@@ -28,6 +28,7 @@ OPERATOR_PERMISSIONS = (
     ("callbacks_app", "view_delivery"),
     ("callbacks_app", "view_faileddelivery"),
     ("callbacks_app", "view_deliveryattempt"),
+    ("callbacks_app", "view_emailconfirmation"),
     ("django_q", "view_success"),
     ("django_q", "view_failure"),
     ("django_q", "view_schedule"),

@@ -19,6 +19,7 @@ OPERATOR_PERMISSIONS = (
     ("callbacks_app", "view_delivery"),
     ("callbacks_app", "view_faileddelivery"),
     ("callbacks_app", "view_deliveryattempt"),
+    ("callbacks_app", "view_emailconfirmation"),
     ("django_q", "view_success"),
     ("django_q", "view_failure"),
     ("django_q", "view_schedule"),
@@ -51,7 +52,7 @@ def remove_operators_group(apps, schema_editor):
 class Migration(migrations.Migration):
     dependencies = [
         ("tasks_app", "0003_tags_and_idempotency_keys"),
-        ("callbacks_app", "0005_delivery_owner"),
+        ("callbacks_app", "0007_email_confirmation"),
         ("django_q", "0019_alter_task_options_alter_ormq_key_alter_ormq_lock_and_more"),
         ("auth", "0012_alter_user_first_name_max_length"),
         ("contenttypes", "0002_remove_content_type_name"),

@@ -31,6 +31,7 @@ ADMIN_LISTS = [
     "admin:django_q_success_changelist",
     "admin:django_q_failure_changelist",
     "admin:django_q_schedule_changelist",
+    "admin:callbacks_app_emailconfirmation_changelist",
 ]
 
 
