@@ -9,7 +9,7 @@ class IsOperator(BasePermission):
 
     def has_permission(self, request, view):
         user = request.user
-        permission = view.operator_permission
-        if not (user and user.is_active and user.is_staff and user.has_perm(permission)):
+        permission = getattr(view, "operator_permission", None)  # none named: nobody passes
+        if not (permission and user and user.is_active and user.is_staff and user.has_perm(permission)):
             raise NotFound()
         return True
