@@ -17,7 +17,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from callbacks_app.admin_actions import REFUSALS, resend_tasks
-from callbacks_app.models import Delivery, DeliveryAttempt, FailedDelivery
+from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery
 from callbacks_app.services import callback_resend
 from scalehooks.admin_inlines import ReadOnlyTabularInline
 
@@ -183,3 +183,25 @@ class FailedDeliveryAdmin(DeliveryAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(status=Delivery.Status.FAILED)
+
+
+@admin.register(EmailConfirmation)
+class EmailConfirmationAdmin(admin.ModelAdmin):
+    """Email addresses accounts send callbacks to, and whether their holders confirmed them
+    (``callbacks_app.confirmations``). Read-only: only the holder confirms, through the link."""
+
+    list_display = ("address", "owner", "created_at", "sent_at", "confirmed_at")
+    list_filter = (("confirmed_at", admin.EmptyFieldListFilter), "created_at")
+    search_fields = ("address", "owner__username")
+    list_select_related = ("owner",)
+    fields = ("address", "owner", "created_at", "requested_at", "sent_at", "confirmed_at")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

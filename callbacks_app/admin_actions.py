@@ -2,12 +2,12 @@
 
 from django.contrib import messages
 
-from callbacks_app.errors import NoCallbackTarget
+from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.services import callback_resend
 from scalehooks.errors import IllegalStateChange
 
 # Domain refusals an operator action reports as an error message, changing nothing.
-REFUSALS = (IllegalStateChange, NoCallbackTarget)
+REFUSALS = (IllegalStateChange, NoCallbackTarget, ResendLimitReached)
 
 
 def resend_tasks(modeladmin, request, task_ids) -> None:

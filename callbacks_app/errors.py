@@ -1,7 +1,11 @@
 """Domain errors of callbacks (see ``scalehooks.errors``)."""
 
-from scalehooks.errors import DomainError
+from scalehooks.errors import DomainError, RateLimited
 
 
 class NoCallbackTarget(DomainError):
     """The task has no callback_url and its account no default callback URL (HTTP 400)."""
+
+
+class ResendLimitReached(RateLimited):
+    """The task's callback was resent ``CALLBACK_RESEND_LIMIT`` times in the last hour (HTTP 429)."""

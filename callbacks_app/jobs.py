@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app import engine, services
+from callbacks_app import confirmations, engine, services
 
 
 def deliveries_drain() -> None:
@@ -21,3 +21,7 @@ def deliveries_prune() -> int:
     ``CALLBACK_RETENTION_DAYS`` days ago."""
     older_than = timezone.now() - timedelta(days=settings.CALLBACK_RETENTION_DAYS)
     return services.deliveries_prune(older_than=older_than)
+
+
+def email_confirmation_send(confirmation_id: int) -> bool:
+    return confirmations.email_confirmation_send(confirmation_id=confirmation_id)

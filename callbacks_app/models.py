@@ -170,3 +170,36 @@ class FailedDelivery(Delivery):
         proxy = True
         verbose_name = "failed delivery"
         verbose_name_plural = "failed deliveries"
+
+
+class EmailConfirmation(models.Model):
+    """An email address an account sends callbacks to, and whether its holder confirmed it.
+
+    Nothing is sent to an address until it is confirmed (as AWS SNS does for
+    email subscriptions): the first callback to an address of an account asks
+    for a confirmation email with a one-time link, and its deliveries wait
+    until the link is followed (``callbacks_app.confirmations``). The link's
+    token is stored only as a hash, and forgotten once used.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="email_confirmations"
+    )
+    address = models.CharField(max_length=320)  # as ``confirmations.normalized_address`` gives it
+    token_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    requested_at = models.DateTimeField(null=True, blank=True)  # a confirmation email was last asked for
+    sent_at = models.DateTimeField(null=True, blank=True)  # ... and accepted by the mail server
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "address"], name="email_confirmation_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.address} ({'confirmed' if self.confirmed_at else 'unconfirmed'})"
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.confirmed_at is not None

@@ -10,12 +10,15 @@ delivery is released (due at once) when the attempt is recorded.
 """
 
 import logging
-from datetime import datetime
+import math
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from callbacks_app.errors import NoCallbackTarget
+from callbacks_app.confirmations import email_confirmation_request
+from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import callback_payload
@@ -61,6 +64,10 @@ def callback_delivery_create(
         return None
     now = timezone.now()
     waits = not_before is not None and not_before > now
+    # An email address is confirmed before anything is sent to it: the first
+    # callback to it asks for the confirmation email (the engine holds the
+    # delivery until then, callbacks_app.confirmations).
+    email_confirmation_request(owner_id=task.owner_id, target=target)
     delivery = Delivery.objects.create(
         task=task,
         owner_id=task.owner_id,
@@ -76,9 +83,30 @@ def callback_delivery_create(
 
 
 RESENDABLE_STATUSES = (Task.Status.COMPLETED, Task.Status.ERROR)
+RESEND_LIMIT_PERIOD = timedelta(hours=1)  # CALLBACK_RESEND_LIMIT resends of a task per this period
 
 
-def callback_resend_refusal(*, task: Task) -> Exception | None:
+def _resend_limit_refusal(*, task: Task, now) -> ResendLimitReached | None:
+    """``CALLBACK_RESEND_LIMIT`` resends of one task per hour (the resends' deliveries, counted in the ledger)."""
+    limit = settings.CALLBACK_RESEND_LIMIT
+    recent = list(
+        Delivery.objects.filter(
+            task=task, event=Delivery.Event.RESENT, created_at__gt=now - RESEND_LIMIT_PERIOD
+        )
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(recent) < limit:
+        return None
+    frees_at = recent[-1] + RESEND_LIMIT_PERIOD  # when the oldest of them stops counting
+    return ResendLimitReached(
+        f"The callback of task {task.id} was resent {limit} times in the last hour: at most "
+        f"{limit} resends per hour. Try again later.",
+        retry_after=max(1, math.ceil((frees_at - now).total_seconds())),
+    )
+
+
+def callback_resend_refusal(*, task: Task, now: datetime | None = None) -> Exception | None:
     """Why the task's callback cannot be resent now (the error ``callback_resend``
     would raise), or None when it can."""
     if task.status not in RESENDABLE_STATUSES:
@@ -90,7 +118,7 @@ def callback_resend_refusal(*, task: Task) -> Exception | None:
         return NoCallbackTarget(
             f"Task {task.id} has no callback_url and the account has no default callback URL."
         )
-    return None
+    return _resend_limit_refusal(task=task, now=now or timezone.now())
 
 
 def _attempt_in_flight_until(*, task: Task, now) -> datetime | None:
@@ -126,15 +154,16 @@ def callback_resend(*, task_id: str, enqueue: bool = True) -> Delivery:
     sent concurrently with another attempt of the same task.
 
     Raises ``Task.DoesNotExist``, ``TaskStateConflict`` unless the task is
-    completed or error, and ``NoCallbackTarget`` when there is nowhere to send
-    it. ``enqueue=False``: see ``callback_delivery_create``.
+    completed or error, ``NoCallbackTarget`` when there is nowhere to send
+    it, and ``ResendLimitReached`` after ``CALLBACK_RESEND_LIMIT`` resends of
+    the task within the hour (counted under the task's row lock). ``enqueue=False``: see ``callback_delivery_create``.
     """
     with transaction.atomic():
         task = Task.objects.select_for_update().get(id=task_id)
-        refusal = callback_resend_refusal(task=task)
+        now = timezone.now()
+        refusal = callback_resend_refusal(task=task, now=now)
         if refusal is not None:
             raise refusal
-        now = timezone.now()
         # Lock the pending deliveries first: a worker claiming one of them
         # commits before we look at leases, or finds it superseded after.
         pending = list(

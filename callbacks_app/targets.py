@@ -2,14 +2,41 @@
 
 Which network addresses a target may reach is the project's outgoing policy
 (``scalehooks.outgoing.policy``).
+
+Email addresses are parsed strictly: ``local@domain`` and nothing else. No
+display name (``"A" <a@b.c>``), quoted local part or comment, no control
+character or whitespace (header injection), no IP literal (``a@[127.0.0.1]``,
+which would reach an address the policy forbids), no ``%`` or ``!`` source
+routing (``a%b@c.d`` relays through ``c.d``), ASCII only (IDN domains in their
+``xn--`` form). The domain is DNS labels with a non-numeric top label.
 """
 
 import re
 
-_EMAIL_RE = re.compile(r"^[^@\s/:]+@[^@\s/]+\.[^@\s/]+$")
+MAX_LOCAL_PART = 64  # RFC 5321 §4.5.3.1.1
+MAX_DOMAIN = 253
+
+# RFC 5322 atext, less "!" and "%" (source routing), "/" and "?" (URL and mailto syntax).
+_ATOM = r"[A-Za-z0-9#$&'*+\-=^_`{|}~]+"
+_LOCAL_RE = re.compile(rf"{_ATOM}(?:\.{_ATOM})*", re.ASCII)
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})"
+_DOMAIN_RE = re.compile(rf"(?:{_LABEL}\.)+{_TOP_LABEL}", re.ASCII)
+
+
+def email_address_valid(address: str) -> bool:
+    """Whether ``address`` is a plain ``local@domain`` address as defined above."""
+    local, at, domain = address.rpartition("@")
+    return bool(
+        at
+        and len(local) <= MAX_LOCAL_PART
+        and len(domain) <= MAX_DOMAIN
+        and _LOCAL_RE.fullmatch(local)
+        and _DOMAIN_RE.fullmatch(domain)
+    )
 
 
 def email_target(target: str) -> str | None:
     """The address when ``target`` is an email address or ``mailto:`` URL, else None."""
     address = target[len("mailto:") :] if target.lower().startswith("mailto:") else target
-    return address if _EMAIL_RE.match(address) else None
+    return address if email_address_valid(address) else None

@@ -19,5 +19,13 @@ class Conflict(DomainError):
     """The request conflicts with what is stored (the API answers 409)."""
 
 
+class RateLimited(DomainError):
+    """Too many requests of this kind for now (the API answers 429, ``Retry-After: retry_after``)."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class IllegalStateChange(Conflict):
     """The requested change is not allowed in the object's current state (the API answers 409)."""

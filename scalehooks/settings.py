@@ -266,6 +266,13 @@ CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0
 # Sends one target may hold at once across the system: a target that hangs
 # until the timeout delays its own callbacks, not everybody else's.
 CALLBACK_MAX_IN_FLIGHT_PER_TARGET = env.int("CALLBACK_MAX_IN_FLIGHT_PER_TARGET", default=64)
+# Emails (callbacks and address confirmations) one account may send per hour; beyond it
+# its email deliveries wait (no attempt spent) for room, within their retry window.
+CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR = env.int("CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR", default=100)
+# Where this service is reached from outside: the links of emails (address confirmations).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+# Resends of one task's callback per hour (API, admin and command alike); beyond it a 429.
+CALLBACK_RESEND_LIMIT = env.int("CALLBACK_RESEND_LIMIT", default=10)
 
 # --- Admin login lockout (django-axes) ----------------------------------------
 # After ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one IP

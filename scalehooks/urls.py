@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from callbacks_app.confirmation_views import email_confirmation_view
 from scalehooks import health
 
 urlpatterns = [
@@ -11,6 +12,8 @@ urlpatterns = [
     # Public, like the documentation of any API: no key needed (README "API").
     path("v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The link of an email address confirmation (a page: GET asks, POST confirms).
+    path("callbacks/confirm/<str:token>", email_confirmation_view, name="email-confirmation"),
     path("v1/", include("tasks_app.urls")),
     path("v1/", include("callbacks_app.urls")),
 ]

@@ -18,6 +18,7 @@ from tasks_app.keys import (
     mode_field,
 )
 from tasks_app.models import Profile
+from tasks_app.operators import operator_add
 from tasks_app.validators import validate_allowed_networks, validate_callback_target
 
 
@@ -86,6 +87,7 @@ def account_create(
 ) -> IssuedAccount:
     """Create a user and profile with fresh keys; the plain API keys are returned once.
 
+    ``staff``: an operator (staff, in the Operators group: the admin and ``/v1/ops``).
     ``default_callback_url`` is the live default, ``test_default_callback_url``
     the test one; ``allowed_networks`` (CIDRs) are the otherwise forbidden
     networks this account's callbacks may reach (SPEC §8).
@@ -97,7 +99,9 @@ def account_create(
     ):
         _validated(name, validate_callback_target, url, allowed_networks=networks)
     with transaction.atomic():
-        user = get_user_model().objects.create_user(username=email, email=email, is_staff=staff)
+        user = get_user_model().objects.create_user(username=email, email=email)
+        if staff:
+            operator_add(user=user)
         profile = Profile(
             user=user,
             live_default_callback_url=default_callback_url,

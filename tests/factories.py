@@ -88,3 +88,15 @@ class DeliveryAttemptFactory(factory.django.DjangoModelFactory):
     duration_ms = 10
     status_code = 200
     succeeded = True
+
+
+class EmailConfirmationFactory(factory.django.DjangoModelFactory):
+    """An email address an account confirmed (callbacks_app.confirmations): its callbacks go out."""
+
+    class Meta:
+        model = "callbacks_app.EmailConfirmation"
+        django_get_or_create = ("owner", "address")
+
+    owner = factory.SubFactory(UserFactory)
+    address = "results@customer.example"
+    confirmed_at = factory.LazyFunction(timezone.now)

@@ -4,8 +4,10 @@ The lease (``lease_token`` / ``leased_until``) works the same on SQLite and
 PostgreSQL: two workers never send the same attempt, and a delivery whose
 worker died is taken again once its lease expires. This module owns the
 lease's transitions: the claim (lease, attempt count, attempt row), the
-exhausted case (a claim finds no attempt left), and the end of the lease of a
-delivery that a resend superseded during its attempt.
+exhausted case (a claim finds no attempt left), the hold (an email delivery
+that may not be sent yet, ``callbacks_app.confirmations.email_holds``, waits
+with its attempt given back, or fails once its window closes), and the end of
+the lease of a delivery that a resend superseded during its attempt.
 """
 
 import secrets
@@ -19,6 +21,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from callbacks_app import retry
+from callbacks_app.confirmations import Hold, email_holds
 from callbacks_app.engine.picking import deliveries_due
 from callbacks_app.envelope import request_headers
 from callbacks_app.models import Delivery, DeliveryAttempt
@@ -100,9 +103,13 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
             .filter(id__in=ids, lease_token=token)  # by primary key: no index on the token
         )
         live = []
+        holds = email_holds(deliveries=deliveries, now=now)
         for delivery in deliveries:
-            window_closed = now >= delivery.first_attempt_at + retry.RETRY_WINDOW + retry.WINDOW_GRACE
-            if delivery.attempt_count > max_attempts() or window_closed:
+            window_end = delivery.first_attempt_at + retry.RETRY_WINDOW + retry.WINDOW_GRACE
+            window_closed = now >= window_end
+            if delivery.id in holds:
+                _hold(delivery=delivery, token=token, now=now, hold=holds[delivery.id], window_end=window_end)
+            elif delivery.attempt_count > max_attempts() or window_closed:
                 _finish_exhausted(delivery=delivery, token=token, now=now)
             else:
                 live.append(delivery)
@@ -163,6 +170,37 @@ def _finish_exhausted(*, delivery: Delivery, token: str, now) -> None:
         next_attempt_at=None,
         lease_token=None,
         leased_until=None,
+    )
+    tasks_callback_outcome_record(
+        outcomes=[
+            CallbackOutcome(
+                task_id=delivery.task_id, delivery_created_at=delivery.created_at, succeeded=False, at=now
+            )
+        ]
+    )
+
+
+def _hold(*, delivery: Delivery, token: str, now, hold: Hold, window_end) -> None:
+    """An email delivery that may not be sent now: it waits, its attempt given back, until
+    ``hold.until`` (at most its window's end); once the window has closed it fails with
+    ``hold.error`` in an attempt row that sent nothing."""
+    if now < window_end:
+        Delivery.objects.filter(id=delivery.id, lease_token=token).update(
+            attempt_count=F("attempt_count") - 1,
+            next_attempt_at=min(hold.until, window_end),
+            lease_token=None,
+            leased_until=None,
+        )
+        return
+    Delivery.objects.filter(id=delivery.id, lease_token=token).update(
+        status=Delivery.Status.FAILED,
+        finished_at=now,
+        next_attempt_at=None,
+        lease_token=None,
+        leased_until=None,
+    )
+    DeliveryAttempt.objects.create(
+        delivery=delivery, number=delivery.attempt_count, started_at=now, error=hold.error
     )
     tasks_callback_outcome_record(
         outcomes=[

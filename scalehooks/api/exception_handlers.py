@@ -18,7 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
-from scalehooks.errors import Conflict, DomainError, NotFound
+from scalehooks.errors import Conflict, DomainError, NotFound, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,10 @@ def api_exception_handler(exc, context):
         return error_response(status.HTTP_409_CONFLICT, str(exc))
     if isinstance(exc, NotFound):
         return error_response(status.HTTP_404_NOT_FOUND, str(exc))
+    if isinstance(exc, RateLimited):
+        return error_response(
+            status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": str(exc.retry_after)}
+        )
     if isinstance(exc, DomainError):
         return error_response(status.HTTP_400_BAD_REQUEST, str(exc))
     if isinstance(exc, TooManyFieldsSent):

@@ -8,6 +8,7 @@ from scalehooks.api.permissions import IsOperator
 from scalehooks.api.schema import responses
 from tasks_app import schema as doc
 from tasks_app import selectors, services
+from tasks_app.operators import OPERATE_PERMISSION
 from tasks_app.serializers import (
     TaskCompleteInput,
     TaskErrorInput,
@@ -17,6 +18,7 @@ from tasks_app.views.common import task_response, valid
 
 class OpsApi(APIView):
     permission_classes = [IsAuthenticated, IsOperator]
+    operator_permission = OPERATE_PERMISSION  # the admin's task actions ask for the same
 
 
 def _ops_schema(action: str, summary: str, request=None):

@@ -9,9 +9,17 @@ from callbacks_app.engine import callback_deliver
 from callbacks_app.models import Delivery
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
-from tests.factories import TaskFactory
+from tests.factories import EmailConfirmationFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _addresses_confirmed(account):
+    """The addresses these tests send to are confirmed (tests/callbacks_app/test_confirmations.py
+    tests what happens before)."""
+    for address in ("results@customer.example", "ops@customer.example", "inbox@customer.example"):
+        EmailConfirmationFactory(owner=account.user, address=address)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.accounts import signing_secret_rotate
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished, logged_text
-from tests.factories import TaskFactory
+from tests.factories import EmailConfirmationFactory, TaskFactory
 from tests.servers import Answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -81,6 +81,7 @@ def test_failing_email_delivery_leaks_no_secret(rotated_account, smtp_server, se
     caplog.set_level(logging.DEBUG)
     settings.CALLBACK_RETRY_SCHEDULE = [0.1]
     smtp_server.refuse("554 5.7.1 Rejected")
+    EmailConfirmationFactory(owner=profile.user, address="results@customer.example")
     task = TaskFactory(owner=profile.user, callback_url="results@customer.example")
     task_complete(task_id=task.id, response={"category": "red"})
 

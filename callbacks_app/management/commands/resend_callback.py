@@ -14,7 +14,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
 
 from callbacks_app.engine import deliveries_deliver_until_finished
-from callbacks_app.errors import NoCallbackTarget
+from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.models import Delivery
 from callbacks_app.services import (
     RESENDABLE_STATUSES,
@@ -195,7 +195,7 @@ class Command(BaseCommand):
             except Task.DoesNotExist:
                 refused += 1
                 self._refuse(f"not queued {task_id}: no such task")
-            except (IllegalStateChange, NoCallbackTarget) as exc:
+            except (IllegalStateChange, NoCallbackTarget, ResendLimitReached) as exc:
                 refused += 1
                 self._refuse(f"not queued {task_id}: {exc}")
             else:

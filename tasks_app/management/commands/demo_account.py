@@ -4,14 +4,17 @@ from django.core.management.base import BaseCommand
 
 from tasks_app.accounts import account_create, api_keys_rotate, issued_secrets
 from tasks_app.models import Profile
+from tasks_app.operators import operator_add
 
 DEMO_EMAIL = "demo@scalehooks.local"
 
 
 class Command(BaseCommand):
     help = (
-        "Create the demo operator account if needed and print fresh keys and an admin "
-        "password for it (the previous ones stop working). Used by `make run`."
+        "Create the demo operator account (staff, Operators group) if needed and print fresh "
+        "keys and an admin password for it (the previous ones stop working). Used by `make run`. "
+        "It sees what an operator sees; `manage.py createsuperuser` makes an account that "
+        "manages users too."
     )
 
     def add_arguments(self, parser):
@@ -27,8 +30,9 @@ class Command(BaseCommand):
         password = secrets.token_urlsafe(12)
         user = profile.user
         user.set_password(password)
-        user.is_staff = user.is_superuser = True
+        user.is_superuser = False
         user.save()
+        operator_add(user=user)
         self.stdout.write(self.style.SUCCESS("ScaleHooks demo account (fresh keys on every start):"))
         self.stdout.write(f"  Admin:                  {url}/admin/  user {DEMO_EMAIL}  password {password}")
         for label, value in issued_secrets(profile=profile, keys=keys):
