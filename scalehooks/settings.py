@@ -68,6 +68,8 @@ MIDDLEWARE = [
     # `manage.py collectstatic`: no separate file server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "scalehooks.middleware.ApiBodySizeLimitMiddleware",
+    # Project and batch names with "/" (sent as %2F): routed on the raw path (scalehooks/api/names.py).
+    "scalehooks.api.names.RawNamePathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
