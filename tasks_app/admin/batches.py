@@ -13,7 +13,7 @@ from django.utils.html import format_html
 
 from callbacks_app.admin_actions import REFUSALS, resend_batches
 from callbacks_app.services import callback_batch_resend
-from tasks_app.admin.tasks import ModeFilter
+from tasks_app.admin.tasks import DeliveryInline, ModeFilter
 from tasks_app.keys import Mode
 from tasks_app.models import Batch, Project
 
@@ -76,6 +76,7 @@ class BatchAdmin(ReadOnlyAdmin):
     )
     fields = readonly_fields
     actions = ["resend_callbacks"]
+    inlines = [DeliveryInline]  # its batch.completed callbacks
     change_form_template = "admin/tasks_app/batch/change_form.html"
 
     @admin.display(description="tasks")

@@ -164,6 +164,7 @@ def test_admin_resend_button_of_a_batch(admin_client, finished_batch):
     batch = Batch.objects.get(name="b1")
     page = admin_client.get(reverse("admin:tasks_app_batch_change", args=[quote(batch.id)]))
     assert "Resend batch callback" in page.content.decode()
+    assert batch_deliveries("b1")[0].id in page.content.decode()  # its deliveries, inline
 
     answer = admin_client.post(reverse("admin:tasks_app_batch_resend", args=[quote(batch.id)]))
 
