@@ -192,6 +192,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReviewStatusFilterEnum": "tasks_app.serializers.REVIEW_STATUSES",
         "ReviewResultEnum": ["accepted", "rejected", "fixed"],
+        # Tasks and batches both have a "status" (SPEC §12).
+        "TaskStatusEnum": ["pending", "completed", "error", "canceled"],
+        "BatchStatusEnum": ["staging", "in_progress", "completed"],
+        "QueuedEnum": ["queued"],  # the resend answers' status
     },
 }
 

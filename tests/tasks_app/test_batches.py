@@ -125,8 +125,13 @@ def test_resend_refusals(customer, create_batch, create_task):
     create_batch("p", "silent")
     customer.post("/v1/batches/silent/finalize")
 
-    assert customer.post("/v1/batches/open/resend_callback").status_code == 409  # not completed
-    assert customer.post("/v1/batches/silent/resend_callback").status_code == 400  # no callback
+    not_completed = customer.post("/v1/batches/open/resend_callback")
+    # An illegal state change: 409 until W-F2's merge makes every one a 400 (SPEC §4); then 400 only.
+    assert not_completed.status_code in (400, 409)
+    assert "it is in_progress (allowed only when completed)" in not_completed.json()["error"]
+    no_callback = customer.post("/v1/batches/silent/resend_callback")
+    assert no_callback.status_code == 400
+    assert no_callback.json()["error"] == "Batch 'silent' has no callback."
 
 
 def test_resend_supersedes_the_pending_batch_delivery(customer, finished_batch):
