@@ -16,9 +16,9 @@ from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from callbacks_app.admin_actions import REFUSALS, resend_tasks
+from callbacks_app.admin_actions import REFUSALS, resend_batches, resend_tasks
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery
-from callbacks_app.services import callback_resend
+from callbacks_app.services import callback_batch_resend, callback_resend
 from scalehooks.admin_inlines import ReadOnlyTabularInline
 
 RESPONSE_EXCERPT_SHOWN = 300  # characters of the stored 4 KiB shown in the attempts table
@@ -118,8 +118,11 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_resend_permission(self, request):
         return request.user.has_perm("tasks_app.change_task")
 
-    @admin.display(description="task", ordering="task_id")
+    @admin.display(description="task or batch", ordering="task_id")
     def task_link(self, obj):
+        if obj.task_id is None:  # a batch's callback
+            url = reverse("admin:tasks_app_batch_change", args=[quote(obj.batch_id)])
+            return format_html('<a href="{}">batch {}</a>', url, obj.batch_id)
         url = reverse("admin:tasks_app_task_change", args=[quote(obj.task_id)])
         return format_html('<a href="{}">{}</a>', url, obj.task_id)
 
@@ -137,8 +140,13 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Resend the callback of the selected deliveries' tasks", permissions=["resend"])
     def resend_callbacks(self, request, queryset):
-        task_ids = queryset.order_by().values_list("task_id", flat=True).distinct()
+        task_ids = queryset.filter(task__isnull=False).order_by().values_list("task_id", flat=True).distinct()
         resend_tasks(self, request, list(task_ids))
+        batch_ids = (
+            queryset.filter(batch__isnull=False).order_by().values_list("batch_id", flat=True).distinct()
+        )
+        if batch_ids:
+            resend_batches(self, request, list(batch_ids))
 
     def get_urls(self):
         prefix = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -161,17 +169,19 @@ class DeliveryAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not self.has_resend_permission(request):
             raise PermissionDenied
-        delivery = get_object_or_404(Delivery.objects.only("id", "task_id"), pk=unquote(object_id))
+        delivery = get_object_or_404(
+            Delivery.objects.only("id", "task_id", "batch_id"), pk=unquote(object_id)
+        )
         try:
-            new = callback_resend(task_id=delivery.task_id)
+            if delivery.task_id is None:
+                new = callback_batch_resend(batch_id=delivery.batch_id)
+            else:
+                new = callback_resend(task_id=delivery.task_id)
         except REFUSALS as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.path.removesuffix("resend/") + "change/")
-        self.message_user(
-            request,
-            f"Resent the callback of task {delivery.task_id} as delivery {new.id}.",
-            messages.SUCCESS,
-        )
+        whose = f"task {delivery.task_id}" if delivery.task_id else f"batch {delivery.batch_id}"
+        self.message_user(request, f"Resent the callback of {whose} as delivery {new.id}.", messages.SUCCESS)
         return HttpResponseRedirect(reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)]))
 
 

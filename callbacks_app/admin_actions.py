@@ -1,9 +1,9 @@
-"""Resending callbacks from the admin, for the deliveries' and the tasks' admin actions (STYLE 12)."""
+"""Resending callbacks from the admin, for the deliveries', the tasks' and the batches' admin actions (STYLE 12)."""
 
 from django.contrib import messages
 
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
-from callbacks_app.services import callback_resend
+from callbacks_app.services import callback_batch_resend, callback_resend
 from scalehooks.errors import IllegalStateChange
 
 # Domain refusals an operator action reports as an error message, changing nothing.
@@ -23,14 +23,34 @@ def resend_tasks(modeladmin, request, task_ids) -> None:
     report_counts(modeladmin, request, done=queued, refused=refused, verb="Resent the callback of")
 
 
-def report_counts(modeladmin, request, *, done: int, refused: list[str], verb: str) -> None:
-    """Tell the operator how many tasks an action changed, and why the others were refused."""
+def resend_batches(modeladmin, request, batch_ids) -> None:
+    """Resend the ``batch.completed`` callback of each batch, as ``resend_tasks`` for tasks."""
+    queued, refused = 0, []
+    for batch_id in batch_ids:
+        try:
+            callback_batch_resend(batch_id=batch_id)
+        except REFUSALS as exc:
+            refused.append(str(exc))
+        else:
+            queued += 1
+    report_counts(
+        modeladmin, request, done=queued, refused=refused, verb="Resent the callback of", noun="batch"
+    )
+
+
+def report_counts(
+    modeladmin, request, *, done: int, refused: list[str], verb: str, noun: str = "task"
+) -> None:
+    """Tell the operator how many tasks (or batches) an action changed, and why the others were refused."""
+    plural = "es" if noun.endswith("ch") else "s"
     if done:
-        modeladmin.message_user(request, f"{verb} {done} task{'s' if done != 1 else ''}.", messages.SUCCESS)
+        modeladmin.message_user(
+            request, f"{verb} {done} {noun}{plural if done != 1 else ''}.", messages.SUCCESS
+        )
     if refused:
         shown = " ".join(refused[:5]) + (f" (and {len(refused) - 5} more)" if len(refused) > 5 else "")
         modeladmin.message_user(
             request,
-            f"Refused for {len(refused)} task{'s' if len(refused) != 1 else ''}: {shown}",
+            f"Refused for {len(refused)} {noun}{plural if len(refused) != 1 else ''}: {shown}",
             messages.ERROR,
         )

@@ -14,7 +14,7 @@ from tasks_app.models import Profile
 def request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now) -> dict[str, str]:
     """The headers of attempt number ``attempt`` of ``delivery``, signed at ``now`` with
     the secrets of the task's mode."""
-    mode = delivery.task.mode
+    mode = delivery.mode
     return {
         "Content-Type": "application/json",
         "scale-callback-auth": profile.callback_auth_key(mode),
@@ -38,6 +38,13 @@ def email_message_id(delivery_id: str) -> str:
     return f"<{delivery_id}@{domain}>"
 
 
+def email_subject(delivery: Delivery) -> str:
+    """``Task <task_id> <status>`` (SPEC §6.6), or ``Batch <name> completed`` for a batch's callback."""
+    if delivery.task_id is None:
+        return f"Batch {delivery.batch.name} completed"
+    return f"Task {delivery.task.id} {delivery.task.status}"
+
+
 @dataclass(frozen=True)
 class EmailEnvelope:
     sender: str
@@ -59,7 +66,6 @@ class EmailEnvelope:
 
 def email_envelope(*, delivery: Delivery, headers: dict[str, str]) -> EmailEnvelope:
     """The envelope of an email attempt of ``delivery`` whose request headers are ``headers``."""
-    task = delivery.task
     # The callback auth key is not sent by email (relays see the message
     # in clear); the signature lets the receiver check it all the same.
     extra = {
@@ -70,7 +76,7 @@ def email_envelope(*, delivery: Delivery, headers: dict[str, str]) -> EmailEnvel
     return EmailEnvelope(
         sender=settings.CALLBACK_EMAIL_FROM,
         to=email_target(delivery.target),
-        subject=f"Task {task.id} {task.status}",
+        subject=email_subject(delivery),
         message_id=email_message_id(delivery.id),
         headers=extra,
     )

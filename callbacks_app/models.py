@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from tasks_app.models import Task
+from tasks_app.models import Batch, Task
 
 
 def generate_delivery_id() -> str:
@@ -30,6 +30,7 @@ class Delivery(models.Model):
         AUDITED = "task.audited", "Task audited"
         RECALLED = "task.recalled", "Task recalled"
         RESENT = "task.resent", "Callback resent"
+        BATCH_COMPLETED = "batch.completed", "Batch completed"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -44,7 +45,11 @@ class Delivery(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED)
 
     id = models.CharField(primary_key=True, max_length=32, default=generate_delivery_id, editable=False)
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliveries")
+    # The task whose callback this is, or the batch (a ``batch.completed`` callback): exactly one.
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True)
+    batch = models.ForeignKey(
+        Batch, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True
+    )
     # The account whose callback this is (the task's owner): whose profile signs it, and whose share
     # of the engine it takes. Filled from the task when not given.
     owner = models.ForeignKey(
@@ -68,6 +73,13 @@ class Delivery(models.Model):
     class Meta:
         verbose_name_plural = "deliveries"
         ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(task__isnull=False, batch__isnull=True)
+                | Q(task__isnull=True, batch__isnull=False),
+                name="delivery_of_a_task_or_a_batch",
+            ),
+        ]
         indexes = [
             # The sweep's query: pending rows by due time.
             models.Index(
@@ -86,6 +98,9 @@ class Delivery(models.Model):
                 condition=Q(status="pending", leased_until__isnull=False),
             ),
             models.Index(fields=["task", "-created_at"], name="delivery_task_idx"),
+            models.Index(
+                fields=["batch", "-created_at"], name="delivery_batch_idx", condition=Q(batch__isnull=False)
+            ),
             # The dashboard (callbacks_app.selectors): deliveries of a window by
             # outcome and target; succeeded and failed deliveries per hour (one
             # range count per hour). Partial, so that no status-first index can
@@ -108,6 +123,16 @@ class Delivery(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in self.FINISHED
+
+    @property
+    def subject(self) -> Task | Batch:
+        """The task or the batch whose callback this is."""
+        return self.task if self.task_id is not None else self.batch
+
+    @property
+    def mode(self) -> str:
+        """The mode of its task or batch: whose callback auth key it carries."""
+        return self.subject.mode
 
 
 class DeliveryAttempt(models.Model):

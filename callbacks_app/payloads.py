@@ -1,8 +1,8 @@
-"""The callback body (SPEC §6.2)."""
+"""The callback bodies: a task's (SPEC §6.2) and a batch's (SPEC §12)."""
 
 import json
 
-from tasks_app.representation import task_representation
+from tasks_app.representation import batch_representation, task_representation
 
 
 def callback_payload(task) -> str:
@@ -13,5 +13,17 @@ def callback_payload(task) -> str:
         "status": task_object["status"],
         "response": task_object["response"],
         "task": task_object,
+    }
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def batch_callback_payload(batch, *, counts: dict[str, int]) -> str:
+    """``{batch_name, status: "completed", counts, batch}`` (SPEC §12) as compact UTF-8 JSON."""
+    batch_object = batch_representation(batch)
+    payload = {
+        "batch_name": batch_object["name"],
+        "status": batch_object["status"],
+        "counts": counts,
+        "batch": batch_object,
     }
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)

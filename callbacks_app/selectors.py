@@ -1,6 +1,7 @@
 """Reading deliveries (SPEC §6.8).
 
-For the API, callers scope the task first (``tasks_app.selectors.task_get``).
+For the API, callers scope the task or batch first (``tasks_app.selectors.task_get``,
+``batch_get``).
 For the operators' dashboard and ``/metrics``, every figure is one aggregate query
 that the database answers from an index (see the ``Meta.indexes`` of
 ``Delivery`` and ``DeliveryAttempt``): no rows are loaded into Python, so the
@@ -20,9 +21,17 @@ from callbacks_app.models import Delivery, DeliveryAttempt
 
 def deliveries_of_task(*, task) -> QuerySet[Delivery]:
     """The task's deliveries, newest first, each with its attempts in order (payload deferred)."""
+    return _log(Delivery.objects.filter(task=task))
+
+
+def deliveries_of_batch(*, batch) -> QuerySet[Delivery]:
+    """The batch's deliveries (its ``batch.completed`` callbacks), as ``deliveries_of_task``."""
+    return _log(Delivery.objects.filter(batch=batch))
+
+
+def _log(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
     return (
-        Delivery.objects.filter(task=task)
-        .defer("payload")
+        deliveries.defer("payload")
         .order_by("-created_at", "-id")
         .prefetch_related(Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number")))
     )

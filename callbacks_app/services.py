@@ -21,10 +21,11 @@ from callbacks_app.confirmations import email_confirmation_request
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
-from callbacks_app.payloads import callback_payload
+from callbacks_app.payloads import batch_callback_payload, callback_payload
 from callbacks_app.targets import email_target
 from scalehooks.errors import IllegalStateChange
-from tasks_app.models import Profile, Task
+from tasks_app.models import Batch, Profile, Task
+from tasks_app.representation import batch_counts
 
 logger = logging.getLogger(__name__)
 
@@ -62,24 +63,57 @@ def callback_delivery_create(
     target = callback_target(task)
     if not target:
         return None
+    return _delivery_create(
+        owner_id=task.owner_id,
+        subject={"task": task},
+        event=event,
+        target=target,
+        payload=callback_payload(task),
+        not_before=not_before,
+        enqueue=enqueue,
+    )
+
+
+def _delivery_create(
+    *, owner_id, subject: dict, event: str, target: str, payload: str, not_before, enqueue: bool
+) -> Delivery:
     now = timezone.now()
     waits = not_before is not None and not_before > now
     # An email address is confirmed before anything is sent to it: the first
     # callback to it asks for the confirmation email (the engine holds the
     # delivery until then, callbacks_app.confirmations).
-    email_confirmation_request(owner_id=task.owner_id, target=target)
+    email_confirmation_request(owner_id=owner_id, target=target)
     delivery = Delivery.objects.create(
-        task=task,
-        owner_id=task.owner_id,
+        **subject,
+        owner_id=owner_id,
         event=event,
         target=target,
         target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
-        payload=callback_payload(task),
+        payload=payload,
         next_attempt_at=not_before if waits else now,
     )
     if enqueue and not waits:
         transaction.on_commit(request_drain)
     return delivery
+
+
+def callback_batch_delivery_create(
+    *, batch: Batch, counts: dict[str, int], not_before: datetime | None = None, enqueue: bool = True
+) -> Delivery | None:
+    """Record the ``batch.completed`` callback of ``batch`` with its task ``counts`` (SPEC §12);
+    None when the batch has no ``callback``. Call it inside the transaction that completes the
+    batch, as ``callback_delivery_create`` for a task."""
+    if not batch.callback:
+        return None
+    return _delivery_create(
+        owner_id=batch.owner_id,
+        subject={"batch": batch},
+        event=Delivery.Event.BATCH_COMPLETED,
+        target=batch.callback,
+        payload=batch_callback_payload(batch, counts=counts),
+        not_before=not_before,
+        enqueue=enqueue,
+    )
 
 
 RESENDABLE_STATUSES = (Task.Status.COMPLETED, Task.Status.ERROR)
@@ -121,8 +155,8 @@ def callback_resend_refusal(*, task: Task, now: datetime | None = None) -> Excep
     return _resend_limit_refusal(task=task, now=now or timezone.now())
 
 
-def _attempt_in_flight_until(*, task: Task, now) -> datetime | None:
-    """When the lease of the task's attempt being sent right now ends, if one is.
+def _attempt_in_flight_until(*, subject: dict, now) -> datetime | None:
+    """When the lease of the task's (or batch's) attempt being sent right now ends, if one is.
 
     An attempt is in flight when its delivery holds a live lease and its
     attempt row is still marked unfinished (``engine.deliveries_claim`` writes
@@ -130,7 +164,7 @@ def _attempt_in_flight_until(*, task: Task, now) -> datetime | None:
     deliveries count: their worker may still be waiting for an answer.
     """
     leased = Delivery.objects.filter(
-        task=task,
+        **subject,
         status__in=(Delivery.Status.PENDING, Delivery.Status.SUPERSEDED),
         leased_until__gt=now,
     ).values_list("id", "attempt_count", "leased_until")
@@ -177,7 +211,7 @@ def callback_resend(*, task_id: str, enqueue: bool = True) -> Delivery:
         delivery = callback_delivery_create(
             task=task,
             event=Delivery.Event.RESENT,
-            not_before=_attempt_in_flight_until(task=task, now=now),
+            not_before=_attempt_in_flight_until(subject={"task": task}, now=now),
             enqueue=enqueue,
         )
     logger.info(
@@ -190,14 +224,67 @@ def callback_resend(*, task_id: str, enqueue: bool = True) -> Delivery:
     return delivery
 
 
+def callback_batch_resend_refusal(*, batch: Batch) -> Exception | None:
+    """Why the batch's callback cannot be resent now, or None when it can."""
+    if batch.status != Batch.Status.COMPLETED:
+        return IllegalStateChange(
+            f"Cannot resend the callback of batch {batch.name!r}: it is {batch.status} "
+            "(allowed only when completed)."
+        )
+    if not batch.callback:
+        return NoCallbackTarget(f"Batch {batch.name!r} has no callback.")
+    return None
+
+
+def callback_batch_resend(*, batch_id: int, enqueue: bool = True) -> Delivery:
+    """Send the ``batch.completed`` callback of a completed batch again, with its counts as they
+    are now, as ``callback_resend`` does for a task: the batch's older pending deliveries are
+    superseded, and the new one waits for an attempt in flight.
+
+    Raises ``Batch.DoesNotExist``, ``IllegalStateChange`` unless the batch is completed, and
+    ``NoCallbackTarget`` when it has no callback.
+    """
+    with transaction.atomic():
+        batch = Batch.objects.select_for_update().select_related("project").get(id=batch_id)
+        refusal = callback_batch_resend_refusal(batch=batch)
+        if refusal is not None:
+            raise refusal
+        now = timezone.now()
+        pending = list(
+            Delivery.objects.select_for_update()
+            .filter(batch=batch, status=Delivery.Status.PENDING)
+            .values_list("id", flat=True)
+        )
+        Delivery.objects.filter(id__in=pending, status=Delivery.Status.PENDING).update(
+            status=Delivery.Status.SUPERSEDED, finished_at=now, next_attempt_at=None
+        )
+        delivery = callback_batch_delivery_create(
+            batch=batch,
+            counts=batch_counts(batch),
+            not_before=_attempt_in_flight_until(subject={"batch": batch}, now=now),
+            enqueue=enqueue,
+        )
+    logger.info(
+        "Callback of batch %s resent as delivery %s (%s superseded)",
+        batch.id,
+        delivery.id,
+        len(pending),
+        extra={"delivery_id": delivery.id, "batch_id": batch.id},
+    )
+    return delivery
+
+
 def callback_resends_release(*, delivery: Delivery, now) -> None:
     """Make a resend that waited for this (superseded) delivery's attempt due now.
 
     ``callback_resend`` delays a new delivery until the lease of an attempt in
     flight ends; once that attempt is over the new one may go at once.
     """
+    subject = (
+        {"task_id": delivery.task_id} if delivery.task_id is not None else {"batch_id": delivery.batch_id}
+    )
     Delivery.objects.filter(
-        task_id=delivery.task_id,
+        **subject,
         status=Delivery.Status.PENDING,
         created_at__gte=delivery.created_at,
         attempt_count=0,

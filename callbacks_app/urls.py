@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+import scalehooks.api.names  # noqa: F401 - registers the "name" path converter
 from callbacks_app import views
 
 urlpatterns = [
@@ -11,4 +12,10 @@ urlpatterns = [
         name="task-resend-callback",
     ),
     path("task/<str:task_id>/callbacks", views.TaskCallbacksApi.as_view(), name="task-callbacks"),
+    path(
+        "batches/<name:name>/resend_callback",
+        views.BatchCallbackResendApi.as_view(),
+        name="batch-resend-callback",
+    ),
+    path("batches/<name:name>/callbacks", views.BatchCallbacksApi.as_view(), name="batch-callbacks"),
 ]

@@ -1,7 +1,7 @@
 """Callback routes under ``/v1`` (SPEC §4, §6.7, §6.8): thin views over services and selectors.
 
-The task is looked up through ``tasks_app.selectors.task_get``: another
-account's task, or a task of the other mode, is a 404.
+The task (or batch) is looked up through ``tasks_app.selectors.task_get``
+(``batch_get``): another account's, or one of the other mode, is a 404.
 """
 
 from drf_spectacular.utils import extend_schema, inline_serializer
@@ -9,12 +9,12 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from callbacks_app.selectors import deliveries_of_task
+from callbacks_app.selectors import deliveries_of_batch, deliveries_of_task
 from callbacks_app.serializers import DeliveryOutput
-from callbacks_app.services import callback_resend
+from callbacks_app.services import callback_batch_resend, callback_resend
 from scalehooks.api.schema import responses
-from tasks_app.schema import TASK_ID
-from tasks_app.selectors import task_get
+from tasks_app.schema import BATCH_NAME, TASK_ID
+from tasks_app.selectors import batch_get, task_get
 
 
 class TaskCallbackResendApi(APIView):
@@ -64,3 +64,52 @@ class TaskCallbacksApi(APIView):
         task = task_get(user=request.user, mode=request.auth.mode, task_id=task_id)
         deliveries = DeliveryOutput(deliveries_of_task(task=task), many=True).data
         return Response({"task_id": task.id, "deliveries": deliveries})
+
+
+class BatchCallbackResendApi(APIView):
+    """``POST /v1/batches/{name}/resend_callback`` → ``{batch_name, delivery_id, status: "queued"}``."""
+
+    @extend_schema(
+        operation_id="batch_callback_resend",
+        summary="Re-send the batch's batch.completed callback (completed batches)",
+        parameters=[BATCH_NAME],
+        request=None,
+        responses=responses(
+            inline_serializer(
+                "BatchCallbackResend",
+                {
+                    "batch_name": serializers.CharField(),
+                    "delivery_id": serializers.CharField(),
+                    "status": serializers.ChoiceField(choices=["queued"]),
+                },
+            ),
+            400,
+            404,
+            409,
+        ),
+    )
+    def post(self, request, name):
+        batch = batch_get(user=request.user, mode=request.auth.mode, name=name)
+        delivery = callback_batch_resend(batch_id=batch.id)
+        return Response({"batch_name": batch.name, "delivery_id": delivery.id, "status": "queued"})
+
+
+class BatchCallbacksApi(APIView):
+    """``GET /v1/batches/{name}/callbacks`` → ``{batch_name, deliveries: [...]}``, newest first."""
+
+    @extend_schema(
+        operation_id="batch_callbacks",
+        summary="The batch's callback deliveries, newest first, with their attempts",
+        parameters=[BATCH_NAME],
+        responses=responses(
+            inline_serializer(
+                "BatchCallbacks",
+                {"batch_name": serializers.CharField(), "deliveries": DeliveryOutput(many=True)},
+            ),
+            404,
+        ),
+    )
+    def get(self, request, name):
+        batch = batch_get(user=request.user, mode=request.auth.mode, name=name)
+        deliveries = DeliveryOutput(deliveries_of_batch(batch=batch), many=True).data
+        return Response({"batch_name": batch.name, "deliveries": deliveries})

@@ -68,6 +68,8 @@ MIDDLEWARE = [
     # `manage.py collectstatic`: no separate file server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "scalehooks.middleware.ApiBodySizeLimitMiddleware",
+    # Project and batch names with "/" (sent as %2F): routed on the raw path (scalehooks/api/names.py).
+    "scalehooks.api.names.RawNamePathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -190,6 +192,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "ReviewStatusFilterEnum": "tasks_app.serializers.REVIEW_STATUSES",
         "ReviewResultEnum": ["accepted", "rejected", "fixed"],
+        # Tasks and batches both have a "status" (SPEC §12).
+        "TaskStatusEnum": ["pending", "completed", "error", "canceled"],
+        "BatchStatusEnum": ["staging", "in_progress", "completed"],
+        "QueuedEnum": ["queued"],  # the resend answers' status
     },
 }
 

@@ -32,3 +32,15 @@ class IdempotencyKeyReused(Conflict):
         super().__init__(
             f"This Idempotency-Key was already used for a different request (task {existing_task_id})."
         )
+
+
+class ProjectNotFound(NotFound):
+    """No project of that name for the caller's account and mode (HTTP 404)."""
+
+
+class BatchNotFound(NotFound):
+    """No batch of that name for the caller's account and mode (HTTP 404)."""
+
+
+class DuplicateName(Conflict):
+    """A project or batch of that name already exists in the account and mode (HTTP 409)."""

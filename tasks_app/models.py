@@ -133,6 +133,8 @@ class Task(models.Model):
         ]
         indexes = [
             models.Index(fields=["owner", "is_test", "-created_at", "-id"], name="task_list_idx"),
+            # A batch's counts (``representation.batch_counts``), at each state change of its tasks.
+            models.Index(fields=["owner", "is_test", "batch", "status"], name="task_batch_idx"),
         ]
 
     def __str__(self):
@@ -189,3 +191,84 @@ class IdempotencyKey(models.Model):
 
     def __str__(self):
         return f"Idempotency-Key {self.key} → {self.task_id}"
+
+
+class Project(models.Model):
+    """A project of an account and mode (SPEC §12): a task type and the params its tasks inherit.
+
+    ``param_history`` holds every version of the params (``{version, created_at, ...params}``),
+    the last one current; ``params`` is a copy of the current one without those two keys.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="projects")
+    is_test = models.BooleanField(default=False)
+    name = models.CharField(max_length=255)
+    type = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    param_history = models.JSONField(default=list, blank=True)
+    rapid = models.BooleanField(default=False)
+    studio = models.BooleanField(default=False)
+    dataset_id = models.CharField(max_length=255, blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "is_test", "name"], name="project_name_per_account_and_mode"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def mode(self) -> str:
+        return Mode.TEST if self.is_test else Mode.LIVE
+
+
+class Batch(models.Model):
+    """A batch of tasks of one project (SPEC §12), whose completion sends a ``batch.completed`` callback.
+
+    ``finalized_at`` is set by finalize: no task may join it afterwards, and once none of its
+    tasks is pending it is ``completed`` (``tasks_app.batches.batch_progress``, in the
+    transaction of the task change that made it so).
+    """
+
+    class Status(models.TextChoices):
+        STAGING = "staging", "Staging"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="batches")
+    is_test = models.BooleanField(default=False)
+    name = models.CharField(max_length=255)
+    project = models.ForeignKey(Project, on_delete=models.PROTECT, related_name="batches")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.IN_PROGRESS)
+    callback = models.CharField(max_length=2048, blank=True, default="")
+    metadata = models.JSONField(default=dict, blank=True)
+    calibration_batch = models.BooleanField(default=False)
+    self_label_batch = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "batches"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "is_test", "name"], name="batch_name_per_account_and_mode"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["owner", "is_test", "-created_at", "-id"], name="batch_list_idx"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def mode(self) -> str:
+        return Mode.TEST if self.is_test else Mode.LIVE

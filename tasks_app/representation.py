@@ -8,8 +8,11 @@ read once, at import, into plain tuples.
 
 from operator import attrgetter
 
+from django.db.models import Count, Q
+
 from scalehooks.api.fields import TimestampField
 from scalehooks.timestamps import format_timestamp
+from tasks_app.models import Task
 from tasks_app.schema import TaskOutput
 
 # Absent from the object until set, as in Scale's API: key → "unset" test.
@@ -68,4 +71,55 @@ def task_page_representation(page) -> dict:
         "offset": page.offset,
         "has_more": page.has_more,
         "next_token": page.next_token,
+    }
+
+
+# --- projects and batches (SPEC §12) ----------------------------------------------
+
+
+def project_representation(project) -> dict:
+    return {
+        "name": project.name,
+        "type": project.type,
+        "params": project.params,
+        "param_history": project.param_history,
+        "created_at": format_timestamp(project.created_at),
+    }
+
+
+def batch_representation(batch) -> dict:
+    """The batch object; ``batch.project`` is read (select it with the batch)."""
+    return {
+        "name": batch.name,
+        "project": batch.project.name,
+        "status": batch.status,
+        "callback": batch.callback,
+        "metadata": batch.metadata,
+        "created_at": format_timestamp(batch.created_at),
+        "completed_at": format_timestamp(batch.completed_at) if batch.completed_at else None,
+        "calibration_batch": batch.calibration_batch,
+        "self_label_batch": batch.self_label_batch,
+    }
+
+
+def batch_counts(batch) -> dict[str, int]:
+    """The batch's tasks counted by status, every status (zeros included): one query."""
+    return Task.objects.filter(owner_id=batch.owner_id, is_test=batch.is_test, batch=batch.name).aggregate(
+        **{status: Count("id", filter=Q(status=status)) for status in Task.Status.values}
+    )
+
+
+def batch_status_representation(batch) -> dict:
+    """``GET /v1/batches/{name}/status``: the batch's status and the four counts."""
+    return {"status": batch.status, **batch_counts(batch)}
+
+
+def batch_page_representation(*, batches, total: int, limit: int, offset: int) -> dict:
+    """``GET /v1/batches``: the shape the official client reads (``totalDocs``, offset paging)."""
+    return {
+        "docs": [batch_representation(batch) for batch in batches],
+        "totalDocs": total,
+        "limit": limit,
+        "offset": offset,
+        "has_more": offset + len(batches) < total,
     }

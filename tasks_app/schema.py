@@ -102,6 +102,13 @@ TASK_ID = OpenApiParameter(
     "task_id", OpenApiTypes.STR, OpenApiParameter.PATH, description="The task id (24 lowercase hex digits)."
 )
 
+PROJECT_NAME = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="The project's name, URL-quoted."
+)
+BATCH_NAME = OpenApiParameter(
+    "name", OpenApiTypes.STR, OpenApiParameter.PATH, description="The batch's name, URL-quoted."
+)
+
 IDEMPOTENCY_KEY = OpenApiParameter(
     "Idempotency-Key",
     OpenApiTypes.STR,

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
-from tasks_app.errors import TaskNotFound
+from tasks_app.errors import BatchNotFound, ProjectNotFound, TaskNotFound
 from tasks_app.keys import Mode
-from tasks_app.models import Task, TaskTag
+from tasks_app.models import Batch, Project, Task, TaskTag
 
 TASK_ID = re.compile(r"[0-9a-f]{24}")
 # The largest offset a cursor may carry: more tasks than an account can have, and
@@ -175,3 +175,46 @@ def tasks_page(*, user, mode: str, filters: dict, limit: int, next_token: str | 
         last = docs[-1]
         token = Cursor(created_at=last.created_at, task_id=last.id, offset=offset + len(docs)).encode()
     return TaskPage(docs=docs, total=total, limit=limit, offset=offset, has_more=has_more, next_token=token)
+
+
+# --- projects and batches (SPEC §12) ------------------------------------------------
+
+
+def projects_visible_to(*, user, mode: str):
+    """The caller's projects of the key's mode, newest first."""
+    return Project.objects.filter(owner=user, is_test=(mode == Mode.TEST))
+
+
+def project_get(*, user, mode: str, name: str) -> Project:
+    project = projects_visible_to(user=user, mode=mode).filter(name=name).first()
+    if project is None:
+        raise ProjectNotFound(f"No project named {name!r}.")
+    return project
+
+
+def batches_visible_to(*, user, mode: str):
+    """The caller's batches of the key's mode, newest first, each with its project."""
+    return Batch.objects.filter(owner=user, is_test=(mode == Mode.TEST)).select_related("project")
+
+
+def batch_get(*, user, mode: str, name: str) -> Batch:
+    batch = batches_visible_to(user=user, mode=mode).filter(name=name).first()
+    if batch is None:
+        raise BatchNotFound(f"No batch named {name!r}.")
+    return batch
+
+
+def batches_filtered(*, user, mode: str, filters: dict):
+    """The caller's batches matching validated ``filters`` (see ``BatchListInput``)."""
+    batches = batches_visible_to(user=user, mode=mode)
+    if filters.get("project"):
+        batches = batches.filter(project__name=filters["project"])
+    if filters.get("status"):
+        batches = batches.filter(status=filters["status"])
+    if filters.get("start_time") is not None:
+        batches = batches.filter(created_at__gte=filters["start_time"])
+    if filters.get("end_time") is not None:
+        batches = batches.filter(created_at__lte=filters["end_time"])
+    if filters.get("exclude_archived"):
+        batches = batches.filter(archived=False)
+    return batches.order_by("-created_at", "-id")

@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
 from scalehooks.api.fields import StrictBooleanField, StrictCharField, StrictInput, TimestampField
-from tasks_app.models import MAX_TAG_LENGTH, MAX_TAGS, Task
+from tasks_app.models import MAX_TAG_LENGTH, MAX_TAGS, Batch, Task
 from tasks_app.task_params import TYPE_PARAMS
 from tasks_app.task_types import get_task_type
 from tasks_app.validators import CallbackTargetValidator, validate_attachment_url
@@ -85,10 +85,17 @@ class TaskCreateInput(serializers.Serializer):
 COMMON_FIELDS = frozenset(TaskCreateInput().fields)
 
 
-def task_create_body(*, task_type: str, data, allowed_networks=()) -> dict:
+# The fields of a create a project's params give a task that omits them (SPEC §12).
+INHERITED_COMMON_FIELDS = frozenset({"instruction", "callback_url", "metadata", "tags"})
+
+
+def task_create_body(*, task_type: str, data, defaults: dict | None = None, allowed_networks=()) -> dict:
     """The keyword arguments of ``services.task_create`` (``task_type``, ``fields``,
     ``params``) for a create body: the common fields, and the type's params, flat
-    in the body (as Scale takes them) or under ``params``. ``allowed_networks``: the
+    in the body (as Scale takes them) or under ``params``.
+
+    ``defaults`` (a project's params) fill in every field the body omits; keys of
+    them that are no field of the type are left out. ``allowed_networks``: the
     account's (``Profile.allowed_networks``), for the callback URL's check."""
     kind = get_task_type(task_type)
     if not isinstance(data, dict):
@@ -98,6 +105,15 @@ def task_create_body(*, task_type: str, data, allowed_networks=()) -> dict:
     unknown = set(data) - COMMON_FIELDS - params_fields
     if unknown:
         raise serializers.ValidationError({field: ["Unknown field."] for field in sorted(unknown)})
+    if defaults:
+        nested = data.get("params")
+        given = set(data) | (set(nested) if isinstance(nested, dict) else set())
+        inherited = {
+            key: value
+            for key, value in defaults.items()
+            if key not in given and (key in INHERITED_COMMON_FIELDS or key in params_fields)
+        }
+        data = {**inherited, **data}
 
     common = TaskCreateInput(
         data={k: v for k, v in data.items() if k in COMMON_FIELDS},
@@ -226,3 +242,60 @@ class ProfileUpdateInput(StrictInput):
     default_callback_url = StrictCharField(
         max_length=2048, allow_blank=True, validators=[CallbackTargetValidator()]
     )
+
+
+# --- projects and batches (SPEC §12) ------------------------------------------------
+
+
+class ProjectCreateInput(StrictInput):
+    """``POST /v1/projects`` as the official client sends it (``params``, ``datasetId`` may be null)."""
+
+    type = StrictCharField(max_length=64)
+    name = StrictCharField(max_length=255)
+    params = MetadataField(required=False, allow_null=True, default=None)
+    rapid = StrictBooleanField(required=False, default=False)
+    studio = StrictBooleanField(required=False, default=False)
+    datasetId = StrictCharField(max_length=255, required=False, allow_null=True, default=None)
+
+
+class ProjectParamsInput(serializers.Serializer):
+    """``POST /v1/projects/{name}/setParams``: the params (any keys) and ``patch`` (merge, not replace)."""
+
+    params = MetadataField()
+    patch = StrictBooleanField(required=False, default=False)
+
+    @classmethod
+    def from_body(cls, body) -> "ProjectParamsInput":
+        if not isinstance(body, dict):
+            return cls(data={"params": body})
+        params = {key: value for key, value in body.items() if key != "patch"}
+        data = {"params": params}
+        if "patch" in body:
+            data["patch"] = body["patch"]
+        return cls(data=data)
+
+
+class BatchCreateInput(StrictInput):
+    """``POST /v1/batches``."""
+
+    project = StrictCharField(max_length=255)
+    name = StrictCharField(max_length=255)
+    callback = StrictCharField(
+        max_length=2048, required=False, allow_blank=True, default="", validators=[CallbackTargetValidator()]
+    )
+    metadata = MetadataField(required=False, allow_null=True, default=None)
+    calibration_batch = StrictBooleanField(required=False, default=False)
+    self_label_batch = StrictBooleanField(required=False, default=False)
+    staging_batch = StrictBooleanField(required=False, default=False)
+
+
+class BatchListInput(serializers.Serializer):
+    """The query of ``GET /v1/batches`` (the client sends ``exclude_archived=False``)."""
+
+    project = serializers.CharField(max_length=255, required=False)
+    status = serializers.ChoiceField(choices=Batch.Status.choices, required=False)
+    start_time = TimestampField(required=False)
+    end_time = TimestampField(required=False)
+    exclude_archived = serializers.BooleanField(required=False, default=False)
+    limit = serializers.IntegerField(min_value=1, max_value=100, default=100)
+    offset = serializers.IntegerField(min_value=0, default=0)

@@ -13,6 +13,9 @@ Allowed changes::
     completed --audit----->  completed   (task.audited: accepted / rejected by the customer)
     completed --fix------->  completed   (task.audited: fixed by an operator, old response kept)
     completed --recall---->  pending     (task.recalled)
+
+A task of a batch may complete its batch (or, recalled, reopen it): every
+change of a task's status calls ``batches.batch_progress`` in its transaction.
 """
 
 import hashlib
@@ -28,6 +31,7 @@ from django_q.tasks import async_task
 from callbacks_app.services import CallbackEvent, callback_delivery_create
 from scalehooks.timestamps import format_timestamp
 from tasks_app.attachments import attachment_fetch
+from tasks_app.batches import batch_progress, batch_task_join, task_batch_is_staging
 from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
 from tasks_app.keys import Mode
 from tasks_app.models import MAX_TAGS, IdempotencyKey, Task, TaskTag
@@ -99,6 +103,9 @@ def task_create(
 
     try:
         with transaction.atomic():
+            fields["project"] = batch_task_join(
+                owner=owner, is_test=is_test, project=fields.get("project", ""), batch=fields.get("batch", "")
+            )
             task = Task.objects.create(owner=owner, is_test=is_test, type=kind.name, params=params, **fields)
             TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in task.tags)
             if idempotency_key:
@@ -152,11 +159,16 @@ def task_complete(*, task_id: str, response) -> Task:
     with transaction.atomic():
         task = _locked(task_id)
         _require_status(task, Task.Status.PENDING, action="complete")
+        if task_batch_is_staging(task):
+            raise TaskStateConflict(
+                f"Cannot complete task {task.id}: its batch {task.batch!r} is staging (finalize it first)."
+            )
         task.response = get_task_type(task.type).validate_response(params=task.params, response=response)
         task.status = Task.Status.COMPLETED
         task.completed_at = timezone.now()
         task.save(update_fields=["response", "status", "completed_at", "updated_at"])
         callback_delivery_create(task=task, event=CallbackEvent.COMPLETED)
+        batch_progress(task=task)
     return task
 
 
@@ -168,6 +180,7 @@ def _fail(task_id: str, *, response: dict, action: str) -> Task:
         task.response = response
         task.save(update_fields=["status", "response", "updated_at"])
         callback_delivery_create(task=task, event=CallbackEvent.ERROR)
+        batch_progress(task=task)
     return task
 
 
@@ -229,6 +242,7 @@ def task_cancel(*, task_id: str, clear_unique_id: bool = False) -> Task:
         if clear_unique_id:
             task.unique_id = None
         task.save()
+        batch_progress(task=task)
     return task
 
 
@@ -300,6 +314,7 @@ def task_recall(*, task_id: str) -> Task:
         task.customer_review_status = ""
         task.save()
         callback_delivery_create(task=task, event=CallbackEvent.RECALLED)
+        batch_progress(task=task)
     return task
 
 

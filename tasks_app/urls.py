@@ -1,6 +1,7 @@
 from django.urls import path
 
-from tasks_app.views import ops, profile, tasks
+import scalehooks.api.names  # noqa: F401 - registers the "name" path converter
+from tasks_app.views import batches, ops, profile, projects, tasks
 
 urlpatterns = [
     path("task/<str:segment>", tasks.TaskApi.as_view(), name="task"),
@@ -18,6 +19,14 @@ urlpatterns = [
         name="task-set-metadata",
     ),
     path("task/<str:task_id>/tags", tasks.TaskTagsApi.as_view(), name="task-tags"),
+    path("projects", projects.ProjectsApi.as_view(), name="projects"),
+    path("projects/<name:name>", projects.ProjectApi.as_view(), name="project"),
+    path("projects/<name:name>/setParams", projects.ProjectParamsApi.as_view(), name="project-set-params"),
+    path("batches", batches.BatchesApi.as_view(), name="batches"),
+    path("batches/<name:name>", batches.BatchApi.as_view(), name="batch"),
+    path("batches/<name:name>/status", batches.BatchStatusApi.as_view(), name="batch-status"),
+    path("batches/<name:name>/finalize", batches.BatchFinalizeApi.as_view(), name="batch-finalize"),
+    path("batches/<name:name>/setMetadata", batches.BatchMetadataApi.as_view(), name="batch-set-metadata"),
     path("profile", profile.ProfileApi.as_view(), name="profile"),
     path(
         "profile/rotate_callback_auth_key",

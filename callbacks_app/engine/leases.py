@@ -98,7 +98,7 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
         if not claimed:
             return []
         deliveries = list(
-            Delivery.objects.select_related("task")
+            Delivery.objects.select_related("task", "batch")
             .defer(*(f"task__{name}" for name in TASK_FIELDS_NOT_SENT))
             .filter(id__in=ids, lease_token=token)  # by primary key: no index on the token
         )
@@ -171,6 +171,8 @@ def _finish_exhausted(*, delivery: Delivery, token: str, now) -> None:
         lease_token=None,
         leased_until=None,
     )
+    if delivery.task_id is None:
+        return  # a batch's callback: no task records its outcome
     tasks_callback_outcome_record(
         outcomes=[
             CallbackOutcome(
@@ -202,6 +204,8 @@ def _hold(*, delivery: Delivery, token: str, now, hold: Hold, window_end) -> Non
     DeliveryAttempt.objects.create(
         delivery=delivery, number=delivery.attempt_count, started_at=now, error=hold.error
     )
+    if delivery.task_id is None:  # a batch's callback: no task to record it on
+        return
     tasks_callback_outcome_record(
         outcomes=[
             CallbackOutcome(

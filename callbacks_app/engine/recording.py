@@ -183,7 +183,7 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
             delivery_rows.append(
                 (outcome.status, at(outcome.finished_at), at(outcome.next_attempt_at), claim.delivery.id)
             )
-            if outcome.finished:
+            if outcome.finished and claim.delivery.task_id is not None:  # not a batch's callback
                 outcomes.append(
                     CallbackOutcome(
                         task_id=claim.delivery.task_id,

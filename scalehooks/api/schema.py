@@ -94,6 +94,12 @@ OUTPUT_COMPONENTS = (
     "TaskCallbacks",
     "DeliveryOutput",
     "DeliveryAttemptOutput",
+    "Project",
+    "Batch",
+    "BatchStatus",
+    "BatchPage",
+    "BatchCallbacks",
+    "BatchCallbackResend",
 )
 
 

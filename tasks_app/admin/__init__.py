@@ -1,5 +1,6 @@
-"""The tasks app in the operators' admin: tasks (``tasks.py``) and accounts (``profiles.py``)."""
+"""The tasks app in the operators' admin: tasks (``tasks.py``), accounts (``profiles.py``),
+projects and batches (``batches.py``)."""
 
-from tasks_app.admin import profiles, tasks
+from tasks_app.admin import batches, profiles, tasks
 
-__all__ = ["profiles", "tasks"]
+__all__ = ["batches", "profiles", "tasks"]

@@ -14,8 +14,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scalehooks.api.schema import responses
+from tasks_app import batches, selectors, services
 from tasks_app import schema as doc
-from tasks_app import selectors, services
 from tasks_app.representation import (
     task_page_representation,
 )
@@ -34,6 +34,17 @@ from tasks_app.views.common import own_task, task_response, valid
 
 MAX_IDEMPOTENCY_KEY_LENGTH = 255
 IDEMPOTENCY_KEY = re.compile(rf"[\x20-\x7e]{{1,{MAX_IDEMPOTENCY_KEY_LENGTH}}}")
+
+
+def project_defaults(request, task_type: str) -> dict | None:
+    """The params of the project a create body names, which the task inherits (SPEC §12)."""
+    data = request.data
+    name = data.get("project") if isinstance(data, dict) else None
+    if not isinstance(name, str) or not name:
+        return None
+    return batches.project_task_defaults(
+        owner=request.user, mode=request.auth.mode, name=name, task_type=task_type
+    )
 
 
 class TaskApi(APIView):
@@ -82,7 +93,10 @@ class TaskApi(APIView):
             owner=owner,
             mode=mode,
             **task_create_body(
-                task_type=segment, data=request.data, allowed_networks=request.auth.profile.allowed_networks
+                task_type=segment,
+                data=request.data,
+                defaults=project_defaults(request, segment),
+                allowed_networks=request.auth.profile.allowed_networks,
             ),
             idempotency_key=key,
             request_hash=request_hash,

@@ -30,3 +30,34 @@ def create_task(customer):
         return answer.json()
 
     return create
+
+
+@pytest.fixture
+def create_batch(customer):
+    """Create a categorization project (unless it exists) and a batch of it through the API;
+    returns the batch object."""
+
+    def create(project: str, name: str, client=None, **fields):
+        client = client or customer
+        if client.get(f"/v1/projects/{project}").status_code == 404:
+            made = client.post("/v1/projects", {"type": "categorization", "name": project}, format="json")
+            assert made.status_code == 200, made.json()
+        answer = client.post("/v1/batches", {"project": project, "name": name, **fields}, format="json")
+        assert answer.status_code == 200, answer.json()
+        return answer.json()
+
+    return create
+
+
+@pytest.fixture
+def create_project(customer):
+    """Create a categorization project through the API; returns the project object."""
+
+    def create(name: str, client=None, **fields):
+        answer = (client or customer).post(
+            "/v1/projects", {"type": "categorization", "name": name, **fields}, format="json"
+        )
+        assert answer.status_code == 200, answer.json()
+        return answer.json()
+
+    return create

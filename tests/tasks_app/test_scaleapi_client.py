@@ -40,6 +40,8 @@ def stored(task_id: str) -> dict:
 
 
 def test_create_task_returns_what_was_stored(scale, receiver):
+    scale.create_project("fruit", TaskType.Categorization)
+    scale.create_batch("fruit", "b1")
     task = scale.create_task(
         TaskType.Categorization,
         callback_url=receiver.url,
@@ -65,6 +67,8 @@ def test_get_task_returns_what_was_stored(scale):
 
 
 def test_get_tasks_iterates_every_page_and_get_tasks_count_uses_total(scale):
+    scale.create_project("p", TaskType.Categorization)
+    scale.create_project("other", TaskType.Categorization)
     created = [scale.create_task(TaskType.Categorization, project="p", **CATEGORIZATION).id for _ in range(5)]
     scale.create_task(TaskType.Categorization, project="other", **CATEGORIZATION)
 

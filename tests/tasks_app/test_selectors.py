@@ -100,10 +100,12 @@ def test_filter_by_status_and_type(customer, create_task):
     assert ids(customer.get("/v1/tasks", {"type": "textcollection"})) == []
 
 
-def test_filter_by_project_and_batch(customer, create_task):
+def test_filter_by_project_and_batch(customer, create_task, create_batch):
+    create_batch("p1", "b1"), create_batch("p1", "b2"), create_batch("p2", "b3")
     a = create_task(project="p1", batch="b1")["task_id"]
     create_task(project="p1", batch="b2")
-    create_task(project="p2", batch="b1")
+    create_task(project="p2", batch="b3")
+    create_task(project="p1")
 
     answer = customer.get("/v1/tasks", {"project": "p1", "batch": "b1"})
 
@@ -161,7 +163,8 @@ def test_filter_by_completed_and_updated_times(customer, create_task):
     assert ids(customer.get("/v1/tasks", {"updated_before": hour_ago})) == []
 
 
-def test_total_counts_the_filtered_set_not_the_page(customer, create_task):
+def test_total_counts_the_filtered_set_not_the_page(customer, create_task, create_project):
+    create_project("p"), create_project("q")
     for _ in range(3):
         create_task(project="p")
     create_task(project="q")

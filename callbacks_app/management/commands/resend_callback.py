@@ -18,12 +18,14 @@ from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.models import Delivery
 from callbacks_app.services import (
     RESENDABLE_STATUSES,
+    callback_batch_resend,
+    callback_batch_resend_refusal,
     callback_resend,
     callback_resend_refusal,
     callback_target,
 )
 from scalehooks.errors import IllegalStateChange
-from tasks_app.models import Task
+from tasks_app.models import Batch, Task
 
 EXIT_NOT_QUEUED = 1  # some task could not be queued (or, with --dry-run, would not be)
 EXIT_NOT_DELIVERED = 2  # with --wait: everything was queued, but some delivery failed
@@ -79,6 +81,14 @@ class Command(BaseCommand):
             choices=[status.value for status in RESENDABLE_STATUSES],
             help="Tasks in this status only (default: completed and error).",
         )
+        parser.add_argument(
+            "--batch",
+            metavar="NAME",
+            help=(
+                "Resend the batch.completed callback of the completed batch NAME instead "
+                "(with --account when several accounts have a batch of that name)."
+            ),
+        )
         parser.add_argument("--dry-run", action="store_true", help="List what would be sent; send nothing.")
         parser.add_argument(
             "--wait",
@@ -86,9 +96,14 @@ class Command(BaseCommand):
             help="Deliver in the foreground, attempt after attempt, and report each outcome.",
         )
 
-    def handle(self, *args, task_ids, dry_run, wait, **options):
+    def handle(self, *args, task_ids, dry_run, wait, batch, **options):
         if dry_run and wait:
             raise CommandError("--dry-run and --wait exclude each other.")
+        if batch is not None:
+            if task_ids or any(options[name] for name in ("failed", "since", "until", "status")):
+                raise CommandError("--batch takes no task ids and no selection but --account.")
+            self._resend_batch(batch, account=options["account"], dry_run=dry_run, wait=wait)
+            return
         selecting = any(options[name] for name in ("failed", "since", "until", "account", "status"))
         if task_ids and selecting:
             raise CommandError("Give task ids or selection options, not both.")
@@ -132,6 +147,44 @@ class Command(BaseCommand):
             f"Queued {len(queued)} of {len(ids)} task(s); {refused} could not be queued; "
             f"{succeeded} delivered, {failed} failed.",
             code,
+        )
+
+    # --- a batch ------------------------------------------------------------
+    def _resend_batch(self, name: str, *, account: str | None, dry_run: bool, wait: bool) -> None:
+        batches = Batch.objects.filter(name=name).select_related("owner")
+        if account:
+            batches = batches.filter(owner__email__iexact=account)
+        found = list(batches[:10])
+        if not found:
+            raise CommandError(f"No batch named {name!r}" + (f" of {account}." if account else "."))
+        if len(found) > 1:
+            whose = ", ".join(f"{b.owner.email} ({b.mode})" for b in found)
+            raise CommandError(f"Several batches are named {name!r} ({whose}): give --account.")
+        (batch,) = found
+        self.bar = tqdm(disable=True)
+        refusal = callback_batch_resend_refusal(batch=batch)
+        if refusal is not None:
+            self._refuse(f"not queued batch {name}: {refusal}")
+            self._finish("Queued 0 of 1 batch(es); 1 could not be queued.", EXIT_NOT_QUEUED)
+        if dry_run:
+            self._say(f"would resend batch {name} ({batch.status}) to {batch.callback}")
+            self._finish("Would resend 1 of 1 batch(es); 0 would be refused.", 0)
+            return
+        try:
+            delivery = callback_batch_resend(batch_id=batch.id, enqueue=not wait)
+        except (IllegalStateChange, NoCallbackTarget) as exc:
+            self._refuse(f"not queued batch {name}: {exc}")
+            self._finish("Queued 0 of 1 batch(es); 1 could not be queued.", EXIT_NOT_QUEUED)
+            return
+        self._say(f"queued batch {name} as delivery {delivery.id} to {delivery.target}")
+        if not wait:
+            self._finish("Queued 1 of 1 batch(es); 0 could not be queued.", 0)
+            return
+        outcomes = self._wait({delivery.id: f"batch {name}"})
+        succeeded = outcomes[delivery.id].status == Delivery.Status.SUCCEEDED
+        self._finish(
+            f"Queued 1 of 1 batch(es); 0 could not be queued; {int(succeeded)} delivered, {int(not succeeded)} failed.",
+            0 if succeeded else EXIT_NOT_DELIVERED,
         )
 
     # --- selection --------------------------------------------------------
