@@ -20,4 +20,5 @@ class Conflict(DomainError):
 
 
 class IllegalStateChange(Conflict):
-    """The requested change is not allowed in the object's current state (the API answers 409)."""
+    """The requested change is not allowed in the object's current state (the API answers 400,
+    as Scale does: the official client raises ``ScaleInvalidRequest``)."""

@@ -131,7 +131,7 @@ class TaskCancelApi(APIView):
         summary="Cancel a pending task",
         parameters=[doc.TASK_ID, TaskCancelQuery],
         request=None,
-        responses=responses(doc.TaskOutput, 400, 404, 409),
+        responses=responses(doc.TaskOutput, 400, 404),
     )
     def post(self, request, task_id):
         task = own_task(request, task_id)
@@ -145,7 +145,7 @@ class TaskAuditApi(APIView):
         summary="Accept or reject a completed task",
         parameters=[doc.TASK_ID],
         request=TaskAuditInput,
-        responses=responses(doc.TaskOutput, 400, 404, 409, 413),
+        responses=responses(doc.TaskOutput, 400, 404, 413),
     )
     def post(self, request, task_id):
         task = own_task(request, task_id)

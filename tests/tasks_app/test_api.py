@@ -144,7 +144,7 @@ def test_complete_with_a_response_outside_the_categories_is_a_400(customer, api,
     assert not Delivery.objects.exists()
 
 
-def test_completing_twice_is_a_409_and_creates_no_second_delivery(customer, api, operator_account, receiver):
+def test_completing_twice_is_a_400_and_creates_no_second_delivery(customer, api, operator_account, receiver):
     task_id = customer.post(
         "/v1/task/categorization", {**CATEGORIZATION, "callback_url": receiver.url}, format="json"
     ).json()["task_id"]
@@ -153,7 +153,7 @@ def test_completing_twice_is_a_409_and_creates_no_second_delivery(customer, api,
 
     answer = operator.post(f"/v1/ops/task/{task_id}/complete", {"response": {"category": "blue"}}, format="json")
 
-    assert answer.status_code == 409
+    assert answer.status_code == 400
     assert "completed" in answer.json()["error"]
     assert Task.objects.get(id=task_id).response == {"category": "red"}
     assert Delivery.objects.count() == 1

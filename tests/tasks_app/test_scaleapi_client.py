@@ -102,10 +102,9 @@ def test_cancel_of_a_completed_task_is_refused(scale):
     task_id = scale.create_task(TaskType.Categorization, **CATEGORIZATION).id
     services.task_complete(task_id=task_id, response={"category": "red"})
 
-    # We answer 409 (SPEC §5). scaleapi 2.18 then crashes on its own unique_id check
-    # (``body.get`` on a request without a body) instead of raising
-    # ScaleDuplicateResource; either way the customer's code sees an exception.
-    with pytest.raises((ScaleDuplicateResource, AttributeError)):
+    # An illegal state change is a 400 (SPEC §4), which the client raises as
+    # ScaleInvalidRequest, as Scale's own answer would be.
+    with pytest.raises(ScaleInvalidRequest, match="completed"):
         scale.cancel_task(task_id)
 
     assert Task.objects.get(id=task_id).status == "completed"
