@@ -67,11 +67,21 @@ def test_create_with_invalid_input_is_a_400_naming_the_field(customer, change, f
 
 
 def test_unknown_task_type_is_a_400_listing_the_supported_types(customer):
-    answer = customer.post("/v1/task/transcription", CATEGORIZATION, format="json")
+    answer = customer.post("/v1/task/notatype", CATEGORIZATION, format="json")
 
     assert answer.status_code == 400
     assert "categorization" in answer.json()["error"]
     assert "imageannotation" in answer.json()["error"]
+
+
+def test_a_scale_task_type_this_service_does_not_offer_is_a_402_listing_the_supported_types(customer):
+    answer = customer.post("/v1/task/lidarannotation", CATEGORIZATION, format="json")
+
+    assert answer.status_code == 402
+    assert answer.json()["status_code"] == 402
+    assert "lidarannotation" in answer.json()["error"]
+    assert "imageannotation" in answer.json()["error"]
+    assert not Task.objects.exists()
 
 
 def test_malformed_json_is_a_400(customer):

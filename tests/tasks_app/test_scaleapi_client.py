@@ -9,6 +9,7 @@ from scaleapi import ScaleClient
 from scaleapi.exceptions import (
     ScaleDuplicateResource,
     ScaleInvalidRequest,
+    ScaleNotEnabled,
     ScaleResourceNotFound,
     ScaleUnauthorized,
 )
@@ -198,8 +199,10 @@ def test_errors_map_to_the_clients_exceptions(scale, live_server, other_account)
         wrong_key.get_task(task_id)
     with pytest.raises(ScaleInvalidRequest, match="categories"):
         scale.create_task(TaskType.Categorization, **{**CATEGORIZATION, "categories": ["only one"]})
-    with pytest.raises(ScaleInvalidRequest, match="Supported types"):
+    with pytest.raises(ScaleInvalidRequest, match="categories: Unknown field"):
         scale.create_task(TaskType.Transcription, **CATEGORIZATION)
+    with pytest.raises(ScaleNotEnabled, match="Supported types"):
+        scale.create_task(TaskType.LidarAnnotation, **CATEGORIZATION)
 
 
 def test_test_key_client_sees_only_test_tasks(scale, live_server, account):
