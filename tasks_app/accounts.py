@@ -113,9 +113,18 @@ def signing_secret_rotate(*, profile: Profile) -> str:
     return profile.signing_secret
 
 
-def profile_update(*, profile: Profile, default_callback_url: str) -> Profile:
-    """Change the account's default callback URL (validated as every callback target, §8)."""
-    validate_callback_target(default_callback_url)
-    profile.default_callback_url = default_callback_url
-    profile.save(update_fields=["default_callback_url"])
+def profile_update(
+    *, profile: Profile, default_callback_url: str | None = None, test_tasks_autocomplete: bool | None = None
+) -> Profile:
+    """Change what is given: the account's default callback URL (validated as every callback
+    target, §8), whether its test tasks complete themselves (SPEC §13)."""
+    changed = []
+    if default_callback_url is not None:
+        validate_callback_target(default_callback_url)
+        profile.default_callback_url = default_callback_url
+        changed.append("default_callback_url")
+    if test_tasks_autocomplete is not None:
+        profile.test_tasks_autocomplete = test_tasks_autocomplete
+        changed.append("test_tasks_autocomplete")
+    profile.save(update_fields=changed)
     return profile

@@ -67,10 +67,7 @@ class TaskCreateInput(serializers.Serializer):
     metadata = MetadataField(required=False, default=dict)
     unique_id = StrictCharField(max_length=255, required=False, allow_null=True, default=None)
     tags = serializers.ListField(
-        child=StrictCharField(max_length=MAX_TAG_LENGTH),
-        required=False,
-        max_length=MAX_TAGS,
-        default=list,
+        child=StrictCharField(max_length=MAX_TAG_LENGTH), required=False, max_length=MAX_TAGS
     )
     project = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
     batch = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
@@ -205,8 +202,15 @@ class TaskErrorInput(StrictInput):
 
 
 class ProfileUpdateInput(StrictInput):
-    """An http(s) URL, an email address, or "" for none."""
+    """The fields to change: ``default_callback_url`` (an http(s) URL, an email address, or ""
+    for none) and ``test_tasks_autocomplete`` (SPEC §13); at least one."""
 
     default_callback_url = StrictCharField(
-        max_length=2048, allow_blank=True, validators=[validate_callback_target]
+        max_length=2048, allow_blank=True, required=False, validators=[validate_callback_target]
     )
+    test_tasks_autocomplete = StrictBooleanField(required=False)
+
+    def validate(self, data):
+        if not data:
+            raise serializers.ValidationError("Give default_callback_url or test_tasks_autocomplete.")
+        return data

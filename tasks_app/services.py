@@ -6,7 +6,8 @@ an illegal change raises ``TaskStateConflict`` and changes nothing.
 
 Allowed changes::
 
-    create                 → pending
+    create                 → pending     (a test task of an account with test_tasks_autocomplete:
+                                          completed at once, synthetic response, task.completed)
     pending   --complete-->  completed   (task.completed)
     pending   --error----->  error       (task.error)
     pending   --cancel---->  canceled    (no callback)
@@ -30,7 +31,7 @@ from scalehooks.timestamps import format_timestamp
 from tasks_app.attachments import attachment_fetch
 from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
 from tasks_app.keys import Mode
-from tasks_app.models import MAX_TAGS, IdempotencyKey, Task, TaskTag
+from tasks_app.models import MAX_TAGS, IdempotencyKey, Profile, Task, TaskTag
 from tasks_app.task_types import get_task_type
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,8 @@ def task_create(
     request_hash: str = "",
 ) -> Task:
     """Store a pending task of ``task_type`` with validated common ``fields`` and ``params``
-    (the API parses a create body with ``serializers.task_create_body``).
+    (the API parses a create body with ``serializers.task_create_body``). A test task of an
+    account with ``test_tasks_autocomplete`` completes in the same transaction (SPEC §13).
 
     With an ``idempotency_key`` (and the ``task_create_request_hash`` of the
     request), the key is recorded with the task; a concurrent create with the
@@ -95,12 +97,14 @@ def task_create(
     """
     is_test = mode == Mode.TEST
     kind = get_task_type(task_type)
-    fields = {**fields, "tags": _distinct(fields.get("tags", []))}
+    if fields.get("tags") is not None:
+        fields = {**fields, "tags": _distinct(fields["tags"])}
+    autocomplete = is_test and Profile.objects.filter(user=owner, test_tasks_autocomplete=True).exists()
 
     try:
         with transaction.atomic():
             task = Task.objects.create(owner=owner, is_test=is_test, type=kind.name, params=params, **fields)
-            TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in task.tags)
+            TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in task.tags or ())
             if idempotency_key:
                 IdempotencyKey.objects.create(
                     owner=owner,
@@ -109,7 +113,14 @@ def task_create(
                     request_hash=request_hash,
                     task=task,
                 )
-            if kind.attachment_urls(params):
+            if autocomplete:  # completed at once, attachments not downloaded (SPEC §13)
+                task.response = kind.validate_response(
+                    params=params, response=kind.synthetic_response(params=params)
+                )
+                task.status, task.completed_at = Task.Status.COMPLETED, timezone.now()
+                task.save(update_fields=["response", "status", "completed_at", "updated_at"])
+                callback_delivery_create(task=task, event=CallbackEvent.COMPLETED)
+            elif kind.attachment_urls(params):
                 transaction.on_commit(partial(enqueue_attachment_check, task.id))
             return task
     except IntegrityError:
@@ -364,7 +375,7 @@ def task_tags_add(*, task_id: str, tags: list[str]) -> Task:
     """Add tags the task does not have yet, keeping the order of the others."""
     with transaction.atomic():
         task = _locked(task_id)
-        combined = _distinct([*task.tags, *tags])
+        combined = _distinct([*(task.tags or ()), *tags])
         if len(combined) > MAX_TAGS:
             raise ValidationError({"tags": [f"A task has at most {MAX_TAGS} tags."]})
         _tags_save(task, combined)
@@ -376,5 +387,5 @@ def task_tags_remove(*, task_id: str, tags: list[str]) -> Task:
     with transaction.atomic():
         task = _locked(task_id)
         removed = set(tags)
-        _tags_save(task, [name for name in task.tags if name not in removed])
+        _tags_save(task, [name for name in task.tags or () if name not in removed])
     return task

@@ -73,7 +73,7 @@ def check_annotations_by_geometry(annotations, geometries: dict, *, coordinates:
         if not isinstance(kind, str) or kind not in geometries:
             raise invalid_response(f"Annotation type must be one of {allowed}.")
         check_label(annotation, label_names(geometries[kind].get("objects_to_annotate")), required=False)
-        if coordinates or set(annotation) - {"type", "label", "uuid", "attributes"}:
+        if coordinates or set(annotation) - {"type", "label", "uuid", "attributes", "frame"}:
             check_geometry(annotation, kind)
     return annotations
 

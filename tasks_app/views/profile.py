@@ -27,16 +27,13 @@ class ProfileApi(APIView):
 
     @extend_schema(
         operation_id="profile_update",
-        summary="Change the default callback URL",
+        summary="Change the default callback URL, or whether test tasks complete themselves",
         request=ProfileUpdateInput,
         responses=responses(doc.ProfileOutput, 400, 413),
     )
     def patch(self, request):
         data = valid(ProfileUpdateInput(data=request.data))
-        profile = accounts.profile_update(
-            profile=request.auth.profile,
-            default_callback_url=data["default_callback_url"],
-        )
+        profile = accounts.profile_update(profile=request.auth.profile, **data)
         return Response(profile_representation(profile, mode=request.auth.mode))
 
 

@@ -93,7 +93,7 @@ def _task(owner, mode: str, state: str) -> Task:
 
 
 @pytest.fixture
-def targets(account):
+def targets(account, manual_test_mode):
     """The customer's tasks: (mode, state) → task."""
     owner = account.user
     return {
