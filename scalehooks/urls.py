@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from scalehooks import health
+from tasks_app.views.not_offered import NotOfferedApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,6 +14,7 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("v1/", include("tasks_app.urls")),
     path("v1/", include("callbacks_app.urls")),
+    path("v2/<path:rest>", NotOfferedApi.as_view(feature="v2"), name="not-offered-v2"),  # a 402
 ]
 
 handler400 = "scalehooks.views.bad_request"

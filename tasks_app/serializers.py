@@ -176,13 +176,16 @@ class TaskUniqueIdInput(StrictInput):
 
 class TaskTagsInput(StrictInput):
     """A list of tags; the body is the bare JSON list, as the official client sends it
-    (``{"tags": [...]}`` is accepted too)."""
+    (``{"tags": [...]}`` is accepted too). No body is the empty list: the client sends ``[]``
+    as no body at all, with its JSON content type."""
 
     tags = serializers.ListField(child=StrictCharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS)
 
     @classmethod
     def from_body(cls, body) -> "TaskTagsInput":
-        return cls(data={"tags": body} if isinstance(body, list) else body)
+        if isinstance(body, list):
+            return cls(data={"tags": body})
+        return cls(data=body or {"tags": []})
 
 
 class TaskMetadataInput(serializers.Serializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tasks_app.views import ops, profile, tasks
+from tasks_app.views import not_offered, ops, profile, tasks
 
 urlpatterns = [
     path("task/<str:segment>", tasks.TaskApi.as_view(), name="task"),
@@ -39,5 +39,14 @@ urlpatterns = [
         "ops/task/<str:task_id>/recall",
         ops.OpsTaskRecallApi.as_view(),
         name="ops-task-recall",
+    ),
+    # Parts of the official client this service does not offer: a 402 (SPEC §12).
+    *(
+        path(
+            f"{feature}/<path:rest>",
+            not_offered.NotOfferedApi.as_view(feature=feature),
+            name=f"not-offered-{feature}",
+        )
+        for feature in ("studio", "evaluation_tasks", "training_tasks")
     ),
 ]

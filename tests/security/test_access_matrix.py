@@ -67,6 +67,10 @@ ROUTES = [
           pattern="ops/task/<str:task_id>/fix"),
     Route("POST", "/v1/ops/task/{id}/recall", state="completed", operator=True,
           pattern="ops/task/<str:task_id>/recall"),
+    # not offered (a 402 with a key)
+    Route("GET", "/v1/studio/batches", pattern="studio/<path:rest>"),
+    Route("POST", "/v1/evaluation_tasks/imageannotation", {}, pattern="evaluation_tasks/<path:rest>"),
+    Route("POST", "/v1/training_tasks/imageannotation", {}, pattern="training_tasks/<path:rest>"),
 ]
 TASK_ROUTES = [route for route in ROUTES if route.on_task]
 OPERATOR_ROUTES = [route for route in ROUTES if route.operator]
