@@ -185,7 +185,8 @@ class TaskTagsInput(StrictInput):
     def from_body(cls, body) -> "TaskTagsInput":
         if isinstance(body, list):
             return cls(data={"tags": body})
-        return cls(data=body or {"tags": []})
+        empty = isinstance(body, dict) and not body  # no body (a JSON null stays an error)
+        return cls(data={"tags": []} if empty else body)
 
 
 class TaskMetadataInput(serializers.Serializer):

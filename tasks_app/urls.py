@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tasks_app.views import not_offered, ops, profile, tasks
+from tasks_app.views import not_offered, ops, profile, tasks, teams
 
 urlpatterns = [
     path("task/<str:segment>", tasks.TaskApi.as_view(), name="task"),
@@ -40,6 +40,9 @@ urlpatterns = [
         ops.OpsTaskRecallApi.as_view(),
         name="ops-task-recall",
     ),
+    path("teams", teams.TeamsApi.as_view(), name="teams"),
+    path("teams/invite", teams.TeamsInviteApi.as_view(), name="teams-invite"),
+    path("teams/set_role", teams.TeamsSetRoleApi.as_view(), name="teams-set-role"),
     # Parts of the official client this service does not offer: a 402 (SPEC §12).
     *(
         path(

@@ -67,6 +67,9 @@ ROUTES = [
           pattern="ops/task/<str:task_id>/fix"),
     Route("POST", "/v1/ops/task/{id}/recall", state="completed", operator=True,
           pattern="ops/task/<str:task_id>/recall"),
+    Route("GET", "/v1/teams", pattern="teams"),
+    Route("POST", "/v1/teams/invite", {"emails": ["ada@example.com"], "team_role": "member"}, pattern="teams/invite"),
+    Route("POST", "/v1/teams/set_role", {"emails": ["ada@example.com"], "team_role": "admin"}, pattern="teams/set_role"),
     # not offered (a 402 with a key)
     Route("GET", "/v1/studio/batches", pattern="studio/<path:rest>"),
     Route("POST", "/v1/evaluation_tasks/imageannotation", {}, pattern="evaluation_tasks/<path:rest>"),
