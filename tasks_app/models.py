@@ -183,3 +183,25 @@ class Membership(models.Model):
 
     def __str__(self):
         return f"{self.user} ({self.role}) of {self.account}"
+
+
+class UploadedFile(models.Model):
+    """A file an account uploaded or imported (SPEC §12), stored through Django's storage API.
+
+    ``token`` is the unguessable part of its ``attachment_url``: the address a task may use
+    as an attachment, readable without a key, as Scale's signed attachment URLs are.
+    """
+
+    id = models.CharField(primary_key=True, max_length=24, default=generate_task_id, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="files")
+    is_test = models.BooleanField(default=False)
+    token = models.CharField(max_length=64, unique=True)
+    storage_name = models.CharField(max_length=512)
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    mime_type = models.CharField(max_length=255, blank=True, default="")
+    size = models.BigIntegerField(default=0)
+    project_names = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"File {self.id} ({self.original_name})"

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tasks_app.views import not_offered, ops, profile, tasks, teams
+from tasks_app.views import files, not_offered, ops, profile, tasks, teams
 
 urlpatterns = [
     path("task/<str:segment>", tasks.TaskApi.as_view(), name="task"),
@@ -43,6 +43,9 @@ urlpatterns = [
     path("teams", teams.TeamsApi.as_view(), name="teams"),
     path("teams/invite", teams.TeamsInviteApi.as_view(), name="teams-invite"),
     path("teams/set_role", teams.TeamsSetRoleApi.as_view(), name="teams-set-role"),
+    path("files/upload", files.FileUploadApi.as_view(), name="files-upload"),
+    path("files/import", files.FileImportApi.as_view(), name="files-import"),
+    path("files/content/<str:token>/<str:name>", files.FileContentApi.as_view(), name="files-content"),
     # Parts of the official client this service does not offer: a 402 (SPEC §12).
     *(
         path(

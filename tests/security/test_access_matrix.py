@@ -70,6 +70,8 @@ ROUTES = [
     Route("GET", "/v1/teams", pattern="teams"),
     Route("POST", "/v1/teams/invite", {"emails": ["ada@example.com"], "team_role": "member"}, pattern="teams/invite"),
     Route("POST", "/v1/teams/set_role", {"emails": ["ada@example.com"], "team_role": "admin"}, pattern="teams/set_role"),
+    Route("POST", "/v1/files/upload", {}, pattern="files/upload"),
+    Route("POST", "/v1/files/import", {"file_url": "https://example.com/a.png"}, pattern="files/import"),
     # not offered (a 402 with a key)
     Route("GET", "/v1/studio/batches", pattern="studio/<path:rest>"),
     Route("POST", "/v1/evaluation_tasks/imageannotation", {}, pattern="evaluation_tasks/<path:rest>"),
@@ -79,7 +81,9 @@ TASK_ROUTES = [route for route in ROUTES if route.on_task]
 OPERATOR_ROUTES = [route for route in ROUTES if route.operator]
 
 # Public routes (no key by design) and routes outside this table's concern.
-PUBLIC_PATTERNS = {"schema", "docs"}
+# files/content: a stored file's attachment_url, whose unguessable token is the secret
+# (tests/tasks_app/test_files.py).
+PUBLIC_PATTERNS = {"schema", "docs", "files/content/<str:token>/<str:name>"}
 
 
 # --- the accounts, their tasks, the database -------------------------------------------------
