@@ -183,7 +183,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "scalehooks.api.schema.close_output_objects",
-    ],  # PATCH /v1/profile requires its one field
+    ],  # PATCH /v1/profile: its input as declared (at least one of its fields)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
