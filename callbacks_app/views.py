@@ -36,7 +36,6 @@ class TaskCallbackResendApi(APIView):
             ),
             400,
             404,
-            409,
         ),
     )
     def post(self, request, task_id):

@@ -15,6 +15,11 @@ class NotFound(DomainError):
     """No such object for the caller (the API answers 404)."""
 
 
+class NotOffered(DomainError):
+    """A feature of Scale's API that this service does not offer (the API answers 402, which
+    the official client raises as ``ScaleNotEnabled``)."""
+
+
 class Conflict(DomainError):
     """The request conflicts with what is stored (the API answers 409)."""
 
@@ -28,4 +33,5 @@ class RateLimited(DomainError):
 
 
 class IllegalStateChange(Conflict):
-    """The requested change is not allowed in the object's current state (the API answers 409)."""
+    """The requested change is not allowed in the object's current state (the API answers 400,
+    as Scale does: the official client raises ``ScaleInvalidRequest``)."""

@@ -185,7 +185,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "scalehooks.api.schema.close_output_objects",
-    ],  # PATCH /v1/profile requires its one field
+    ],  # PATCH /v1/profile: its input as declared (at least one of its fields)
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -291,6 +291,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# Files (SPEC §12): stored through STORAGES["default"] (a FileSystemStorage here) under
+# MEDIA_ROOT; `files/import` keeps at most FILES_MAX_BYTES of a download (an upload is an
+# API body: API_MAX_BODY_BYTES).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
+FILES_MAX_BYTES = env.int("FILES_MAX_BYTES", default=50 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="6000/min")
 

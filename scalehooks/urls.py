@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callbacks_app.confirmation_views import email_confirmation_view
 from scalehooks import health
+from tasks_app.views.not_offered import NotOfferedApi
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -16,6 +17,7 @@ urlpatterns = [
     path("callbacks/confirm/<str:token>", email_confirmation_view, name="email-confirmation"),
     path("v1/", include("tasks_app.urls")),
     path("v1/", include("callbacks_app.urls")),
+    path("v2/<path:rest>", NotOfferedApi.as_view(feature="v2"), name="not-offered-v2"),  # a 402
 ]
 
 handler400 = "scalehooks.views.bad_request"

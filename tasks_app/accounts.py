@@ -153,13 +153,26 @@ def signing_secret_rotate(*, profile: Profile, mode: str) -> str:
     return getattr(profile, current)
 
 
-def profile_update(*, profile: Profile, mode: str, default_callback_url: str) -> Profile:
-    """Change the default callback URL of ``mode`` (validated as every callback target, §8);
-    the other mode's is left alone."""
-    validate_callback_target(default_callback_url, allowed_networks=profile.allowed_networks)
-    field = mode_field(mode, "default_callback_url")
-    setattr(profile, field, default_callback_url)
-    profile.save(update_fields=[field])
+def profile_update(
+    *,
+    profile: Profile,
+    mode: str,
+    default_callback_url: str | None = None,
+    test_tasks_autocomplete: bool | None = None,
+) -> Profile:
+    """Change what is given: the default callback URL of ``mode`` (validated as every callback
+    target, §8; the other mode's is left alone), whether the account's test tasks complete
+    themselves (SPEC §13)."""
+    changed = []
+    if default_callback_url is not None:
+        validate_callback_target(default_callback_url, allowed_networks=profile.allowed_networks)
+        field = mode_field(mode, "default_callback_url")
+        setattr(profile, field, default_callback_url)
+        changed.append(field)
+    if test_tasks_autocomplete is not None:
+        profile.test_tasks_autocomplete = test_tasks_autocomplete
+        changed.append("test_tasks_autocomplete")
+    profile.save(update_fields=changed)
     return profile
 
 

@@ -11,7 +11,7 @@ class TaskNotFound(NotFound):
 
 
 class TaskStateConflict(IllegalStateChange):
-    """The requested change is not allowed in the task's current state (HTTP 409)."""
+    """The requested change is not allowed in the task's current state (HTTP 400)."""
 
 
 class DuplicateUniqueId(Conflict):

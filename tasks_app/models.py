@@ -50,6 +50,10 @@ class Profile(models.Model):
     test_api_key_prefix = models.CharField(max_length=16, blank=True, default="")
     test_api_key_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
+    # Test-key tasks complete at once with a synthetic response (SPEC §13); false keeps
+    # them pending for operators.
+    test_tasks_autocomplete = models.BooleanField(default=True)
+
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self):
@@ -108,7 +112,8 @@ class Task(models.Model):
     callback_succeeded = models.BooleanField(null=True, blank=True)
     callback_succeeded_at = models.DateTimeField(null=True, blank=True)
     metadata = models.JSONField(default=dict, blank=True)
-    tags = models.JSONField(default=list, blank=True)
+    # None until tags are first set: the task object has no `tags` until then, as on Scale.
+    tags = models.JSONField(null=True, blank=True, default=None)
     # NULL, not "", when unset: the unique constraint holds only among set values.
     unique_id = models.CharField(max_length=255, null=True, blank=True)  # noqa: DJ001
     project = models.CharField(max_length=255, blank=True, default="")
@@ -272,3 +277,51 @@ class Batch(models.Model):
     @property
     def mode(self) -> str:
         return Mode.TEST if self.is_test else Mode.LIVE
+
+
+class Membership(models.Model):
+    """A teammate of an account (SPEC §12): a user invited by the account's owner, with a role.
+
+    The owner is not a membership: it is the profile's user, shown as ``admin``. A user is
+    the teammate of at most one account; it has no API keys of its own (it will sign in to
+    the portal, §14).
+    """
+
+    class Role(models.TextChoices):
+        LABELER = "labeler", "Labeler"
+        MEMBER = "member", "Member"
+        MANAGER = "manager", "Manager"
+        ADMIN = "admin", "Admin"
+
+    account = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="memberships")
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    invited_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["invited_at", "id"]
+
+    def __str__(self):
+        return f"{self.user} ({self.role}) of {self.account}"
+
+
+class UploadedFile(models.Model):
+    """A file an account uploaded or imported (SPEC §12), stored through Django's storage API.
+
+    ``token`` is the unguessable part of its ``attachment_url``: the address a task may use
+    as an attachment, readable without a key, as Scale's signed attachment URLs are.
+    """
+
+    id = models.CharField(primary_key=True, max_length=24, default=generate_task_id, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="files")
+    is_test = models.BooleanField(default=False)
+    token = models.CharField(max_length=64, unique=True)
+    storage_name = models.CharField(max_length=512)
+    original_name = models.CharField(max_length=255, blank=True, default="")
+    mime_type = models.CharField(max_length=255, blank=True, default="")
+    size = models.BigIntegerField(default=0)
+    project_names = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return f"File {self.id} ({self.original_name})"

@@ -19,6 +19,7 @@ from tasks_app.schema import TaskOutput
 _ABSENT_WHEN = {
     "callback_succeeded": lambda value: value is None,
     "unique_id": lambda value: value is None,
+    "tags": lambda value: value is None,
     "customer_review_status": lambda value: not value,
 }
 
@@ -59,6 +60,7 @@ def profile_representation(profile, *, mode: str) -> dict:
         "default_callback_url": profile.default_callback_url_of(mode),
         "callback_auth_key": profile.callback_auth_key(mode),
         "signing_secret": profile.signing_secret_of(mode),
+        "test_tasks_autocomplete": profile.test_tasks_autocomplete,
     }
 
 

@@ -47,7 +47,9 @@ class TaskOutput(serializers.Serializer):
         required=False, help_text="Absent until the task's first callback delivery finishes."
     )
     metadata = serializers.DictField(child=serializers.JSONField())
-    tags = serializers.ListField(child=serializers.CharField())
+    tags = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Absent until tags are first set."
+    )
     unique_id = serializers.CharField(required=False, help_text="Absent when unset.")
     is_test = serializers.BooleanField()
     project = serializers.CharField(allow_blank=True)
@@ -78,6 +80,9 @@ class ProfileOutput(serializers.Serializer):
     )
     callback_auth_key = serializers.CharField(help_text="Of the key's mode (live or test).")
     signing_secret = serializers.CharField(help_text="Standard Webhooks secret of the key's mode, whsec_….")
+    test_tasks_autocomplete = serializers.BooleanField(
+        help_text="Test-key tasks complete at once with a synthetic response (default true)."
+    )
 
 
 # --- request shapes the input serializers cannot tell ----------------------------------

@@ -72,10 +72,7 @@ class TaskCreateInput(serializers.Serializer):
     metadata = MetadataField(required=False, default=dict)
     unique_id = StrictCharField(max_length=255, required=False, allow_null=True, default=None)
     tags = serializers.ListField(
-        child=StrictCharField(max_length=MAX_TAG_LENGTH),
-        required=False,
-        max_length=MAX_TAGS,
-        default=list,
+        child=StrictCharField(max_length=MAX_TAG_LENGTH), required=False, max_length=MAX_TAGS
     )
     project = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
     batch = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
@@ -210,13 +207,17 @@ class TaskUniqueIdInput(StrictInput):
 
 class TaskTagsInput(StrictInput):
     """A list of tags; the body is the bare JSON list, as the official client sends it
-    (``{"tags": [...]}`` is accepted too)."""
+    (``{"tags": [...]}`` is accepted too). No body is the empty list: the client sends ``[]``
+    as no body at all, with its JSON content type."""
 
     tags = serializers.ListField(child=StrictCharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS)
 
     @classmethod
     def from_body(cls, body) -> "TaskTagsInput":
-        return cls(data={"tags": body} if isinstance(body, list) else body)
+        if isinstance(body, list):
+            return cls(data={"tags": body})
+        empty = isinstance(body, dict) and not body  # no body (a JSON null stays an error)
+        return cls(data={"tags": []} if empty else body)
 
 
 class TaskMetadataInput(serializers.Serializer):
@@ -236,12 +237,19 @@ class TaskErrorInput(StrictInput):
 
 
 class ProfileUpdateInput(StrictInput):
-    """An http(s) URL, an email address, or "" for none: the default of the key's mode.
+    """The fields to change: ``default_callback_url`` of the key's mode (an http(s) URL, an
+    email address, or "" for none) and ``test_tasks_autocomplete`` (SPEC §13); at least one.
     Context: ``allowed_networks``, the account's."""
 
     default_callback_url = StrictCharField(
-        max_length=2048, allow_blank=True, validators=[CallbackTargetValidator()]
+        max_length=2048, allow_blank=True, required=False, validators=[CallbackTargetValidator()]
     )
+    test_tasks_autocomplete = StrictBooleanField(required=False)
+
+    def validate(self, data):
+        if not data:
+            raise serializers.ValidationError("Give default_callback_url or test_tasks_autocomplete.")
+        return data
 
 
 # --- projects and batches (SPEC §12) ------------------------------------------------

@@ -6,7 +6,8 @@ an illegal change raises ``TaskStateConflict`` and changes nothing.
 
 Allowed changes::
 
-    create                 → pending
+    create                 → pending     (a test task of an account with test_tasks_autocomplete:
+                                          completed at once, synthetic response, task.completed)
     pending   --complete-->  completed   (task.completed)
     pending   --error----->  error       (task.error)
     pending   --cancel---->  canceled    (no callback)
@@ -34,7 +35,7 @@ from tasks_app.attachments import attachment_fetch
 from tasks_app.batches import batch_progress, batch_task_join, task_batch_is_staging
 from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
 from tasks_app.keys import Mode
-from tasks_app.models import MAX_TAGS, IdempotencyKey, Task, TaskTag
+from tasks_app.models import IdempotencyKey, Profile, Task, TaskTag
 from tasks_app.task_types import get_task_type
 
 logger = logging.getLogger(__name__)
@@ -90,7 +91,8 @@ def task_create(
     request_hash: str = "",
 ) -> Task:
     """Store a pending task of ``task_type`` with validated common ``fields`` and ``params``
-    (the API parses a create body with ``serializers.task_create_body``).
+    (the API parses a create body with ``serializers.task_create_body``). A test task of an
+    account with ``test_tasks_autocomplete`` completes in the same transaction (SPEC §13).
 
     With an ``idempotency_key`` (and the ``task_create_request_hash`` of the
     request), the key is recorded with the task; a concurrent create with the
@@ -99,7 +101,9 @@ def task_create(
     """
     is_test = mode == Mode.TEST
     kind = get_task_type(task_type)
-    fields = {**fields, "tags": _distinct(fields.get("tags", []))}
+    if fields.get("tags") is not None:
+        fields = {**fields, "tags": tags_distinct(fields["tags"])}
+    autocomplete = is_test and Profile.objects.filter(user=owner, test_tasks_autocomplete=True).exists()
 
     try:
         with transaction.atomic():
@@ -107,7 +111,7 @@ def task_create(
                 owner=owner, is_test=is_test, project=fields.get("project", ""), batch=fields.get("batch", "")
             )
             task = Task.objects.create(owner=owner, is_test=is_test, type=kind.name, params=params, **fields)
-            TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in task.tags)
+            TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in task.tags or ())
             if idempotency_key:
                 IdempotencyKey.objects.create(
                     owner=owner,
@@ -116,7 +120,10 @@ def task_create(
                     request_hash=request_hash,
                     task=task,
                 )
-            if kind.attachment_urls(params):
+            if autocomplete and not task_batch_is_staging(task):
+                # completed at once, attachments not downloaded (SPEC §13)
+                _complete(task, response=kind.synthetic_response(params=params))
+            elif kind.attachment_urls(params):
                 transaction.on_commit(partial(enqueue_attachment_check, task.id))
             return task
     except IntegrityError:
@@ -139,10 +146,15 @@ def task_create(
         raise DuplicateUniqueId(unique_id=unique_id, existing_task_id=existing.id) from None
 
 
+def tags_distinct(names: list[str]) -> list[str]:
+    """``names`` without repeats, in their first order."""
+    return list(dict.fromkeys(names))
+
+
 # --- state changes --------------------------------------------------------------
 
 
-def _locked(task_id: str) -> Task:
+def task_locked(task_id: str) -> Task:
     """The task, locked for update until the surrounding transaction ends."""
     return Task.objects.select_for_update().get(id=task_id)
 
@@ -157,24 +169,29 @@ def _require_status(task: Task, *allowed: str, action: str) -> None:
 def task_complete(*, task_id: str, response) -> Task:
     """``pending`` → ``completed`` with a response valid for the task's type; completion callback."""
     with transaction.atomic():
-        task = _locked(task_id)
+        task = task_locked(task_id)
         _require_status(task, Task.Status.PENDING, action="complete")
         if task_batch_is_staging(task):
             raise TaskStateConflict(
                 f"Cannot complete task {task.id}: its batch {task.batch!r} is staging (finalize it first)."
             )
-        task.response = get_task_type(task.type).validate_response(params=task.params, response=response)
-        task.status = Task.Status.COMPLETED
-        task.completed_at = timezone.now()
-        task.save(update_fields=["response", "status", "completed_at", "updated_at"])
-        callback_delivery_create(task=task, event=CallbackEvent.COMPLETED)
-        batch_progress(task=task)
+        _complete(task, response=response)
     return task
+
+
+def _complete(task: Task, *, response) -> None:
+    """``task`` (locked or new, in the caller's transaction) completed with ``response``."""
+    task.response = get_task_type(task.type).validate_response(params=task.params, response=response)
+    task.status = Task.Status.COMPLETED
+    task.completed_at = timezone.now()
+    task.save(update_fields=["response", "status", "completed_at", "updated_at"])
+    callback_delivery_create(task=task, event=CallbackEvent.COMPLETED)
+    batch_progress(task=task)
 
 
 def _fail(task_id: str, *, response: dict, action: str) -> Task:
     with transaction.atomic():
-        task = _locked(task_id)
+        task = task_locked(task_id)
         _require_status(task, Task.Status.PENDING, action=action)
         task.status = Task.Status.ERROR
         task.response = response
@@ -236,7 +253,7 @@ def task_attachments_check(*, task_id: str) -> Task | None:
 def task_cancel(*, task_id: str, clear_unique_id: bool = False) -> Task:
     """``pending`` → ``canceled`` (by the customer). No callback."""
     with transaction.atomic():
-        task = _locked(task_id)
+        task = task_locked(task_id)
         _require_status(task, Task.Status.PENDING, action="cancel")
         task.status = Task.Status.CANCELED
         if clear_unique_id:
@@ -263,7 +280,7 @@ def task_audit(*, task_id: str, accepted: bool, comments: str = "", audited_by: 
     """
     comments = comments or ""
     with transaction.atomic():
-        task = _locked(task_id)
+        task = task_locked(task_id)
         _require_status(task, Task.Status.COMPLETED, action="audit")
         result = Task.AuditResult.ACCEPTED if accepted else Task.AuditResult.REJECTED
         task.audits = [
@@ -282,7 +299,7 @@ def task_fix(*, task_id: str, response) -> Task:
     """An operator replaces the response of a ``completed`` task; the old one goes to
     ``prior_responses``, the fix is recorded as a ``fixed`` audit; audit callback."""
     with transaction.atomic():
-        task = _locked(task_id)
+        task = task_locked(task_id)
         _require_status(task, Task.Status.COMPLETED, action="fix")
         new_response = get_task_type(task.type).validate_response(params=task.params, response=response)
         task.prior_responses = [*task.prior_responses, task.response]
@@ -305,7 +322,7 @@ def task_recall(*, task_id: str) -> Task:
     is reset since the next response has not been reviewed. Audits are kept.
     """
     with transaction.atomic():
-        task = _locked(task_id)
+        task = task_locked(task_id)
         _require_status(task, Task.Status.COMPLETED, action="recall")
         task.prior_responses = [*task.prior_responses, task.response]
         task.response = None
@@ -315,84 +332,4 @@ def task_recall(*, task_id: str) -> Task:
         task.save()
         callback_delivery_create(task=task, event=CallbackEvent.RECALLED)
         batch_progress(task=task)
-    return task
-
-
-# --- fields the customer may change in any state -------------------------------
-
-
-def task_unique_id_set(*, task_id: str, unique_id: str) -> Task:
-    """Give the task a ``unique_id``; ``DuplicateUniqueId`` when another task of the
-    same account and mode has it."""
-    try:
-        with transaction.atomic():
-            task = _locked(task_id)
-            task.unique_id = unique_id
-            task.save(update_fields=["unique_id", "updated_at"])
-            return task
-    except IntegrityError:
-        existing = (
-            Task.objects.filter(owner_id=task.owner_id, is_test=task.is_test, unique_id=unique_id)
-            .exclude(id=task_id)
-            .first()
-        )
-        if existing is None:
-            raise
-        raise DuplicateUniqueId(unique_id=unique_id, existing_task_id=existing.id) from None
-
-
-def task_unique_id_clear(*, task_id: str) -> Task:
-    with transaction.atomic():
-        task = _locked(task_id)
-        task.unique_id = None
-        task.save(update_fields=["unique_id", "updated_at"])
-    return task
-
-
-def task_metadata_set(*, task_id: str, metadata: dict) -> Task:
-    """Replace the task's metadata."""
-    with transaction.atomic():
-        task = _locked(task_id)
-        task.metadata = metadata
-        task.save(update_fields=["metadata", "updated_at"])
-    return task
-
-
-def _distinct(names: list[str]) -> list[str]:
-    return list(dict.fromkeys(names))
-
-
-def _tags_save(task: Task, tags: list[str]) -> None:
-    task.tags = tags
-    task.save(update_fields=["tags", "updated_at"])
-    task.tag_rows.exclude(name__in=tags).delete()
-    present = set(task.tag_rows.values_list("name", flat=True))
-    TaskTag.objects.bulk_create(TaskTag(task=task, name=name) for name in tags if name not in present)
-
-
-def task_tags_set(*, task_id: str, tags: list[str]) -> Task:
-    """Replace the task's tags."""
-    with transaction.atomic():
-        task = _locked(task_id)
-        _tags_save(task, _distinct(tags))
-    return task
-
-
-def task_tags_add(*, task_id: str, tags: list[str]) -> Task:
-    """Add tags the task does not have yet, keeping the order of the others."""
-    with transaction.atomic():
-        task = _locked(task_id)
-        combined = _distinct([*task.tags, *tags])
-        if len(combined) > MAX_TAGS:
-            raise ValidationError({"tags": [f"A task has at most {MAX_TAGS} tags."]})
-        _tags_save(task, combined)
-    return task
-
-
-def task_tags_remove(*, task_id: str, tags: list[str]) -> Task:
-    """Remove the given tags (those the task does not have are ignored)."""
-    with transaction.atomic():
-        task = _locked(task_id)
-        removed = set(tags)
-        _tags_save(task, [name for name in task.tags if name not in removed])
     return task

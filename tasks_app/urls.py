@@ -1,7 +1,7 @@
 from django.urls import path
 
 import scalehooks.api.names  # noqa: F401 - registers the "name" path converter
-from tasks_app.views import batches, ops, profile, projects, tasks
+from tasks_app.views import batches, files, not_offered, ops, profile, projects, tasks, teams
 
 urlpatterns = [
     path("task/<str:segment>", tasks.TaskApi.as_view(), name="task"),
@@ -48,5 +48,20 @@ urlpatterns = [
         "ops/task/<str:task_id>/recall",
         ops.OpsTaskRecallApi.as_view(),
         name="ops-task-recall",
+    ),
+    path("teams", teams.TeamsApi.as_view(), name="teams"),
+    path("teams/invite", teams.TeamsInviteApi.as_view(), name="teams-invite"),
+    path("teams/set_role", teams.TeamsSetRoleApi.as_view(), name="teams-set-role"),
+    path("files/upload", files.FileUploadApi.as_view(), name="files-upload"),
+    path("files/import", files.FileImportApi.as_view(), name="files-import"),
+    path("files/content/<str:token>/<str:name>", files.FileContentApi.as_view(), name="files-content"),
+    # Parts of the official client this service does not offer: a 402 (SPEC §12).
+    *(
+        path(
+            f"{feature}/<path:rest>",
+            not_offered.NotOfferedApi.as_view(feature=feature),
+            name=f"not-offered-{feature}",
+        )
+        for feature in ("studio", "evaluation_tasks", "training_tasks")
     ),
 ]

@@ -95,6 +95,15 @@ def account(db):
 
 
 @pytest.fixture
+def manual_test_mode(account):
+    """The customer's test-key tasks stay pending for operators (``test_tasks_autocomplete``
+    off, SPEC §13): for tests of the pending lifecycle in test mode."""
+    account.profile.test_tasks_autocomplete = False
+    account.profile.save(update_fields=["test_tasks_autocomplete"])
+    return account
+
+
+@pytest.fixture
 def other_account(db):
     return account_create(email="other@example.com")
 

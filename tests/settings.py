@@ -6,7 +6,9 @@ queue and callback settings.
 """
 
 import os
+import tempfile
 import uuid
+from pathlib import Path
 
 # Receivers run on 127.0.0.1: allow loopback, as `make run` does.
 os.environ.setdefault("CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
@@ -37,6 +39,9 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 STATIC_ROOT = None
+
+# Files the tests upload (schemathesis included) go to a directory of this run, not ./media.
+MEDIA_ROOT = Path(tempfile.gettempdir()) / os.environ["Q_CLUSTER_NAME"] / "media"
 WHITENOISE_USE_FINDERS = True
 
 # The ORM broker looks for jobs every 0.05 s, not 0.2 s: a queued job is picked up and a

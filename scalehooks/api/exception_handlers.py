@@ -18,7 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
-from scalehooks.errors import Conflict, DomainError, NotFound, RateLimited
+from scalehooks.errors import Conflict, DomainError, IllegalStateChange, NotFound, NotOffered, RateLimited
 
 logger = logging.getLogger(__name__)
 
@@ -44,8 +44,12 @@ def _summary(details) -> str:
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, Conflict):  # illegal state changes included (for now)
+    if isinstance(exc, IllegalStateChange):  # as Scale answers it (SPEC §4): a 400, not a 409
+        return error_response(status.HTTP_400_BAD_REQUEST, str(exc))
+    if isinstance(exc, Conflict):
         return error_response(status.HTTP_409_CONFLICT, str(exc))
+    if isinstance(exc, NotOffered):
+        return error_response(status.HTTP_402_PAYMENT_REQUIRED, str(exc))
     if isinstance(exc, NotFound):
         return error_response(status.HTTP_404_NOT_FOUND, str(exc))
     if isinstance(exc, RateLimited):

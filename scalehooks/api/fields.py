@@ -80,3 +80,43 @@ class TimestampField(serializers.Field):
 
     def to_representation(self, value):
         return format_timestamp(value)
+
+
+class LenientNumberField(serializers.Field):
+    """A JSON number, or a numeric string as Scale takes it (``"30"`` is 30); never a boolean.
+
+    With ``integer``, the value must be whole (``"30"``, ``30.0`` → 30).
+    """
+
+    default_error_messages = {
+        "invalid": "Must be a number.",
+        "integer": "Must be a whole number.",
+        "min_value": "Must be at least {min_value}.",
+    }
+
+    def __init__(self, *, integer: bool = False, min_value=None, **kwargs):
+        self.integer = integer
+        self.min_value = min_value
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, (int, float, str)):
+            self.fail("invalid")
+        try:
+            number = float(data.strip()) if isinstance(data, str) else data
+        except ValueError:
+            self.fail("invalid")
+        if number != number or number in (float("inf"), float("-inf")):  # NaN, infinities
+            self.fail("invalid")
+        if self.integer:
+            if not float(number).is_integer():
+                self.fail("integer")
+            number = int(number)
+        elif isinstance(number, float) and number.is_integer() and isinstance(data, str):
+            number = int(number)
+        if self.min_value is not None and number < self.min_value:
+            self.fail("min_value", min_value=self.min_value)
+        return number
+
+    def to_representation(self, value):
+        return value

@@ -66,10 +66,13 @@ class ErrorOutput(serializers.Serializer):
 
 
 _ERROR_TEXT = {
-    400: "Invalid input: `details` names each field and its messages.",
+    400: (
+        "Invalid input (`details` names each field and its messages), or a change the "
+        "object's state does not allow."
+    ),
     401: "No API key, or not a valid one.",
     404: "No such task for this key (another account's task, or of the other mode, is a 404 too).",
-    409: "Conflict: the task's state does not allow it, or the unique_id is taken.",
+    409: "Conflict: the unique_id is taken, or the Idempotency-Key was used for another request.",
     413: "Request body larger than API_MAX_BODY_BYTES.",
     429: "Too many requests for this key; see Retry-After.",
 }

@@ -28,7 +28,7 @@ def _ops_schema(action: str, summary: str, request=None):
         tags=["ops"],
         parameters=[doc.TASK_ID],
         request=request,
-        responses=responses(doc.TaskOutput, *((400, 413) if request else ()), 404, 409),
+        responses=responses(doc.TaskOutput, 400, *((413,) if request else ()), 404),
     )
 
 

@@ -27,7 +27,7 @@ class ProfileApi(APIView):
 
     @extend_schema(
         operation_id="profile_update",
-        summary="Change the default callback URL of the key's mode",
+        summary="Change the default callback URL of the key's mode, or whether test tasks complete themselves",
         request=ProfileUpdateInput,
         responses=responses(doc.ProfileOutput, 400, 413),
     )
@@ -36,11 +36,7 @@ class ProfileApi(APIView):
         data = valid(
             ProfileUpdateInput(data=request.data, context={"allowed_networks": profile.allowed_networks})
         )
-        accounts.profile_update(
-            profile=profile,
-            mode=request.auth.mode,
-            default_callback_url=data["default_callback_url"],
-        )
+        accounts.profile_update(profile=profile, mode=request.auth.mode, **data)
         return Response(profile_representation(profile, mode=request.auth.mode))
 
 

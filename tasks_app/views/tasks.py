@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scalehooks.api.schema import responses
-from tasks_app import batches, selectors, services
+from tasks_app import batches, selectors, services, task_fields
 from tasks_app import schema as doc
 from tasks_app.representation import (
     task_page_representation,
@@ -147,7 +147,7 @@ class TaskCancelApi(APIView):
         summary="Cancel a pending task",
         parameters=[doc.TASK_ID, TaskCancelQuery],
         request=None,
-        responses=responses(doc.TaskOutput, 400, 404, 409),
+        responses=responses(doc.TaskOutput, 400, 404),
     )
     def post(self, request, task_id):
         task = own_task(request, task_id)
@@ -161,7 +161,7 @@ class TaskAuditApi(APIView):
         summary="Accept or reject a completed task",
         parameters=[doc.TASK_ID],
         request=TaskAuditInput,
-        responses=responses(doc.TaskOutput, 400, 404, 409, 413),
+        responses=responses(doc.TaskOutput, 400, 404, 413),
     )
     def post(self, request, task_id):
         task = own_task(request, task_id)
@@ -187,7 +187,7 @@ class TaskUniqueIdApi(APIView):
     def post(self, request, task_id):
         task = own_task(request, task_id)
         data = valid(TaskUniqueIdInput(data=request.data))
-        return task_response(services.task_unique_id_set(task_id=task.id, unique_id=data["unique_id"]))
+        return task_response(task_fields.task_unique_id_set(task_id=task.id, unique_id=data["unique_id"]))
 
     @extend_schema(
         operation_id="task_unique_id_clear",
@@ -198,7 +198,7 @@ class TaskUniqueIdApi(APIView):
     )
     def delete(self, request, task_id):
         task = own_task(request, task_id)
-        return task_response(services.task_unique_id_clear(task_id=task.id))
+        return task_response(task_fields.task_unique_id_clear(task_id=task.id))
 
 
 class TaskMetadataApi(APIView):
@@ -212,7 +212,7 @@ class TaskMetadataApi(APIView):
     def post(self, request, task_id):
         task = own_task(request, task_id)
         data = valid(TaskMetadataInput.from_body(request.data))
-        return task_response(services.task_metadata_set(task_id=task.id, metadata=data["metadata"]))
+        return task_response(task_fields.task_metadata_set(task_id=task.id, metadata=data["metadata"]))
 
 
 class TaskTagsApi(APIView):
@@ -230,7 +230,7 @@ class TaskTagsApi(APIView):
     )
     def post(self, request, task_id):
         task = own_task(request, task_id)
-        return task_response(services.task_tags_set(task_id=task.id, tags=self._tags(request)))
+        return task_response(task_fields.task_tags_set(task_id=task.id, tags=self._tags(request)))
 
     @extend_schema(
         operation_id="task_tags_add",
@@ -241,7 +241,7 @@ class TaskTagsApi(APIView):
     )
     def put(self, request, task_id):
         task = own_task(request, task_id)
-        return task_response(services.task_tags_add(task_id=task.id, tags=self._tags(request)))
+        return task_response(task_fields.task_tags_add(task_id=task.id, tags=self._tags(request)))
 
     @extend_schema(
         operation_id="task_tags_remove",
@@ -252,4 +252,4 @@ class TaskTagsApi(APIView):
     )
     def delete(self, request, task_id):
         task = own_task(request, task_id)
-        return task_response(services.task_tags_remove(task_id=task.id, tags=self._tags(request)))
+        return task_response(task_fields.task_tags_remove(task_id=task.id, tags=self._tags(request)))

@@ -37,13 +37,13 @@ def test_resend_callback_queues_a_new_delivery_that_reaches_the_receiver(
     assert receiver.requests[-1].header("scale-callback-event") == "task.resent"
 
 
-def test_resend_callback_of_a_pending_task_is_409(customer, account, receiver):
+def test_resend_callback_of_a_pending_task_is_400(customer, account, receiver):
     task = TaskFactory(owner=account.user, callback_url=receiver.url)
 
     response = customer.post(f"/v1/task/{task.id}/resend_callback")
 
-    assert response.status_code == 409
-    assert response.json()["status_code"] == 409
+    assert response.status_code == 400
+    assert response.json()["status_code"] == 400
     assert "pending" in response.json()["error"]
     assert not Delivery.objects.exists()
 

@@ -19,8 +19,8 @@ from tasks_app.errors import TaskNotFound, TaskStateConflict
         (NotFound("Refused."), 404),
         (TaskNotFound("Refused."), 404),
         (Conflict("Refused."), 409),
-        (IllegalStateChange("Refused."), 409),
-        (TaskStateConflict("Refused."), 409),
+        (IllegalStateChange("Refused."), 400),
+        (TaskStateConflict("Refused."), 400),
     ],
 )
 def test_domain_error_is_answered_with_its_status_and_message(error, status_code):

@@ -80,12 +80,23 @@ ROUTES = [
           pattern="ops/task/<str:task_id>/fix"),
     Route("POST", "/v1/ops/task/{id}/recall", state="completed", operator=True,
           pattern="ops/task/<str:task_id>/recall"),
+    Route("GET", "/v1/teams", pattern="teams"),
+    Route("POST", "/v1/teams/invite", {"emails": ["ada@example.com"], "team_role": "member"}, pattern="teams/invite"),
+    Route("POST", "/v1/teams/set_role", {"emails": ["ada@example.com"], "team_role": "admin"}, pattern="teams/set_role"),
+    Route("POST", "/v1/files/upload", {}, pattern="files/upload"),
+    Route("POST", "/v1/files/import", {"file_url": "https://example.com/a.png"}, pattern="files/import"),
+    # not offered (a 402 with a key)
+    Route("GET", "/v1/studio/batches", pattern="studio/<path:rest>"),
+    Route("POST", "/v1/evaluation_tasks/imageannotation", {}, pattern="evaluation_tasks/<path:rest>"),
+    Route("POST", "/v1/training_tasks/imageannotation", {}, pattern="training_tasks/<path:rest>"),
 ]
 TASK_ROUTES = [route for route in ROUTES if route.on_task]
 OPERATOR_ROUTES = [route for route in ROUTES if route.operator]
 
 # Public routes (no key by design) and routes outside this table's concern.
-PUBLIC_PATTERNS = {"schema", "docs"}
+# files/content: a stored file's attachment_url, whose unguessable token is the secret
+# (tests/tasks_app/test_files.py).
+PUBLIC_PATTERNS = {"schema", "docs", "files/content/<str:token>/<str:name>"}
 
 
 # --- the accounts, their tasks, the database -------------------------------------------------
@@ -106,7 +117,7 @@ def _task(owner, mode: str, state: str) -> Task:
 
 
 @pytest.fixture
-def targets(account):
+def targets(account, manual_test_mode):
     """The customer's tasks: (mode, state) → task."""
     owner = account.user
     return {

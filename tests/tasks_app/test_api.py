@@ -67,11 +67,21 @@ def test_create_with_invalid_input_is_a_400_naming_the_field(customer, change, f
 
 
 def test_unknown_task_type_is_a_400_listing_the_supported_types(customer):
-    answer = customer.post("/v1/task/transcription", CATEGORIZATION, format="json")
+    answer = customer.post("/v1/task/notatype", CATEGORIZATION, format="json")
 
     assert answer.status_code == 400
     assert "categorization" in answer.json()["error"]
     assert "imageannotation" in answer.json()["error"]
+
+
+def test_a_scale_task_type_this_service_does_not_offer_is_a_402_listing_the_supported_types(customer):
+    answer = customer.post("/v1/task/lidarannotation", CATEGORIZATION, format="json")
+
+    assert answer.status_code == 402
+    assert answer.json()["status_code"] == 402
+    assert "lidarannotation" in answer.json()["error"]
+    assert "imageannotation" in answer.json()["error"]
+    assert not Task.objects.exists()
 
 
 def test_malformed_json_is_a_400(customer):
@@ -144,7 +154,7 @@ def test_complete_with_a_response_outside_the_categories_is_a_400(customer, api,
     assert not Delivery.objects.exists()
 
 
-def test_completing_twice_is_a_409_and_creates_no_second_delivery(customer, api, operator_account, receiver):
+def test_completing_twice_is_a_400_and_creates_no_second_delivery(customer, api, operator_account, receiver):
     task_id = customer.post(
         "/v1/task/categorization", {**CATEGORIZATION, "callback_url": receiver.url}, format="json"
     ).json()["task_id"]
@@ -153,7 +163,7 @@ def test_completing_twice_is_a_409_and_creates_no_second_delivery(customer, api,
 
     answer = operator.post(f"/v1/ops/task/{task_id}/complete", {"response": {"category": "blue"}}, format="json")
 
-    assert answer.status_code == 409
+    assert answer.status_code == 400
     assert "completed" in answer.json()["error"]
     assert Task.objects.get(id=task_id).response == {"category": "red"}
     assert Delivery.objects.count() == 1

@@ -127,7 +127,7 @@ def test_resend_refusals(customer, create_batch, create_task):
 
     not_completed = customer.post("/v1/batches/open/resend_callback")
     # An illegal state change: 409 until W-F2's merge makes every one a 400 (SPEC §4); then 400 only.
-    assert not_completed.status_code in (400, 409)
+    assert not_completed.status_code == 400  # an illegal state change (SPEC §4)
     assert "it is in_progress (allowed only when completed)" in not_completed.json()["error"]
     no_callback = customer.post("/v1/batches/silent/resend_callback")
     assert no_callback.status_code == 400

@@ -14,7 +14,7 @@ def _task(**fields) -> Task:
 
 
 def test_task_representation_has_the_declared_fields_optional_ones_last():
-    task = _task(callback_succeeded=False, unique_id="u-1", customer_review_status="accepted")
+    task = _task(callback_succeeded=False, unique_id="u-1", customer_review_status="accepted", tags=["a"])
 
     data = task_representation(task)
 
@@ -29,6 +29,6 @@ def test_task_representation_has_the_declared_fields_optional_ones_last():
 
 
 def test_task_representation_leaves_out_what_is_unset():
-    data = task_representation(_task(callback_succeeded=None, unique_id=None, customer_review_status=""))
+    data = task_representation(_task(callback_succeeded=None, unique_id=None, customer_review_status="", tags=None))
 
-    assert {"callback_succeeded", "unique_id", "customer_review_status"}.isdisjoint(data)
+    assert {"callback_succeeded", "unique_id", "customer_review_status", "tags"}.isdisjoint(data)

@@ -9,6 +9,7 @@ from scaleapi import ScaleClient
 from scaleapi.exceptions import (
     ScaleDuplicateResource,
     ScaleInvalidRequest,
+    ScaleNotEnabled,
     ScaleResourceNotFound,
     ScaleUnauthorized,
 )
@@ -106,10 +107,9 @@ def test_cancel_of_a_completed_task_is_refused(scale):
     task_id = scale.create_task(TaskType.Categorization, **CATEGORIZATION).id
     services.task_complete(task_id=task_id, response={"category": "red"})
 
-    # We answer 409 (SPEC §5). scaleapi 2.18 then crashes on its own unique_id check
-    # (``body.get`` on a request without a body) instead of raising
-    # ScaleDuplicateResource; either way the customer's code sees an exception.
-    with pytest.raises((ScaleDuplicateResource, AttributeError)):
+    # An illegal state change is a 400 (SPEC §4), which the client raises as
+    # ScaleInvalidRequest, as Scale's own answer would be.
+    with pytest.raises(ScaleInvalidRequest, match="completed"):
         scale.cancel_task(task_id)
 
     assert Task.objects.get(id=task_id).status == "completed"
@@ -203,8 +203,10 @@ def test_errors_map_to_the_clients_exceptions(scale, live_server, other_account)
         wrong_key.get_task(task_id)
     with pytest.raises(ScaleInvalidRequest, match="categories"):
         scale.create_task(TaskType.Categorization, **{**CATEGORIZATION, "categories": ["only one"]})
-    with pytest.raises(ScaleInvalidRequest, match="Supported types"):
+    with pytest.raises(ScaleInvalidRequest, match="categories: Unknown field"):
         scale.create_task(TaskType.Transcription, **CATEGORIZATION)
+    with pytest.raises(ScaleNotEnabled, match="Supported types"):
+        scale.create_task(TaskType.LidarAnnotation, **CATEGORIZATION)
 
 
 def test_test_key_client_sees_only_test_tasks(scale, live_server, account):

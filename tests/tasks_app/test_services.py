@@ -1,7 +1,7 @@
 """The task lifecycle (SPEC §5): every (state, action) pair, and the callback of each event.
 
 Actions go through the API (customer and operator routes) so that a refused
-change is checked as the customer sees it: a 409 that changes nothing.
+change is checked as the customer sees it: a 400 that changes nothing.
 """
 
 import pytest
@@ -95,11 +95,11 @@ def test_every_state_and_action(state, action, account, customer, operator):
     # when the action is requested
     answer = client.post(path.format(id=task.id), body, format="json")
 
-    # then it does what §5 says, or is a 409 that changes nothing
+    # then it does what §5 says, or is a 400 that changes nothing
     deliveries = list(Delivery.objects.filter(task_id=task.id))
     if (state, action) not in ALLOWED:
-        assert answer.status_code == 409, answer.json()
-        assert answer.json()["status_code"] == 409
+        assert answer.status_code == 400, answer.json()
+        assert answer.json()["status_code"] == 400
         assert state in answer.json()["error"]
         assert Task.objects.values().get(id=task.id) == before
         assert deliveries == []

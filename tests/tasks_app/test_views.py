@@ -186,9 +186,30 @@ def test_profile_shows_the_callback_settings_of_the_keys_mode(account, customer,
         "default_callback_url": "",
         "callback_auth_key": profile.live_callback_auth_key,
         "signing_secret": profile.live_signing_secret,
+        "test_tasks_autocomplete": True,
     }
     assert test["callback_auth_key"] == profile.test_callback_auth_key
     assert test["signing_secret"] == profile.test_signing_secret
+
+
+def test_patch_profile_turns_test_tasks_autocomplete_off_and_keeps_the_callback_url(account, customer):
+    customer.patch("/v1/profile", {"default_callback_url": "https://example.com/hook"}, format="json")
+
+    answer = customer.patch("/v1/profile", {"test_tasks_autocomplete": False}, format="json")
+
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["test_tasks_autocomplete"] is False
+    assert answer.json()["default_callback_url"] == "https://example.com/hook"
+    profile = Profile.objects.get(id=account.profile.id)
+    assert profile.test_tasks_autocomplete is False
+    assert profile.live_default_callback_url == "https://example.com/hook"
+
+
+@pytest.mark.parametrize("body", [{}, {"test_tasks_autocomplete": "no"}])
+def test_patch_profile_needs_a_valid_field(customer, body):
+    answer = customer.patch("/v1/profile", body, format="json")
+
+    assert answer.status_code == 400
 
 
 def test_patch_profile_sets_the_default_callback_url(account, customer):

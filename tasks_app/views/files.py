@@ -1,0 +1,120 @@
+"""``/v1/files/upload`` and ``/v1/files/import`` (SPEC §12), and the ``attachment_url`` of a
+stored file, ``/v1/files/content/{token}/{name}``: readable without a key (the token is the
+secret, like Scale's signed URLs), so that a task's attachment download can fetch it."""
+
+from django.core.files.storage import default_storage
+from django.http import FileResponse
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scalehooks.api.fields import StrictCharField
+from scalehooks.api.schema import responses
+from scalehooks.errors import NotFound
+from scalehooks.timestamps import format_timestamp
+from tasks_app import files
+from tasks_app.views.common import valid
+
+FILE = inline_serializer(
+    "File",
+    {
+        "id": serializers.CharField(),
+        "attachment_url": serializers.CharField(),
+        "created_at": serializers.CharField(),
+        "mime_type": serializers.CharField(),
+        "size": serializers.IntegerField(),
+        "project_names": serializers.ListField(child=serializers.CharField()),
+    },
+)
+
+
+def file_representation(request, record) -> dict:
+    name = record.storage_name.rsplit("/", 1)[-1]
+    return {
+        "id": record.id,
+        "attachment_url": request.build_absolute_uri(f"/v1/files/content/{record.token}/{name}"),
+        "created_at": format_timestamp(record.created_at),
+        "mime_type": record.mime_type,
+        "size": record.size,
+        "project_names": record.project_names,
+    }
+
+
+def _project_names(data) -> list[str]:
+    """``project_name`` (one) or ``project_names`` (several), as the client's kwargs give them."""
+    names = data.getlist("project_names") if hasattr(data, "getlist") else data.get("project_names") or []
+    if isinstance(names, str):
+        names = [names]
+    one = data.get("project_name")
+    return [str(n) for n in ([one] if one else []) + list(names)]
+
+
+class FileUploadInput(serializers.Serializer):
+    file = serializers.FileField()
+    project_name = serializers.CharField(max_length=255, required=False)
+    display_name = serializers.CharField(max_length=255, required=False)
+    reference_id = serializers.CharField(max_length=255, required=False)
+
+
+class FileImportInput(serializers.Serializer):
+    file_url = serializers.URLField(max_length=2048)
+    project_name = StrictCharField(max_length=255, required=False)
+    project_names = serializers.ListField(child=StrictCharField(max_length=255), required=False)
+    display_name = StrictCharField(max_length=255, required=False)
+    reference_id = StrictCharField(max_length=255, required=False)
+
+
+class FileUploadApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        operation_id="files_upload",
+        summary="Store a file (multipart `file`); its attachment_url may be a task's attachment",
+        tags=["files"],
+        request={"multipart/form-data": FileUploadInput},
+        responses=responses(FILE, 400, 413),
+    )
+    def post(self, request):
+        data = valid(FileUploadInput(data=request.data))
+        record = files.file_upload(
+            owner=request.user,
+            mode=request.auth.mode,
+            upload=data["file"],
+            project_names=_project_names(request.data),
+        )
+        return Response(file_representation(request, record))
+
+
+class FileImportApi(APIView):
+    @extend_schema(
+        operation_id="files_import",
+        summary="Download a file from a URL (through the guarded client) and store it",
+        tags=["files"],
+        request=FileImportInput,
+        responses=responses(FILE, 400, 413),
+    )
+    def post(self, request):
+        data = valid(FileImportInput(data=request.data))
+        record = files.file_import(
+            owner=request.user,
+            mode=request.auth.mode,
+            file_url=data["file_url"],
+            project_names=_project_names(data),
+        )
+        return Response(file_representation(request, record))
+
+
+class FileContentApi(APIView):
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(exclude=True)
+    def get(self, request, token, name):
+        record = files.file_by_token(token=token)
+        if record is None or record.storage_name.rsplit("/", 1)[-1] != name:
+            raise NotFound("No such file.")
+        return FileResponse(default_storage.open(record.storage_name, "rb"), content_type=record.mime_type)

@@ -1,0 +1,25 @@
+"""The parts of Scale's API that the official client calls and this service does not offer
+(studio, evaluation and training tasks, v2): a 402 in the error shape of SPEC §4, which the
+client raises as ``ScaleNotEnabled``. Any method; a key is needed, as on every route."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework.views import APIView
+
+from scalehooks.errors import NotOffered
+
+FEATURES = {
+    "studio": "Scale Studio",
+    "evaluation_tasks": "Evaluation tasks",
+    "training_tasks": "Training tasks",
+    "v2": "Scale's v2 API",
+}
+
+
+class NotOfferedApi(APIView):
+    feature = ""  # a key of FEATURES, given by the URL pattern
+
+    @extend_schema(exclude=True)
+    def refuse(self, request, *args, **kwargs):
+        raise NotOffered(f"{FEATURES[self.feature]} ({self.feature}) is not offered by this service.")
+
+    get = post = put = patch = delete = refuse

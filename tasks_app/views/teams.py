@@ -1,0 +1,81 @@
+"""``/v1/teams``: the account's team, as the official client calls it (SPEC §12)."""
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from scalehooks.api.fields import StrictInput
+from scalehooks.api.schema import responses
+from tasks_app import teams
+from tasks_app.models import Membership
+from tasks_app.views.common import valid
+
+MAX_EMAILS = 100
+
+TEAMMATE = inline_serializer(
+    "Teammate",
+    {
+        "email": serializers.CharField(),
+        "role": serializers.ChoiceField(choices=Membership.Role.values),
+        "firstName": serializers.CharField(allow_blank=True),
+        "lastName": serializers.CharField(allow_blank=True),
+    },
+    many=True,
+)
+
+
+def team_representation(team: list[teams.Teammate]) -> list[dict]:
+    return [
+        {"email": t.email, "role": t.role, "firstName": t.first_name, "lastName": t.last_name} for t in team
+    ]
+
+
+class TeamChangeInput(StrictInput):
+    emails = serializers.ListField(
+        child=serializers.EmailField(max_length=254), min_length=1, max_length=MAX_EMAILS
+    )
+    team_role = serializers.ChoiceField(choices=Membership.Role.choices)
+
+
+class TeamsApi(APIView):
+    @extend_schema(
+        operation_id="teams_list",
+        summary="The account's team: the owner (admin) and its teammates",
+        tags=["teams"],
+        responses=responses(TEAMMATE),
+    )
+    def get(self, request):
+        return Response(team_representation(teams.teammates_list(account=request.auth.profile)))
+
+
+class TeamsInviteApi(APIView):
+    @extend_schema(
+        operation_id="teams_invite",
+        summary="Invite teammates with a role; the whole team",
+        tags=["teams"],
+        request=TeamChangeInput,
+        responses=responses(TEAMMATE, 400, 409, 413),
+    )
+    def post(self, request):
+        data = valid(TeamChangeInput(data=request.data))
+        team = teams.teammates_invite(
+            account=request.auth.profile, emails=data["emails"], role=data["team_role"]
+        )
+        return Response(team_representation(team))
+
+
+class TeamsSetRoleApi(APIView):
+    @extend_schema(
+        operation_id="teams_set_role",
+        summary="Change the role of teammates; the whole team",
+        tags=["teams"],
+        request=TeamChangeInput,
+        responses=responses(TEAMMATE, 400, 413),
+    )
+    def post(self, request):
+        data = valid(TeamChangeInput(data=request.data))
+        team = teams.teammates_role_set(
+            account=request.auth.profile, emails=data["emails"], role=data["team_role"]
+        )
+        return Response(team_representation(team))
