@@ -19,7 +19,7 @@ from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import callback_payload
-from callbacks_app.targets import email_target
+from callbacks_app.targets import email_target, target_origin
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Profile, Task
 
@@ -62,6 +62,7 @@ def callback_delivery_create(
         event=event,
         target=target,
         target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
+        target_origin=target_origin(target),
         payload=callback_payload(task),
         next_attempt_at=not_before if waits else now,
     )
