@@ -1,7 +1,8 @@
 """Each delivery names its target's origin: the per-origin caps count origins, not URL strings.
 
 The in-flight index now holds the origin and the account, the columns the
-count of sends in flight groups by (``engine.picking``).
+count of sends in flight groups by, and the due index the account and the
+lease, which picking reads to look past one account's backlog (``engine.picking``).
 """
 
 from collections import defaultdict
@@ -40,6 +41,18 @@ class Migration(migrations.Migration):
         migrations.RemoveIndex(
             model_name="delivery",
             name="delivery_in_flight_idx",
+        ),
+        migrations.RemoveIndex(
+            model_name="delivery",
+            name="delivery_due_idx",
+        ),
+        migrations.AddIndex(
+            model_name="delivery",
+            index=models.Index(
+                condition=models.Q(("status", "pending")),
+                fields=["next_attempt_at", "owner", "leased_until"],
+                name="delivery_due_idx",
+            ),
         ),
         migrations.AddField(
             model_name="delivery",
