@@ -74,11 +74,13 @@ class Delivery(models.Model):
         ordering = ["-created_at"]
         indexes = [
             # The sweep's query and the picking's: pending rows by due time. With
-            # the account and the lease, so that looking past one account's due
-            # backlog for other accounts' work (engine.picking) reads the index
-            # alone: 0.08 ms instead of 1.9 ms over 1,000 due rows on SQLite.
+            # the account, so that looking past one account's due backlog for
+            # other accounts' work (engine.picking) rejects its rows from the
+            # index: 0.1 ms instead of 1.9 ms over 1,000 due rows on SQLite. Not
+            # with the lease: SQLite then counts the sends in flight from this
+            # index (a skip-scan of every pending row) instead of the one below.
             models.Index(
-                fields=["next_attempt_at", "owner", "leased_until"],
+                fields=["next_attempt_at", "owner"],
                 name="delivery_due_idx",
                 condition=Q(status="pending"),
             ),

@@ -1,8 +1,7 @@
 """Each delivery names its target's origin: the per-origin caps count origins, not URL strings.
 
 The in-flight index now holds the origin and the account, the columns the
-count of sends in flight groups by, and the due index the account and the
-lease, which picking reads to look past one account's backlog (``engine.picking``).
+count of sends in flight groups by, and the due index the account, which picking reads to look past one account's backlog (``engine.picking``).
 """
 
 from collections import defaultdict
@@ -50,7 +49,7 @@ class Migration(migrations.Migration):
             model_name="delivery",
             index=models.Index(
                 condition=models.Q(("status", "pending")),
-                fields=["next_attempt_at", "owner", "leased_until"],
+                fields=["next_attempt_at", "owner"],
                 name="delivery_due_idx",
             ),
         ),
