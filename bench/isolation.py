@@ -52,10 +52,11 @@ def main():
     from tasks_app.models import Task
     from tasks_app.services import task_complete
 
-    receiver = harness.start_receiver(9104)
+    # Each target on an origin of its own (9104-9108): the caps count origins.
+    harness.start_receiver(9104, extra_ports=4)
     if args.other_account:
         harness.start_receiver(9120, extra_ports=15)
-    healthy = [f"{receiver}/healthy{i}" for i in range(4)]
+    healthy = [f"http://127.0.0.1:{9104 + i}/healthy{i}" for i in range(4)]
     harness.start_cluster()
     _, template_ids = harness.make_tasks(1, healthy[0])
     template = Task.objects.get(id=template_ids[0])
@@ -103,7 +104,7 @@ def main():
         )
         return rate
 
-    hanging = f"{receiver}/hang/x"
+    hanging = "http://127.0.0.1:9108/hang/x"
     # The second receiver listens on 9120-9135: one hanging target per origin.
     hostile = [f"http://127.0.0.1:{9120 + k}/hang/x" for k in range(16)]
     alone, shared, beside_other = [], [], []
