@@ -82,9 +82,17 @@ def configure(backend: str, **env) -> dict:
     return settings
 
 
-def start_receiver(port: int = 9100) -> str:
+def start_receiver(port: int = 9100, extra_ports: int = 0) -> str:
+    """The benchmark receiver on ``port`` (and the ``extra_ports`` next ports: more origins)."""
     process = subprocess.Popen(
-        [sys.executable, str(BASE_DIR / "bench" / "receiver.py"), "--port", str(port)],
+        [
+            sys.executable,
+            str(BASE_DIR / "bench" / "receiver.py"),
+            "--port",
+            str(port),
+            "--extra-ports",
+            str(extra_ports),
+        ],
         start_new_session=True,
     )
     _children.append(process)

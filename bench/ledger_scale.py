@@ -1,7 +1,8 @@
 """Finding due deliveries in a large ledger: 1,000,000 deliveries, 100,000 of them pending.
 
 Times the query that picks the deliveries to send (``engine.picking.deliveries_to_send``:
-in-flight counts per target, then due rows), then picking and claiming them
+in-flight counts per origin and account, then due rows, then due rows of other accounts
+than those found: the whole of the 1,000 due rows, as one account holds them), then picking and claiming them
 (``engine.deliveries_claim``: the lease, the attempt rows) as a drain job does before it
 sends, and prints the plans of the due query and of the in-flight count.
 
@@ -35,7 +36,7 @@ def main():
     from callbacks_app.engine.picking import (
         deliveries_due,
         deliveries_to_send,
-        sends_in_flight_by_target,
+        sends_in_flight,
     )
     from callbacks_app.models import Delivery, generate_delivery_id
 
@@ -52,6 +53,7 @@ def main():
                 owner_id=profile.user_id,
                 event="task.completed",
                 target=f"http://127.0.0.1:9/{i // 100 % 50}",  # 50 targets, the due ones too
+                target_origin=f"http://127.0.0.1:{9 + i // 100 % 50}",  # as if on 50 origins
                 payload="{}",
                 status="pending" if pending else ("succeeded" if i % 10 else "failed"),
                 attempt_count=1,
@@ -81,9 +83,15 @@ def main():
         f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms over 50 runs (target <= 10 ms)"
     )
 
-    query = deliveries_due(now=timezone.now()).order_by("next_attempt_at").values_list("id", "target")[:128]
+    due_now = deliveries_due(now=timezone.now()).order_by("next_attempt_at")
+    query = due_now.values_list("id", "owner_id", "target_origin")[:128]
     print("plan of the due query:")
     print(query.explain())
+    others = due_now.exclude(owner_id__in=[profile.user_id]).values_list("id", "owner_id", "target_origin")[
+        :128
+    ]
+    print("plan of the due query for other accounts (it finds none: every due row is looked at):")
+    print(others.explain())
 
     timings = []
     claimed = 0
@@ -96,7 +104,7 @@ def main():
         f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms"
     )
     print(f"plan of the in-flight count ({claimed} sends in flight):")
-    print(sends_in_flight_by_target(now=timezone.now()).explain())
+    print(sends_in_flight(now=timezone.now()).explain())
 
 
 if __name__ == "__main__":

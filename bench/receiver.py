@@ -7,11 +7,13 @@ the task id and the path. GET /stats returns the counts; GET /receipts the
 receipt times by task id; POST /reset forgets everything.
 
     python bench/receiver.py --port 9100
+    python bench/receiver.py --port 9100 --extra-ports 16   # also 9101-9116: 17 origins
 """
 
 import argparse
 import asyncio
 import json
+import socket
 import time
 
 from aiohttp import web
@@ -65,8 +67,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=9100)
     parser.add_argument("--hang-path", default="/hang")
+    parser.add_argument("--extra-ports", type=int, default=0, help="also listen on the next N ports")
     args = parser.parse_args()
-    web.run_app(make_app(args.hang_path), host="127.0.0.1", port=args.port, print=None, access_log=None)
+    sockets = []
+    for port in range(args.port, args.port + 1 + args.extra_ports):
+        listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", port))
+        sockets.append(listener)
+    web.run_app(make_app(args.hang_path), sock=sockets, print=None, access_log=None)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from callbacks_app.targets import ORIGIN_MAX_LENGTH, target_origin
 from tasks_app.models import Batch, Task
 
 
@@ -58,6 +59,9 @@ class Delivery(models.Model):
     event = models.CharField(max_length=32, choices=Event.choices)
     target = models.CharField(max_length=2048)
     target_kind = models.CharField(max_length=8, choices=TargetKind.choices, default=TargetKind.HTTP)
+    # Where the target is sent (``targets.target_origin``: ``scheme://host:port``, or an email's
+    # domain): what the per-origin caps count. Filled from the target when not given.
+    target_origin = models.CharField(max_length=ORIGIN_MAX_LENGTH, blank=True, default="")
     # The exact body every attempt sends (compact UTF-8 JSON), frozen at event time.
     payload = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -81,20 +85,27 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            # The sweep's query: pending rows by due time.
+            # The sweep's query and the picking's: pending rows by due time. With
+            # the account, so that looking past one account's due backlog for
+            # other accounts' work (engine.picking) rejects its rows from the
+            # index: 0.1 ms instead of 1.9 ms over 1,000 due rows on SQLite. Not
+            # with the lease: SQLite then counts the sends in flight from this
+            # index (a skip-scan of every pending row) instead of the one below.
             models.Index(
-                fields=["next_attempt_at"],
+                fields=["next_attempt_at", "owner"],
                 name="delivery_due_idx",
                 condition=Q(status="pending"),
             ),
-            # Sends in flight by target (engine.picking.deliveries_to_send, at every
-            # claim): leased rows only, a handful, however many wait to be
-            # retried. SQLite, with or without statistics, searches it rather
-            # than scanning delivery_due_idx. Not on target: a callback URL may
-            # be longer than a PostgreSQL B-tree entry may hold.
+            # Sends in flight by origin and account (engine.picking.deliveries_to_send,
+            # at every claim): leased rows only, a handful, however many wait to be
+            # retried, and the columns the count groups by, so that it reads the
+            # index alone. SQLite, with or without statistics, searches it rather
+            # than scanning delivery_due_idx. On the origin (at most 300
+            # characters), not the target: a callback URL may be longer than a
+            # PostgreSQL B-tree entry may hold.
             models.Index(
-                fields=["leased_until"],
-                name="delivery_in_flight_idx",
+                fields=["leased_until", "target_origin", "owner"],
+                name="delivery_in_flight_origin_idx",
                 condition=Q(status="pending", leased_until__isnull=False),
             ),
             models.Index(fields=["task", "-created_at"], name="delivery_task_idx"),
@@ -118,6 +129,8 @@ class Delivery(models.Model):
     def save(self, *args, **kwargs):
         if self.owner_id is None and self.task_id is not None:
             self.owner_id = Task.objects.filter(id=self.task_id).values_list("owner_id", flat=True).get()
+        if not self.target_origin and self.target:
+            self.target_origin = target_origin(self.target)
         super().save(*args, **kwargs)
 
     @property

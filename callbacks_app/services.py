@@ -22,7 +22,7 @@ from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import batch_callback_payload, callback_payload
-from callbacks_app.targets import email_target
+from callbacks_app.targets import email_target, target_origin
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Batch, Profile, Task
 from tasks_app.representation import batch_counts
@@ -89,6 +89,7 @@ def _delivery_create(
         event=event,
         target=target,
         target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
+        target_origin=target_origin(target),
         payload=payload,
         next_attempt_at=not_before if waits else now,
     )

@@ -269,8 +269,9 @@ CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
 CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
 # How often each worker's sweep looks for due deliveries (seconds).
 CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
-# Sends one target may hold at once across the system: a target that hangs
-# until the timeout delays its own callbacks, not everybody else's.
+# Sends one target origin (scheme://host:port, or an email domain) may hold at
+# once across the system, whatever URLs of it the deliveries name: a target that
+# hangs until the timeout delays its own callbacks, not everybody else's.
 CALLBACK_MAX_IN_FLIGHT_PER_TARGET = env.int("CALLBACK_MAX_IN_FLIGHT_PER_TARGET", default=64)
 # Emails (callbacks and address confirmations) one account may send per hour; beyond it
 # its email deliveries wait (no attempt spent) for room, within their retry window.

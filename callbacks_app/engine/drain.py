@@ -204,20 +204,20 @@ def _drain(
             watch_until = watch_take(holder=holder)
         free = in_flight - len(pending)
         claimed_nothing = False
-        if free == 0 and watch_until is not None and time.monotonic() - last_help >= HELP_EVERY:
+        if free <= 0 and watch_until is not None and time.monotonic() - last_help >= HELP_EVERY:
             # Every slot taken (by a busy stream, or by receivers that hang): while
             # it watches, no kick brings another job, so ask for one.
             request_drain(helper=True)
             last_help = time.monotonic()
-        if free > 0 and (backlog or time.monotonic() - last_claim >= CLAIM_EVERY):
-            held: dict[str, int] = {}
-            for claim in pending.values():
-                held[claim.delivery.target] = held.get(claim.delivery.target, 0) + 1
-            claims = deliveries_claim(ids=deliveries_to_send(now=timezone.now(), limit=free, held=held))
+        # With no slot free, another account's work may still be owed its share (picking).
+        if (free > 0 or pending) and (backlog or time.monotonic() - last_claim >= CLAIM_EVERY):
+            held = [(claim.delivery.owner_id, claim.delivery.target_origin) for claim in pending.values()]
+            picked = deliveries_to_send(now=timezone.now(), limit=max(free, 0), held=held, slots=in_flight)
+            claims = deliveries_claim(ids=picked)
             last_claim = time.monotonic()
             for claim in claims:
                 pending[senders.submit(claim)] = claim
-            backlog = bool(claims) and len(claims) == free
+            backlog = bool(claims) and len(claims) >= free
             # More may be due than this job keeps up with: ask another worker to help.
             # The watcher asks at most every HELP_EVERY seconds while it lags behind.
             lagging = watch_until is not None and last_claim - last_help >= HELP_EVERY and _lagging(claims)

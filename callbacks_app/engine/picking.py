@@ -1,10 +1,23 @@
-"""Picking the deliveries to send: due, held by nobody, within the per-target caps.
+"""Picking the deliveries to send: due, held by nobody, within the per-origin caps, fair between accounts.
 
-``CALLBACK_MAX_IN_FLIGHT_PER_TARGET`` caps how many sends one target may hold
-at once across all workers, and one drain job gives a target at most
+``CALLBACK_MAX_IN_FLIGHT_PER_TARGET`` caps how many sends one target origin
+(``scheme://host:port``, or an email domain: ``Delivery.target_origin``) may
+hold at once across all workers, and one drain job gives an origin at most
 ``PER_JOB_TARGET_SLOTS`` of its slots: a target that hangs until the timeout
-delays its own callbacks, not everybody else's.
+delays its own callbacks, not everybody else's, however many URLs it spreads
+them over.
+
+A drain job's slots are shared between accounts by fair queuing: an account
+alone may take every free slot; as soon as another account has work waiting,
+each gets its share of the job's slots (``slots // accounts``), the one with
+the fewest sends in flight first. An account below its share gets it at once,
+even when another account's sends hold every slot (the job then runs over its
+slots until those end; at most twice its slots), so one account's slow or
+hostile receivers delay its own callbacks, not other accounts'.
 """
+
+from collections import Counter, deque
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.db.models import Count, Q
@@ -12,9 +25,13 @@ from django.db.models import Count, Q
 from callbacks_app.models import Delivery
 
 DRAIN_IN_FLIGHT = 64  # sends in flight per drain job (per worker process)
-PER_JOB_TARGET_SLOTS = DRAIN_IN_FLIGHT // 2  # slots of one drain job one target may hold
-CANDIDATES_PER_SLOT = 4  # due rows looked at per free slot, to fill it despite per-target caps
-PICK_PASSES = 3  # candidate queries per pick at most
+PER_JOB_TARGET_SLOTS = DRAIN_IN_FLIGHT // 2  # slots of one drain job one origin may hold
+CANDIDATES_PER_SLOT = 4  # due rows looked at per free slot, to fill it despite per-origin caps
+MIN_CANDIDATES = 32  # due rows looked at when no slot is free (another account's share)
+PICK_PASSES = 3  # rounds of candidate queries per pick at most
+
+# (account id, target origin) of one send in flight in a drain job.
+Holding = tuple[int, str]
 
 
 def held_by_nobody(now) -> Q:
@@ -28,52 +45,129 @@ def deliveries_due(*, now):
     )
 
 
-def sends_in_flight_by_target(*, now):
-    """(target, deliveries being sent to it now) pairs, across all workers
-    (served by the partial index ``delivery_in_flight_idx``)."""
+def sends_in_flight(*, now):
+    """(origin, account, deliveries being sent there now) triples, across all workers
+    (read from the partial index ``delivery_in_flight_origin_idx`` alone)."""
     return (
         Delivery.objects.filter(status=Delivery.Status.PENDING, leased_until__gte=now)
-        .values_list("target")
+        .values_list("target_origin", "owner_id")
         .annotate(n=Count("id"))
         .order_by()
     )
 
 
-def deliveries_to_send(*, now, limit: int, held: dict[str, int] | None = None) -> list[str]:
-    """Up to ``limit`` due delivery ids, oldest due first, within the per-target caps.
+class _Pick:
+    """One pick's state: the counts the caps and shares compare, and what was picked."""
 
-    A target may hold at most ``CALLBACK_MAX_IN_FLIGHT_PER_TARGET`` sends in
-    flight across all workers, and at most ``PER_JOB_TARGET_SLOTS`` of the
-    slots of one drain job (``held``: the job's sends in flight by target):
-    one that hangs until the timeout holds that many slots, and everything
-    else keeps flowing through the others.
+    def __init__(self, *, now, limit: int, slots: int, held: Iterable[Holding]):
+        held = list(held)
+        self.limit, self.slots = limit, slots
+        self.cap = settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET
+        self.origin_in_flight: Counter[str] = Counter()  # across all workers
+        self.account_in_flight: Counter[int] = Counter()  # across all workers
+        for origin, owner_id, n in sends_in_flight(now=now):
+            self.origin_in_flight[origin] += n
+            self.account_in_flight[owner_id] += n
+        self.job_origin = Counter(origin for _, origin in held)  # this job's sends
+        self.job_account = Counter(owner_id for owner_id, _ in held)
+        self.job_total = len(held)
+        self.accounts = set(self.job_account)  # accounts holding slots or with work waiting
+        self.picked: list[str] = []
+
+    def origin_full(self, origin: str) -> bool:
+        return self.origin_in_flight[origin] >= self.cap or self.job_origin[origin] >= PER_JOB_TARGET_SLOTS
+
+    def share(self) -> int:
+        return max(1, self.slots // max(1, len(self.accounts)))
+
+    def free(self) -> int:
+        return self.limit - len(self.picked)
+
+    def full(self) -> bool:
+        """Whether every slot of the job is taken (only accounts below their share may take more)."""
+        return self.free() <= 0 and self.job_total >= self.slots
+
+    def done(self, owner_id: int) -> bool:
+        """Whether this account, the one with the fewest sends, may take no more (nor may any other)."""
+        if self.free() > 0:
+            return False
+        return not self.full() or self.job_account[owner_id] >= self.share()
+
+    def satisfied(self) -> set[int]:
+        """Accounts that can take nothing more: no slot is free and they hold their largest possible share."""
+        if self.free() > 0:
+            return set()
+        return {owner_id for owner_id in self.accounts if self.job_account[owner_id] >= self.share()}
+
+    def take(self, delivery_id: str, owner_id: int, origin: str) -> None:
+        self.picked.append(delivery_id)
+        self.origin_in_flight[origin] += 1
+        self.job_origin[origin] += 1
+        self.job_account[owner_id] += 1
+        self.account_in_flight[owner_id] += 1
+        self.job_total += 1
+
+
+def _candidates(pick: _Pick, *, now, window: int, exclude_accounts: set[int]) -> list[tuple]:
+    """Up to ``window`` due (id, account, origin) rows, oldest due first, none of a full origin."""
+    full = {origin for origin in pick.origin_in_flight | pick.job_origin if pick.origin_full(origin)}
+    return list(
+        deliveries_due(now=now)
+        .exclude(target_origin__in=full)
+        .exclude(owner_id__in=exclude_accounts)
+        .exclude(id__in=pick.picked)
+        .order_by("next_attempt_at")
+        .values_list("id", "owner_id", "target_origin")[:window]
+    )
+
+
+def _allocate(pick: _Pick, candidates: list[tuple]) -> bool:
+    """Water-fill: the next slot to the account with the fewest sends in flight (in this job,
+    then in all); whether the pick is over (free slots and shares filled)."""
+    queues: dict[int, deque] = {}
+    for delivery_id, owner_id, origin in candidates:  # oldest first, per account
+        queues.setdefault(owner_id, deque()).append((delivery_id, origin))
+    pick.accounts |= set(queues)
+    while queues and pick.job_total < 2 * pick.slots:
+        owner_id = min(queues, key=lambda o: (pick.job_account[o], pick.account_in_flight[o]))
+        if pick.done(owner_id):
+            return True  # no slot is free, and every account left has its share
+        delivery_id, origin = queues[owner_id].popleft()
+        if not queues[owner_id]:
+            del queues[owner_id]
+        if not pick.origin_full(origin):
+            pick.take(delivery_id, owner_id, origin)
+    return bool(queues)
+
+
+def deliveries_to_send(
+    *, now, limit: int, held: Iterable[Holding] = (), slots: int = DRAIN_IN_FLIGHT
+) -> list[str]:
+    """Due delivery ids to send now, oldest due first within each account, within the caps and shares.
+
+    ``limit``: the job's free slots; ``held``: its sends in flight, as
+    (account, origin) pairs; ``slots``: all its slots. Up to ``limit`` ids,
+    plus, for an account holding less than its share of ``slots`` while no
+    slot is free, as many as bring it to its share. An origin may hold at most
+    ``CALLBACK_MAX_IN_FLIGHT_PER_TARGET`` sends in flight across all workers
+    and ``PER_JOB_TARGET_SLOTS`` of this job's.
     """
-    held = held or {}
-    cap = settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET
-    in_flight = dict(sends_in_flight_by_target(now=now))
-    picked: list[str] = []
-    # Capped targets are left out in the query: their deliveries are often the
-    # oldest due ones, and must not crowd everybody else out of the candidates.
-    # A target that reaches its cap during a pass is left out of the next one.
+    pick = _Pick(now=now, limit=limit, slots=slots, held=held)
     for _ in range(PICK_PASSES):
-        capped = {target for target, n in in_flight.items() if n >= cap}
-        capped |= {target for target, n in held.items() if n >= PER_JOB_TARGET_SLOTS}
-        window = (limit - len(picked)) * CANDIDATES_PER_SLOT
-        candidates = list(
-            deliveries_due(now=now)
-            .exclude(target__in=capped)
-            .exclude(id__in=picked)
-            .order_by("next_attempt_at")
-            .values_list("id", "target")[:window]
-        )
-        for delivery_id, target in candidates:
-            if in_flight.get(target, 0) >= cap or held.get(target, 0) >= PER_JOB_TARGET_SLOTS:
-                continue
-            in_flight[target] = in_flight.get(target, 0) + 1
-            held[target] = held.get(target, 0) + 1
-            picked.append(delivery_id)
-            if len(picked) == limit:
-                return picked
-        if len(candidates) < window:
-            break  # every due delivery was looked at
-    return picked
+        if pick.free() <= 0 and not pick.full():
+            break  # as many as asked for
+        # Full origins and accounts that can take nothing more are left out in the
+        # query: their deliveries are often the oldest due ones, and must not crowd
+        # everybody else out of the candidates.
+        window = max(pick.free(), MIN_CANDIDATES // CANDIDATES_PER_SLOT) * CANDIDATES_PER_SLOT
+        satisfied = pick.satisfied()
+        candidates = _candidates(pick, now=now, window=window, exclude_accounts=satisfied)
+        looked_at_all = len(candidates) < window
+        if not looked_at_all:
+            # One account's backlog may fill the window: look past it for other
+            # accounts' work, which is owed its share.
+            seen = satisfied | {owner_id for _, owner_id, _ in candidates}
+            candidates += _candidates(pick, now=now, window=window, exclude_accounts=seen)
+        if _allocate(pick, candidates) or looked_at_all:
+            break
+    return pick.picked

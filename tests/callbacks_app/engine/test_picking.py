@@ -55,11 +55,134 @@ def test_a_target_below_its_cap_gets_only_the_room_left(backlog, settings):
     assert picked == [d.id for d in hanging[1:4]] + [d.id for d in healthy[:4]]
 
 
-def test_one_target_holds_at_most_its_share_of_a_drain_jobs_slots(backlog, settings):
+def test_one_target_holds_at_most_its_share_of_a_drain_jobs_slots(backlog, account, settings):
     settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
     hanging, healthy = backlog
+    held = [(account.user.id, "http://hanging.example:80")] * (PER_JOB_TARGET_SLOTS - 2)
 
-    picked = deliveries_to_send(now=timezone.now(), limit=32, held={HANGING: PER_JOB_TARGET_SLOTS - 2})
+    picked = deliveries_to_send(now=timezone.now(), limit=32, held=held)
 
     assert len([d for d in picked if d in {h.id for h in hanging}]) == 2
     assert {d.id for d in healthy} <= set(picked)
+
+
+# Per-origin caps and fair shares between accounts (issue 16, point 3).
+
+HOSTILE = "http://hostile.example"
+
+
+def due_deliveries(*, owner, targets, age_seconds):
+    """One due delivery per target of ``targets`` (oldest first), for a task of ``owner``."""
+    task = TaskFactory(owner=owner)
+    now = timezone.now()
+    return [
+        DeliveryFactory(task=task, target=target, payload="{}", due=True,
+                        next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001))
+        for i, target in enumerate(targets)
+    ]
+
+
+def lease(deliveries):
+    Delivery.objects.filter(id__in=[d.id for d in deliveries]).update(
+        lease_token="held", leased_until=timezone.now() + timedelta(seconds=30)
+    )
+
+
+def test_the_cap_counts_an_origin_whatever_the_path_and_query(account, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 4
+    # Twelve URLs of one origin that differ only in their path or query string.
+    hostile = due_deliveries(
+        owner=account.user,
+        targets=[f"{HOSTILE}/hook?n={i % 12}" if i % 2 else f"{HOSTILE}/p{i % 12}" for i in range(60)],
+        age_seconds=600,
+    )
+    healthy = due_deliveries(owner=account.user, targets=[HEALTHY] * 10, age_seconds=60)
+    lease(hostile[:4])
+
+    picked = deliveries_to_send(now=timezone.now(), limit=16)
+
+    assert picked == [d.id for d in healthy[:4]]
+
+
+def test_an_origin_below_its_cap_gets_only_the_room_left_whatever_its_urls(account, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 4
+    hostile = due_deliveries(
+        owner=account.user, targets=[f"{HOSTILE}/hook?n={i}" for i in range(20)], age_seconds=600
+    )
+    lease(hostile[:1])
+
+    picked = deliveries_to_send(now=timezone.now(), limit=16)
+
+    assert picked == [d.id for d in hostile[1:4]]
+
+
+def test_an_origin_holds_at_most_its_share_of_a_jobs_slots_whatever_its_urls(account, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
+    hostile = due_deliveries(
+        owner=account.user, targets=[f"{HOSTILE}/hook?n={i}" for i in range(100)], age_seconds=600
+    )
+
+    picked = deliveries_to_send(now=timezone.now(), limit=64)
+
+    assert picked == [d.id for d in hostile[:PER_JOB_TARGET_SLOTS]]
+
+
+def test_an_account_alone_gets_every_free_slot_of_the_job_across_its_origins(account, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
+    # 300 due deliveries to 30 origins, one account: nobody else waits.
+    backlog = due_deliveries(
+        owner=account.user, targets=[f"http://origin{i % 30}.example/hook" for i in range(300)], age_seconds=600
+    )
+
+    assert deliveries_to_send(now=timezone.now(), limit=64) == [d.id for d in backlog[:64]]
+    # With 60 of the job's slots already its own, the 4 free ones are its too.
+    lease(backlog[:64])
+    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(60)]
+    assert deliveries_to_send(now=timezone.now(), limit=4, held=held) == [d.id for d in backlog[64:68]]
+
+
+def test_another_accounts_callback_is_picked_before_an_older_backlog(account, other_account, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
+    due_deliveries(
+        owner=account.user, targets=[f"http://origin{i % 30}.example/hook" for i in range(600)], age_seconds=600
+    )
+    (newcomer,) = due_deliveries(owner=other_account.user, targets=[HEALTHY], age_seconds=1)
+
+    picked = deliveries_to_send(now=timezone.now(), limit=8)
+
+    assert newcomer.id in picked
+    assert len(picked) == 8
+
+
+def test_another_account_gets_its_share_of_a_job_whose_slots_one_account_holds(account, other_account, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
+    hostile = due_deliveries(
+        owner=account.user, targets=[f"http://origin{i % 30}.example/hook" for i in range(600)], age_seconds=600
+    )
+    lease(hostile[:64])
+    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(64)]
+    waiting = due_deliveries(owner=other_account.user, targets=[HEALTHY] * 40, age_seconds=1)
+
+    # No slot is free, yet the other account gets its share (half of the job's slots) at once;
+    # the account that holds them all gets nothing more.
+    picked = deliveries_to_send(now=timezone.now(), limit=0, held=held)
+
+    assert picked == [d.id for d in waiting[:32]]
+    # Alone again, the account holding every slot gets none beyond them.
+    Delivery.objects.filter(id__in=[d.id for d in waiting]).update(status="succeeded", next_attempt_at=None)
+    assert deliveries_to_send(now=timezone.now(), limit=0, held=held) == []
+
+
+def test_two_accounts_with_backlogs_share_a_jobs_slots(account, other_account, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
+    first = due_deliveries(
+        owner=account.user, targets=[f"http://a{i % 30}.example/hook" for i in range(300)], age_seconds=600
+    )
+    second = due_deliveries(
+        owner=other_account.user, targets=[f"http://b{i % 30}.example/hook" for i in range(300)], age_seconds=300
+    )
+
+    picked = set(deliveries_to_send(now=timezone.now(), limit=64))
+
+    assert len(picked & {d.id for d in first}) == 32
+    assert len(picked & {d.id for d in second}) == 32
