@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 PG_URL ?= postgres://postgres@127.0.0.1:5432/scalehooks
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run dev test test-postgres install chromium
+.PHONY: run dev test test-postgres lint install chromium
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -74,8 +74,13 @@ dev: $(VENV)/.installed
 	@echo "Loopback callback targets are allowed for local testing (CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS)."
 	$(call with_cluster,$(PY) manage.py runserver $(HOST):$(PORT))
 
-# The whole suite on the default stack (SQLite, ORM broker).
-test: $(VENV)/.installed-test chromium
+# Lint, import order and formatting (ruff, configured in pyproject.toml).
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+# Lint, then the whole suite on the default stack (SQLite, ORM broker).
+test: $(VENV)/.installed-test chromium lint
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The whole suite again on PostgreSQL and Redis (started by .ci/services if down).

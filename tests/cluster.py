@@ -36,7 +36,7 @@ class ClusterProcess:
             "Q_LOG_LEVEL": "INFO",
             **{key: str(value) for key, value in (env or {}).items()},
         }
-        self.log = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)
+        self.log = tempfile.NamedTemporaryFile(prefix="qcluster-", suffix=".log", delete=False)  # noqa: SIM115 - open while the cluster runs
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 30.0) -> "ClusterProcess":

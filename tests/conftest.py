@@ -179,9 +179,9 @@ def deliver_until_finished(delivery_id: str, timeout: float = 30.0) -> Delivery:
     The production loop (``deliveries_deliver_until_finished``, which
     ``resend_callback --wait`` uses).
     """
-    delivery = deliveries_deliver_until_finished(
-        delivery_ids=[delivery_id], timeout=timeout, poll=0.05
-    )[delivery_id]
+    delivery = deliveries_deliver_until_finished(delivery_ids=[delivery_id], timeout=timeout, poll=0.05)[
+        delivery_id
+    ]
     if not delivery.is_finished:
         raise AssertionError(f"delivery {delivery_id} still {delivery.status} after {timeout} s")
     return delivery

@@ -22,7 +22,7 @@ os.environ.setdefault("Q_CLUSTER_NAME", f"scalehooks-test-{uuid.uuid4().hex[:8]}
 # The suite runs with DEBUG off, where the built-in development key is refused.
 os.environ.setdefault("SECRET_KEY", "tests-only-" + "not-secret-" * 5)
 
-from scalehooks.settings import *  # noqa: E402,F403
+from scalehooks.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 

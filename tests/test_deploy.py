@@ -57,7 +57,11 @@ DJANGO_SETUP_WITHOUT_DOTENV = (
 def django_setup(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-c", DJANGO_SETUP_WITHOUT_DOTENV],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -89,7 +93,11 @@ def test_with_debug_on_the_built_in_key_still_starts(tmp_path):
 def check_deploy(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=BASE_DIR, env=env, capture_output=True, text=True, timeout=120,
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -132,7 +140,7 @@ def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_pa
     port = free_port()
     static_root = tmp_path / "static"
     venv = Path(sys.prefix)  # the virtualenv running the suite: nothing to install
-    log = tempfile.NamedTemporaryFile(prefix="make-run-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(prefix="make-run-", suffix=".log", delete=False)  # noqa: SIM115 - open while make runs
     env = production_env(
         tmp_path,
         SECRET_KEY=A_SECRET_KEY,  # else make run would write one to .env
@@ -142,9 +150,21 @@ def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_pa
         WEB_CONCURRENCY="1",
     )
     make = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"VENV={venv}", "-o", f"{venv}/.installed",
-         "HOST=127.0.0.1", f"PORT={port}"],
-        cwd=BASE_DIR, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            "make",
+            "--no-print-directory",
+            "run",
+            f"VENV={venv}",
+            "-o",
+            f"{venv}/.installed",
+            "HOST=127.0.0.1",
+            f"PORT={port}",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
 

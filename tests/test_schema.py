@@ -98,7 +98,8 @@ def task_ids(operator_account):
 
     def create(**extra):
         return services.task_create(
-            owner=owner, mode=Mode.LIVE,
+            owner=owner,
+            mode=Mode.LIVE,
             **task_create_body(task_type="categorization", data={**CATEGORIZATION, **extra}),
         )
 

@@ -12,9 +12,13 @@ from tests.factories import TaskFactory
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 
 
-def test_staff_account_logs_in_opens_the_dashboard_and_completes_a_task(page, live_server, account, monkeypatch):
+def test_staff_account_logs_in_opens_the_dashboard_and_completes_a_task(
+    page, live_server, account, monkeypatch
+):
     monkeypatch.setenv("OPS_PASSWORD", PASSWORD)
-    call_command("create_account", "ops@example.com", "--staff", "--password-env", "OPS_PASSWORD", stdout=io.StringIO())
+    call_command(
+        "create_account", "ops@example.com", "--staff", "--password-env", "OPS_PASSWORD", stdout=io.StringIO()
+    )
     task = TaskFactory(owner=account.user)
 
     page.goto(f"{live_server.url}/admin/login/")

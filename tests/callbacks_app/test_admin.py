@@ -25,10 +25,26 @@ def delivery_failed_twice(account, receiver, settings):
 @pytest.mark.django_db
 def test_delivery_page_lists_attempts_with_status_error_duration_and_excerpt(admin_client):
     delivery = DeliveryFactory(status=Delivery.Status.FAILED, attempt_count=2)
-    DeliveryAttemptFactory(delivery=delivery, number=1, status_code=None, error="Connection refused", duration_ms=3, succeeded=False)
-    DeliveryAttemptFactory(delivery=delivery, number=2, status_code=503, response_excerpt="try later", duration_ms=41, succeeded=False)
+    DeliveryAttemptFactory(
+        delivery=delivery,
+        number=1,
+        status_code=None,
+        error="Connection refused",
+        duration_ms=3,
+        succeeded=False,
+    )
+    DeliveryAttemptFactory(
+        delivery=delivery,
+        number=2,
+        status_code=503,
+        response_excerpt="try later",
+        duration_ms=41,
+        succeeded=False,
+    )
 
-    html = admin_client.get(reverse("admin:callbacks_app_delivery_change", args=[delivery.id])).content.decode()
+    html = admin_client.get(
+        reverse("admin:callbacks_app_delivery_change", args=[delivery.id])
+    ).content.decode()
 
     assert "Connection refused" in html
     assert "HTTP 503" in html
@@ -40,7 +56,9 @@ def test_delivery_page_lists_attempts_with_status_error_duration_and_excerpt(adm
 def test_delivery_attempt_headers_are_shown_as_stored_masked(admin_client):
     attempt = DeliveryAttemptFactory(request_headers={"scale-callback-auth": "***", "webhook-id": "msg_1"})
 
-    html = admin_client.get(reverse("admin:callbacks_app_delivery_change", args=[attempt.delivery_id])).content.decode()
+    html = admin_client.get(
+        reverse("admin:callbacks_app_delivery_change", args=[attempt.delivery_id])
+    ).content.decode()
 
     assert "&quot;scale-callback-auth&quot;: &quot;***&quot;" in html
 
@@ -94,7 +112,9 @@ def test_resend_from_a_failed_delivery_reaches_the_receiver(admin_client, delive
     receiver.answer(Answer(200))
 
     # The URL as the page's button has it: the admin quotes the id ("_" → "_5F").
-    response = admin_client.post(reverse("admin:callbacks_app_faileddelivery_resend", args=[quote(delivery_failed_twice.id)]))
+    response = admin_client.post(
+        reverse("admin:callbacks_app_faileddelivery_resend", args=[quote(delivery_failed_twice.id)])
+    )
 
     new = Delivery.objects.exclude(id=delivery_failed_twice.id).get()
     assert response.status_code == 302

@@ -113,7 +113,9 @@ def test_a_refused_names_error_does_not_say_what_it_resolves_to_the_log_does(
     api, account, receiver, only_account_allowances, caplog
 ):
     caplog.set_level(logging.INFO)
-    resolved = {info[4][0] for info in socket.getaddrinfo("localhost", receiver.port, type=socket.SOCK_STREAM)}
+    resolved = {
+        info[4][0] for info in socket.getaddrinfo("localhost", receiver.port, type=socket.SOCK_STREAM)
+    }
 
     delivery = deliver_to(account, f"http://localhost:{receiver.port}/callback")
 
@@ -127,7 +129,9 @@ def test_a_refused_names_error_does_not_say_what_it_resolves_to_the_log_does(
     assert receiver.requests == []
 
 
-def test_allowances_are_set_by_operators_for_one_account(allowed_account, account, receiver, only_account_allowances):
+def test_allowances_are_set_by_operators_for_one_account(
+    allowed_account, account, receiver, only_account_allowances
+):
     profile_allowed_networks_set(profile=account.profile, networks=["127.0.0.1/32"])
 
     assert deliver_to(account, receiver.url).status == Delivery.Status.SUCCEEDED

@@ -6,6 +6,7 @@ failure a test is about.
 """
 
 import collections
+import itertools
 import os
 import signal
 import time
@@ -46,8 +47,10 @@ def test_task_created_and_completed_through_the_api_reaches_the_receiver(
     assert request.json()["task_id"] == task_id
     assert request.json()["response"] == {"category": "blue"}
     task = wait_until(
-        lambda: customer.get(f"/v1/task/{task_id}").json().get("callback_succeeded") is not None
-        and customer.get(f"/v1/task/{task_id}").json(),
+        lambda: (
+            customer.get(f"/v1/task/{task_id}").json().get("callback_succeeded") is not None
+            and customer.get(f"/v1/task/{task_id}").json()
+        ),
         timeout=10,
         message="callback_succeeded was never set",
     )
@@ -64,7 +67,7 @@ def test_retries_are_sent_by_the_cluster_when_due(start_cluster, account, receiv
     requests = receiver.wait_for(3, timeout=20)
     assert [r.header("scale-callback-attempt") for r in requests] == ["1", "2", "3"]
     # A retry goes out soon after it is due (1 s ± 10 % here), not at django-q2's 30 s tick.
-    gaps = [b.received_at - a.received_at for a, b in zip(requests, requests[1:])]
+    gaps = [b.received_at - a.received_at for a, b in itertools.pairwise(requests)]
     assert all(0.85 <= gap < 5 for gap in gaps), gaps
     wait_until(
         lambda: Delivery.objects.filter(status=Delivery.Status.SUCCEEDED).exists(),
@@ -87,17 +90,13 @@ def test_delivery_whose_job_was_never_enqueued_is_sent_by_the_sweep(
     assert request.json()["task_id"] == task.id
 
 
-def test_worker_killed_mid_delivery_is_delivered_once_its_lease_expires(
-    start_cluster, account, receiver
-):
+def test_worker_killed_mid_delivery_is_delivered_once_its_lease_expires(start_cluster, account, receiver):
     cluster = start_cluster(CALLBACK_CONNECT_TIMEOUT="1", CALLBACK_TIMEOUT="3")
     receiver.answer(Answer(200, delay=60), Answer(200))
     task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     receiver.wait_for(1, timeout=15)
-    worker = wait_until(
-        lambda: cluster.worker_connected_to(receiver.port), 5, "no worker is connected"
-    )
+    worker = wait_until(lambda: cluster.worker_connected_to(receiver.port), 5, "no worker is connected")
 
     worker.kill()  # SIGKILL, mid-request
 

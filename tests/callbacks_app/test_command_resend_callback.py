@@ -57,7 +57,7 @@ def tasks(account, receiver):
 
 
 def test_dry_run_lists_the_selection_and_sends_nothing(tasks, receiver):
-    out, err, code = run("--failed", "--since", "1d", "--dry-run")
+    out, _, code = run("--failed", "--since", "1d", "--dry-run")
 
     assert code == 0
     assert f"would resend {tasks['failed_recently'].id} (completed) to {receiver.url}" in out
@@ -117,9 +117,7 @@ def test_wait_exits_2_when_a_delivery_fails(tasks, receiver, settings):
     assert "0 delivered, 1 failed." in out
 
 
-def test_a_task_that_cannot_be_queued_gives_exit_status_1_and_the_others_are_queued(
-    tasks, account, receiver
-):
+def test_a_task_that_cannot_be_queued_gives_exit_status_1_and_the_others_are_queued(tasks, account, receiver):
     pending = TaskFactory(owner=account.user, callback_url=receiver.url)
     unknown = "f" * 24
 

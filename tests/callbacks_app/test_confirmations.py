@@ -54,7 +54,9 @@ def link_in(message) -> str:
 def test_first_email_callback_sends_a_confirmation_email_and_nothing_else(
     start_cluster, account, smtp_server
 ):
-    start_cluster(EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}", PUBLIC_BASE_URL="http://testserver")
+    start_cluster(
+        EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}", PUBLIC_BASE_URL="http://testserver"
+    )
     delivery = complete(email_task(account))
 
     (message,) = smtp_server.wait_for(1, timeout=15)
@@ -79,7 +81,9 @@ def test_first_email_callback_sends_a_confirmation_email_and_nothing_else(
 def test_following_the_link_releases_the_waiting_delivery_with_its_retries_unspent(
     start_cluster, account, smtp_server, client
 ):
-    start_cluster(EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}", PUBLIC_BASE_URL="http://testserver")
+    start_cluster(
+        EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}", PUBLIC_BASE_URL="http://testserver"
+    )
     delivery = complete(email_task(account))
     (confirmation_email,) = smtp_server.wait_for(1, timeout=15)
     link = link_in(confirmation_email)

@@ -70,7 +70,10 @@ def test_signature_made_with_another_secret_does_not_verify(pending_task, receiv
     deliver_until_finished(delivery.id)
 
     request = receiver.requests[0]
-    assert Webhook(account.profile.live_signing_secret).verify(request.body, request.headers)["task_id"] == pending_task.id
+    assert (
+        Webhook(account.profile.live_signing_secret).verify(request.body, request.headers)["task_id"]
+        == pending_task.id
+    )
     with pytest.raises(WebhookVerificationError, match="No matching signature"):
         Webhook(other_profile.live_signing_secret).verify(request.body, request.headers)
 
@@ -259,9 +262,7 @@ def test_a_retry_due_at_the_end_of_the_window_is_still_sent(pending_task, receiv
     callback_deliver(delivery_id=delivery.id)
     # Move the clock: the first attempt was 24 h ago and the retry is due now, at the window's end.
     now = timezone.now()
-    Delivery.objects.filter(id=delivery.id).update(
-        first_attempt_at=now - RETRY_WINDOW, next_attempt_at=now
-    )
+    Delivery.objects.filter(id=delivery.id).update(first_attempt_at=now - RETRY_WINDOW, next_attempt_at=now)
 
     attempt = callback_deliver(delivery_id=delivery.id)
 

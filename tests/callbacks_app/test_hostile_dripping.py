@@ -58,7 +58,9 @@ def test_a_dripping_receiver_never_sees_a_delivery_twice_at_once(account, drippi
     delivery = completed(account, dripping.url)
 
     def finished_attempts():
-        return list(DeliveryAttempt.objects.filter(delivery=delivery).exclude(error=DeliveryAttempt.UNFINISHED))
+        return list(
+            DeliveryAttempt.objects.filter(delivery=delivery).exclude(error=DeliveryAttempt.UNFINISHED)
+        )
 
     # Long enough for the send lease (connect + timeout + 10 s = 13 s) to run out during a
     # dripping attempt, which then went out a second time while the first was still read.

@@ -27,7 +27,9 @@ def test_parse_retry_after_clamps_a_huge_delay_to_the_retry_window():
 def test_next_attempt_at_with_a_huge_minimum_delay_is_the_end_of_the_window():
     first = timezone.now()
 
-    due = next_attempt_at(attempts_made=1, first_attempt_at=first, now=first, minimum_delay=1e23, schedule=[10])
+    due = next_attempt_at(
+        attempts_made=1, first_attempt_at=first, now=first, minimum_delay=1e23, schedule=[10]
+    )
 
     assert due == first + RETRY_WINDOW
 
@@ -45,7 +47,9 @@ def test_a_huge_retry_after_in_a_batch_leaves_the_other_accounts_callbacks_deliv
     hostile.answer(Answer(503, headers={"Retry-After": HUGE}))
     try:
         bad = completed(TaskFactory(owner=account.user, callback_url=hostile.url))
-        others = [completed(TaskFactory(owner=other_account.user, callback_url=receiver.url)) for _ in range(5)]
+        others = [
+            completed(TaskFactory(owner=other_account.user, callback_url=receiver.url)) for _ in range(5)
+        ]
 
         drain.deliveries_drain(linger=0.05)
 
@@ -79,9 +83,15 @@ def test_a_row_whose_outcome_raises_does_not_stop_the_others_from_being_recorded
 
     monkeypatch.setattr(recording, "attempt_outcome", attempt_outcome)
     results = [
-        (claim, SendResult(headers=claim.headers, result=CallbackResult(
-            ok=False, duration_ms=3, status_code=500, body_excerpt=claim.delivery.id, error="HTTP 500"
-        )))
+        (
+            claim,
+            SendResult(
+                headers=claim.headers,
+                result=CallbackResult(
+                    ok=False, duration_ms=3, status_code=500, body_excerpt=claim.delivery.id, error="HTTP 500"
+                ),
+            ),
+        )
         for claim in claims
     ]
 

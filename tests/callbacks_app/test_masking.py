@@ -48,9 +48,7 @@ def signatures_sent(receiver) -> list[str]:
 
 
 def stored_attempts_text() -> str:
-    return json.dumps(
-        list(DeliveryAttempt.objects.values()), default=str
-    )
+    return json.dumps(list(DeliveryAttempt.objects.values()), default=str)
 
 
 def test_failing_http_delivery_leaks_no_secret(rotated_account, receiver, settings, caplog, api):
@@ -153,7 +151,9 @@ def test_scrub_leaves_text_without_a_secret_as_it_was(rotated_account):
     assert scrub(text, secrets) == text
 
 
-def test_receiver_echoing_secrets_upper_cased_and_percent_encoded_leaks_none(rotated_account, receiver, settings, api):
+def test_receiver_echoing_secrets_upper_cased_and_percent_encoded_leaks_none(
+    rotated_account, receiver, settings, api
+):
     profile, keys, secrets = rotated_account
     settings.CALLBACK_RETRY_SCHEDULE = []
     # the secrets of the profile (the API keys are never sent to a receiver)

@@ -1,13 +1,33 @@
 import random
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from callbacks_app.retry import RETRY_WINDOW, next_attempt_at, retry_delay
 
-DEFAULT = [10, 30, 60, 120, 300, 600, 900, 1800, 1800, 3600,
-           3600, 3600, 3600, 7200, 7200, 7200, 10800, 10800, 10800, 10800]
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+DEFAULT = [
+    10,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    1800,
+    3600,
+    3600,
+    3600,
+    3600,
+    7200,
+    7200,
+    7200,
+    10800,
+    10800,
+    10800,
+    10800,
+]
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_retry_delay_follows_the_schedule_within_ten_percent_jitter():
@@ -41,7 +61,5 @@ def test_next_attempt_at_is_none_once_the_window_has_passed():
 
 
 def test_next_attempt_at_honours_a_minimum_delay():
-    due = next_attempt_at(
-        attempts_made=1, first_attempt_at=T0, now=T0, minimum_delay=120, schedule=DEFAULT
-    )
+    due = next_attempt_at(attempts_made=1, first_attempt_at=T0, now=T0, minimum_delay=120, schedule=DEFAULT)
     assert due == T0 + timedelta(seconds=120)

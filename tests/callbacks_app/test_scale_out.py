@@ -25,13 +25,17 @@ def test_three_clusters_deliver_every_callback_when_one_is_killed_midway(
     # Short timeouts: a killed worker's deliveries are taken over when their
     # send lease (connect + total + 10 s) runs out.
     env = {"CALLBACK_CONNECT_TIMEOUT": "1", "CALLBACK_TIMEOUT": "3"}
-    doomed, *survivors = [start_cluster(**env) for _ in range(3)]
+    doomed, *_ = [start_cluster(**env) for _ in range(3)]
     tasks = Task.objects.bulk_create(
         Task(
             owner=account.user,
             type="categorization",
-            params={"attachment_type": "text", "attachment": "tomato",
-                    "categories": ["red", "blue"], "allow_multiple": False},
+            params={
+                "attachment_type": "text",
+                "attachment": "tomato",
+                "categories": ["red", "blue"],
+                "allow_multiple": False,
+            },
             callback_url=receiver.url,
         )
         for _ in range(CALLBACKS)

@@ -75,7 +75,8 @@ def test_another_accounts_callback_is_delivered_within_5_s_beside_a_hanging_back
 ):
     urls = holding_receiver.urls
     tasks = Task.objects.bulk_create(
-        TaskFactory.build(owner=account.user, callback_url=f"{urls[i % ORIGINS]}?n={i}") for i in range(BACKLOG)
+        TaskFactory.build(owner=account.user, callback_url=f"{urls[i % ORIGINS]}?n={i}")
+        for i in range(BACKLOG)
     )
     with transaction.atomic():
         for task in tasks:
@@ -84,8 +85,11 @@ def test_another_accounts_callback_is_delivered_within_5_s_beside_a_hanging_back
     start_cluster(CALLBACK_TIMEOUT="4", CALLBACK_CONNECT_TIMEOUT="1", CALLBACK_RETRY_SCHEDULE="600")
     hostile = Delivery.objects.filter(owner=account.user, status=Delivery.Status.PENDING)
     # The engine is full of the backlog's hanging sends, and more of it waits.
-    wait_until(lambda: hostile.filter(leased_until__isnull=False).count() >= 100, timeout=20,
-               message="the backlog never filled the engine")
+    wait_until(
+        lambda: hostile.filter(leased_until__isnull=False).count() >= 100,
+        timeout=20,
+        message="the backlog never filled the engine",
+    )
     assert hostile.filter(attempt_count=0).count() > 500
 
     other_task = TaskFactory(owner=other_account.user, callback_url=receiver.url)

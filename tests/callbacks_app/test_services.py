@@ -92,9 +92,7 @@ def test_callback_resend_during_an_attempt_in_flight_waits_for_it(account, recei
     task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     first = Delivery.objects.get(task=task)
-    in_flight = threading.Thread(
-        target=callback_deliver, kwargs={"delivery_id": first.id}
-    )
+    in_flight = threading.Thread(target=callback_deliver, kwargs={"delivery_id": first.id})
     in_flight.start()
     try:
         receiver.wait_for(1)

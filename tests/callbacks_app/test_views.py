@@ -21,9 +21,7 @@ def completed_task(account, receiver):
     return task
 
 
-def test_resend_callback_queues_a_new_delivery_that_reaches_the_receiver(
-    customer, completed_task, receiver
-):
+def test_resend_callback_queues_a_new_delivery_that_reaches_the_receiver(customer, completed_task, receiver):
     response = customer.post(f"/v1/task/{completed_task.id}/resend_callback")
 
     assert response.status_code == 200
@@ -59,18 +57,14 @@ def test_resend_callback_without_a_target_is_400(customer, account):
 
 
 def test_resend_callback_of_another_accounts_task_is_404(api, other_account, completed_task):
-    response = api.as_key(other_account.live_api_key).post(
-        f"/v1/task/{completed_task.id}/resend_callback"
-    )
+    response = api.as_key(other_account.live_api_key).post(f"/v1/task/{completed_task.id}/resend_callback")
 
     assert response.status_code == 404
     assert Delivery.objects.filter(event=Delivery.Event.RESENT).count() == 0
 
 
 def test_resend_callback_of_a_live_task_with_the_test_key_is_404(api, account, completed_task):
-    response = api.as_key(account.test_api_key).post(
-        f"/v1/task/{completed_task.id}/resend_callback"
-    )
+    response = api.as_key(account.test_api_key).post(f"/v1/task/{completed_task.id}/resend_callback")
 
     assert response.status_code == 404
 
@@ -79,9 +73,7 @@ def test_resend_callback_needs_an_api_key(api, completed_task):
     assert api.post(f"/v1/task/{completed_task.id}/resend_callback").status_code == 401
 
 
-def test_callbacks_lists_deliveries_newest_first_with_their_attempts(
-    customer, completed_task, receiver
-):
+def test_callbacks_lists_deliveries_newest_first_with_their_attempts(customer, completed_task, receiver):
     receiver.answer(Answer(500, body=b"boom"), Answer(200))
     first = Delivery.objects.get(task=completed_task)
     deliver_until_finished(first.id)
@@ -119,7 +111,11 @@ def test_callbacks_masks_secrets_in_request_headers(customer, completed_task, ac
     assert headers["webhook-signature"] == "***"
     assert headers["webhook-id"] == response.json()["deliveries"][0]["delivery_id"]
     text = json.dumps(response.json())
-    for secret in (profile.live_callback_auth_key, profile.test_callback_auth_key, *profile.signing_secrets()):
+    for secret in (
+        profile.live_callback_auth_key,
+        profile.test_callback_auth_key,
+        *profile.signing_secrets(),
+    ):
         assert secret not in text
 
 

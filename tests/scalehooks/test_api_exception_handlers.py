@@ -40,11 +40,15 @@ def test_django_validation_error_by_field_is_answered_as_drf_would():
 
     # then the answers are the same
     assert [answer.status_code for answer in answers] == [400, 400]
-    assert answers[0].data == answers[1].data == {
-        "status_code": 400,
-        "error": "tags: A task has at most 100 tags.",
-        "details": {"tags": ["A task has at most 100 tags."]},
-    }
+    assert (
+        answers[0].data
+        == answers[1].data
+        == {
+            "status_code": 400,
+            "error": "tags: A task has at most 100 tags.",
+            "details": {"tags": ["A task has at most 100 tags."]},
+        }
+    )
 
 
 def test_django_validation_error_without_field_is_a_non_field_error():

@@ -34,8 +34,11 @@ def test_metrics_count_deliveries_by_status_and_overdue(client, account):
     task = TaskFactory(owner=account.user)
     now = timezone.now()
     for status, due in [
-        ("succeeded", None), ("failed", None), ("pending", now + timedelta(minutes=5)),
-        ("pending", now - timedelta(minutes=5)), ("pending", now - timedelta(minutes=5)),
+        ("succeeded", None),
+        ("failed", None),
+        ("pending", now + timedelta(minutes=5)),
+        ("pending", now - timedelta(minutes=5)),
+        ("pending", now - timedelta(minutes=5)),
     ]:
         DeliveryFactory(task=task, target="http://x.test/", payload="{}", status=status, next_attempt_at=due)
 
@@ -55,8 +58,13 @@ def test_metrics_histogram_of_recent_attempt_latency(client, account):
     for number, (ms, ok, age) in enumerate(
         [(40, True, 1), (300, False, 1), (20_000, False, 1), (10, True, 120)], start=1
     ):
-        DeliveryAttempt.objects.create(delivery=delivery, number=number, duration_ms=ms, succeeded=ok,
-                                       started_at=now - timedelta(minutes=age))
+        DeliveryAttempt.objects.create(
+            delivery=delivery,
+            number=number,
+            duration_ms=ms,
+            succeeded=ok,
+            started_at=now - timedelta(minutes=age),
+        )
 
     values = samples(client)
 

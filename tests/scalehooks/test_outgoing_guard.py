@@ -30,9 +30,19 @@ def deliver_to(account, url) -> Delivery:
 @pytest.mark.parametrize(
     "host",
     [
-        "127.0.0.1", "localhost", "2130706433", "0x7f000001", "0177.0.0.1", "127.1", "[::ffff:127.0.0.1]",
+        "127.0.0.1",
+        "localhost",
+        "2130706433",
+        "0x7f000001",
+        "0177.0.0.1",
+        "127.1",
+        "[::ffff:127.0.0.1]",
         # reserved and site-local IPv6; IPv4 embedded in ::/96 and ::ffff:0:0:0/96 judged as IPv4
-        "[::127.0.0.1]", "[::7f00:1]", "[fec0::1]", "[::ffff:0:127.0.0.1]", "[::a9fe:a9fe]",
+        "[::127.0.0.1]",
+        "[::7f00:1]",
+        "[fec0::1]",
+        "[::ffff:0:127.0.0.1]",
+        "[::a9fe:a9fe]",
     ],
 )
 def test_forbidden_address_in_any_form_is_refused_and_not_contacted(
@@ -107,11 +117,16 @@ def test_dns_rebinding_cannot_redirect_the_connection(account, settings, monkeyp
     assert rebound.requests == []
 
 
-def test_name_resolving_to_a_forbidden_address_is_refused(account, receiver, loopback_forbidden, monkeypatch, caplog):
+def test_name_resolving_to_a_forbidden_address_is_refused(
+    account, receiver, loopback_forbidden, monkeypatch, caplog
+):
     real_getaddrinfo = socket.getaddrinfo
     monkeypatch.setattr(
-        socket, "getaddrinfo",
-        lambda host, port, *a, **k: real_getaddrinfo("10.1.2.3" if host == "internal.example" else host, port, *a, **k),
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: real_getaddrinfo(
+            "10.1.2.3" if host == "internal.example" else host, port, *a, **k
+        ),
     )
 
     delivery = deliver_to(account, f"http://internal.example:{receiver.port}/callback")
@@ -130,8 +145,11 @@ def test_a_connection_error_names_the_host_not_the_address_it_resolved_to(accoun
         port = unused.getsockname()[1]
     real_getaddrinfo = socket.getaddrinfo
     monkeypatch.setattr(
-        socket, "getaddrinfo",
-        lambda host, port, *a, **k: real_getaddrinfo("127.0.0.1" if host == "hooks.example" else host, port, *a, **k),
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **k: real_getaddrinfo(
+            "127.0.0.1" if host == "hooks.example" else host, port, *a, **k
+        ),
     )
 
     delivery = deliver_to(account, f"http://hooks.example:{port}/callback")

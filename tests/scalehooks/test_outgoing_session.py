@@ -129,6 +129,8 @@ def test_urllib3_log_of_a_failed_connection_never_shows_the_query(settings, acco
     assert "Connection refused" in attempt.error
     assert any(r.name.startswith("urllib3") for r in urllib3_debug.records)
     assert "tok-s3cret" not in logged_text(urllib3_debug)
+
+
 @pytest.mark.parametrize("drip", ["head", "body"])
 def test_the_read_timeout_bounds_the_whole_request_not_each_read(settings, drip):
     """A server that drips its answer a byte every 0.2 s never leaves a read waiting a second,

@@ -42,19 +42,34 @@ class Route:
 
 
 ROUTES = [
-    Route("POST", "/v1/task/categorization", {"attachment": "a", "categories": ["x", "y"]}, pattern="task/<str:segment>"),
+    Route(
+        "POST",
+        "/v1/task/categorization",
+        {"attachment": "a", "categories": ["x", "y"]},
+        pattern="task/<str:segment>",
+    ),
     Route("GET", "/v1/task/{id}", pattern="task/<str:segment>"),
     Route("GET", "/v1/tasks", pattern="tasks"),
     Route("POST", "/v1/task/{id}/cancel", pattern="task/<str:task_id>/cancel"),
-    Route("POST", "/v1/task/{id}/audit", {"accepted": False, "comments": "no"}, state="completed",
-          pattern="task/<str:task_id>/audit"),
+    Route(
+        "POST",
+        "/v1/task/{id}/audit",
+        {"accepted": False, "comments": "no"},
+        state="completed",
+        pattern="task/<str:task_id>/audit",
+    ),
     Route("POST", "/v1/task/{id}/unique_id", {"unique_id": "new-id"}, pattern="task/<str:task_id>/unique_id"),
     Route("DELETE", "/v1/task/{id}/unique_id", pattern="task/<str:task_id>/unique_id"),
     Route("POST", "/v1/task/{id}/setMetadata", {"changed": True}, pattern="task/<str:task_id>/setMetadata"),
     Route("POST", "/v1/task/{id}/tags", ["new"], pattern="task/<str:task_id>/tags"),
     Route("PUT", "/v1/task/{id}/tags", ["new"], pattern="task/<str:task_id>/tags"),
     Route("DELETE", "/v1/task/{id}/tags", [MARKER], pattern="task/<str:task_id>/tags"),
-    Route("POST", "/v1/task/{id}/resend_callback", state="completed", pattern="task/<str:task_id>/resend_callback"),
+    Route(
+        "POST",
+        "/v1/task/{id}/resend_callback",
+        state="completed",
+        pattern="task/<str:task_id>/resend_callback",
+    ),
     Route("GET", "/v1/task/{id}/callbacks", pattern="task/<str:task_id>/callbacks"),
     Route("GET", "/v1/profile", pattern="profile"),
     Route("PATCH", "/v1/profile", {"default_callback_url": "https://example.com/hook"}, pattern="profile"),
@@ -72,17 +87,48 @@ ROUTES = [
     Route("POST", "/v1/batches/b/setMetadata", {"a": 1}, pattern="batches/<name:name>/setMetadata"),
     Route("POST", "/v1/batches/b/resend_callback", pattern="batches/<name:name>/resend_callback"),
     Route("GET", "/v1/batches/b/callbacks", pattern="batches/<name:name>/callbacks"),
-    Route("POST", "/v1/ops/task/{id}/complete", {"response": {"category": "x"}}, operator=True,
-          pattern="ops/task/<str:task_id>/complete"),
-    Route("POST", "/v1/ops/task/{id}/error", {"error": "broken"}, operator=True,
-          pattern="ops/task/<str:task_id>/error"),
-    Route("POST", "/v1/ops/task/{id}/fix", {"response": {"category": "y"}}, state="completed", operator=True,
-          pattern="ops/task/<str:task_id>/fix"),
-    Route("POST", "/v1/ops/task/{id}/recall", state="completed", operator=True,
-          pattern="ops/task/<str:task_id>/recall"),
+    Route(
+        "POST",
+        "/v1/ops/task/{id}/complete",
+        {"response": {"category": "x"}},
+        operator=True,
+        pattern="ops/task/<str:task_id>/complete",
+    ),
+    Route(
+        "POST",
+        "/v1/ops/task/{id}/error",
+        {"error": "broken"},
+        operator=True,
+        pattern="ops/task/<str:task_id>/error",
+    ),
+    Route(
+        "POST",
+        "/v1/ops/task/{id}/fix",
+        {"response": {"category": "y"}},
+        state="completed",
+        operator=True,
+        pattern="ops/task/<str:task_id>/fix",
+    ),
+    Route(
+        "POST",
+        "/v1/ops/task/{id}/recall",
+        state="completed",
+        operator=True,
+        pattern="ops/task/<str:task_id>/recall",
+    ),
     Route("GET", "/v1/teams", pattern="teams"),
-    Route("POST", "/v1/teams/invite", {"emails": ["ada@example.com"], "team_role": "member"}, pattern="teams/invite"),
-    Route("POST", "/v1/teams/set_role", {"emails": ["ada@example.com"], "team_role": "admin"}, pattern="teams/set_role"),
+    Route(
+        "POST",
+        "/v1/teams/invite",
+        {"emails": ["ada@example.com"], "team_role": "member"},
+        pattern="teams/invite",
+    ),
+    Route(
+        "POST",
+        "/v1/teams/set_role",
+        {"emails": ["ada@example.com"], "team_role": "admin"},
+        pattern="teams/set_role",
+    ),
     Route("POST", "/v1/files/upload", {}, pattern="files/upload"),
     Route("POST", "/v1/files/import", {"file_url": "https://example.com/a.png"}, pattern="files/import"),
     # not offered (a 402 with a key)
@@ -104,12 +150,20 @@ PUBLIC_PATTERNS = {"schema", "docs", "files/content/<str:token>/<str:name>"}
 
 def _task(owner, mode: str, state: str) -> Task:
     task = services.task_create(
-        owner=owner, mode=mode,
-        **task_create_body(task_type="categorization", data={
-            "attachment": MARKER, "categories": ["x", "y"], "instruction": MARKER,
-            "metadata": {"note": MARKER}, "tags": [MARKER], "unique_id": f"{MARKER}-{mode}-{state}",
-            "callback_url": f"https://example.com/{MARKER}",
-        }),
+        owner=owner,
+        mode=mode,
+        **task_create_body(
+            task_type="categorization",
+            data={
+                "attachment": MARKER,
+                "categories": ["x", "y"],
+                "instruction": MARKER,
+                "metadata": {"note": MARKER},
+                "tags": [MARKER],
+                "unique_id": f"{MARKER}-{mode}-{state}",
+                "callback_url": f"https://example.com/{MARKER}",
+            },
+        ),
     )
     if state == "completed":
         task = services.task_complete(task_id=task.id, response={"category": "x"})
@@ -188,7 +242,9 @@ def test_wrong_key_is_a_401_and_changes_nothing(api, targets, route, key):
 
 
 @pytest.mark.parametrize("route", TASK_ROUTES, ids=str)
-def test_another_accounts_key_is_a_404_and_changes_nothing(api, other_account, operator_account, targets, route):
+def test_another_accounts_key_is_a_404_and_changes_nothing(
+    api, other_account, operator_account, targets, route
+):
     # given a key of another account (staff for the operator routes, which serve any task,
     # is not "another account": the routes' own callers are tested below)
     key = other_account.live_api_key
@@ -201,7 +257,9 @@ def test_another_accounts_key_is_a_404_and_changes_nothing(api, other_account, o
 
 
 @pytest.mark.parametrize(
-    ("key_mode", "task_mode"), [(Mode.TEST, Mode.LIVE), (Mode.LIVE, Mode.TEST)], ids=["test-key-live-task", "live-key-test-task"]
+    ("key_mode", "task_mode"),
+    [(Mode.TEST, Mode.LIVE), (Mode.LIVE, Mode.TEST)],
+    ids=["test-key-live-task", "live-key-test-task"],
 )
 @pytest.mark.parametrize("route", [r for r in TASK_ROUTES if not r.operator], ids=str)
 def test_the_other_modes_key_is_a_404_and_changes_nothing(api, account, targets, route, key_mode, task_mode):

@@ -39,7 +39,7 @@ def test_lockout_is_on_in_the_project_settings():
 
     assert product.AXES_ENABLED is True
     assert product.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
-    assert "axes.backends.AxesStandaloneBackend" == product.AUTHENTICATION_BACKENDS[0]
+    assert product.AUTHENTICATION_BACKENDS[0] == "axes.backends.AxesStandaloneBackend"
     assert project_settings.MIDDLEWARE[-1] == "axes.middleware.AxesMiddleware"
 
 

@@ -94,7 +94,11 @@ SAMPLES = {
     "polygonannotation": Sample(
         _objects(with_labels=True, min_vertices="3"),
         "attachment",
-        {"annotations": [{"label": "bus", "vertices": [{"x": 0, "y": 0}, {"x": 5, "y": 0}, {"x": 0, "y": 5}]}]},
+        {
+            "annotations": [
+                {"label": "bus", "vertices": [{"x": 0, "y": 0}, {"x": 5, "y": 0}, {"x": 0, "y": 5}]}
+            ]
+        },
         {"annotations": [{"label": "bus", "vertices": [{"x": 0, "y": 0}]}]},
     ),
     "lineannotation": Sample(
@@ -116,7 +120,12 @@ SAMPLES = {
         {"annotations": [{"label": "car"}]},
     ),
     "segmentannotation": Sample(
-        {"attachment": IMAGE, "attachment_type": "image", "labels": ["road", "sky"], "allow_unlabeled": False},
+        {
+            "attachment": IMAGE,
+            "attachment_type": "image",
+            "labels": ["road", "sky"],
+            "allow_unlabeled": False,
+        },
         "labels",
         {"annotations": {"combined": {"image": IMAGE}, "labeled": {"road": [IMAGE]}, "unlabeled": None}},
         {"annotations": {"labeled": {"sea": [IMAGE]}}},

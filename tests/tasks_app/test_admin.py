@@ -40,7 +40,9 @@ def test_task_changelist_filters_by_status_and_mode(admin_client, account):
     live = TaskFactory(owner=account.user, is_test=False)
     test = TaskFactory(owner=account.user, is_test=True)
 
-    response = admin_client.get(reverse("admin:tasks_app_task_changelist"), {"mode": "test", "status__exact": "pending"})
+    response = admin_client.get(
+        reverse("admin:tasks_app_task_changelist"), {"mode": "test", "status__exact": "pending"}
+    )
 
     assert response.status_code == 200
     shown = {task.id for task in response.context["cl"].result_list}
@@ -96,7 +98,9 @@ def test_admin_complete_completes_the_task_and_queues_its_callback(admin_client,
     assert pending_task.status == Task.Status.COMPLETED
     assert pending_task.response == {"category": "blue"}
     assert Delivery.objects.get(task=pending_task).event == Delivery.Event.COMPLETED
-    assert messages_of(response) == [("success", f"Completed task {pending_task.id}; its callback is queued.")]
+    assert messages_of(response) == [
+        ("success", f"Completed task {pending_task.id}; its callback is queued.")
+    ]
 
 
 @pytest.mark.django_db
@@ -185,7 +189,9 @@ def test_admin_resend_without_a_target_is_refused(admin_client, account):
 
 
 @pytest.mark.django_db
-def test_bulk_resend_counts_what_was_queued_and_what_was_refused(admin_client, completed_task, pending_task, account):
+def test_bulk_resend_counts_what_was_queued_and_what_was_refused(
+    admin_client, completed_task, pending_task, account
+):
     other_completed = TaskFactory(owner=account.user, callback_url=completed_task.callback_url)
     task_complete(task_id=other_completed.id, response={"category": "blue"})
     selected = [completed_task.id, other_completed.id, TaskFactory(owner=account.user).id]
@@ -210,7 +216,12 @@ def test_profile_page_shows_secrets_masked(admin_client, account):
 
     html = admin_client.get(reverse("admin:tasks_app_profile_change", args=[profile.pk])).content.decode()
 
-    for secret in (profile.live_signing_secret, profile.test_signing_secret, profile.live_callback_auth_key, profile.test_callback_auth_key):
+    for secret in (
+        profile.live_signing_secret,
+        profile.test_signing_secret,
+        profile.live_callback_auth_key,
+        profile.test_callback_auth_key,
+    ):
         assert secret not in html
         assert secret[:9] + "…" in html
     assert account.live_api_key not in html
@@ -223,7 +234,11 @@ def test_profile_default_callback_url_is_validated(admin_client, account):
 
     response = admin_client.post(
         reverse("admin:tasks_app_profile_change", args=[profile.pk]),
-        {"live_default_callback_url": "http://169.254.169.254/latest", "test_default_callback_url": "", "allowed_networks": ""},
+        {
+            "live_default_callback_url": "http://169.254.169.254/latest",
+            "test_default_callback_url": "",
+            "allowed_networks": "",
+        },
     )
 
     assert response.status_code == 200
@@ -242,9 +257,13 @@ def test_rotate_api_keys_action_shows_the_new_keys_once(admin_client, account):
 
     assert response.status_code == 200
     assert "no-store" in response["Cache-Control"]
-    (shown_profile, new_keys), = response.context["issued"]
+    ((_, new_keys),) = response.context["issued"]
     profile.refresh_from_db()
-    assert profile.live_api_key_hash == hash_api_key(new_keys.live_api_key) != hash_api_key(old_keys.live_api_key)
+    assert (
+        profile.live_api_key_hash
+        == hash_api_key(new_keys.live_api_key)
+        != hash_api_key(old_keys.live_api_key)
+    )
     assert new_keys.live_api_key in response.content.decode()
 
 
@@ -293,7 +312,10 @@ def test_admin_mark_error_fails_a_pending_task_with_the_message(admin_client, pe
 
     assert response.status_code == 302
     pending_task.refresh_from_db()
-    assert (pending_task.status, pending_task.response) == (Task.Status.ERROR, {"error": "The image is unreadable."})
+    assert (pending_task.status, pending_task.response) == (
+        Task.Status.ERROR,
+        {"error": "The image is unreadable."},
+    )
     assert Delivery.objects.get(task=pending_task).event == Delivery.Event.ERROR
 
 
@@ -382,7 +404,9 @@ def test_every_operator_action_refuses_an_illegal_change_and_changes_nothing(
 
 
 @pytest.mark.django_db
-def test_profile_allowed_networks_are_edited_one_a_line_and_open_the_default_url(admin_client, account, settings):
+def test_profile_allowed_networks_are_edited_one_a_line_and_open_the_default_url(
+    admin_client, account, settings
+):
     settings.CALLBACK_ALLOWED_NETWORKS = []
     profile = account.profile
 
@@ -409,7 +433,11 @@ def test_profile_private_default_url_needs_a_valid_allowance(admin_client, accou
 
     response = admin_client.post(
         reverse("admin:tasks_app_profile_change", args=[profile.pk]),
-        {"live_default_callback_url": "http://10.1.2.3/hook", "test_default_callback_url": "", "allowed_networks": networks},
+        {
+            "live_default_callback_url": "http://10.1.2.3/hook",
+            "test_default_callback_url": "",
+            "allowed_networks": networks,
+        },
     )
 
     assert response.status_code == 200

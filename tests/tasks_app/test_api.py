@@ -136,7 +136,9 @@ def test_operator_completes_a_task_and_a_delivery_is_recorded(customer, api, ope
 def test_operator_route_is_a_404_for_customers(customer):
     task_id = customer.post("/v1/task/categorization", CATEGORIZATION, format="json").json()["task_id"]
 
-    answer = customer.post(f"/v1/ops/task/{task_id}/complete", {"response": {"category": "red"}}, format="json")
+    answer = customer.post(
+        f"/v1/ops/task/{task_id}/complete", {"response": {"category": "red"}}, format="json"
+    )
 
     assert answer.status_code == 404
     assert Task.objects.get(id=task_id).status == "pending"
@@ -161,7 +163,9 @@ def test_completing_twice_is_a_400_and_creates_no_second_delivery(customer, api,
     operator = api.as_key(operator_account.live_api_key)
     operator.post(f"/v1/ops/task/{task_id}/complete", {"response": {"category": "red"}}, format="json")
 
-    answer = operator.post(f"/v1/ops/task/{task_id}/complete", {"response": {"category": "blue"}}, format="json")
+    answer = operator.post(
+        f"/v1/ops/task/{task_id}/complete", {"response": {"category": "blue"}}, format="json"
+    )
 
     assert answer.status_code == 400
     assert "completed" in answer.json()["error"]

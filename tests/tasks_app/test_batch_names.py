@@ -38,7 +38,16 @@ def gunicorn_url(tmp_path):
     }
     log = (tmp_path / "gunicorn.log").open("wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "scalehooks.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "scalehooks.wsgi",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            "1",
+        ],
         cwd=cluster.BASE_DIR,
         env=env,
         stdout=log,
@@ -72,7 +81,9 @@ def test_names_with_slashes_and_percent_signs_through_gunicorn(gunicorn_url, acc
         assert scale.batch_status(name)["status"] == "in_progress"
         assert scale.set_batch_metadata(name, {"n": name}).metadata == {"n": name}
         assert scale.finalize_batch(name).status == "completed"
-        assert scale.api.get_request(f"batches/{scale.api.quote_string(name)}/callbacks")["batch_name"] == name
+        assert (
+            scale.api.get_request(f"batches/{scale.api.quote_string(name)}/callbacks")["batch_name"] == name
+        )
     assert sorted(p.name for p in scale.projects()) == sorted(NAMES)
 
 

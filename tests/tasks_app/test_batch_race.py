@@ -51,7 +51,11 @@ print(role, "done")
 
 
 def complete_in_two_processes(task_ids: list[str], folder: Path) -> None:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "DATABASE_URL": cluster.test_database_url()}
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": cluster.test_database_url(),
+    }
     children = [
         subprocess.Popen(
             [sys.executable, "-c", CHILD, task_id, role, str(folder)],
@@ -67,9 +71,7 @@ def complete_in_two_processes(task_ids: list[str], folder: Path) -> None:
         assert child.returncode == 0, output.decode()
 
 
-def test_two_processes_completing_the_last_two_tasks_at_once_send_exactly_one(
-    account, receiver, tmp_path
-):
+def test_two_processes_completing_the_last_two_tasks_at_once_send_exactly_one(account, receiver, tmp_path):
     project = batches.project_create(
         owner=account.user, mode=Mode.LIVE, name="fruit", task_type="categorization", params={}
     )

@@ -102,9 +102,7 @@ def test_cancel_and_error_complete_a_batch_too(customer, create_batch, create_ta
     assert '"counts":{"pending":0,"completed":0,"error":1,"canceled":1}' in delivery.payload
 
 
-def test_the_batch_callback_is_retried_and_signed_like_a_tasks(
-    finished_batch, receiver, account, settings
-):
+def test_the_batch_callback_is_retried_and_signed_like_a_tasks(finished_batch, receiver, account, settings):
     settings.CALLBACK_RETRY_SCHEDULE = [0.05]
     (delivery,) = batch_deliveries("b1")
     receiver.answer(Answer(500, b"not now"), Answer(200))
@@ -115,7 +113,9 @@ def test_the_batch_callback_is_retried_and_signed_like_a_tasks(
     first, second = [r for r in receiver.requests if r.header("webhook-id") == delivery.id]
     assert [first.header("scale-callback-attempt"), second.header("scale-callback-attempt")] == ["1", "2"]
     assert first.body == second.body  # frozen payload
-    assert Webhook(account.profile.live_signing_secret).verify(second.body, second.headers)["batch_name"] == "b1"
+    assert (
+        Webhook(account.profile.live_signing_secret).verify(second.body, second.headers)["batch_name"] == "b1"
+    )
     # The batch's tasks keep their own callback outcome: none (they have no callback_url).
     assert set(Task.objects.values_list("callback_succeeded", flat=True)) == {None}
 
@@ -158,7 +158,8 @@ def test_admin_lists_projects_and_batches_with_links_to_their_tasks(admin_client
     assert "?batch=b1&amp;owner__id__exact=" in batches.content.decode()
     owner_id = Batch.objects.get(name="b1").owner_id
     tasks = admin_client.get(
-        reverse("admin:tasks_app_task_changelist"), {"batch": "b1", "owner__id__exact": owner_id, "mode": "live"}
+        reverse("admin:tasks_app_task_changelist"),
+        {"batch": "b1", "owner__id__exact": owner_id, "mode": "live"},
     )
     assert tasks.status_code == 200
     assert all(task_id in tasks.content.decode() for task_id in finished_batch[1])

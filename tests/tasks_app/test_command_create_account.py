@@ -33,7 +33,9 @@ def test_create_account_refuses_an_existing_email(account):
 
 def test_create_account_refuses_an_invalid_default_callback_url():
     with pytest.raises(CommandError, match="default-callback-url"):
-        call_command("create_account", "x@example.com", "--default-callback-url", "ftp://x", stdout=io.StringIO())
+        call_command(
+            "create_account", "x@example.com", "--default-callback-url", "ftp://x", stdout=io.StringIO()
+        )
 
 
 def test_create_account_allow_network_opens_networks_to_that_account(settings):
@@ -41,10 +43,16 @@ def test_create_account_allow_network_opens_networks_to_that_account(settings):
     out = io.StringIO()
 
     call_command(
-        "create_account", "onprem@example.com",
-        "--allow-network", "10.0.0.0/8", "--allow-network", "fd00::/8",
-        "--default-callback-url", "http://10.1.2.3/hook",
-        "--test-default-callback-url", "http://10.1.2.4/test-hook",
+        "create_account",
+        "onprem@example.com",
+        "--allow-network",
+        "10.0.0.0/8",
+        "--allow-network",
+        "fd00::/8",
+        "--default-callback-url",
+        "http://10.1.2.3/hook",
+        "--test-default-callback-url",
+        "http://10.1.2.4/test-hook",
         stdout=out,
     )
 

@@ -28,9 +28,7 @@ def image_task(client, url: str, callback_url: str) -> dict:
     return answer.json()
 
 
-def test_unreachable_attachment_turns_the_task_to_error_with_the_documented_response(
-    customer, file_server
-):
+def test_unreachable_attachment_turns_the_task_to_error_with_the_documented_response(customer, file_server):
     missing = file_server.url("/missing.jpg")
     task_id = image_task(customer, missing, "")["task_id"]
 
@@ -155,4 +153,6 @@ def test_a_refused_attachment_is_logged_with_the_reason(customer, settings, capl
 
     # then the log says why, not just the name of an exception
     [line] = [r.getMessage() for r in caplog.records if "could not be downloaded" in r.getMessage()]
-    assert line.endswith(": Refused: 127.0.0.1 resolves to 127.0.0.1, a forbidden address (not downloaded)"), line
+    assert line.endswith(
+        ": Refused: 127.0.0.1 resolves to 127.0.0.1, a forbidden address (not downloaded)"
+    ), line

@@ -44,7 +44,9 @@ def create_staff(email, monkeypatch, *args):
 
 def real_login(client, email, password=PASSWORD):
     """Log in through the admin's login form, as a person does."""
-    response = client.post(reverse("admin:login"), {"username": email, "password": password, "next": "/admin/"})
+    response = client.post(
+        reverse("admin:login"), {"username": email, "password": password, "next": "/admin/"}
+    )
     assert response.status_code == 302, response.content[:500]
     assert response["Location"] == "/admin/"
 
@@ -142,7 +144,9 @@ def test_operators_group_exists_after_migrate_with_the_admin_permissions():
 
 def test_create_account_has_no_password_argument(monkeypatch):
     with pytest.raises(CommandError, match="--password"):
-        call_command("create_account", "x@example.com", "--staff", "--password", "secret", stdout=io.StringIO())
+        call_command(
+            "create_account", "x@example.com", "--staff", "--password", "secret", stdout=io.StringIO()
+        )
     assert not get_user_model().objects.filter(username="x@example.com").exists()
 
 
@@ -151,7 +155,12 @@ def test_create_account_refuses_a_password_env_variable_that_is_not_set(monkeypa
 
     with pytest.raises(CommandError, match="NO_SUCH_VARIABLE"):
         call_command(
-            "create_account", "x@example.com", "--staff", "--password-env", "NO_SUCH_VARIABLE", stdout=io.StringIO()
+            "create_account",
+            "x@example.com",
+            "--staff",
+            "--password-env",
+            "NO_SUCH_VARIABLE",
+            stdout=io.StringIO(),
         )
     assert not get_user_model().objects.filter(username="x@example.com").exists()
 
@@ -170,4 +179,6 @@ def test_create_account_password_is_never_printed(monkeypatch):
     out = create_staff("ops@example.com", monkeypatch)
 
     assert PASSWORD not in out
-    assert get_user_model().objects.get(username="ops@example.com").groups.filter(name=OPERATORS_GROUP).exists()
+    assert (
+        get_user_model().objects.get(username="ops@example.com").groups.filter(name=OPERATORS_GROUP).exists()
+    )

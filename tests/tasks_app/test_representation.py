@@ -1,12 +1,12 @@
 """The task object (SPEC §4) is built from its one declaration, ``schema.TaskOutput``."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tasks_app.models import Task
 from tasks_app.representation import task_representation
 from tasks_app.schema import TaskOutput
 
-CREATED = datetime(2016, 6, 23, 21, 54, 44, 904123, tzinfo=timezone.utc)
+CREATED = datetime(2016, 6, 23, 21, 54, 44, 904123, tzinfo=UTC)
 
 
 def _task(**fields) -> Task:
@@ -29,6 +29,8 @@ def test_task_representation_has_the_declared_fields_optional_ones_last():
 
 
 def test_task_representation_leaves_out_what_is_unset():
-    data = task_representation(_task(callback_succeeded=None, unique_id=None, customer_review_status="", tags=None))
+    data = task_representation(
+        _task(callback_succeeded=None, unique_id=None, customer_review_status="", tags=None)
+    )
 
     assert {"callback_succeeded", "unique_id", "customer_review_status", "tags"}.isdisjoint(data)

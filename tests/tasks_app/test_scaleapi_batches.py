@@ -42,9 +42,7 @@ def scale_test_mode(live_server, account):
 
 
 def test_project_routes_create_get_update_and_list(scale):
-    created = scale.create_project(
-        "fruit", TaskType.Categorization, params={"instruction": "Red or blue?"}
-    )
+    created = scale.create_project("fruit", TaskType.Categorization, params={"instruction": "Red or blue?"})
     assert created.name == "fruit" and created.type == "categorization"
     assert created.version == 0 and created.instruction == "Red or blue?"
 
@@ -81,7 +79,11 @@ def test_batch_routes_create_get_status_finalize_twice_and_set_metadata(scale, r
     assert scale.get_batch("b1").as_dict() == batch.as_dict()
     scale.create_task(TaskType.Categorization, project="fruit", batch="b1", **CATEGORIZATION)
     assert scale.batch_status("b1") == {
-        "status": "in_progress", "pending": 1, "completed": 0, "error": 0, "canceled": 0
+        "status": "in_progress",
+        "pending": 1,
+        "completed": 0,
+        "error": 0,
+        "canceled": 0,
     }
     got = scale.get_batch("b1")
     got.get_status()
@@ -204,9 +206,7 @@ def batch_deliveries() -> list[Delivery]:
     return list(Delivery.objects.filter(event=Delivery.Event.BATCH_COMPLETED).order_by("created_at"))
 
 
-def test_the_third_completion_sends_one_batch_completed_callback_with_the_counts(
-    scale, receiver, account
-):
+def test_the_third_completion_sends_one_batch_completed_callback_with_the_counts(scale, receiver, account):
     scale.create_project("fruit", TaskType.Categorization)
     scale.create_batch("fruit", "b1", callback=receiver.url)
     ids = [
@@ -248,9 +248,7 @@ def test_the_batch_callback_by_email(scale, account, smtp_server):
     EmailConfirmationFactory(owner=account.user, address="ops@example.com")  # confirmed before (§6.6)
     scale.create_project("fruit", TaskType.Categorization)
     scale.create_batch("fruit", "mailed", callback="ops@example.com")
-    task_id = scale.create_task(
-        TaskType.Categorization, project="fruit", batch="mailed", **CATEGORIZATION
-    ).id
+    task_id = scale.create_task(TaskType.Categorization, project="fruit", batch="mailed", **CATEGORIZATION).id
     scale.finalize_batch("mailed")
 
     services.task_complete(task_id=task_id, response={"category": "red"})
@@ -269,9 +267,7 @@ def test_the_batch_callback_by_email(scale, account, smtp_server):
 def test_a_recall_reopens_the_batch_and_a_new_completion_sends_a_second_callback(scale, receiver):
     scale.create_project("fruit", TaskType.Categorization)
     scale.create_batch("fruit", "b1", callback=receiver.url)
-    ids = [
-        scale.create_task(TaskType.Categorization, batch="b1", **CATEGORIZATION).id for _ in range(2)
-    ]
+    ids = [scale.create_task(TaskType.Categorization, batch="b1", **CATEGORIZATION).id for _ in range(2)]
     scale.cancel_task(ids[1])
     scale.finalize_batch("b1")
     services.task_complete(task_id=ids[0], response={"category": "red"})

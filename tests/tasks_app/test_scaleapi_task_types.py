@@ -66,7 +66,9 @@ def test_operator_completion_with_a_valid_response_sends_the_callback(scale, ope
 def test_operator_completion_with_an_invalid_response_is_a_400(scale, operator, kind):
     task_id = scale.create_task(TaskType(kind), **SAMPLES[kind].params).id
 
-    answer = operator.post(f"/v1/ops/task/{task_id}/complete", {"response": SAMPLES[kind].invalid}, format="json")
+    answer = operator.post(
+        f"/v1/ops/task/{task_id}/complete", {"response": SAMPLES[kind].invalid}, format="json"
+    )
 
     assert answer.status_code == 400
     assert "response" in answer.json()["details"]
@@ -91,7 +93,9 @@ def test_scales_common_create_fields_are_kept_in_params(scale):
         "hypothesis": {"annotations": [{"type": "box", "label": "car"}]},
     }
 
-    task = scale.create_task(TaskType.ImageAnnotation, instruction="Box it.", **SAMPLES["imageannotation"].params, **common)
+    task = scale.create_task(
+        TaskType.ImageAnnotation, instruction="Box it.", **SAMPLES["imageannotation"].params, **common
+    )
 
     assert {key: task.params[key] for key in common} == common
     assert task.instruction == "Box it."

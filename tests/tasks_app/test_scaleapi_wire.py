@@ -81,7 +81,14 @@ def test_naive_times_of_the_client_are_read_as_utc(scale):
         lambda s: s.create_evaluation_task(TaskType.ImageAnnotation, **SAMPLES["imageannotation"].params),
         lambda s: s.create_training_task(TaskType.ImageAnnotation, **SAMPLES["imageannotation"].params),
     ],
-    ids=["studio assignments", "studio batches", "studio priorities", "studio groups", "evaluation", "training"],
+    ids=[
+        "studio assignments",
+        "studio batches",
+        "studio priorities",
+        "studio groups",
+        "evaluation",
+        "training",
+    ],
 )
 def test_parts_of_scales_api_not_offered_are_a_402(scale, call):
     with pytest.raises(ScaleNotEnabled) as raised:

@@ -80,9 +80,18 @@ def test_tasks_with_the_same_created_at_are_paged_by_id(account, customer, creat
     assert [d["task_id"] for p in pages for d in p["docs"]] == sorted(created, reverse=True)
 
 
-@pytest.mark.parametrize("query", [{"limit": 0}, {"limit": 101}, {"limit": "x"}, {"next_token": "garbage"},
-                                   {"status": "done"}, {"start_time": "yesterday"},
-                                   {"customer_review_status": "great"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"limit": "x"},
+        {"next_token": "garbage"},
+        {"status": "done"},
+        {"start_time": "yesterday"},
+        {"customer_review_status": "great"},
+    ],
+)
 def test_invalid_list_query_is_a_400(customer, query):
     answer = customer.get("/v1/tasks", query)
 
@@ -136,7 +145,10 @@ def test_filter_by_customer_review_status_comma_list(account, customer, create_t
     services.task_audit(task_id=accepted, accepted=True)
     services.task_audit(task_id=rejected, accepted=False)
 
-    assert ids(customer.get("/v1/tasks", {"customer_review_status": "accepted,rejected"})) == [rejected, accepted]
+    assert ids(customer.get("/v1/tasks", {"customer_review_status": "accepted,rejected"})) == [
+        rejected,
+        accepted,
+    ]
     assert ids(customer.get("/v1/tasks", {"customer_review_status": "pending"})) == [unreviewed]
 
 

@@ -239,7 +239,9 @@ def test_operator_error_callback_reaches_the_receiver(create_task, operator, rec
 
 
 @pytest.mark.parametrize("accepted, result", [(True, "accepted"), (False, "rejected")])
-def test_customer_audit_callback_reaches_the_receiver(accepted, result, create_task, customer, operator, receiver):
+def test_customer_audit_callback_reaches_the_receiver(
+    accepted, result, create_task, customer, operator, receiver
+):
     task_id = create_task(callback_url=receiver.url)["task_id"]
     operator.post(f"/v1/ops/task/{task_id}/complete", {"response": {"category": "red"}}, format="json")
     customer.post(f"/v1/task/{task_id}/audit", {"accepted": accepted, "comments": "checked"}, format="json")
@@ -299,9 +301,16 @@ def test_a_canceled_task_sends_no_callback(create_task, customer, receiver):
 
 def create(account, **fields):
     return services.task_create(
-        owner=account.user, mode="live", task_type="categorization",
+        owner=account.user,
+        mode="live",
+        task_type="categorization",
         fields={"unique_id": None, **fields},
-        params={"attachment_type": "text", "attachment": "a", "categories": ["a", "b"], "allow_multiple": False},
+        params={
+            "attachment_type": "text",
+            "attachment": "a",
+            "categories": ["a", "b"],
+            "allow_multiple": False,
+        },
     )
 
 

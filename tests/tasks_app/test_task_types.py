@@ -24,7 +24,9 @@ IMAGEANNOTATION = {
 }
 
 
-@pytest.mark.parametrize("kind, body", [("textcollection", TEXTCOLLECTION), ("imageannotation", IMAGEANNOTATION)])
+@pytest.mark.parametrize(
+    "kind, body", [("textcollection", TEXTCOLLECTION), ("imageannotation", IMAGEANNOTATION)]
+)
 def test_create_each_type(customer, kind, body):
     answer = customer.post(f"/v1/task/{kind}", body, format="json")
 
@@ -41,9 +43,21 @@ def test_create_each_type(customer, kind, body):
         ("textcollection", {**TEXTCOLLECTION, "fields": [{"title": "no id"}]}, "fields"),
         ("imageannotation", {**IMAGEANNOTATION, "attachment": "not a url"}, "attachment"),
         ("imageannotation", {**IMAGEANNOTATION, "geometries": {}}, "geometries"),
-        ("imageannotation", {**IMAGEANNOTATION, "geometries": {"blob": {"objects_to_annotate": ["x"]}}}, "geometries"),
-        ("imageannotation", {**IMAGEANNOTATION, "geometries": {"box": {"objects_to_annotate": []}}}, "geometries"),
-        ("categorization", {"attachment_type": "image", "attachment": "not a url", "categories": ["a", "b"]}, "non_field_errors"),
+        (
+            "imageannotation",
+            {**IMAGEANNOTATION, "geometries": {"blob": {"objects_to_annotate": ["x"]}}},
+            "geometries",
+        ),
+        (
+            "imageannotation",
+            {**IMAGEANNOTATION, "geometries": {"box": {"objects_to_annotate": []}}},
+            "geometries",
+        ),
+        (
+            "categorization",
+            {"attachment_type": "image", "attachment": "not a url", "categories": ["a", "b"]},
+            "non_field_errors",
+        ),
     ],
 )
 def test_invalid_params_are_a_400_naming_the_field(customer, kind, body, field):
@@ -63,8 +77,18 @@ CATEGORIZATION_PARAMS = {"attachment_type": "text", "attachment": "x", "categori
         ("categorization", CATEGORIZATION_PARAMS, {"category": "red"}, True),
         ("categorization", CATEGORIZATION_PARAMS, {"category": "pink"}, False),
         ("categorization", CATEGORIZATION_PARAMS, {"category": ["red", "blue"]}, False),
-        ("categorization", {**CATEGORIZATION_PARAMS, "allow_multiple": True}, {"category": ["red", "blue"]}, True),
-        ("categorization", {**CATEGORIZATION_PARAMS, "allow_multiple": True}, {"category": ["red", "red"]}, False),
+        (
+            "categorization",
+            {**CATEGORIZATION_PARAMS, "allow_multiple": True},
+            {"category": ["red", "blue"]},
+            True,
+        ),
+        (
+            "categorization",
+            {**CATEGORIZATION_PARAMS, "allow_multiple": True},
+            {"category": ["red", "red"]},
+            False,
+        ),
         ("categorization", CATEGORIZATION_PARAMS, {"category": "red", "extra": 1}, False),
         ("textcollection", TEXTCOLLECTION, {"fields": {"date": "2025-01-01", "brand": "Acme"}}, True),
         ("textcollection", TEXTCOLLECTION, {"fields": {"date": "2025-01-01"}}, False),
@@ -96,8 +120,11 @@ def test_response_validation_of_each_type(operator, kind, params, response, vali
     "kind, params, urls",
     [
         ("categorization", CATEGORIZATION_PARAMS, []),
-        ("categorization", {**CATEGORIZATION_PARAMS, "attachment_type": "website", "attachment": "https://a.example/"},
-         ["https://a.example/"]),
+        (
+            "categorization",
+            {**CATEGORIZATION_PARAMS, "attachment_type": "website", "attachment": "https://a.example/"},
+            ["https://a.example/"],
+        ),
         ("textcollection", TEXTCOLLECTION, []),
         ("imageannotation", IMAGEANNOTATION, [IMAGEANNOTATION["attachment"]]),
     ],

@@ -22,7 +22,9 @@ def scale_test(live_server, account):
 
 
 def test_a_test_task_is_completed_in_the_create_answer_and_its_callback_goes_out(scale_test, receiver):
-    task = scale_test.create_task(TaskType.Categorization, callback_url=receiver.url, **SAMPLES["categorization"].params)
+    task = scale_test.create_task(
+        TaskType.Categorization, callback_url=receiver.url, **SAMPLES["categorization"].params
+    )
 
     assert task.status == "completed"
     assert task.completed_at is not None
@@ -44,7 +46,9 @@ def test_the_synthetic_response_is_valid_for_each_type(scale_test, receiver, kin
 
     assert task.status == "completed"
     stored = Task.objects.get(id=task.id)
-    assert get_task_type(kind).validate_response(params=stored.params, response=task.response) == task.response
+    assert (
+        get_task_type(kind).validate_response(params=stored.params, response=task.response) == task.response
+    )
     delivery = Delivery.objects.get(task_id=task.id)
     assert deliver_until_finished(delivery.id).status == Delivery.Status.SUCCEEDED
     assert receiver.requests[-1].json()["response"] == task.response
@@ -61,7 +65,9 @@ def test_attachments_of_a_test_task_are_not_downloaded(scale_test, monkeypatch):
 
 
 def test_with_autocomplete_off_a_test_task_stays_pending(scale_test, live_server, account, api):
-    answer = api.as_key(account.test_api_key).patch("/v1/profile", {"test_tasks_autocomplete": False}, format="json")
+    answer = api.as_key(account.test_api_key).patch(
+        "/v1/profile", {"test_tasks_autocomplete": False}, format="json"
+    )
     assert answer.status_code == 200
 
     task = scale_test.create_task(TaskType.Categorization, **SAMPLES["categorization"].params)

@@ -14,9 +14,13 @@ pytestmark = pytest.mark.django_db
 
 
 def test_create_retried_with_the_same_idempotency_key_returns_the_first_task(customer):
-    first = customer.post("/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    first = customer.post(
+        "/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
 
-    again = customer.post("/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    again = customer.post(
+        "/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
 
     assert again.status_code == 200
     assert again.json() == first.json()
@@ -24,10 +28,15 @@ def test_create_retried_with_the_same_idempotency_key_returns_the_first_task(cus
 
 
 def test_idempotency_key_reused_for_a_different_request_is_a_409(customer):
-    first = customer.post("/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    first = customer.post(
+        "/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+    )
 
     other = customer.post(
-        "/v1/task/categorization", {**CATEGORIZATION, "attachment": "sky"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1"
+        "/v1/task/categorization",
+        {**CATEGORIZATION, "attachment": "sky"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k-1",
     )
 
     assert other.status_code == 409
@@ -38,7 +47,9 @@ def test_idempotency_key_reused_for_a_different_request_is_a_409(customer):
 def test_idempotency_keys_are_per_mode(customer, customer_test_mode):
     live = customer.post("/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k")
 
-    test = customer_test_mode.post("/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k")
+    test = customer_test_mode.post(
+        "/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k"
+    )
 
     assert test.status_code == 200
     assert test.json()["task_id"] != live.json()["task_id"]
@@ -46,8 +57,12 @@ def test_idempotency_keys_are_per_mode(customer, customer_test_mode):
 
 
 def test_a_failed_create_stores_no_idempotency_key(customer):
-    customer.post("/v1/task/categorization", {**CATEGORIZATION, "categories": ["x"]}, format="json",
-                  HTTP_IDEMPOTENCY_KEY="k")
+    customer.post(
+        "/v1/task/categorization",
+        {**CATEGORIZATION, "categories": ["x"]},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="k",
+    )
 
     fixed = customer.post("/v1/task/categorization", CATEGORIZATION, format="json", HTTP_IDEMPOTENCY_KEY="k")
 
@@ -61,14 +76,18 @@ def test_a_failed_create_stores_no_idempotency_key(customer):
 def test_duplicate_unique_id_is_a_409_naming_the_existing_task(customer, create_task):
     existing = create_task(unique_id="order-1")["task_id"]
 
-    answer = customer.post("/v1/task/categorization", {**CATEGORIZATION, "unique_id": "order-1"}, format="json")
+    answer = customer.post(
+        "/v1/task/categorization", {**CATEGORIZATION, "unique_id": "order-1"}, format="json"
+    )
 
     assert answer.status_code == 409
     assert existing in answer.json()["error"]
     assert Task.objects.count() == 1
 
 
-def test_the_same_unique_id_is_free_in_the_other_mode_and_account(api, customer_test_mode, other_account, create_task):
+def test_the_same_unique_id_is_free_in_the_other_mode_and_account(
+    api, customer_test_mode, other_account, create_task
+):
     create_task(unique_id="order-1")
 
     in_test_mode = customer_test_mode.post(
@@ -111,7 +130,12 @@ def test_cancel_with_clear_unique_id_frees_it(customer, create_task):
 
     assert answer.json()["status"] == "canceled"
     assert "unique_id" not in answer.json()
-    assert customer.post("/v1/task/categorization", {**CATEGORIZATION, "unique_id": "u-1"}, format="json").status_code == 200
+    assert (
+        customer.post(
+            "/v1/task/categorization", {**CATEGORIZATION, "unique_id": "u-1"}, format="json"
+        ).status_code
+        == 200
+    )
 
 
 def test_cancel_keeps_the_unique_id_by_default(customer, create_task):
@@ -213,14 +237,18 @@ def test_patch_profile_needs_a_valid_field(customer, body):
 
 
 def test_patch_profile_sets_the_default_callback_url(account, customer):
-    answer = customer.patch("/v1/profile", {"default_callback_url": "https://example.com/hook"}, format="json")
+    answer = customer.patch(
+        "/v1/profile", {"default_callback_url": "https://example.com/hook"}, format="json"
+    )
 
     assert answer.status_code == 200
     assert answer.json()["default_callback_url"] == "https://example.com/hook"
     assert Profile.objects.get(id=account.profile.id).live_default_callback_url == "https://example.com/hook"
 
 
-@pytest.mark.parametrize("url", ["ftp://example.com/", "http://169.254.169.254/latest", "http://u:p@example.com/"])
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/", "http://169.254.169.254/latest", "http://u:p@example.com/"]
+)
 def test_patch_profile_with_a_forbidden_url_is_a_400(account, customer, url):
     answer = customer.patch("/v1/profile", {"default_callback_url": url}, format="json")
 

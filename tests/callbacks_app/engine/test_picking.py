@@ -22,8 +22,13 @@ def backlog(account):
 
     def make(target, count, age_seconds):
         return [
-            DeliveryFactory(task=task, target=target, payload="{}", due=True,
-                            next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001))
+            DeliveryFactory(
+                task=task,
+                target=target,
+                payload="{}",
+                due=True,
+                next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001),
+            )
             for i in range(count)
         ]
 
@@ -76,8 +81,13 @@ def due_deliveries(*, owner, targets, age_seconds):
     task = TaskFactory(owner=owner)
     now = timezone.now()
     return [
-        DeliveryFactory(task=task, target=target, payload="{}", due=True,
-                        next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001))
+        DeliveryFactory(
+            task=task,
+            target=target,
+            payload="{}",
+            due=True,
+            next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001),
+        )
         for i, target in enumerate(targets)
     ]
 
@@ -131,7 +141,9 @@ def test_an_account_alone_gets_every_free_slot_of_the_job_across_its_origins(acc
     settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
     # 300 due deliveries to 30 origins, one account: nobody else waits.
     backlog = due_deliveries(
-        owner=account.user, targets=[f"http://origin{i % 30}.example/hook" for i in range(300)], age_seconds=600
+        owner=account.user,
+        targets=[f"http://origin{i % 30}.example/hook" for i in range(300)],
+        age_seconds=600,
     )
 
     assert deliveries_to_send(now=timezone.now(), limit=64) == [d.id for d in backlog[:64]]
@@ -144,7 +156,9 @@ def test_an_account_alone_gets_every_free_slot_of_the_job_across_its_origins(acc
 def test_another_accounts_callback_is_picked_before_an_older_backlog(account, other_account, settings):
     settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
     due_deliveries(
-        owner=account.user, targets=[f"http://origin{i % 30}.example/hook" for i in range(600)], age_seconds=600
+        owner=account.user,
+        targets=[f"http://origin{i % 30}.example/hook" for i in range(600)],
+        age_seconds=600,
     )
     (newcomer,) = due_deliveries(owner=other_account.user, targets=[HEALTHY], age_seconds=1)
 
@@ -154,10 +168,14 @@ def test_another_accounts_callback_is_picked_before_an_older_backlog(account, ot
     assert len(picked) == 8
 
 
-def test_another_account_gets_its_share_of_a_job_whose_slots_one_account_holds(account, other_account, settings):
+def test_another_account_gets_its_share_of_a_job_whose_slots_one_account_holds(
+    account, other_account, settings
+):
     settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
     hostile = due_deliveries(
-        owner=account.user, targets=[f"http://origin{i % 30}.example/hook" for i in range(600)], age_seconds=600
+        owner=account.user,
+        targets=[f"http://origin{i % 30}.example/hook" for i in range(600)],
+        age_seconds=600,
     )
     lease(hostile[:64])
     held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(64)]
@@ -179,7 +197,9 @@ def test_two_accounts_with_backlogs_share_a_jobs_slots(account, other_account, s
         owner=account.user, targets=[f"http://a{i % 30}.example/hook" for i in range(300)], age_seconds=600
     )
     second = due_deliveries(
-        owner=other_account.user, targets=[f"http://b{i % 30}.example/hook" for i in range(300)], age_seconds=300
+        owner=other_account.user,
+        targets=[f"http://b{i % 30}.example/hook" for i in range(300)],
+        age_seconds=300,
     )
 
     picked = set(deliveries_to_send(now=timezone.now(), limit=64))

@@ -22,7 +22,11 @@ TARGET = "http://127.0.0.1:9/hook"
 
 def due_delivery(task, *, event="task.completed", created_ago=timedelta(0), target=TARGET) -> Delivery:
     return DeliveryFactory(
-        task=task, event=event, target=target, payload='{"task_id": "%s"}' % task.id, due=True,
+        task=task,
+        event=event,
+        target=target,
+        payload=f'{{"task_id": "{task.id}"}}',
+        due=True,
         created_at=timezone.now() - created_ago,
     )
 
@@ -37,9 +41,11 @@ def record(deliveries, results):
     """Claim ``deliveries`` together and record ``results`` (by delivery) as one batch."""
     claims = {claim.delivery.id: claim for claim in deliveries_claim(ids=[d.id for d in deliveries])}
     assert set(claims) == {d.id for d in deliveries}
-    attempts_record(results=[
-        (claims[d.id], SendResult(headers=claims[d.id].headers, result=results[d.id])) for d in deliveries
-    ])
+    attempts_record(
+        results=[
+            (claims[d.id], SendResult(headers=claims[d.id].headers, result=results[d.id])) for d in deliveries
+        ]
+    )
 
 
 def test_one_batch_records_each_attempt_and_each_deliverys_new_state(account):
@@ -47,16 +53,21 @@ def test_one_batch_records_each_attempt_and_each_deliverys_new_state(account):
     tasks = [TaskFactory(owner=profile.user, status="completed") for _ in range(4)]
     ok, retried, no_answer, gone = deliveries = [due_delivery(task) for task in tasks]
 
-    record(deliveries, {
-        ok.id: answered(True, 200, body='{"thanks": true}'),
-        retried.id: answered(False, 500, body="oops", error="HTTP 500"),
-        no_answer.id: answered(False, None, error="Timed out after 15 s", duration_ms=15000),
-        gone.id: answered(False, 410, body="gone"),
-    })
+    record(
+        deliveries,
+        {
+            ok.id: answered(True, 200, body='{"thanks": true}'),
+            retried.id: answered(False, 500, body="oops", error="HTTP 500"),
+            no_answer.id: answered(False, None, error="Timed out after 15 s", duration_ms=15000),
+            gone.id: answered(False, 410, body="gone"),
+        },
+    )
 
     attempts = {a.delivery_id: a for a in DeliveryAttempt.objects.all()}
-    assert [(a.number, a.status_code, a.succeeded, a.duration_ms, a.response_excerpt, a.error)
-            for a in (attempts[d.id] for d in deliveries)] == [
+    assert [
+        (a.number, a.status_code, a.succeeded, a.duration_ms, a.response_excerpt, a.error)
+        for a in (attempts[d.id] for d in deliveries)
+    ] == [
         (1, 200, True, 12, '{"thanks": true}', ""),
         (1, 500, False, 12, "oops", "HTTP 500"),
         (1, None, False, 15000, "", "Timed out after 15 s"),
@@ -94,16 +105,20 @@ def test_two_deliveries_of_a_task_in_one_batch_callback_succeeded_follows_the_ne
     newer = due_delivery(task, event=Delivery.Event.RESENT)
     batch = [newer, older] if newer_first else [older, newer]
 
-    record(batch, {
-        older.id: answered(not newer_ok, 200 if not newer_ok else 410),
-        newer.id: answered(newer_ok, 200 if newer_ok else 410),
-    })
+    record(
+        batch,
+        {
+            older.id: answered(not newer_ok, 200 if not newer_ok else 410),
+            newer.id: answered(newer_ok, 200 if newer_ok else 410),
+        },
+    )
 
     task.refresh_from_db()
     assert task.callback_succeeded is newer_ok
     assert (task.callback_succeeded_at is not None) is newer_ok
     assert set(Delivery.objects.filter(task=task).values_list("status", flat=True)) == {
-        Delivery.Status.SUCCEEDED, Delivery.Status.FAILED
+        Delivery.Status.SUCCEEDED,
+        Delivery.Status.FAILED,
     }
 
 
@@ -114,7 +129,9 @@ def test_a_delivery_to_the_longest_callback_url_is_claimed_and_recorded(account)
     profile = account.profile
     task = TaskFactory(owner=profile.user, status="completed")
     prefix = "http://127.0.0.1:9/"
-    cjk = random.Random(7).choices([chr(c) for c in range(0x4E00, 0x9FFF)], k=MAX_CALLBACK_URL_LENGTH - len(prefix))
+    cjk = random.Random(7).choices(
+        [chr(c) for c in range(0x4E00, 0x9FFF)], k=MAX_CALLBACK_URL_LENGTH - len(prefix)
+    )
     delivery = due_delivery(task, target=prefix + "".join(cjk))
 
     record([delivery], {delivery.id: answered(True, 200)})
