@@ -50,8 +50,14 @@ def scrub(text: str, secret_values: list[str]) -> str:
     """``text`` with every occurrence of a secret replaced by ``***`` (a receiver
     may echo our request headers back in its answer or error), in any of its
     ``echoed_forms`` and in any case."""
-    forms = {form for value in secret_values for form in echoed_forms(value)}
-    if not text or not forms:
+    if not text:
+        return text
+    # Most answers echo nothing: a substring test first, and a pattern only for what is
+    # there (the signatures differ at every attempt, so a pattern of all would be compiled
+    # anew each time: a millisecond on the recording path).
+    lowered = text.lower()
+    forms = {form for value in secret_values for form in echoed_forms(value) if form.lower() in lowered}
+    if not forms:
         return text
     pattern = "|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True))
     return re.sub(pattern, MASK, text, flags=re.IGNORECASE)
