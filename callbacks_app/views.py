@@ -84,7 +84,6 @@ class BatchCallbackResendApi(APIView):
             ),
             400,
             404,
-            409,
         ),
     )
     def post(self, request, name):
