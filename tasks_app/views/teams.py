@@ -12,6 +12,8 @@ from tasks_app.models import Membership
 from tasks_app.views.common import valid
 
 MAX_EMAILS = 100
+# A teammate's user name is its email: no longer than Django's user names may be.
+MAX_EMAIL_LENGTH = 150
 
 TEAMMATE = inline_serializer(
     "Teammate",
@@ -33,7 +35,7 @@ def team_representation(team: list[teams.Teammate]) -> list[dict]:
 
 class TeamChangeInput(StrictInput):
     emails = serializers.ListField(
-        child=serializers.EmailField(max_length=254), min_length=1, max_length=MAX_EMAILS
+        child=serializers.EmailField(max_length=MAX_EMAIL_LENGTH), min_length=1, max_length=MAX_EMAILS
     )
     team_role = serializers.ChoiceField(choices=Membership.Role.choices)
 

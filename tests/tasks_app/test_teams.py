@@ -99,6 +99,17 @@ def test_an_invalid_email_or_role_is_a_400(scale, live_server, account):
     assert not Membership.objects.exists()
 
 
+def test_an_email_longer_than_a_user_name_may_be_is_a_400(scale):
+    # given a valid address of 151 characters (a teammate's user name is its email, at most 150)
+    email = "a" * 64 + "@" + "b" * 60 + "." + "c" * 30 + ".example"
+    assert len(email) > get_user_model()._meta.get_field("username").max_length
+
+    # when it is invited, then it is refused, and nobody was created
+    with pytest.raises(ScaleInvalidRequest, match="emails"):
+        scale.invite_teammates([email], TeammateRole.Member)
+    assert not get_user_model().objects.filter(email=email).exists()
+
+
 def test_another_account_does_not_see_the_team(scale, live_server, other_account):
     scale.invite_teammates(["ada@example.com"], TeammateRole.Member)
     other = ScaleClient(other_account.live_api_key, api_instance_url=f"{live_server.url}/v1")
