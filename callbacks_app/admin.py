@@ -7,16 +7,14 @@ task's callback, through ``callback_resend``.
 
 import json
 
-from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.contrib import admin
+from django.contrib.admin.utils import quote
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
-from callbacks_app.admin_actions import REFUSALS, resend_batches, resend_tasks
+from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resend_tasks
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery
 from callbacks_app.services import callback_batch_resend, callback_resend
 from scalehooks.admin_inlines import ReadOnlyTabularInline
@@ -63,7 +61,7 @@ class AttemptInline(ReadOnlyTabularInline):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(admin.ModelAdmin):
+class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
     list_display = (
         "id",
         "task_link",
@@ -115,9 +113,6 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
-    def has_resend_permission(self, request):
-        return request.user.has_perm("tasks_app.change_task")
-
     @admin.display(description="task or batch", ordering="task_id")
     def task_link(self, obj):
         if obj.task_id is None:  # a batch's callback
@@ -148,41 +143,12 @@ class DeliveryAdmin(admin.ModelAdmin):
         if batch_ids:
             resend_batches(self, request, list(batch_ids))
 
-    def get_urls(self):
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        return [
-            path(
-                "<path:object_id>/resend/",
-                self.admin_site.admin_view(self.resend_view),
-                name=f"{prefix}_resend",
-            ),
-            *super().get_urls(),
-        ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_resend": self.has_resend_permission(request)}
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def resend_view(self, request, object_id):
-        """Resend this delivery's task callback, then show the new delivery."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_resend_permission(request):
-            raise PermissionDenied
-        delivery = get_object_or_404(
-            Delivery.objects.only("id", "task_id", "batch_id"), pk=unquote(object_id)
-        )
-        try:
-            if delivery.task_id is None:
-                new = callback_batch_resend(batch_id=delivery.batch_id)
-            else:
-                new = callback_resend(task_id=delivery.task_id)
-        except REFUSALS as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return HttpResponseRedirect(request.path.removesuffix("resend/") + "change/")
-        whose = f"task {delivery.task_id}" if delivery.task_id else f"batch {delivery.batch_id}"
-        self.message_user(request, f"Resent the callback of {whose} as delivery {new.id}.", messages.SUCCESS)
-        return HttpResponseRedirect(reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)]))
+    def resend_one(self, object_id):
+        """The callback of this delivery's task (or batch), sent again as it is now."""
+        delivery = get_object_or_404(Delivery.objects.only("id", "task_id", "batch_id"), pk=object_id)
+        if delivery.task_id is None:
+            return callback_batch_resend(batch_id=delivery.batch_id), f"batch {delivery.batch_id}"
+        return callback_resend(task_id=delivery.task_id), f"task {delivery.task_id}"
 
 
 @admin.register(FailedDelivery)

@@ -1,6 +1,10 @@
 """Resending callbacks from the admin, for the deliveries', the tasks' and the batches' admin actions (STYLE 12)."""
 
 from django.contrib import messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.urls import path, reverse
 
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.services import callback_batch_resend, callback_resend
@@ -54,3 +58,37 @@ def report_counts(
             f"Refused for {len(refused)} {noun}{plural if len(refused) != 1 else ''}: {shown}",
             messages.ERROR,
         )
+
+
+class ResendButtonMixin:
+    """A ModelAdmin's one-click **Resend** on an object's page (a POST to ``<id>/resend/``),
+    for operators with the "change task" permission; the admin names what it resends in
+    ``resend_one(object_id) -> (delivery, "task x" | "batch y")``, which raises a ``REFUSALS``."""
+
+    def has_resend_permission(self, request):
+        return request.user.has_perm("tasks_app.change_task")
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        resend = path(
+            "<path:object_id>/resend/", self.admin_site.admin_view(self.resend_view), name=f"{prefix}_resend"
+        )
+        return [resend, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "can_resend": self.has_resend_permission(request)}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def resend_view(self, request, object_id):
+        """Resend, then show the new delivery (or the refusal on the object's page)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_resend_permission(request):
+            raise PermissionDenied
+        try:
+            new, whose = self.resend_one(unquote(object_id))
+        except REFUSALS as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+            return HttpResponseRedirect(request.path.removesuffix("resend/") + "change/")
+        self.message_user(request, f"Resent the callback of {whose} as delivery {new.id}.", messages.SUCCESS)
+        return HttpResponseRedirect(reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)]))

@@ -3,15 +3,12 @@ their tasks, and the batch's resend button (``callback_batch_resend``)."""
 
 from urllib.parse import urlencode
 
-from django.contrib import admin, messages
-from django.contrib.admin.utils import quote, unquote
-from django.core.exceptions import PermissionDenied
-from django.http import HttpResponseNotAllowed, HttpResponseRedirect
+from django.contrib import admin
 from django.shortcuts import get_object_or_404
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils.html import format_html
 
-from callbacks_app.admin_actions import REFUSALS, resend_batches
+from callbacks_app.admin_actions import ResendButtonMixin, resend_batches
 from callbacks_app.services import callback_batch_resend
 from tasks_app.admin.tasks import DeliveryInline, ModeFilter
 from tasks_app.keys import Mode
@@ -54,7 +51,7 @@ class ProjectAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Batch)
-class BatchAdmin(ReadOnlyAdmin):
+class BatchAdmin(ResendButtonMixin, ReadOnlyAdmin):
     list_display = ("name", "project", "status", "mode", "owner", "created_at", "completed_at", "task_list")
     list_filter = ("status", ModeFilter, ("owner", admin.RelatedOnlyFieldListFilter), "created_at")
     search_fields = ("name", "project__name")
@@ -83,43 +80,13 @@ class BatchAdmin(ReadOnlyAdmin):
     def task_list(self, obj):
         return tasks_link(owner_id=obj.owner_id, is_test=obj.is_test, field="batch", name=obj.name)
 
-    def has_resend_permission(self, request):
-        return request.user.has_perm("tasks_app.change_task")
-
     @admin.action(
         description="Resend the batch.completed callback of the selected batches", permissions=["resend"]
     )
     def resend_callbacks(self, request, queryset):
         resend_batches(self, request, list(queryset.values_list("id", flat=True)))
 
-    def get_urls(self):
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
-        return [
-            path(
-                "<path:object_id>/resend/",
-                self.admin_site.admin_view(self.resend_view),
-                name=f"{prefix}_resend",
-            ),
-            *super().get_urls(),
-        ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "can_resend": self.has_resend_permission(request)}
-        return super().change_view(request, object_id, form_url, extra_context)
-
-    def resend_view(self, request, object_id):
-        """Resend this batch's ``batch.completed`` callback, then show the new delivery."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        if not self.has_resend_permission(request):
-            raise PermissionDenied
-        batch = get_object_or_404(Batch.objects.only("id", "name"), pk=unquote(object_id))
-        try:
-            new = callback_batch_resend(batch_id=batch.id)
-        except REFUSALS as exc:
-            self.message_user(request, str(exc), messages.ERROR)
-            return HttpResponseRedirect(request.path.removesuffix("resend/") + "change/")
-        self.message_user(
-            request, f"Resent the callback of batch {batch.name} as delivery {new.id}.", messages.SUCCESS
-        )
-        return HttpResponseRedirect(reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)]))
+    def resend_one(self, object_id):
+        """This batch's ``batch.completed`` callback, sent again."""
+        batch = get_object_or_404(Batch.objects.only("id", "name"), pk=object_id)
+        return callback_batch_resend(batch_id=batch.id), f"batch {batch.name}"
