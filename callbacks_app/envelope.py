@@ -40,6 +40,8 @@ def email_message_id(delivery_id: str) -> str:
 
 def email_subject(delivery: Delivery) -> str:
     """``Task <task_id> <status>`` (SPEC §6.6), or ``Batch <name> completed`` for a batch's callback."""
+    if delivery.event == Delivery.Event.TEST:
+        return "ScaleHooks test callback"
     if delivery.task_id is None:
         return f"Batch {delivery.batch.name} completed"
     return f"Task {delivery.task.id} {delivery.task.status}"

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app import confirmations, engine, services
+from callbacks_app import confirmations, engine, recovery, services
 
 
 def deliveries_drain() -> None:
@@ -25,3 +25,8 @@ def deliveries_prune() -> int:
 
 def email_confirmation_send(confirmation_id: int) -> bool:
     return confirmations.email_confirmation_send(confirmation_id=confirmation_id)
+
+
+def deliveries_recover(recovery_id: int) -> None:
+    """The portal's recovery of a window (``callbacks_app.recovery``)."""
+    recovery.deliveries_recover_run(recovery_id=recovery_id)

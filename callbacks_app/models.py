@@ -32,6 +32,7 @@ class Delivery(models.Model):
         RECALLED = "task.recalled", "Task recalled"
         RESENT = "task.resent", "Callback resent"
         BATCH_COMPLETED = "batch.completed", "Batch completed"
+        TEST = "callback.test", "Test callback"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -46,7 +47,8 @@ class Delivery(models.Model):
     FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED)
 
     id = models.CharField(primary_key=True, max_length=32, default=generate_delivery_id, editable=False)
-    # The task whose callback this is, or the batch (a ``batch.completed`` callback): exactly one.
+    # The task whose callback this is, or the batch (a ``batch.completed`` callback): at most
+    # one; neither for a ``callback.test`` (a sample payload sent from the portal, SPEC §14).
     task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True)
     batch = models.ForeignKey(
         Batch, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True
@@ -62,6 +64,9 @@ class Delivery(models.Model):
     # Where the target is sent (``targets.target_origin``: ``scheme://host:port``, or an email's
     # domain): what the per-origin caps count. Filled from the target when not given.
     target_origin = models.CharField(max_length=ORIGIN_MAX_LENGTH, blank=True, default="")
+    # The mode of its task or batch (filled from it on save), or of the portal side that sent a
+    # ``callback.test``: what the portal filters on, with the owner.
+    is_test = models.BooleanField(default=False)
     # The exact body every attempt sends (compact UTF-8 JSON), frozen at event time.
     payload = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -80,8 +85,9 @@ class Delivery(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=Q(task__isnull=False, batch__isnull=True)
-                | Q(task__isnull=True, batch__isnull=False),
-                name="delivery_of_a_task_or_a_batch",
+                | Q(task__isnull=True, batch__isnull=False)
+                | Q(task__isnull=True, batch__isnull=True, event="callback.test"),
+                name="delivery_of_a_task_or_a_batch_or_a_test",
             ),
         ]
         indexes = [
@@ -109,6 +115,8 @@ class Delivery(models.Model):
                 condition=Q(status="pending", leased_until__isnull=False),
             ),
             models.Index(fields=["task", "-created_at"], name="delivery_task_idx"),
+            # The portal's callbacks list: one account's side, newest first (cursor pages).
+            models.Index(fields=["owner", "is_test", "-created_at", "-id"], name="delivery_portal_idx"),
             models.Index(
                 fields=["batch", "-created_at"], name="delivery_batch_idx", condition=Q(batch__isnull=False)
             ),
@@ -129,6 +137,9 @@ class Delivery(models.Model):
     def save(self, *args, **kwargs):
         if self.owner_id is None and self.task_id is not None:
             self.owner_id = Task.objects.filter(id=self.task_id).values_list("owner_id", flat=True).get()
+        subject = self.subject
+        if subject is not None:
+            self.is_test = subject.is_test
         if not self.target_origin and self.target:
             self.target_origin = target_origin(self.target)
         super().save(*args, **kwargs)
@@ -138,14 +149,19 @@ class Delivery(models.Model):
         return self.status in self.FINISHED
 
     @property
-    def subject(self) -> Task | Batch:
-        """The task or the batch whose callback this is."""
-        return self.task if self.task_id is not None else self.batch
+    def subject(self) -> Task | Batch | None:
+        """The task or the batch whose callback this is (None for a ``callback.test``)."""
+        if self.task_id is not None:
+            return self.task
+        return self.batch if self.batch_id is not None else None
 
     @property
     def mode(self) -> str:
-        """The mode of its task or batch: whose callback auth key it carries."""
-        return self.subject.mode
+        """The mode of its task or batch (or of a test callback): whose callback auth key it carries."""
+        subject = self.subject
+        if subject is not None:
+            return subject.mode
+        return "test" if self.is_test else "live"
 
 
 class DeliveryAttempt(models.Model):
@@ -241,3 +257,42 @@ class EmailConfirmation(models.Model):
     @property
     def is_confirmed(self) -> bool:
         return self.confirmed_at is not None
+
+
+class Recovery(models.Model):
+    """A portal request to resend every failed delivery of a time window, and its progress.
+
+    Created with the number of tasks and batches to resend (``total``, the count the page
+    showed before the customer confirmed); a django-q2 job (``callbacks_app.recovery``)
+    resends them one by one, counting ``done`` (of which ``resent`` and ``skipped``, a
+    resend refused, e.g. by the resend limit) as it goes; the page polls this row.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        FINISHED = "finished", "Finished"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="recoveries")
+    is_test = models.BooleanField(default=False)
+    since = models.DateTimeField()
+    until = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    resent = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"recovery {self.id} ({self.done}/{self.total}, {self.status})"
+
+    @property
+    def percent(self) -> int:
+        if not self.total:
+            return 100 if self.status == self.Status.FINISHED else 0
+        return round(100 * self.done / self.total)

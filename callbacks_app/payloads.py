@@ -2,7 +2,12 @@
 
 import json
 
+from django.utils import timezone
+
+from tasks_app.models import Task
 from tasks_app.representation import batch_representation, task_representation
+
+SAMPLE_TASK_ID = "000000000000000000000000"
 
 
 def callback_payload(task) -> str:
@@ -27,3 +32,24 @@ def batch_callback_payload(batch, *, counts: dict[str, int]) -> str:
         "batch": batch_object,
     }
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+
+
+def sample_callback_payload(*, owner_id, is_test: bool) -> str:
+    """The body of a ``callback.test``: the payload of a completed categorization task (§6.2),
+    built from a task that is never saved (id all zeros), so that a receiver sees the real shape."""
+    now = timezone.now()
+    task = Task(
+        id=SAMPLE_TASK_ID,
+        owner_id=owner_id,
+        is_test=is_test,
+        type="categorization",
+        status=Task.Status.COMPLETED,
+        instruction="A sample task sent by 'Send a test callback' in the portal.",
+        params={"attachment_type": "text", "attachment": "tomato", "categories": ["red", "blue"]},
+        response={"category": "red"},
+        metadata={"sample": True},
+        created_at=now,
+        updated_at=now,
+        completed_at=now,
+    )
+    return callback_payload(task)

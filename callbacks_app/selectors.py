@@ -8,15 +8,20 @@ that the database answers from an index (see the ``Meta.indexes`` of
 dashboard stays fast with millions of attempts.
 """
 
+import base64
+import binascii
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, FloatField, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, FloatField, Max, Min, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 
 from callbacks_app.engine.picking import held_by_nobody
 from callbacks_app.models import Delivery, DeliveryAttempt
+from scalehooks.errors import NotFound
 
 
 def deliveries_of_task(*, task) -> QuerySet[Delivery]:
@@ -35,6 +40,130 @@ def _log(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
         .order_by("-created_at", "-id")
         .prefetch_related(Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number")))
     )
+
+
+# --- one account's side: the portal's callbacks (SPEC §14) ---------------------------
+
+
+def deliveries_of_account(*, owner, is_test: bool) -> QuerySet[Delivery]:
+    """Every delivery of one account's side (live or test), newest first, payload deferred."""
+    return (
+        Delivery.objects.filter(owner=owner, is_test=is_test).defer("payload").order_by("-created_at", "-id")
+    )
+
+
+def delivery_of_account(*, owner, is_test: bool, delivery_id: str) -> Delivery:
+    """One delivery of the account's side with its attempts in order; ``NotFound`` for any other
+    (another account's, the other side's, or none)."""
+    found = (
+        Delivery.objects.filter(owner=owner, is_test=is_test, id=delivery_id)
+        .select_related("task", "batch")
+        .prefetch_related(Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number")))
+        .first()
+    )
+    if found is None:
+        raise NotFound(f"No delivery {delivery_id}.")
+    return found
+
+
+def account_outcomes(*, owner, is_test: bool, since: datetime) -> dict[str, int]:
+    """The account side's deliveries created since ``since``, counted by status (0 if none)."""
+    return Delivery.objects.filter(owner=owner, is_test=is_test, created_at__gte=since).aggregate(
+        **{status: Count("status", filter=Q(status=status)) for status in Delivery.Status.values}
+    )
+
+
+@dataclass(frozen=True)
+class OriginFailures:
+    origin: str
+    failed: int
+    last_failed_at: datetime
+
+
+def failing_origins_from_ledger(
+    *, owner, is_test: bool, since: datetime, limit: int = 10
+) -> list[OriginFailures]:
+    """Target origins of the account side with failed deliveries finished since ``since``, the
+    most failures first: the portal's "failing targets" until the target health of SPEC §16
+    (its own table) replaces this ledger-derived stand-in."""
+    rows = (
+        Delivery.objects.filter(
+            owner=owner, is_test=is_test, status=Delivery.Status.FAILED, finished_at__gte=since
+        )
+        .order_by()
+        .values("target_origin")
+        .annotate(failed=Count("id"), last_failed_at=Max("finished_at"))
+        .order_by("-failed", "target_origin")[:limit]
+    )
+    return [
+        OriginFailures(
+            origin=row["target_origin"], failed=row["failed"], last_failed_at=row["last_failed_at"]
+        )
+        for row in rows
+    ]
+
+
+# The filters of the portal's callbacks list, and the lookup each one is.
+DELIVERY_FILTERS = {
+    "status": "status",
+    "event": "event",
+    "task_id": "task_id",
+    "unique_id": "task__unique_id",
+    "target": "target__icontains",
+    "since": "created_at__gte",
+    "until": "created_at__lt",
+}
+
+
+def deliveries_filtered(*, owner, is_test: bool, filters: dict) -> QuerySet[Delivery]:
+    """The account's deliveries matching ``filters`` (keys of ``DELIVERY_FILTERS``, and ``batch``:
+    a batch's name, its own callbacks and its tasks'). Empty values are ignored."""
+    deliveries = deliveries_of_account(owner=owner, is_test=is_test)
+    lookups = {
+        DELIVERY_FILTERS[k]: v for k, v in filters.items() if k in DELIVERY_FILTERS and v not in ("", None)
+    }
+    deliveries = deliveries.filter(**lookups)
+    if filters.get("batch"):
+        deliveries = deliveries.filter(Q(batch__name=filters["batch"]) | Q(task__batch=filters["batch"]))
+    return deliveries
+
+
+@dataclass(frozen=True)
+class DeliveryPage:
+    deliveries: list[Delivery]
+    next_cursor: str | None  # None: the last page
+
+
+def _cursor_encode(delivery: Delivery) -> str:
+    raw = json.dumps({"c": delivery.created_at.isoformat(), "i": delivery.id}, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _cursor_decode(token: str) -> tuple[datetime, str]:
+    """(created_at, id) of the last delivery of the previous page; a ``ValidationError`` for a
+    token that ``_cursor_encode`` did not write."""
+    try:
+        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        created_at, delivery_id = datetime.fromisoformat(raw["c"]), raw["i"]
+        if created_at.tzinfo is None or not isinstance(delivery_id, str):
+            raise ValueError(token)
+        return created_at.astimezone(UTC), delivery_id
+    except (binascii.Error, ValueError, KeyError, TypeError, OverflowError, AttributeError):
+        raise ValidationError({"cursor": ["Invalid cursor: start again from the first page."]}) from None
+
+
+def deliveries_page(*, deliveries: QuerySet[Delivery], limit: int, cursor: str | None) -> DeliveryPage:
+    """A page of ``deliveries`` (ordered newest first) after ``cursor``: keyset pagination on
+    (created_at, id), so new deliveries never shift the later pages."""
+    if cursor:
+        created_at, delivery_id = _cursor_decode(cursor)
+        deliveries = deliveries.filter(
+            Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=delivery_id)
+        )
+    rows = list(deliveries[: limit + 1])
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return DeliveryPage(deliveries=rows, next_cursor=_cursor_encode(rows[-1]) if more else None)
 
 
 # A retry is sent within 5 s of its due time when workers are free (SPEC §6.4):

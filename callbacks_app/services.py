@@ -21,7 +21,7 @@ from callbacks_app.confirmations import email_confirmation_request
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt
-from callbacks_app.payloads import batch_callback_payload, callback_payload
+from callbacks_app.payloads import batch_callback_payload, callback_payload, sample_callback_payload
 from callbacks_app.targets import email_target, target_origin
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Batch, Profile, Task
@@ -115,6 +115,25 @@ def callback_batch_delivery_create(
         not_before=not_before,
         enqueue=enqueue,
     )
+
+
+def callback_test_send(*, profile: Profile, mode: str) -> Delivery:
+    """Send a ``callback.test`` to the default callback URL of ``mode`` (the portal's "send a
+    test callback", SPEC §14): a delivery of no task and no batch, with a sample task payload
+    (§6.2), signed and retried as any other. ``NoCallbackTarget`` without a default URL."""
+    target = profile.default_callback_url_of(mode)
+    if not target:
+        raise NoCallbackTarget(f"The {mode} side has no default callback URL: set one first.")
+    with transaction.atomic():
+        return _delivery_create(
+            owner_id=profile.user_id,
+            subject={"is_test": mode == "test"},
+            event=Delivery.Event.TEST,
+            target=target,
+            payload=sample_callback_payload(owner_id=profile.user_id, is_test=mode == "test"),
+            not_before=None,
+            enqueue=True,
+        )
 
 
 RESENDABLE_STATUSES = (Task.Status.COMPLETED, Task.Status.ERROR)

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_q",
     "tasks_app",
     "callbacks_app",
+    "portal_app",
 ]
 
 MIDDLEWARE = [

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callbacks_app.confirmation_views import email_confirmation_view
+from portal_app.api import PortalSessionsApi
 from scalehooks import health
 from tasks_app.views.not_offered import NotOfferedApi
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     # The link of an email address confirmation (a page: GET asks, POST confirms).
     path("callbacks/confirm/<str:token>", email_confirmation_view, name="email-confirmation"),
+    path("portal/", include("portal_app.urls")),
+    path("v1/portal/sessions", PortalSessionsApi.as_view(), name="portal-sessions"),
     path("v1/", include("tasks_app.urls")),
     path("v1/", include("callbacks_app.urls")),
     path("v2/<path:rest>", NotOfferedApi.as_view(feature="v2"), name="not-offered-v2"),  # a 402

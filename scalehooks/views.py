@@ -1,4 +1,4 @@
-"""Project-level error pages: JSON under /v1/, Django's own pages elsewhere.
+"""Project-level error pages: JSON under /v1/, the portal's layout under /portal/, Django's own pages elsewhere.
 
 They answer what happens outside the API views' own exception handler
 (``scalehooks.api.exception_handlers``): unknown routes, and errors Django raises before or
@@ -6,6 +6,7 @@ around a view.
 """
 
 from django.http import JsonResponse
+from django.shortcuts import render
 from django.views import defaults
 
 
@@ -18,6 +19,8 @@ def bad_request(request, exception=None):
 def not_found(request, exception=None):
     if request.path.startswith("/v1/"):
         return JsonResponse({"status_code": 404, "error": "Not found."}, status=404)
+    if request.path.startswith("/portal/"):  # the portal's own layout
+        return render(request, "portal/not_found.html", {"message": "No such page."}, status=404)
     return defaults.page_not_found(request, exception)
 
 

@@ -35,6 +35,9 @@ DOMAIN_MODULES = (
     "callbacks_app/services.py",
     "callbacks_app/selectors.py",
     "callbacks_app/targets.py",
+    "callbacks_app/recovery.py",
+    "portal_app/links.py",
+    "portal_app/access.py",
 )
 
 
@@ -114,10 +117,30 @@ def test_the_domain_does_not_speak_drf(module):
     assert not [name for name in imported(path) if name.startswith("rest_framework")]
 
 
+# The portal calls the services and selectors the API, the admin and the commands use; it never
+# reaches into another app's views, admin or API serializers.
+PORTAL_MAY_NOT_IMPORT = ("views", "admin", "admin_actions", "serializers")
+
+
+def test_portal_app_uses_services_and_selectors_never_views():
+    crossings_found = [
+        (path, name)
+        for app in ("tasks_app", "callbacks_app", "inbox_app")
+        for path, name in crossings("portal_app", app)
+    ]
+    assert crossings_found, "the rule checks nothing: portal_app imports nothing of the other apps"
+    wrong = [
+        f"{relative(path)}: {name}"
+        for path, name in crossings_found
+        if any(part in PORTAL_MAY_NOT_IMPORT for part in name.split(".")[1:2])
+    ]
+    assert wrong == []
+
+
 def test_no_module_is_over_400_lines():
     long = {
         relative(path): n
-        for app in ("scalehooks", "tasks_app", "callbacks_app")
+        for app in ("scalehooks", "tasks_app", "callbacks_app", "portal_app")
         for path in modules(app)
         if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
     }

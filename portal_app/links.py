@@ -1,0 +1,88 @@
+"""One-time portal links (SPEC §14): issued by ``POST /v1/portal/sessions`` and ``manage.py
+portal_link``, used once by the sign-in page.
+
+The token carries 128 random bits and is stored only as its SHA-256 (as API keys are,
+``tasks_app.keys``). Using a link is one conditional UPDATE (unused and unexpired → used),
+so two tabs opening the same link cannot both sign in.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.urls import reverse
+from django.utils import timezone
+
+from portal_app.models import PortalLink
+from scalehooks.errors import DomainError, NotFound
+from tasks_app.models import Membership, Profile
+
+LINK_LIFETIME = timedelta(minutes=15)
+
+
+class LinkUsed(DomainError):
+    """The link was used already: a link signs in once."""
+
+
+class LinkExpired(DomainError):
+    """The link is older than its 15 minutes."""
+
+
+@dataclass(frozen=True)
+class IssuedLink:
+    """A new link: its path (to be shown once) and when it stops working."""
+
+    path: str
+    expires_at: datetime
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def portal_account_of(user) -> Profile | None:
+    """The account ``user`` may sign in to: its own (the owner's profile) or the one it is a
+    teammate of; None for a user of neither (an operator without a profile, say)."""
+    profile = Profile.objects.filter(user=user).first()
+    if profile is not None:
+        return profile
+    membership = Membership.objects.filter(user=user).select_related("account__user").first()
+    return membership.account if membership else None
+
+
+def portal_link_create(*, user, account: Profile, mode: str) -> IssuedLink:
+    """A one-time link signing ``user`` in to ``account``'s ``mode`` side."""
+    token = secrets.token_urlsafe(16)  # 128 bits
+    link = PortalLink.objects.create(
+        token_hash=_hash(token),
+        user=user,
+        account=account,
+        mode=mode,
+        expires_at=timezone.now() + LINK_LIFETIME,
+    )
+    return IssuedLink(path=reverse("portal:link", args=[token]), expires_at=link.expires_at)
+
+
+def portal_link_check(*, token: str) -> PortalLink:
+    """The link of ``token`` if it may still sign in; ``NotFound``, ``LinkUsed`` or ``LinkExpired``."""
+    link = PortalLink.objects.filter(token_hash=_hash(token)).select_related("user", "account").first()
+    if link is None:
+        raise NotFound("No such sign-in link.")
+    if link.used_at is not None:
+        raise LinkUsed("This link was already used. Ask for a new one.")
+    if link.expires_at <= timezone.now():
+        raise LinkExpired("This link has expired: a link is valid for 15 minutes. Ask for a new one.")
+    return link
+
+
+def portal_link_use(*, token: str) -> PortalLink:
+    """Mark the link used and return it; the same errors as ``portal_link_check``. Of two
+    concurrent uses, one wins; the other sees ``LinkUsed``."""
+    link = portal_link_check(token=token)
+    now = timezone.now()
+    won = PortalLink.objects.filter(id=link.id, used_at__isnull=True, expires_at__gt=now).update(used_at=now)
+    if not won:
+        raise LinkUsed("This link was already used. Ask for a new one.")
+    link.used_at = now
+    return link

@@ -1,0 +1,27 @@
+"""``/portal/``: the customer portal's pages and actions."""
+
+from django.urls import path
+
+from portal_app.views import account, auth, batches, callbacks, recover
+
+app_name = "portal"
+
+urlpatterns = [
+    path("", callbacks.overview, name="overview"),
+    path("sign-in", auth.sign_in, name="sign-in"),
+    path("sign-out", auth.sign_out, name="sign-out"),
+    path("link/<str:token>", auth.link, name="link"),
+    path("mode", auth.mode_switch, name="mode"),
+    path("callbacks", callbacks.callbacks, name="callbacks"),
+    path("callbacks/<str:delivery_id>", callbacks.delivery, name="delivery"),
+    path("callbacks/<str:delivery_id>/resend", callbacks.delivery_resend, name="delivery-resend"),
+    path("recover", recover.recover, name="recover"),
+    path("recover/<int:recovery_id>", recover.recovery, name="recovery"),
+    path("recover/<int:recovery_id>/progress", recover.recovery_progress, name="recovery-progress"),
+    path("settings", account.settings_page, name="settings"),
+    path("settings/default-url", account.default_url_set, name="default-url"),
+    path("settings/test-callback", account.test_callback_send, name="test-callback"),
+    path("settings/rotate/<str:what>", account.rotate, name="rotate"),
+    path("batches", batches.batches, name="batches"),
+    path("batches/<int:batch_id>", batches.batch, name="batch"),
+]

@@ -1,0 +1,138 @@
+"""The overview, the callbacks list with its filters and cursor pages, one delivery, resend."""
+
+import json
+from datetime import timedelta
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.shortcuts import redirect
+from django.utils import timezone
+
+from callbacks_app import selectors
+from callbacks_app.models import Delivery
+from callbacks_app.services import callback_batch_resend, callback_resend
+from portal_app.views.common import error_text, page, portal_view, refuse_get
+from scalehooks.errors import DomainError
+
+PAGE_SIZE = 25
+LATEST = 10
+
+
+@portal_view
+def overview(request):
+    member = request.member
+    since = timezone.now() - timedelta(hours=24)
+    outcomes = selectors.account_outcomes(owner=member.owner, is_test=member.is_test, since=since)
+    rate = selectors.success_rate(outcomes)
+    latest = list(selectors.deliveries_of_account(owner=member.owner, is_test=member.is_test)[:LATEST])
+    return page(
+        request,
+        "portal/overview.html",
+        {
+            "outcomes": outcomes,
+            "total": sum(outcomes.values()),
+            "success_rate": None if rate is None else round(100 * rate, 1),
+            "failing": selectors.failing_origins_from_ledger(
+                owner=member.owner, is_test=member.is_test, since=since
+            ),
+            "latest": latest,
+            "default_url": member.account.default_callback_url_of(member.mode),
+        },
+    )
+
+
+class DeliveryFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "any status"), *Delivery.Status.choices], required=False)
+    event = forms.ChoiceField(choices=[("", "any event"), *Delivery.Event.choices], required=False)
+    task_id = forms.CharField(required=False, max_length=64, label="Task id")
+    unique_id = forms.CharField(required=False, max_length=255, label="unique_id")
+    target = forms.CharField(required=False, max_length=2048, label="Target contains")
+    batch = forms.CharField(required=False, max_length=255, label="Batch name")
+    since = forms.DateTimeField(
+        required=False, label="From (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    until = forms.DateTimeField(
+        required=False, label="Until (UTC)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+
+
+@portal_view
+def callbacks(request):
+    member = request.member
+    form = DeliveryFilterForm(request.GET)
+    if not form.is_valid():
+        return page(
+            request, "portal/callbacks.html", {"form": form, "deliveries": [], "invalid": True}, status=400
+        )
+    filters = form.cleaned_data
+    deliveries = selectors.deliveries_filtered(owner=member.owner, is_test=member.is_test, filters=filters)
+    try:
+        found = selectors.deliveries_page(
+            deliveries=deliveries, limit=PAGE_SIZE, cursor=request.GET.get("cursor")
+        )
+    except ValidationError as exc:  # an edited cursor
+        messages.error(request, error_text(exc))
+        return redirect(request.path)
+    query = request.GET.copy()
+    query.pop("cursor", None)
+    next_query = None
+    if found.next_cursor:
+        query["cursor"] = found.next_cursor
+        next_query = query.urlencode()
+    return page(
+        request,
+        "portal/callbacks.html",
+        {
+            "form": form,
+            "deliveries": found.deliveries,
+            "next_query": next_query,
+            "paged": bool(request.GET.get("cursor")),
+            "filtered": any(value not in ("", None) for value in filters.values()),
+        },
+    )
+
+
+def _delivery(request, delivery_id: str) -> Delivery:
+    member = request.member
+    return selectors.delivery_of_account(owner=member.owner, is_test=member.is_test, delivery_id=delivery_id)
+
+
+def _pretty(payload: str) -> str:
+    try:
+        return json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+    except ValueError:
+        return payload
+
+
+@portal_view
+def delivery(request, delivery_id: str):
+    found = _delivery(request, delivery_id)
+    attempts = list(found.attempts.all())
+    return page(
+        request,
+        "portal/delivery.html",
+        {
+            "delivery": found,
+            "payload": _pretty(found.payload),
+            "attempts": attempts,
+            "task": found.task,
+            "resendable": found.task_id is not None or found.batch_id is not None,
+        },
+    )
+
+
+@portal_view
+def delivery_resend(request, delivery_id: str):
+    """The callback of the delivery's task (or batch) again, through the API's resend service."""
+    found = _delivery(request, delivery_id)
+    if refused := refuse_get(request):
+        return refused
+    if found.task_id is not None:
+        new = callback_resend(task_id=found.task_id)
+    elif found.batch_id is not None:
+        new = callback_batch_resend(batch_id=found.batch_id)
+    else:
+        raise DomainError("A test callback is not resent: send a new one from the settings.")
+    messages.success(request, f"Resent: delivery {new.id} is queued.")
+    return redirect("portal:delivery", delivery_id=new.id)

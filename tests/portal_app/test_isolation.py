@@ -1,0 +1,128 @@
+"""Every portal page and action is scoped to the account and the side (SPEC §14): another
+account's object is a 404, whatever the method; a teammate sees the account; the live side
+never shows test data."""
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from callbacks_app.models import Delivery, Recovery
+from tasks_app.batches import batch_create, project_create
+from tasks_app.teams import teammates_invite
+from tests.portal_app.conftest import delivery_of, signed_in
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def others_objects(other_account):
+    """One of each object a portal URL names, all of the other account (test side)."""
+    user = other_account.user
+    project = project_create(owner=user, mode="test", name="p", task_type="categorization", params={})
+    batch = batch_create(owner=user, mode="test", project_name="p", name="b")
+    recovery = Recovery.objects.create(
+        owner=user, is_test=True, since=timezone.now() - timedelta(hours=1), until=timezone.now()
+    )
+    return {
+        "delivery": delivery_of(user, is_test=True, status="failed"),
+        "batch": batch,
+        "project": project,
+        "recovery": recovery,
+    }
+
+
+# Every portal URL that names an object, and the object it names.
+OBJECT_URLS = [
+    ("/portal/callbacks/{delivery.id}", "delivery"),
+    ("/portal/callbacks/{delivery.id}/resend", "delivery"),
+    ("/portal/batches/{batch.id}", "batch"),
+    ("/portal/recover/{recovery.id}", "recovery"),
+    ("/portal/recover/{recovery.id}/progress", "recovery"),
+]
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize(("url", "kind"), OBJECT_URLS)
+def test_another_accounts_object_is_a_404(portal, others_objects, url, kind, method):
+    # given the customer signed in, and an object of another account
+    # when any portal URL names that object, by GET or POST
+    answer = getattr(portal, method)(url.format(**others_objects))
+    # then it is a 404, in the portal's layout, and nothing was done
+    assert answer.status_code == 404
+    assert b"Not found" in answer.content
+    assert Delivery.objects.filter(owner=others_objects["delivery"].owner).count() == 1
+
+
+def test_another_accounts_deliveries_are_not_listed(portal, others_objects, account):
+    mine = delivery_of(account.user, is_test=True)
+    page = portal.get("/portal/callbacks").content.decode()
+    assert mine.id in page
+    assert others_objects["delivery"].id not in page
+    assert others_objects["delivery"].id not in portal.get("/portal/").content.decode()
+    assert "b</a>" not in portal.get("/portal/batches").content.decode()
+
+
+def test_the_live_side_never_shows_test_data(portal_live, account):
+    test_delivery = delivery_of(account.user, is_test=True, status="failed")
+    live_delivery = delivery_of(account.user, is_test=False)
+    listed = portal_live.get("/portal/callbacks").content.decode()
+    assert live_delivery.id in listed
+    assert test_delivery.id not in listed
+    assert test_delivery.id not in portal_live.get("/portal/").content.decode()
+    assert portal_live.get(f"/portal/callbacks/{test_delivery.id}").status_code == 404
+    assert portal_live.post(f"/portal/callbacks/{test_delivery.id}/resend").status_code == 404
+
+
+def test_the_side_switch_changes_what_is_shown(portal, account):
+    test_delivery = delivery_of(account.user, is_test=True)
+    assert portal.get(f"/portal/callbacks/{test_delivery.id}").status_code == 200
+    answer = portal.post("/portal/mode", {"mode": "live", "next": "/portal/callbacks"})
+    assert answer.status_code == 302
+    assert answer["Location"] == "/portal/callbacks"
+    assert portal.get(f"/portal/callbacks/{test_delivery.id}").status_code == 404
+    assert "LIVE side" in portal.get("/portal/").content.decode()
+
+
+def test_a_teammate_sees_the_accounts_data(account):
+    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
+    mate = account.profile.memberships.get().user
+    delivery = delivery_of(account.user, is_test=True)
+    client = signed_in(Client(), user=mate, account=account.profile, mode="test")
+    answer = client.get(f"/portal/callbacks/{delivery.id}")
+    assert answer.status_code == 200
+    assert "teammate of customer@example.com" in answer.content.decode()
+    assert delivery.id in client.get("/portal/callbacks").content.decode()
+
+
+def test_a_teammate_who_is_not_an_admin_cannot_rotate_keys(account):
+    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
+    mate = account.profile.memberships.get().user
+    before = account.profile.test_callback_auth_key
+    client = signed_in(Client(), user=mate, account=account.profile, mode="test")
+    assert client.post("/portal/settings/rotate/callback-auth-key").status_code == 403
+    account.profile.refresh_from_db()
+    assert account.profile.test_callback_auth_key == before
+
+
+def test_a_removed_teammate_is_signed_out(account):
+    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
+    mate = account.profile.memberships.get().user
+    client = signed_in(Client(), user=mate, account=account.profile, mode="test")
+    account.profile.memberships.all().delete()
+    answer = client.get("/portal/callbacks")
+    assert answer.status_code == 302
+    assert answer["Location"].startswith("/portal/sign-in")
+
+
+def test_an_unknown_portal_url_is_a_404_in_the_portal_layout(portal):
+    answer = portal.get("/portal/no-such-page")
+    assert answer.status_code == 404
+    assert b"ScaleHooks portal" in answer.content
+
+
+def test_pages_need_a_signed_in_member():
+    answer = Client().get("/portal/callbacks")
+    assert answer.status_code == 302
+    assert answer["Location"] == "/portal/sign-in?next=%2Fportal%2Fcallbacks"
