@@ -174,6 +174,9 @@ class DeliveryAttempt(models.Model):
     delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
+    # When the attempt was due (the delivery's next attempt time when it was claimed): the
+    # inbox's timing view (SPEC §15) sets the arrival against it. NULL on older rows.
+    due_at = models.DateTimeField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
     status_code = models.PositiveSmallIntegerField(null=True, blank=True)  # None: no HTTP answer
     error = models.TextField(blank=True, default="")

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_q",
     "tasks_app",
     "callbacks_app",
+    "inbox_app",
     "portal_app",
 ]
 
@@ -277,8 +278,20 @@ CALLBACK_MAX_IN_FLIGHT_PER_TARGET = env.int("CALLBACK_MAX_IN_FLIGHT_PER_TARGET",
 # Emails (callbacks and address confirmations) one account may send per hour; beyond it
 # its email deliveries wait (no attempt spent) for room, within their retry window.
 CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR = env.int("CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR", default=100)
-# Where this service is reached from outside: the links of emails (address confirmations).
+# Where this service is reached from outside: the links of emails (address confirmations),
+# the URLs of the callback inboxes (SPEC §15), and the one origin the address guard lets
+# callbacks reach whatever it resolves to, for paths under its /inbox/ only
+# (scalehooks.outgoing.policy.is_own_inbox_url).
 PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8000")
+
+# --- Callback inbox (SPEC §15) ------------------------------------------------
+INBOX_MAX_BODY_BYTES = env.int(
+    "INBOX_MAX_BODY_BYTES", default=1024 * 1024
+)  # kept of a body; the rest dropped
+INBOX_MAX_REQUESTS = env.int("INBOX_MAX_REQUESTS", default=500)  # newest kept per inbox
+INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=7)  # captured requests older are pruned daily
+INBOX_LIFETIME_DAYS = env.int("INBOX_LIFETIME_DAYS", default=30)  # an inbox then expires (404) and is pruned
+INBOX_MAX_PER_ACCOUNT = env.int("INBOX_MAX_PER_ACCOUNT", default=20)  # inboxes per account and mode
 # Resends of one task's callback per hour (API, admin and command alike); beyond it a 429.
 CALLBACK_RESEND_LIMIT = env.int("CALLBACK_RESEND_LIMIT", default=10)
 

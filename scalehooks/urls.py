@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from callbacks_app.confirmation_views import email_confirmation_view
+from inbox_app.urls import capture_urlpatterns
 from portal_app.api import PortalSessionsApi
 from scalehooks import health
 from tasks_app.views.not_offered import NotOfferedApi
@@ -20,6 +21,9 @@ urlpatterns = [
     path("v1/portal/sessions", PortalSessionsApi.as_view(), name="portal-sessions"),
     path("v1/", include("tasks_app.urls")),
     path("v1/", include("callbacks_app.urls")),
+    path("v1/", include("inbox_app.urls")),
+    # The callback inbox's capture route (SPEC §15): any method, no key, outside /v1.
+    *capture_urlpatterns,
     path("v2/<path:rest>", NotOfferedApi.as_view(feature="v2"), name="not-offered-v2"),  # a 402
 ]
 

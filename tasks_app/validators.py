@@ -5,7 +5,12 @@ from urllib.parse import urlsplit
 from django.core.exceptions import ValidationError
 
 from callbacks_app.targets import email_target
-from scalehooks.outgoing.policy import is_forbidden_address, literal_address, networks_parse
+from scalehooks.outgoing.policy import (
+    is_forbidden_address,
+    is_own_inbox_url,
+    literal_address,
+    networks_parse,
+)
 
 MAX_CALLBACK_URL_LENGTH = 2048
 
@@ -23,7 +28,8 @@ def validate_callback_target(value: str, *, allowed_networks=()) -> str:
     """An ``http(s)`` URL without credentials, an email address or a ``mailto:`` URL.
 
     A literal forbidden address is refused unless the settings or
-    ``allowed_networks`` (the account's, ``Profile.allowed_networks``) open it."""
+    ``allowed_networks`` (the account's, ``Profile.allowed_networks``) open it,
+    or the URL is one of this service's inboxes (``is_own_inbox_url``, SPEC §15)."""
     if value == "":
         return value
     if len(value) > MAX_CALLBACK_URL_LENGTH:
@@ -42,7 +48,8 @@ def validate_callback_target(value: str, *, allowed_networks=()) -> str:
         raise ValidationError("The URL has no host.")
     if parts.username is not None or parts.password is not None:
         raise ValidationError("Credentials in the URL are not allowed.")
-    _refuse_forbidden_literal(hostname, what="Callbacks", account_networks=allowed_networks)
+    if not is_own_inbox_url(value):
+        _refuse_forbidden_literal(hostname, what="Callbacks", account_networks=allowed_networks)
     return value
 
 

@@ -118,6 +118,7 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
                 delivery=delivery,
                 number=delivery.attempt_count,
                 started_at=now,
+                due_at=delivery.next_attempt_at,
                 error=DeliveryAttempt.UNFINISHED,
             )
             for delivery in live

@@ -29,7 +29,7 @@ from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 
 from scalehooks.outgoing.deadline import POOL_CLASSES
-from scalehooks.outgoing.policy import is_forbidden_address
+from scalehooks.outgoing.policy import is_forbidden_address, is_own_inbox_url
 
 logger = logging.getLogger(__name__)
 
@@ -77,15 +77,20 @@ def reaching(account_networks=()):
         _reach.reset(token)
 
 
-def resolve_checked(hostname: str, port: int, *, reach: Reach | None = None):
+def resolve_checked(hostname: str, port: int, *, reach: Reach | None = None, own_inbox: bool = False):
     """The address to connect to for ``hostname``; refuses when any of its addresses is
-    forbidden (``reach``: the account's networks are allowed too, and the outcome is noted)."""
+    forbidden (``reach``: the account's networks are allowed too, and the outcome is noted),
+    unless the request goes to one of this service's own inboxes (``own_inbox``,
+    ``policy.is_own_inbox_url``: the origin of ``PUBLIC_BASE_URL``, which the operator named)."""
     reach = reach or Reach()
     try:
         infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise requests.ConnectionError(f"Could not resolve {hostname}") from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+    if own_inbox:
+        reach.address = addresses[0]
+        return reach.address
     for address in addresses:
         if is_forbidden_address(address, account_networks=reach.account_networks):
             logger.warning(
@@ -110,7 +115,12 @@ class GuardedHTTPAdapter(HTTPAdapter):
     def build_connection_pool_key_attributes(self, request, verify, cert=None):
         host_params, pool_kwargs = super().build_connection_pool_key_attributes(request, verify, cert)
         hostname, port, scheme = host_params["host"], host_params["port"], host_params["scheme"]
-        address = resolve_checked(hostname, port or DEFAULT_PORTS.get(scheme, 80), reach=_reach.get())
+        address = resolve_checked(
+            hostname,
+            port or DEFAULT_PORTS.get(scheme, 80),
+            reach=_reach.get(),
+            own_inbox=is_own_inbox_url(request.url),
+        )
 
         request.headers = CaseInsensitiveDict(request.headers or {})
         host_header = f"[{hostname}]" if ":" in hostname else hostname

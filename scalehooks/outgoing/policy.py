@@ -4,11 +4,14 @@ One policy for every outgoing request (callbacks, attachment downloads) and
 for the validation of callback targets at save time. Operators open networks
 to every account (``CALLBACK_ALLOWED_NETWORKS``, for single-tenant installs)
 or to one account (``Profile.allowed_networks``, passed as ``account_networks``).
+One exception needs no setting: this service's own callback inboxes
+(``is_own_inbox_url``, SPEC §15), reached at ``PUBLIC_BASE_URL``.
 """
 
 import ipaddress
 import re
 import socket
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from requests_hardened.ip_filter import EXTRA_BLOCKED_NET_RANGES
@@ -86,3 +89,40 @@ def is_forbidden_address(
     # Ranges Python calls global that reach private networks (6to4, NAT64, CGNAT
     # relays…), as maintained by requests-hardened.
     return any(address in net for net in EXTRA_BLOCKED_NET_RANGES if net.version == address.version)
+
+
+INBOX_PREFIX = "/inbox/"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# The characters an inbox path may hold, unencoded: RFC 3986 unreserved and sub-delims, ":", "@", "/".
+# No "%": an encoded byte could hide a dot segment or a slash from this check but not from the server.
+_INBOX_PATH = re.compile(r"[A-Za-z0-9\-._~!$&'()*+,;=:@/]*")
+
+
+def _origin(parts) -> tuple[str, str, int]:
+    scheme = parts.scheme.lower()
+    return scheme, (parts.hostname or "").lower(), parts.port or _DEFAULT_PORTS.get(scheme, 0)
+
+
+def is_own_inbox_url(url: str) -> bool:
+    """Whether ``url`` is one of this service's callback inboxes (SPEC §15): exactly the
+    origin of ``PUBLIC_BASE_URL`` (scheme, host as written, port), no user info, and a
+    path under its ``/inbox/`` with no dot segment, empty segment, backslash or
+    percent-escape. Such a target is sent to even when that origin resolves to an
+    address the policy forbids (loopback in development): the operator named it.
+
+    A security boundary: ``/inbox/../admin/``, ``/inbox/%2e%2e/``, ``//``,
+    ``http://127.0.0.1:8000@evil/``, another port or another loopback address are
+    all not an inbox (tests/security/test_own_inbox_target.py)."""
+    try:
+        base = urlsplit(settings.PUBLIC_BASE_URL)
+        parts = urlsplit(url)
+        if "@" in parts.netloc or _origin(parts) != _origin(base) or not parts.hostname:
+            return False
+    except ValueError:
+        return False
+    prefix = base.path.rstrip("/") + INBOX_PREFIX
+    path = parts.path
+    if not path.startswith(prefix) or len(path) == len(prefix) or not _INBOX_PATH.fullmatch(path):
+        return False
+    segments = path.split("/")[1:]
+    return all(segment not in (".", "..") for segment in segments) and "" not in segments[:-1]

@@ -14,7 +14,7 @@ def fill_is_test(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("callbacks_app", "0009_delivery_target_origin"),
+        ("callbacks_app", "0010_attempt_due_at"),
         ("tasks_app", "0007_teams_files_test_autocomplete_optional_tags"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

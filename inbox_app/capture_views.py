@@ -1,0 +1,56 @@
+"""The capture route ``/inbox/<token>/<any path>`` (SPEC §15): any method, no key, no CSRF.
+
+Outside ``/v1``: no API authentication, and neither the API's body-size limit
+nor Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` applies (the body is read from
+the stream, bounded, by ``capture.body_read``; ``request.POST`` is never
+touched). An unknown or expired token is a 404; otherwise the answer is the
+inbox's script (``answers``), which alone may make it a 5xx.
+"""
+
+import json
+import time
+
+from django.conf import settings
+from django.http import HttpResponse, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+
+from inbox_app.capture import Incoming, body_read, inbox_by_token, request_capture, request_headers
+
+
+def _incoming(request, *, path: str) -> Incoming:
+    body, size = body_read(request, limit=settings.INBOX_MAX_BODY_BYTES)
+    return Incoming(
+        method=request.method or "",
+        path=path or "/",
+        query=request.META.get("QUERY_STRING", ""),
+        headers=request_headers(request.META),
+        body=body,
+        body_size=size,
+        remote_addr=request.META.get("REMOTE_ADDR", ""),
+        received_at=timezone.now(),
+    )
+
+
+def _content_type(body: str) -> str:
+    try:
+        json.loads(body)
+    except ValueError:
+        return "text/plain; charset=utf-8"
+    return "application/json"
+
+
+@csrf_exempt
+def inbox_capture(request, token: str, rest: str | None = None):
+    """Capture the request, wait the scripted delay, answer as scripted."""
+    inbox = inbox_by_token(token)
+    if inbox is None:
+        return JsonResponse({"status_code": 404, "error": "No such inbox, or it has expired."}, status=404)
+    captured, answer = request_capture(inbox=inbox, incoming=_incoming(request, path=rest), query=request.GET)
+    if answer.delay_s > 0:
+        time.sleep(answer.delay_s)
+    response = HttpResponse(answer.body, status=answer.status, content_type=_content_type(answer.body))
+    for name, value in answer.headers.items():
+        response[name] = value
+    response["X-Inbox-Request"] = str(captured.id)
+    return response
