@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal_app.views import account, auth, batches, callbacks, recover
+from portal_app.views import account, auth, batches, callbacks, inboxes, recover
 
 app_name = "portal"
 
@@ -24,4 +24,14 @@ urlpatterns = [
     path("settings/rotate/<str:what>", account.rotate, name="rotate"),
     path("batches", batches.batches, name="batches"),
     path("batches/<int:batch_id>", batches.batch, name="batch"),
+    path("inboxes", inboxes.inboxes, name="inboxes"),
+    path("inboxes/create", inboxes.inbox_create, name="inbox-create"),
+    path("inboxes/<str:inbox_id>", inboxes.inbox, name="inbox"),
+    path("inboxes/<str:inbox_id>/requests", inboxes.inbox_requests, name="inbox-requests"),
+    path("inboxes/<str:inbox_id>/script", inboxes.inbox_script, name="inbox-script"),
+    path("inboxes/<str:inbox_id>/use", inboxes.inbox_use, name="inbox-use"),
+    path("inboxes/<str:inbox_id>/clear", inboxes.inbox_clear, name="inbox-clear"),
+    path("inboxes/<str:inbox_id>/delete", inboxes.inbox_delete, name="inbox-delete"),
+    path("inboxes/<str:inbox_id>/timing", inboxes.inbox_timing, name="inbox-timing"),
+    path("inbox-requests/<str:request_id>", inboxes.captured_request, name="captured-request"),
 ]

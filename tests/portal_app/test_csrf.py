@@ -3,6 +3,8 @@
 import pytest
 from django.test import Client
 
+from inbox_app.models import Inbox
+from inbox_app.services import inbox_create
 from portal_app.links import portal_link_create
 from tests.portal_app.conftest import delivery_of
 
@@ -19,6 +21,11 @@ POSTS = [
     "/portal/settings/rotate/callback-auth-key",
     "/portal/settings/rotate/signing-secret",
     "/portal/settings/rotate/api-keys",
+    "/portal/inboxes/create",
+    "/portal/inboxes/{inbox}/script",
+    "/portal/inboxes/{inbox}/use",
+    "/portal/inboxes/{inbox}/clear",
+    "/portal/inboxes/{inbox}/delete",
 ]
 
 
@@ -33,15 +40,17 @@ def strict_portal(account, portal):
 @pytest.mark.parametrize("url", POSTS)
 def test_a_post_without_csrf_is_refused(strict_portal, account, url):
     delivery = delivery_of(account.user, is_test=True, status="failed")
+    inbox = inbox_create(profile=account.profile, mode="test", name="mine")
     before = (account.profile.test_callback_auth_key, account.profile.test_api_key_hash)
     answer = strict_portal.post(
-        url.format(delivery=delivery.id), {"url": "http://127.0.0.1:9/x", "mode": "live"}
+        url.format(delivery=delivery.id, inbox=inbox.id), {"url": "http://127.0.0.1:9/x", "mode": "live"}
     )
     assert answer.status_code == 403
     account.profile.refresh_from_db()
     assert (account.profile.test_callback_auth_key, account.profile.test_api_key_hash) == before
     assert account.profile.test_default_callback_url == ""
     assert "TEST side" in strict_portal.get("/portal/").content.decode()
+    assert list(Inbox.objects.values_list("id", flat=True)) == [inbox.id]
 
 
 def test_using_a_link_without_csrf_is_refused(account):

@@ -9,6 +9,9 @@ from django.test import Client
 from django.utils import timezone
 
 from callbacks_app.models import Delivery, Recovery
+from inbox_app.models import CapturedRequest, Inbox
+from inbox_app.services import inbox_create
+from portal_app import urls as portal_urls
 from tasks_app.batches import batch_create, project_create
 from tasks_app.teams import teammates_invite
 from tests.portal_app.conftest import delivery_of, signed_in
@@ -25,7 +28,13 @@ def others_objects(other_account):
     recovery = Recovery.objects.create(
         owner=user, is_test=True, since=timezone.now() - timedelta(hours=1), until=timezone.now()
     )
+    inbox = inbox_create(profile=other_account.profile, mode="test", name="theirs")
+    captured = CapturedRequest.objects.create(
+        inbox=inbox, number=1, method="POST", path="/", received_at=timezone.now()
+    )
     return {
+        "inbox": inbox,
+        "captured": captured,
         "delivery": delivery_of(user, is_test=True, status="failed"),
         "batch": batch,
         "project": project,
@@ -40,6 +49,14 @@ OBJECT_URLS = [
     ("/portal/batches/{batch.id}", "batch"),
     ("/portal/recover/{recovery.id}", "recovery"),
     ("/portal/recover/{recovery.id}/progress", "recovery"),
+    ("/portal/inboxes/{inbox.id}", "inbox"),
+    ("/portal/inboxes/{inbox.id}/requests", "inbox"),
+    ("/portal/inboxes/{inbox.id}/script", "inbox"),
+    ("/portal/inboxes/{inbox.id}/use", "inbox"),
+    ("/portal/inboxes/{inbox.id}/clear", "inbox"),
+    ("/portal/inboxes/{inbox.id}/delete", "inbox"),
+    ("/portal/inboxes/{inbox.id}/timing", "inbox"),
+    ("/portal/inbox-requests/{captured.id}", "captured"),
 ]
 
 
@@ -53,6 +70,17 @@ def test_another_accounts_object_is_a_404(portal, others_objects, url, kind, met
     assert answer.status_code == 404
     assert b"Not found" in answer.content
     assert Delivery.objects.filter(owner=others_objects["delivery"].owner).count() == 1
+    assert CapturedRequest.objects.filter(inbox__profile__user=others_objects["delivery"].owner).count() == 1
+    assert Inbox.objects.filter(id=others_objects["inbox"].id, fail_count=0).exists()
+
+
+def test_the_matrix_covers_every_portal_url_that_names_an_object():
+    named = {
+        str(pattern.pattern)
+        for pattern in portal_urls.urlpatterns
+        if "<" in str(pattern.pattern) and not {"token", "what"} & set(pattern.pattern.converters)
+    }
+    assert len(named) == len(OBJECT_URLS)
 
 
 def test_another_accounts_deliveries_are_not_listed(portal, others_objects, account):
@@ -62,6 +90,7 @@ def test_another_accounts_deliveries_are_not_listed(portal, others_objects, acco
     assert others_objects["delivery"].id not in page
     assert others_objects["delivery"].id not in portal.get("/portal/").content.decode()
     assert "b</a>" not in portal.get("/portal/batches").content.decode()
+    assert "theirs" not in portal.get("/portal/inboxes").content.decode()
 
 
 def test_the_live_side_never_shows_test_data(portal_live, account):
