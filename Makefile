@@ -56,6 +56,7 @@ endef
 # Loopback callback targets are allowed so that a receiver on this machine can
 # be used for trying it out. Ctrl-C stops both.
 run: export CALLBACK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(ensure_secret_key)
 	$(PY) manage.py migrate --noinput
@@ -68,6 +69,7 @@ run: $(VENV)/.installed
 # (restart `make dev` to reload the cluster's code). Ctrl-C stops both.
 dev: export CALLBACK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
 dev: export DEBUG ?= 1
+dev: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 dev: $(VENV)/.installed
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py demo_account --url http://$(HOST):$(PORT)
