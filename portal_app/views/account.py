@@ -25,6 +25,7 @@ def _settings_context(member) -> dict:
     }
 
 
+@never_cache
 @portal_view
 def settings_page(request):
     return page(request, "portal/settings.html", _settings_context(request.member))
@@ -53,7 +54,9 @@ def test_callback_send(request):
 
 
 def _rotated(request, label: str, secrets: list[tuple[str, str]]):
-    """The new secrets, once: this answer is never cached, and no page shows them again."""
+    """The settings page with the new secrets, once: in the answer of the POST itself (never
+    cached), not kept anywhere (a plain API key is never stored, not even in the session), so
+    no later page shows them again."""
     context = {**_settings_context(request.member), "rotated": label, "new_secrets": secrets}
     return page(request, "portal/settings.html", context)
 

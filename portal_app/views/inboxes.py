@@ -1,5 +1,5 @@
 """The callback inbox in the portal (SPEC §15), on ``inbox_app``'s services and selectors:
-the inboxes of this side, one inbox with its captured requests (refreshed every 2 s), one
+the inboxes of this side, one inbox with its captured requests (refreshed every second), one
 request with its verification panel, the answer script, the timing of retries, and "use as
 the default callback URL" (the same service as ``PATCH /v1/profile``)."""
 
@@ -116,7 +116,7 @@ def inbox(request, inbox_id: str):
 
 @portal_view
 def inbox_requests(request, inbox_id: str):
-    """The captured requests' rows alone: what the inbox page fetches every 2 s."""
+    """The captured requests' rows alone: what the inbox page fetches every second."""
     found = _inbox(request, inbox_id)
     return page(
         request,

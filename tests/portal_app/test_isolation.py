@@ -2,6 +2,7 @@
 account's object is a 404, whatever the method; a teammate sees the account; the live side
 never shows test data."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from inbox_app.models import CapturedRequest, Inbox
 from inbox_app.services import inbox_create
 from portal_app import urls as portal_urls
 from tasks_app.batches import batch_create, project_create
+from tasks_app.keys import hash_api_key
 from tasks_app.teams import teammates_invite
 from tests.portal_app.conftest import delivery_of, signed_in
 
@@ -155,3 +157,14 @@ def test_pages_need_a_signed_in_member():
     answer = Client().get("/portal/callbacks")
     assert answer.status_code == 302
     assert answer["Location"] == "/portal/sign-in?next=%2Fportal%2Fcallbacks"
+
+
+def test_a_rotated_secret_is_shown_once(portal, account):
+    answer = portal.post("/portal/settings/rotate/api-keys")
+    account.profile.refresh_from_db()
+    shown = answer.content.decode()
+    key = re.search(r"test_[0-9a-f]{32}", shown).group(0)
+    assert hash_api_key(key) == account.profile.test_api_key_hash
+    assert "no-store" in answer["Cache-Control"]
+    assert key not in portal.get("/portal/settings").content.decode()
+    assert key not in str(list(portal.session.items()))
