@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resend_tasks
+from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery
 from callbacks_app.services import callback_batch_resend, callback_resend
 from scalehooks.admin_inlines import ReadOnlyTabularInline
@@ -115,6 +116,8 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
 
     @admin.display(description="task or batch", ordering="task_id")
     def task_link(self, obj):
+        if obj.task_id is None and obj.batch_id is None:
+            return "test callback"  # a callback.test from the portal: no task, no batch
         if obj.task_id is None:  # a batch's callback
             url = reverse("admin:tasks_app_batch_change", args=[quote(obj.batch_id)])
             return format_html('<a href="{}">batch {}</a>', url, obj.batch_id)
@@ -146,6 +149,10 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
     def resend_one(self, object_id):
         """The callback of this delivery's task (or batch), sent again as it is now."""
         delivery = get_object_or_404(Delivery.objects.only("id", "task_id", "batch_id"), pk=object_id)
+        if delivery.task_id is None and delivery.batch_id is None:
+            raise NoCallbackTarget(
+                "A test callback has no task or batch to resend: send a new one from the portal."
+            )
         if delivery.task_id is None:
             return callback_batch_resend(batch_id=delivery.batch_id), f"batch {delivery.batch_id}"
         return callback_resend(task_id=delivery.task_id), f"task {delivery.task_id}"

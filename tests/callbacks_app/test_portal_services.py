@@ -86,3 +86,16 @@ def test_a_recovery_resends_each_task_and_counts_its_progress(account, receiver)
     resent = Delivery.objects.filter(event=Delivery.Event.RESENT)
     assert sorted(resent.values_list("task_id", flat=True)) == sorted(d.task_id for d in failed)
     assert finished.percent == 100
+
+
+def test_the_admin_shows_a_test_callback_and_refuses_to_resend_it(account, admin_client):
+    account.profile.test_default_callback_url = "http://127.0.0.1:9/hook"
+    account.profile.save()
+    delivery = callback_test_send(profile=account.profile, mode="test")
+    listed = admin_client.get("/admin/callbacks_app/delivery/")
+    assert listed.status_code == 200
+    assert "test callback" in listed.content.decode()
+    assert admin_client.get(f"/admin/callbacks_app/delivery/{delivery.id}/change/").status_code == 200
+    answer = admin_client.post(f"/admin/callbacks_app/delivery/{delivery.id}/resend/", follow=True)
+    assert "no task or batch to resend" in answer.content.decode()
+    assert Delivery.objects.count() == 1
