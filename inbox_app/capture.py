@@ -76,12 +76,17 @@ def body_read(stream, *, limit: int) -> tuple[bytes, int]:
     return bytes(kept), size
 
 
+def storable(text: str) -> str:
+    """``text`` with NUL replaced: PostgreSQL stores no NUL in text or JSON (``/inbox/t/a%00b``)."""
+    return text.replace("\x00", "\ufffd")
+
+
 def _text(value: str) -> str:
     """A WSGI header value (bytes as latin-1) as the UTF-8 text it most likely was."""
     try:
-        return value.encode("latin-1").decode("utf-8", errors="replace")
+        return storable(value.encode("latin-1").decode("utf-8", errors="replace"))
     except UnicodeEncodeError:
-        return value
+        return storable(value)
 
 
 def request_headers(meta: dict) -> list[tuple[str, str]]:
@@ -159,16 +164,16 @@ def request_capture(*, inbox: Inbox, incoming: Incoming, query) -> tuple[Capture
         captured = CapturedRequest.objects.create(
             inbox=current,
             number=current.received_count,
-            method=incoming.method[:16],
-            path=incoming.path[:MAX_PATH],
-            query=incoming.query[:MAX_QUERY],
+            method=storable(incoming.method[:16]),
+            path=storable(incoming.path[:MAX_PATH]),
+            query=storable(incoming.query[:MAX_QUERY]),
             headers=masked(incoming.headers),
             body=incoming.body,
             body_size=incoming.body_size,
             truncated=incoming.truncated,
-            remote_addr=incoming.remote_addr[:64],
+            remote_addr=storable(incoming.remote_addr[:64]),
             received_at=incoming.received_at,
-            answer=answer.as_dict(),
+            answer={**answer.as_dict(), "body": storable(answer.body)},
             delivery_id=delivery_id,
             attempt=_attempt_number(incoming.headers),
             verification=verification.as_dict(),

@@ -9,6 +9,7 @@ inbox's script (``answers``), which alone may make it a 5xx.
 
 import json
 import time
+from urllib.parse import parse_qsl
 
 from django.conf import settings
 from django.http import HttpResponse, JsonResponse
@@ -32,6 +33,25 @@ def _incoming(request, *, path: str) -> Incoming:
     )
 
 
+MAX_QUERY_FIELDS = 100
+
+
+def _query(request) -> dict[str, str]:
+    """The query's fields (the first value of each), parsed here rather than by
+    ``request.GET``, whose limit on the number of fields is a 400: a request with too
+    many fields is still captured, with no override."""
+    try:
+        pairs = parse_qsl(
+            request.META.get("QUERY_STRING", ""), keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS
+        )
+    except ValueError:
+        return {}
+    query = {}
+    for name, value in pairs:
+        query.setdefault(name, value)
+    return query
+
+
 def _content_type(body: str) -> str:
     try:
         json.loads(body)
@@ -46,7 +66,9 @@ def inbox_capture(request, token: str, rest: str | None = None):
     inbox = inbox_by_token(token)
     if inbox is None:
         return JsonResponse({"status_code": 404, "error": "No such inbox, or it has expired."}, status=404)
-    captured, answer = request_capture(inbox=inbox, incoming=_incoming(request, path=rest), query=request.GET)
+    captured, answer = request_capture(
+        inbox=inbox, incoming=_incoming(request, path=rest), query=_query(request)
+    )
     if answer.delay_s > 0:
         time.sleep(answer.delay_s)
     response = HttpResponse(answer.body, status=answer.status, content_type=_content_type(answer.body))

@@ -40,10 +40,7 @@ class InboxOutput(serializers.Serializer):
     created_at = TimestampField()
     expires_at = TimestampField()
     received_count = serializers.IntegerField()
-    script = serializers.SerializerMethodField()
-
-    def get_script(self, inbox) -> ScriptOutput:
-        return ScriptOutput(inbox).data
+    script = ScriptOutput(source="*")
 
 
 class VerificationOutput(serializers.Serializer):

@@ -10,13 +10,16 @@ The interface the API, the portal and the admin share (keep it stable):
 - ``services.inbox_prune(*, now) -> (requests, inboxes)``: the daily retention job
 - ``selectors.inboxes_of(*, profile, mode)``, ``selectors.inbox_get(*, profile, mode, inbox_id)``
   (``scalehooks.errors.NotFound`` for another account's or mode's inbox)
-- ``selectors.inbox_requests(*, inbox, limit=50, before=None)`` (newest first; ``before``: a
-  request id, the cursor), ``selectors.captured_request_get(*, profile, mode, request_id)``
+- ``selectors.inbox_requests(*, inbox, limit=50, before=None, after=None)`` (newest first;
+  ``before``: a request id, the cursor; ``after``: only newer ones, for a page that refreshes
+  its list), ``selectors.captured_request_get(*, profile, mode, request_id)``
 - ``selectors.inbox_timing(*, inbox)``: each captured callback with its attempt's due time,
   its arrival and the lateness
 - ``Inbox.url``: absolute, from ``PUBLIC_BASE_URL``
-- templates ``inbox/_requests.html`` (``requests``: the rows, ✓/✗ and reasons) and
-  ``inbox/_request.html`` (``captured``: headers, body, the verification panel)
+- templates ``inbox/_requests.html`` (``requests``: the rows, ✓/✗ and reasons),
+  ``inbox/_request.html`` (``captured``: headers, body, the verification panel) and
+  ``inbox/_timing.html`` (``arrivals``: ``inbox_timing``'s rows); optional ``request_href`` and
+  ``delivery_href``: link prefixes, the request's or the delivery's id appended
 """
 
 import math

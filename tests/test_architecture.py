@@ -14,6 +14,9 @@ TASKS_MAY_IMPORT = ("callbacks_app.services", "callbacks_app.targets")
 TASKS_ADMIN_MAY_IMPORT = ("callbacks_app.admin_actions", "callbacks_app.models")
 CALLBACKS_MAY_IMPORT = ("tasks_app.models", "tasks_app.representation", "tasks_app.callback_outcomes")
 CALLBACKS_VIEWS_MAY_IMPORT = ("tasks_app.selectors", "tasks_app.schema")
+# The inbox reads accounts (their keys and secrets) and the ledger; it writes neither.
+INBOX_MAY_IMPORT = ("tasks_app.models", "tasks_app.keys", "callbacks_app.models")
+INBOX_VIEWS_MAY_IMPORT = ("tasks_app.views.common",)
 # The domain speaks Django: these raise domain errors or Django's ValidationError, never DRF's.
 DOMAIN_MODULES = (
     "tasks_app/services.py",
@@ -38,6 +41,11 @@ DOMAIN_MODULES = (
     "callbacks_app/recovery.py",
     "portal_app/links.py",
     "portal_app/access.py",
+    "inbox_app/services.py",
+    "inbox_app/selectors.py",
+    "inbox_app/capture.py",
+    "inbox_app/answers.py",
+    "inbox_app/verification.py",
 )
 
 
@@ -99,6 +107,25 @@ def test_callbacks_app_reaches_tasks_app_only_through_models_representation_and_
     assert wrong == []
 
 
+def test_inbox_app_reads_only_accounts_and_the_ledger():
+    crossings_found = [*crossings("inbox_app", "tasks_app"), *crossings("inbox_app", "callbacks_app")]
+    assert crossings_found, "the rule checks nothing: inbox_app imports nothing of the other apps"
+    wrong = [
+        f"{relative(path)}: {name}"
+        for path, name in crossings_found
+        if name not in ("tasks_app", "callbacks_app")
+        and not allowed(name, INBOX_MAY_IMPORT)
+        and not (path.name == "views.py" and allowed(name, INBOX_VIEWS_MAY_IMPORT))
+    ]
+    assert wrong == []
+
+
+@pytest.mark.parametrize("app", ["tasks_app", "callbacks_app", "scalehooks"])
+def test_nothing_imports_inbox_app_but_the_root_urls(app):
+    found = [relative(path) for path, _ in crossings(app, "inbox_app")]
+    assert [path for path in found if path != "scalehooks/urls.py"] == []
+
+
 def test_callbacks_app_holds_no_sql_on_a_tasks_app_table():
     # The admin's URL names (``admin:tasks_app_task_change``) are not SQL.
     table = re.compile(r"(?<!admin:)\btasks_app_\w+")
@@ -140,7 +167,7 @@ def test_portal_app_uses_services_and_selectors_never_views():
 def test_no_module_is_over_400_lines():
     long = {
         relative(path): n
-        for app in ("scalehooks", "tasks_app", "callbacks_app", "portal_app")
+        for app in ("scalehooks", "tasks_app", "callbacks_app", "inbox_app", "portal_app")
         for path in modules(app)
         if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
     }

@@ -12,6 +12,7 @@ import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from schemathesis.checks import not_a_server_error
@@ -21,6 +22,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from inbox_app.capture import Incoming, request_capture
+from inbox_app.services import inbox_create
 from scalehooks.wsgi import application
 from tasks_app import services
 from tasks_app.keys import Mode
@@ -110,6 +113,19 @@ def task_ids(operator_account):
     return itertools.cycle([pending.id, completed.id, failed.id, canceled.id, None])
 
 
+@pytest.fixture
+def inbox_ids(operator_account):
+    """A real inbox of the key's account (with a captured request), or a generated id (a 404)."""
+    inbox = inbox_create(profile=operator_account.profile, mode=Mode.LIVE, name="schema")
+    # Captured through the service, not the test client: the client's handler would connect
+    # the connection clean-up again (see above).
+    incoming = Incoming(
+        "POST", "/cb", "", [("content-type", "application/json")], b"{}", 2, "", timezone.now()
+    )
+    request_capture(inbox=inbox, incoming=incoming, query={})
+    return itertools.cycle([inbox.id, None])
+
+
 @schema.parametrize()
 @hypothesis_settings(
     max_examples=25,
@@ -117,13 +133,15 @@ def task_ids(operator_account):
     deadline=None,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_answers_as_its_schema_says(case, operator_key, task_ids):
-    # given a request generated from the schema, on a real task of the account or not
+def test_api_answers_as_its_schema_says(case, operator_key, task_ids, inbox_ids):
+    # given a request generated from the schema, on a real task (or inbox) of the account or not
     for name in ("task_id", "segment"):
         if name in case.path_parameters and not (name == "segment" and case.method == "POST"):
             task_id = next(task_ids)
             if task_id is not None:
                 case.path_parameters[name] = task_id
+    if "inbox_id" in case.path_parameters and (inbox_id := next(inbox_ids)) is not None:
+        case.path_parameters["inbox_id"] = inbox_id
 
     # when it is sent with the account's key, then the answer is what the schema says
     case.call_and_validate(

@@ -103,6 +103,15 @@ OUTPUT_COMPONENTS = (
     "BatchPage",
     "BatchCallbacks",
     "BatchCallbackResend",
+    "InboxOutput",
+    "ScriptOutput",
+    "InboxList",
+    "InboxRequests",
+    "CapturedRequestOutput",
+    "VerificationOutput",
+    "AnswerOutput",
+    "InboxDeleted",
+    "InboxRequestsCleared",
 )
 
 

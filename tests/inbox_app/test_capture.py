@@ -206,3 +206,22 @@ def test_a_query_delay_is_capped_at_the_callback_timeout(client, inbox, capture_
 
     assert answer.status_code == 200
     assert CapturedRequest.objects.get().answer["delay_s"] == 0.05
+
+
+def test_a_nul_in_the_path_or_the_query_body_is_captured_not_a_5xx(client, inbox, capture_path):
+    answer = client.get(f"{capture_path}/a%00b?body=x%00y")
+
+    assert answer.status_code == 200
+    captured = CapturedRequest.objects.get(inbox=inbox)
+    assert captured.path == "/a\ufffdb"
+    assert captured.answer["body"] == "x\ufffdy"
+
+
+def test_too_many_query_fields_are_captured_without_overrides(client, inbox, capture_path):
+    query = "&".join(["a=1"] * 1500) + "&status=503"  # more fields than Django's request.GET takes
+
+    answer = client.get(f"{capture_path}?{query}")
+
+    assert answer.status_code == 200
+    captured = CapturedRequest.objects.get(inbox=inbox)
+    assert (captured.query, captured.answer["rule"]) == (query, "default")

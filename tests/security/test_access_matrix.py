@@ -129,6 +129,7 @@ ROUTES = [
         {"emails": ["ada@example.com"], "team_role": "admin"},
         pattern="teams/set_role",
     ),
+    Route("POST", "/v1/portal/sessions", pattern="portal/sessions"),
     Route("POST", "/v1/files/upload", {}, pattern="files/upload"),
     Route("POST", "/v1/files/import", {"file_url": "https://example.com/a.png"}, pattern="files/import"),
     # not offered (a 402 with a key)
