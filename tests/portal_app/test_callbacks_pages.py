@@ -14,7 +14,9 @@ pytestmark = pytest.mark.django_db
 
 
 def listed_ids(answer) -> list[str]:
-    return re.findall(r'<tr data-status="\w+">\s*<td><a href="/portal/callbacks/(msg_\w+)"', answer.content.decode())
+    return re.findall(
+        r'<tr data-status="\w+">\s*<td><a href="/portal/callbacks/(msg_\w+)"', answer.content.decode()
+    )
 
 
 def test_cursor_pages_cover_every_delivery_once(portal, account):
