@@ -92,15 +92,24 @@ def _script_initial(inbox) -> dict:
     }
 
 
+def _before(request) -> int | None:
+    value = request.GET.get("before", "")
+    return int(value) if value.isdigit() else None
+
+
 def _inbox_page(request, inbox, *, form=None, status=200):
     member = request.member
+    before = _before(request)
+    shown = selectors.inbox_requests(inbox=inbox, limit=REQUESTS_SHOWN, before=before)
     return page(
         request,
         "portal/inbox.html",
         {
             "inbox": inbox,
             "form": form or ScriptForm(initial=_script_initial(inbox)),
-            "requests": selectors.inbox_requests(inbox=inbox, limit=REQUESTS_SHOWN),
+            "requests": shown,
+            "paged": before is not None,
+            "older": shown[-1].id if len(shown) == REQUESTS_SHOWN else None,
             "is_default": member.account.default_callback_url_of(member.mode) == inbox.url,
             "request_href": "/portal/inbox-requests/",
             "delivery_href": "/portal/callbacks/",
