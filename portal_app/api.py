@@ -5,8 +5,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal_app.links import portal_link_create
-from scalehooks.api.fields import TimestampField
+from portal_app.links import account_member, portal_link_create
+from scalehooks.api.fields import StrictCharField, TimestampField
 from scalehooks.api.schema import responses
 from scalehooks.timestamps import format_timestamp
 
@@ -19,16 +19,28 @@ PortalSessionOutput = inline_serializer(
 )
 
 
+class PortalSessionInput(serializers.Serializer):
+    email = StrictCharField(
+        required=False,
+        max_length=254,
+        help_text="Whom the link signs in: a teammate of the account (default: its owner).",
+    )
+
+
 class PortalSessionsApi(APIView):
     @extend_schema(
         operation_id="portal_session_create",
         summary="A one-time sign-in link to the portal (valid 15 minutes, the key's side)",
-        request=None,
-        responses=responses(PortalSessionOutput),
+        request=PortalSessionInput,
+        responses=responses(PortalSessionOutput, 400),
     )
     def post(self, request):
         profile = request.auth.profile
-        link = portal_link_create(user=profile.user, account=profile, mode=request.auth.mode)
+        given = PortalSessionInput(data=request.data)
+        given.is_valid(raise_exception=True)  # a 400 in the API's error shape
+        data = given.validated_data
+        user = account_member(account=profile, email=data["email"]) if data.get("email") else profile.user
+        link = portal_link_create(user=user, account=profile, mode=request.auth.mode)
         return Response(
             {"url": request.build_absolute_uri(link.path), "expires_at": format_timestamp(link.expires_at)}
         )

@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -49,6 +50,20 @@ def portal_account_of(user) -> Profile | None:
         return profile
     membership = Membership.objects.filter(user=user).select_related("account__user").first()
     return membership.account if membership else None
+
+
+def account_member(*, account: Profile, email: str):
+    """The user of ``account`` with this email: its owner or one of its teammates; a
+    ``ValidationError`` for anybody else (whether or not such a user exists elsewhere)."""
+    email = email.strip().lower()
+    if account.user.email.lower() == email:
+        return account.user
+    membership = (
+        Membership.objects.filter(account=account, user__email__iexact=email).select_related("user").first()
+    )
+    if membership is None:
+        raise ValidationError({"email": [f"{email} is not the owner or a teammate of this account."]})
+    return membership.user
 
 
 def portal_link_create(*, user, account: Profile, mode: str) -> IssuedLink:

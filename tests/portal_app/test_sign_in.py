@@ -63,6 +63,19 @@ def test_the_api_gives_a_link_to_the_keys_side(api, account):
     assert "LIVE side" in client.get("/portal/").content.decode()
 
 
+def test_the_api_gives_a_teammate_a_link_but_nobody_else(api, account, other_account):
+    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
+    client = api.as_key(account.test_api_key)
+    url = client.post("/v1/portal/sessions", {"email": "Mate@example.com"}, format="json").json()["url"]
+    browser = Client()
+    browser.post(url.removeprefix("http://testserver"))
+    assert "mate@example.com" in browser.get("/portal/").content.decode()
+    refused = client.post("/v1/portal/sessions", {"email": "other@example.com"}, format="json")
+    assert refused.status_code == 400
+    assert "not the owner or a teammate" in refused.json()["details"]["email"][0]
+    assert PortalLink.objects.filter(user=other_account.user).count() == 0
+
+
 def test_the_api_needs_a_key(api):
     assert api.post("/v1/portal/sessions").status_code == 401
 
