@@ -1,8 +1,11 @@
 """Settings: the default callback URL, a test callback, the keys and secrets (new ones shown once)."""
 
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
+from django.contrib.auth.forms import SetPasswordForm
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
 
 from callbacks_app.services import callback_test_send
 from portal_app.views.common import not_found, page, portal_view, refuse_get
@@ -11,7 +14,7 @@ from tasks_app.keys import mask_secret
 from tasks_app.teams import teammates_list
 
 
-def _settings_context(member) -> dict:
+def _settings_context(member, *, password_form=None) -> dict:
     account, mode = member.account, member.mode
     previous, previous_until = account.previous_signing_secret_of(mode)
     return {
@@ -22,6 +25,8 @@ def _settings_context(member) -> dict:
         "previous_until": previous_until,
         "api_key_prefix": getattr(account, f"{mode}_api_key_prefix"),
         "team": teammates_list(account=account),
+        "password_form": password_form or SetPasswordForm(member.user),
+        "has_password": member.user.has_usable_password(),
     }
 
 
@@ -29,6 +34,25 @@ def _settings_context(member) -> dict:
 @portal_view
 def settings_page(request):
     return page(request, "portal/settings.html", _settings_context(request.member))
+
+
+@sensitive_post_parameters("new_password1", "new_password2")
+@portal_view
+def password_set(request):
+    """The signed-in person's own password, for the password sign-in (Django's validators). A
+    teammate arrives by a link without one. An operator's admin session in this browser, if it
+    is the same user, stays valid."""
+    if refused := refuse_get(request):
+        return refused
+    form = SetPasswordForm(request.member.user, request.POST)
+    if not form.is_valid():
+        context = _settings_context(request.member, password_form=form)
+        return page(request, "portal/settings.html", context, status=400)
+    user = form.save()
+    if request.user.is_authenticated and request.user.pk == user.pk:
+        update_session_auth_hash(request, user)
+    messages.success(request, "Your password is set: you may sign in with it from now on.")
+    return redirect("portal:settings")
 
 
 @portal_view

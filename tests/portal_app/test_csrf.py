@@ -18,6 +18,7 @@ POSTS = [
     "/portal/recover",
     "/portal/settings/default-url",
     "/portal/settings/test-callback",
+    "/portal/settings/password",
     "/portal/settings/rotate/callback-auth-key",
     "/portal/settings/rotate/signing-secret",
     "/portal/settings/rotate/api-keys",

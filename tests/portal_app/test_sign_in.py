@@ -136,3 +136,18 @@ def test_an_operator_stays_signed_in_to_the_admin_when_opening_a_customer_link(a
     client.post("/portal/sign-out")
     assert client.get("/admin/").status_code == 200
     assert client.get("/portal/").status_code == 302
+
+
+def test_a_teammate_who_came_by_link_sets_a_password_and_signs_in_with_it(account):
+    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
+    mate = account.profile.memberships.get().user
+    client = signed_in(Client(), user=mate, account=account.profile, mode="test")
+    weak = client.post("/portal/settings/password", {"new_password1": "123", "new_password2": "123"})
+    assert weak.status_code == 400
+    answer = client.post("/portal/settings/password", {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert answer.status_code == 302
+    fresh = Client()
+    assert (
+        fresh.post("/portal/sign-in", {"email": "mate@example.com", "password": PASSWORD}).status_code == 302
+    )
+    assert "teammate of customer@example.com" in fresh.get("/portal/").content.decode()
