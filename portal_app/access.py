@@ -5,7 +5,8 @@ the side) instead of Django's authentication: a customer signed in to the portal
 signed in to the operators' admin (``request.user`` stays anonymous there), and an operator
 who opens a customer's portal link in the same browser stays signed in to the admin
 (``login()`` would have replaced the admin's user). Every page reads the member again from
-the database: a teammate removed, or a deactivated user, is signed out at the next page.
+the database: a teammate removed, a deactivated user, or a user whose password changed
+elsewhere, is signed out at the next page.
 """
 
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from functools import wraps
 from django.contrib.auth import get_user_model
 from django.http import HttpResponseRedirect
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare
 from django.utils.http import urlencode
 
 from portal_app.links import portal_account_of
@@ -52,7 +54,20 @@ def portal_sign_in(request, *, user, account: Profile, mode: str) -> None:
     """Put the portal's entry in the session, under a new session key (no session fixation);
     whatever else the session holds (an operator's admin sign-in) is kept."""
     request.session.cycle_key()
-    request.session[SESSION_KEY] = {"user_id": user.pk, "account_id": account.pk, "mode": Mode(mode).value}
+    request.session[SESSION_KEY] = {
+        "user_id": user.pk,
+        "account_id": account.pk,
+        "mode": Mode(mode).value,
+        "hash": user.get_session_auth_hash(),
+    }
+
+
+def portal_password_changed(request, user) -> None:
+    """Keep this session signed in after ``user`` changed its password here; every other
+    portal session of the user ends at its next page (as Django does for its logins)."""
+    entry = dict(request.session[SESSION_KEY])
+    entry["hash"] = user.get_session_auth_hash()
+    request.session[SESSION_KEY] = entry
 
 
 def portal_sign_out(request) -> None:
@@ -75,6 +90,8 @@ def portal_member(request) -> Member | None:
     account = portal_account_of(user) if user is not None else None
     if account is None or account.pk != entry.get("account_id") or entry.get("mode") not in Mode.values:
         return None
+    if not constant_time_compare(str(entry.get("hash", "")), user.get_session_auth_hash()):
+        return None  # the password changed since this session signed in
     role = Membership.Role.ADMIN if account.user_id == user.pk else Membership.objects.get(user=user).role
     return Member(user=user, account=account, mode=entry["mode"], role=role)
 

@@ -8,6 +8,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
 from callbacks_app.services import callback_test_send
+from portal_app.access import portal_password_changed
 from portal_app.views.common import not_found, page, portal_view, refuse_get
 from tasks_app import accounts
 from tasks_app.keys import mask_secret
@@ -48,9 +49,13 @@ def password_set(request):
     if not form.is_valid():
         context = _settings_context(request.member, password_form=form)
         return page(request, "portal/settings.html", context, status=400)
+    # Whether the admin's session is this user's, read before the password changes: read
+    # after, the admin's check of the session's hash would fail and flush the whole session.
+    signed_in_to_admin = request.user.is_authenticated and request.user.pk == request.member.user.pk
     user = form.save()
-    if request.user.is_authenticated and request.user.pk == user.pk:
+    if signed_in_to_admin:
         update_session_auth_hash(request, user)
+    portal_password_changed(request, user)
     messages.success(request, "Your password is set: you may sign in with it from now on.")
     return redirect("portal:settings")
 

@@ -151,3 +151,22 @@ def test_a_teammate_who_came_by_link_sets_a_password_and_signs_in_with_it(accoun
         fresh.post("/portal/sign-in", {"email": "mate@example.com", "password": PASSWORD}).status_code == 302
     )
     assert "teammate of customer@example.com" in fresh.get("/portal/").content.decode()
+
+
+def test_an_operator_setting_a_password_in_the_portal_stays_signed_in_to_the_admin(operator_account):
+    client = Client()
+    client.force_login(operator_account.user)
+    signed_in(client, user=operator_account.user, account=operator_account.profile, mode="test")
+    assert client.get("/admin/").status_code == 200
+    answer = client.post("/portal/settings/password", {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert answer.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/portal/settings").status_code == 200
+
+
+def test_a_password_change_ends_the_users_other_portal_sessions(account):
+    other_browser = signed_in(Client(), user=account.user, account=account.profile, mode="test")
+    this_browser = signed_in(Client(), user=account.user, account=account.profile, mode="test")
+    this_browser.post("/portal/settings/password", {"new_password1": PASSWORD, "new_password2": PASSWORD})
+    assert this_browser.get("/portal/").status_code == 200
+    assert other_browser.get("/portal/").status_code == 302
