@@ -57,7 +57,7 @@ def answer_for(*, inbox, position: int, query, max_delay: float, rng=random.rand
     status, query_delay = _status(query.get("status")), _delay(query.get("delay"))
     body, retry_after = query.get("body"), query.get("retry_after")
     if status is not None or query_delay is not None or body is not None or retry_after is not None:
-        if retry_after is not None and retry_after.isdigit():
+        if retry_after is not None and retry_after.isdigit() and len(retry_after) <= 10:
             headers["Retry-After"] = retry_after
         answer = Answer(
             status or answer.status,

@@ -24,13 +24,24 @@ def inbox_get(*, profile, mode: str, inbox_id: str) -> Inbox:
 
 
 def inbox_requests(
-    *, inbox: Inbox, limit: int = DEFAULT_LIST, before: int | None = None
+    *,
+    inbox: Inbox,
+    limit: int = DEFAULT_LIST,
+    before: int | None = None,
+    after: int | None = None,
+    with_bodies: bool = True,
 ) -> list[CapturedRequest]:
-    """The inbox's captured requests, newest first; ``before``: only those older than that
-    request id (the cursor of the next page). At most ``MAX_LIST``."""
+    """The inbox's captured requests, newest first, at most ``MAX_LIST``; ``before``: only
+    those older than that request id (the cursor of the next page); ``after``: only those
+    newer (what a page refreshing its list has not shown yet). ``with_bodies=False`` leaves
+    the bodies (up to 1 MiB each) in the database: a list of rows does not show them."""
     rows = CapturedRequest.objects.filter(inbox=inbox).order_by("-number")
+    if not with_bodies:
+        rows = rows.defer("body")
     if before is not None:
         rows = rows.filter(id__lt=before)
+    if after is not None:
+        rows = rows.filter(id__gt=after)
     return list(rows[: max(1, min(limit, MAX_LIST))])
 
 

@@ -10,7 +10,7 @@ The interface the API, the portal and the admin share (keep it stable):
 - ``services.inbox_prune(*, now) -> (requests, inboxes)``: the daily retention job
 - ``selectors.inboxes_of(*, profile, mode)``, ``selectors.inbox_get(*, profile, mode, inbox_id)``
   (``scalehooks.errors.NotFound`` for another account's or mode's inbox)
-- ``selectors.inbox_requests(*, inbox, limit=50, before=None, after=None)`` (newest first;
+- ``selectors.inbox_requests(*, inbox, limit=50, before=None, after=None, with_bodies=True)`` (newest first;
   ``before``: a request id, the cursor; ``after``: only newer ones, for a page that refreshes
   its list), ``selectors.captured_request_get(*, profile, mode, request_id)``
 - ``selectors.inbox_timing(*, inbox)``: each captured callback with its attempt's due time,

@@ -178,6 +178,14 @@ class Check:
     ok: bool
     detail: str
 
+    @property
+    def mark(self) -> str:
+        return "✓" if self.ok else "✗"
+
+    @property
+    def css(self) -> str:
+        return "ok" if self.ok else "fail"
+
 
 def checks(verification: dict) -> list[Check]:
     """The panel's lines for a stored verification (``Verification.as_dict()``)."""

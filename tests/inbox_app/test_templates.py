@@ -46,3 +46,16 @@ def test_the_timing_view_is_empty_without_callbacks_of_scalehooks(inbox):
     html = render_to_string("inbox/_timing.html", {"arrivals": inbox_timing(inbox=inbox)})
 
     assert "No callback of ScaleHooks captured yet." in html
+
+
+def test_a_refreshing_list_asks_for_what_it_has_not_shown(client, inbox, capture_path):
+    for n in range(3):
+        client.get(f"{capture_path}/{n}")
+    shown = inbox_requests(inbox=inbox, limit=1)
+
+    newer = inbox_requests(inbox=inbox, after=shown[0].id)
+    client.get(f"{capture_path}/3")
+    newer_now = inbox_requests(inbox=inbox, after=shown[0].id, with_bodies=False)
+
+    assert newer == []
+    assert [r.path for r in newer_now] == ["/3"]

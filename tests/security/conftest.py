@@ -1,4 +1,5 @@
 from callbacks_app.models import Delivery
+from inbox_app.models import CapturedRequest, Inbox
 from tasks_app.models import IdempotencyKey, Membership, Profile, Task, TaskTag, UploadedFile
 
 
@@ -6,5 +7,15 @@ def database_state() -> dict:
     """Every row an API route could change, all columns: compare before and after a call."""
     return {
         model.__name__: list(model.objects.order_by("pk").values())
-        for model in (Task, TaskTag, Delivery, IdempotencyKey, Profile, Membership, UploadedFile)
+        for model in (
+            Task,
+            TaskTag,
+            Delivery,
+            IdempotencyKey,
+            Profile,
+            Membership,
+            UploadedFile,
+            Inbox,
+            CapturedRequest,
+        )
     }

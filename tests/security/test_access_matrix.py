@@ -132,6 +132,15 @@ ROUTES = [
     Route("POST", "/v1/portal/sessions", pattern="portal/sessions"),
     Route("POST", "/v1/files/upload", {}, pattern="files/upload"),
     Route("POST", "/v1/files/import", {"file_url": "https://example.com/a.png"}, pattern="files/import"),
+    # The callback inbox (SPEC §15); another account's or mode's inbox is a 404
+    # (tests/inbox_app/test_api.py).
+    Route("GET", "/v1/inboxes", pattern="inboxes"),
+    Route("POST", "/v1/inboxes", {"name": "i"}, pattern="inboxes"),
+    Route("GET", "/v1/inboxes/inb_x", pattern="inboxes/<str:inbox_id>"),
+    Route("PATCH", "/v1/inboxes/inb_x", {"fail_count": 1}, pattern="inboxes/<str:inbox_id>"),
+    Route("DELETE", "/v1/inboxes/inb_x", pattern="inboxes/<str:inbox_id>"),
+    Route("GET", "/v1/inboxes/inb_x/requests", pattern="inboxes/<str:inbox_id>/requests"),
+    Route("DELETE", "/v1/inboxes/inb_x/requests", pattern="inboxes/<str:inbox_id>/requests"),
     # not offered (a 402 with a key)
     Route("GET", "/v1/studio/batches", pattern="studio/<path:rest>"),
     Route("POST", "/v1/evaluation_tasks/imageannotation", {}, pattern="evaluation_tasks/<path:rest>"),
