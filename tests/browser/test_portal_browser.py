@@ -95,7 +95,9 @@ def test_from_a_link_to_a_verified_callback_a_scripted_resend_and_a_recovery(
 
     # When the inbox fails the next 2 requests and the callback is resent from its delivery page
     page.click("text=Try-out")
-    set_script(page, fail_count=2)
+    page.click("#preset-fail-2-button")
+    expect(page.locator(".messagelist")).to_contain_text("The script is saved")
+    expect(page.locator("#id_fail_count")).to_have_value("2")
     first = Delivery.objects.get(task_id=task_id)
     page.goto(f"{live_server.url}/portal/callbacks/{first.id}")
     expect(page.locator("#delivery-status")).to_contain_text("succeeded")

@@ -1,6 +1,8 @@
 """The portal's inbox pages, on inbox_app's services: script, use, pages of requests, clear,
 delete; and a batch's page with its callback state."""
 
+import re
+
 import pytest
 from django.utils import timezone
 
@@ -41,6 +43,16 @@ def test_the_script_form_sets_fail_n_then_200(portal, inbox):
     inbox.refresh_from_db()
     assert (inbox.fail_count, inbox.fail_status, inbox.answer_status) == (2, 503, 200)
     assert inbox.answer_headers == {"Retry-After": "30"}
+
+
+def test_the_preset_button_is_fail_2_then_200(portal, inbox):
+    page = portal.get(f"/portal/inboxes/{inbox.id}").content.decode()
+    preset = page[page.index('id="preset-fail-2"') : page.index("</form>", page.index('id="preset-fail-2"'))]
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', preset))
+    fields.pop("csrfmiddlewaretoken")
+    portal.post(f"/portal/inboxes/{inbox.id}/script", fields)
+    inbox.refresh_from_db()
+    assert (inbox.fail_count, inbox.fail_status, inbox.answer_status) == (2, 503, 200)
 
 
 def test_a_bad_script_is_a_400_naming_the_field(portal, inbox):
