@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app import confirmations, engine, services
+from callbacks_app import alerts, confirmations, engine, services
 
 
 def deliveries_drain() -> None:
@@ -25,3 +25,7 @@ def deliveries_prune() -> int:
 
 def email_confirmation_send(confirmation_id: int) -> bool:
     return confirmations.email_confirmation_send(confirmation_id=confirmation_id)
+
+
+def alerts_fan_out(alert_ids: list[int]) -> int:
+    return alerts.alerts_fan_out(alert_ids=alert_ids)
