@@ -33,13 +33,13 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
+    from callbacks_app.engine.attempt import SendResult
     from callbacks_app.engine.leases import deliveries_claim
     from callbacks_app.engine.picking import (
         deliveries_due,
         deliveries_to_send,
         sends_in_flight,
     )
-    from callbacks_app.engine.attempt import SendResult
     from callbacks_app.engine.recording import attempts_record
     from callbacks_app.models import Delivery, generate_delivery_id
 
