@@ -252,7 +252,10 @@ def _window_figures(slots: list[TargetHealthSlot]) -> WindowFigures:
 
 def target_figures(*, targets: list[TargetHealth], now) -> dict[int, dict[str, WindowFigures]]:
     """``{target id: {"1h": ..., "24h": ...}}`` from their ten-minute slots (one query)."""
-    day_start, hour_start = health.slot_of(now - timedelta(hours=24)), health.slot_of(now - timedelta(hours=1))
+    day_start, hour_start = (
+        health.slot_of(now - timedelta(hours=24)),
+        health.slot_of(now - timedelta(hours=1)),
+    )
     by_target: dict[int, list[TargetHealthSlot]] = {t.id: [] for t in targets}
     for slot in TargetHealthSlot.objects.filter(health__in=list(by_target), start__gte=day_start):
         by_target[slot.health_id].append(slot)

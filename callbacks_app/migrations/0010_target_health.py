@@ -6,111 +6,180 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('callbacks_app', '0009_delivery_target_origin'),
+        ("callbacks_app", "0009_delivery_target_origin"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='TargetAlert',
+            name="TargetAlert",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('target.failing', 'Target failing'), ('target.recovered', 'Target recovered'), ('delivery.exhausted', 'Deliveries exhausted'), ('target.paused', 'Target paused')], max_length=32)),
-                ('details', models.JSONField(default=dict)),
-                ('email', models.BooleanField(default=False)),
-                ('created_at', models.DateTimeField()),
-                ('fanned_out_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("target.failing", "Target failing"),
+                            ("target.recovered", "Target recovered"),
+                            ("delivery.exhausted", "Deliveries exhausted"),
+                            ("target.paused", "Target paused"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("details", models.JSONField(default=dict)),
+                ("email", models.BooleanField(default=False)),
+                ("created_at", models.DateTimeField()),
+                ("fanned_out_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
+                "ordering": ["-created_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='TargetHealth',
+            name="TargetHealth",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('mode', models.CharField(max_length=8)),
-                ('origin', models.CharField(max_length=300)),
-                ('state', models.CharField(choices=[('healthy', 'Healthy'), ('failing', 'Failing'), ('paused', 'Paused')], default='healthy', max_length=8)),
-                ('consecutive_failures', models.PositiveIntegerField(default=0)),
-                ('first_failure_at', models.DateTimeField(blank=True, null=True)),
-                ('last_success_at', models.DateTimeField(blank=True, null=True)),
-                ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
-                ('last_error_class', models.CharField(blank=True, default='', max_length=16)),
-                ('last_status_code', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('last_error', models.TextField(blank=True, default='')),
-                ('last_excerpt', models.TextField(blank=True, default='')),
-                ('last_error_at', models.DateTimeField(blank=True, null=True)),
-                ('failing_since', models.DateTimeField(blank=True, null=True)),
-                ('failing_emailed_at', models.DateTimeField(blank=True, null=True)),
-                ('paused_at', models.DateTimeField(blank=True, null=True)),
-                ('paused_by', models.CharField(blank=True, default='', max_length=16)),
-                ('next_probe_at', models.DateTimeField(blank=True, null=True)),
-                ('probe_delivery_id', models.CharField(blank=True, default='', max_length=32)),
-                ('exhausted_unreported', models.PositiveIntegerField(default=0)),
-                ('exhausted_alerted_at', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("mode", models.CharField(max_length=8)),
+                ("origin", models.CharField(max_length=300)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("healthy", "Healthy"), ("failing", "Failing"), ("paused", "Paused")],
+                        default="healthy",
+                        max_length=8,
+                    ),
+                ),
+                ("consecutive_failures", models.PositiveIntegerField(default=0)),
+                ("first_failure_at", models.DateTimeField(blank=True, null=True)),
+                ("last_success_at", models.DateTimeField(blank=True, null=True)),
+                ("last_attempt_at", models.DateTimeField(blank=True, null=True)),
+                ("last_error_class", models.CharField(blank=True, default="", max_length=16)),
+                ("last_status_code", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("last_error", models.TextField(blank=True, default="")),
+                ("last_excerpt", models.TextField(blank=True, default="")),
+                ("last_error_at", models.DateTimeField(blank=True, null=True)),
+                ("failing_since", models.DateTimeField(blank=True, null=True)),
+                ("failing_emailed_at", models.DateTimeField(blank=True, null=True)),
+                ("paused_at", models.DateTimeField(blank=True, null=True)),
+                ("paused_by", models.CharField(blank=True, default="", max_length=16)),
+                ("next_probe_at", models.DateTimeField(blank=True, null=True)),
+                ("probe_delivery_id", models.CharField(blank=True, default="", max_length=32)),
+                ("exhausted_unreported", models.PositiveIntegerField(default=0)),
+                ("exhausted_alerted_at", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'verbose_name': 'callback target',
-                'verbose_name_plural': 'callback targets',
-                'ordering': ['owner', 'mode', 'origin'],
+                "verbose_name": "callback target",
+                "verbose_name_plural": "callback targets",
+                "ordering": ["owner", "mode", "origin"],
             },
         ),
         migrations.CreateModel(
-            name='TargetHealthSlot',
+            name="TargetHealthSlot",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateTimeField()),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('succeeded', models.PositiveIntegerField(default=0)),
-                ('exhausted', models.PositiveIntegerField(default=0)),
-                ('durations', models.JSONField(default=list)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateTimeField()),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("succeeded", models.PositiveIntegerField(default=0)),
+                ("exhausted", models.PositiveIntegerField(default=0)),
+                ("durations", models.JSONField(default=list)),
             ],
         ),
         migrations.RemoveConstraint(
-            model_name='delivery',
-            name='delivery_of_a_task_or_a_batch',
+            model_name="delivery",
+            name="delivery_of_a_task_or_a_batch",
         ),
         migrations.AlterField(
-            model_name='delivery',
-            name='event',
-            field=models.CharField(choices=[('task.completed', 'Task completed'), ('task.error', 'Task error'), ('task.audited', 'Task audited'), ('task.recalled', 'Task recalled'), ('task.resent', 'Callback resent'), ('batch.completed', 'Batch completed'), ('ops.alert', "Operators' alert")], max_length=32),
+            model_name="delivery",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("task.completed", "Task completed"),
+                    ("task.error", "Task error"),
+                    ("task.audited", "Task audited"),
+                    ("task.recalled", "Task recalled"),
+                    ("task.resent", "Callback resent"),
+                    ("batch.completed", "Batch completed"),
+                    ("ops.alert", "Operators' alert"),
+                ],
+                max_length=32,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='delivery',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('batch__isnull', True), ('task__isnull', False)), models.Q(('batch__isnull', False), ('task__isnull', True)), models.Q(('batch__isnull', True), ('event', 'ops.alert'), ('task__isnull', True)), _connector='OR'), name='delivery_of_a_task_or_a_batch_or_ops'),
+            model_name="delivery",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("batch__isnull", True), ("task__isnull", False)),
+                    models.Q(("batch__isnull", False), ("task__isnull", True)),
+                    models.Q(("batch__isnull", True), ("event", "ops.alert"), ("task__isnull", True)),
+                    _connector="OR",
+                ),
+                name="delivery_of_a_task_or_a_batch_or_ops",
+            ),
         ),
         migrations.AddField(
-            model_name='targethealth',
-            name='owner',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='target_health', to=settings.AUTH_USER_MODEL),
+            model_name="targethealth",
+            name="owner",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="target_health",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='targetalert',
-            name='health',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='alerts', to='callbacks_app.targethealth'),
+            model_name="targetalert",
+            name="health",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="alerts",
+                to="callbacks_app.targethealth",
+            ),
         ),
         migrations.AddField(
-            model_name='targethealthslot',
-            name='health',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='slots', to='callbacks_app.targethealth'),
+            model_name="targethealthslot",
+            name="health",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="slots",
+                to="callbacks_app.targethealth",
+            ),
         ),
         migrations.AddIndex(
-            model_name='targethealth',
-            index=models.Index(condition=models.Q(('state', 'healthy'), _negated=True), fields=['state'], name='target_health_unwell_idx'),
+            model_name="targethealth",
+            index=models.Index(
+                condition=models.Q(("state", "healthy"), _negated=True),
+                fields=["state"],
+                name="target_health_unwell_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='targethealth',
-            constraint=models.UniqueConstraint(fields=('owner', 'mode', 'origin'), name='target_health_unique'),
+            model_name="targethealth",
+            constraint=models.UniqueConstraint(
+                fields=("owner", "mode", "origin"), name="target_health_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='targetalert',
-            index=models.Index(fields=['created_at'], name='target_alert_created_idx'),
+            model_name="targetalert",
+            index=models.Index(fields=["created_at"], name="target_alert_created_idx"),
         ),
         migrations.AddConstraint(
-            model_name='targethealthslot',
-            constraint=models.UniqueConstraint(fields=('health', 'start'), name='target_health_slot_unique'),
+            model_name="targethealthslot",
+            constraint=models.UniqueConstraint(fields=("health", "start"), name="target_health_slot_unique"),
         ),
     ]

@@ -138,7 +138,9 @@ def test_attempts_are_counted_in_ten_minute_slots_with_a_duration_histogram(acco
     assert sum(slot.durations) == 3
 
 
-def test_exhausted_deliveries_give_one_alert_per_hour_naming_the_count(account, receiver, smtp_server, settings):
+def test_exhausted_deliveries_give_one_alert_per_hour_naming_the_count(
+    account, receiver, smtp_server, settings
+):
     settings.CALLBACK_RETRY_SCHEDULE = []  # one attempt each: every failure exhausts its delivery
     receiver.answer(Answer(500))
     for _ in range(5):
