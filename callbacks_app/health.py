@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db.models import F, Q
 
 from callbacks_app.models import Delivery, TargetAlert, TargetHealth, TargetHealthSlot
-from tasks_app.keys import Mode
+from tasks_app.models import Mode
 
 DURATION_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
 EXCERPT_KEPT = 500  # characters of the last error's answer kept (and mailed)
