@@ -229,6 +229,7 @@ HEALTH_FIELDS = [
     "failing_since",
     "failing_emailed_at",
     "paused_at",
+    "windows_frozen_at",
     "paused_by",
     "next_probe_at",
     "probe_delivery_id",
@@ -362,7 +363,7 @@ def probe_interval() -> timedelta:
 def target_pause(row: TargetHealth, *, now: datetime, by: str) -> TargetAlert:
     """Pause ``row`` (locked by the caller): its deliveries wait, one probe every ``probe_interval``."""
     row.state = TargetHealth.State.PAUSED
-    row.paused_at, row.paused_by = now, by
+    row.paused_at, row.paused_by, row.windows_frozen_at = now, by, now
     row.next_probe_at = now + probe_interval()
     row.probe_delivery_id = ""
     return TargetAlert(
@@ -376,6 +377,7 @@ def target_pause(row: TargetHealth, *, now: datetime, by: str) -> TargetAlert:
 
 def unpause(row: TargetHealth) -> None:
     row.paused_at, row.paused_by, row.next_probe_at, row.probe_delivery_id = None, "", None, ""
+    row.windows_frozen_at = None
 
 
 def target_deliveries(row: TargetHealth) -> Q:
@@ -387,10 +389,13 @@ def target_deliveries(row: TargetHealth) -> Q:
 
 
 def held_windows_extend(row: TargetHealth, *, now: datetime) -> int:
-    """Move the retry windows of the target's pending deliveries forward by how long it was paused
-    (a resume's one write to the ledger: held deliveries keep the window they had left)."""
-    if row.paused_at is None:
+    """Move the retry windows of the target's pending deliveries forward by the time since they
+    were last moved (``windows_frozen_at``): held deliveries keep the window they had left.
+    Done at each probe and at the resume (``callbacks_app.pausing``); the caller saves the row."""
+    frozen_at = row.windows_frozen_at
+    if frozen_at is None or now <= frozen_at:
         return 0
+    row.windows_frozen_at = now
     return Delivery.objects.filter(
         target_deliveries(row), status=Delivery.Status.PENDING, first_attempt_at__isnull=False
-    ).update(first_attempt_at=F("first_attempt_at") + (now - row.paused_at))
+    ).update(first_attempt_at=F("first_attempt_at") + (now - frozen_at))

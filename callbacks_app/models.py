@@ -284,6 +284,8 @@ class TargetHealth(models.Model):
     failing_since = models.DateTimeField(null=True, blank=True)
     failing_emailed_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
+    # While paused, the retry windows of its deliveries are frozen: up to here they were moved forward.
+    windows_frozen_at = models.DateTimeField(null=True, blank=True)
     paused_by = models.CharField(max_length=16, blank=True, default="")  # "automatic" or who paused it
     next_probe_at = models.DateTimeField(null=True, blank=True)
     probe_delivery_id = models.CharField(max_length=32, blank=True, default="")

@@ -9,9 +9,10 @@ one delivery, the oldest due one, is chosen as the probe by a conditional
 UPDATE (one chooser wins however many workers pick at once).
 
 The retry window of a held delivery (24 h after its first attempt, SPEC §6.4)
-stops while it is held: on resume every pending delivery of the target has its
-``first_attempt_at`` moved forward by how long the target was paused, so it
-keeps the window (and the attempts) it had left and cannot exhaust on resume.
+is frozen while it is held: at each probe and at the resume every pending
+delivery of the target has its ``first_attempt_at`` moved forward by the time
+since the last such move (``health.held_windows_extend``), so it keeps the
+window (and the attempts) it had left and cannot exhaust on resume or as a probe.
 Held deliveries then go out oldest due first, as the picking always orders them.
 """
 
@@ -82,8 +83,10 @@ def _probe_of(row: TargetHealth, *, now: datetime) -> str:
         ).update(
             next_probe_at=following if following > now else now + health.probe_interval(),
             probe_delivery_id=oldest,
+            windows_frozen_at=now,
         )
         if chosen:
+            health.held_windows_extend(row, now=now)  # the probe goes within the window it had left
             return oldest
         row.refresh_from_db(fields=["probe_delivery_id"])
     return row.probe_delivery_id
