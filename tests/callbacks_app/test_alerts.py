@@ -65,7 +65,9 @@ def test_the_operators_receiver_gets_each_alert_once_signed_with_the_ops_secret(
         assert request.header("webhook-id") in {d.id for d in deliveries}
 
 
-def test_an_operators_webhook_carries_none_of_the_accounts_secrets(account, receiver, ops_receiver, smtp_server):
+def test_an_operators_webhook_carries_none_of_the_accounts_secrets(
+    account, receiver, ops_receiver, smtp_server
+):
     profile = account.profile
     fail_then_recover(account, receiver)
 
@@ -75,9 +77,13 @@ def test_an_operators_webhook_carries_none_of_the_accounts_secrets(account, rece
     for request in ops_receiver.requests:
         assert request.header("scale-callback-auth") is None
         sent = request.body.decode() + repr(request.headers)
-        for secret in (profile.live_callback_auth_key, profile.live_signing_secret, profile.test_signing_secret):
+        for secret in (
+            profile.live_callback_auth_key,
+            profile.live_signing_secret,
+            profile.test_signing_secret,
+        ):
             assert secret not in sent
-        with pytest.raises(Exception):  # noqa: B017, PT011 - not signed with the account's secret
+        with pytest.raises(Exception):  # noqa: B017 - not signed with the account's secret
             Webhook(profile.live_signing_secret).verify(request.body, request.headers)
 
 
@@ -92,7 +98,9 @@ def test_an_operators_webhook_is_retried_like_any_delivery(account, receiver, op
     assert Delivery.objects.filter(event="ops.alert", attempt_count=2).count() == 1
 
 
-def test_operators_alerts_do_not_count_in_the_health_of_the_account(account, receiver, ops_receiver, smtp_server):
+def test_operators_alerts_do_not_count_in_the_health_of_the_account(
+    account, receiver, ops_receiver, smtp_server
+):
     ops_receiver.answer(Answer(500))
     fail_then_recover(account, receiver)
 
