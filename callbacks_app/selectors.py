@@ -291,3 +291,13 @@ def targets_unwell_count() -> dict[str, int]:
         .order_by()
     )
     return {state: counts.get(state, 0) for state in (TargetHealth.State.FAILING, TargetHealth.State.PAUSED)}
+
+
+def targets_unwell_by_mode() -> list[tuple[str, str, int]]:
+    """(mode, state, targets) of the targets not healthy (the gauge)."""
+    return list(
+        TargetHealth.objects.exclude(state=TargetHealth.State.HEALTHY)
+        .values_list("mode", "state")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
