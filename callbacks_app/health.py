@@ -22,48 +22,12 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import F, Q
 
+from callbacks_app.failure_classes import failure_class
 from callbacks_app.models import Delivery, TargetAlert, TargetHealth, TargetHealthSlot
 from tasks_app.models import Mode
 
 DURATION_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
 EXCERPT_KEPT = 500  # characters of the last error's answer kept (and mailed)
-
-
-class FailureClass:
-    """Why an attempt failed, as the alert emails say it."""
-
-    CLIENT = "4xx"
-    SERVER = "5xx"
-    REDIRECT = "3xx"
-    TIMEOUT = "timeout"
-    TLS = "tls"
-    CONNECTION = "connection"
-    REFUSED = "refused"  # the address guard refused the target, or an email was refused
-    OTHER = "other"
-
-
-def failure_class(*, status_code: int | None, error: str) -> str:
-    """The class of a failed attempt from its HTTP status or, without one, its error text."""
-    if status_code is not None:
-        if status_code >= 500:
-            return FailureClass.SERVER
-        if status_code >= 400:
-            return FailureClass.CLIENT
-        if status_code >= 300:
-            return FailureClass.REDIRECT
-        if "Timed out" in error:
-            return FailureClass.TIMEOUT  # the answer was cut off at the deadline
-        return FailureClass.OTHER
-    text = error.lower()
-    if "timed out" in text or "timeout" in text:
-        return FailureClass.TIMEOUT
-    if "ssl" in text or "certificate" in text or "tls" in text:
-        return FailureClass.TLS
-    if text.startswith(("refused:", "email not accepted")):
-        return FailureClass.REFUSED
-    if "connection" in text or "connect" in text or "resolve" in text or "name or service" in text:
-        return FailureClass.CONNECTION
-    return FailureClass.OTHER
 
 
 @dataclass(frozen=True)

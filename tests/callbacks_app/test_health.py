@@ -8,7 +8,7 @@ service (``alerts_fan_out_pending``), run here rather than on a cluster.
 import pytest
 
 from callbacks_app.alerts import alerts_fan_out_pending
-from callbacks_app.health import failure_class
+from callbacks_app.failure_classes import failure_class
 from callbacks_app.models import Delivery, TargetAlert, TargetHealth, TargetHealthSlot
 from tasks_app.models import Membership
 from tasks_app.services import task_complete
