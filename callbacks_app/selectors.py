@@ -268,10 +268,11 @@ def target_figures(*, targets: list[TargetHealth], now) -> dict[int, dict[str, W
     }
 
 
-def targets_health(*, owner_id: int, mode: str):
-    """The account's callback targets of ``mode`` (for the API and the portal), failing and paused first."""
+def targets_health(*, profile, mode: str):
+    """The account's (``profile``'s) callback targets of ``mode`` (for the API and the portal), failing
+    and paused first; ``target_figures`` gives their 1 h and 24 h figures."""
     unwell_first = Case(When(state=TargetHealth.State.HEALTHY, then=Value(1)), default=Value(0))
-    return TargetHealth.objects.filter(owner_id=owner_id, mode=mode).order_by(unwell_first, "origin")
+    return TargetHealth.objects.filter(owner_id=profile.user_id, mode=mode).order_by(unwell_first, "origin")
 
 
 def target_health_get(*, owner_id: int, mode: str, target_id: int) -> TargetHealth:

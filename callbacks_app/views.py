@@ -139,7 +139,7 @@ class CallbackTargetsApi(APIView):
         ),
     )
     def get(self, request):
-        targets = list(targets_health(owner_id=request.user.id, mode=request.auth.mode))
+        targets = list(targets_health(profile=request.auth.profile, mode=request.auth.mode))
         return Response({"targets": _targets_output(targets)})
 
 
