@@ -4,7 +4,8 @@ Times the query that picks the deliveries to send (``engine.picking.deliveries_t
 in-flight counts per origin and account, then due rows, then due rows of other accounts
 than those found: the whole of the 1,000 due rows, as one account holds them), then picking and claiming them
 (``engine.deliveries_claim``: the lease, the attempt rows) as a drain job does before it
-sends, and prints the plans of the due query and of the in-flight count.
+sends, then recording what they sent (``engine.recording.attempts_record``, a batch of 32
+per transaction, target health included), and prints the plans of the due query and of the in-flight count.
 
     python bench/ledger_scale.py --backend sqlite
     python bench/ledger_scale.py --backend postgres
@@ -32,12 +33,14 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
+    from callbacks_app.engine.attempt import SendResult
     from callbacks_app.engine.leases import deliveries_claim
     from callbacks_app.engine.picking import (
         deliveries_due,
         deliveries_to_send,
         sends_in_flight,
     )
+    from callbacks_app.engine.recording import attempts_record
     from callbacks_app.models import Delivery, generate_delivery_id
 
     profile, task_ids = harness.make_tasks(1000, "http://127.0.0.1:9/")
@@ -94,17 +97,42 @@ def main():
     print(others.explain())
 
     timings = []
-    claimed = 0
+    claims = []
     for _ in range(20):
         t0 = time.perf_counter()
-        claimed += len(deliveries_claim(ids=deliveries_to_send(now=timezone.now(), limit=32)))
+        claims.append(deliveries_claim(ids=deliveries_to_send(now=timezone.now(), limit=32)))
         timings.append((time.perf_counter() - t0) * 1000)
+    claimed = sum(len(batch) for batch in claims)
     print(
         f"pick and claim 32: {claimed} claimed in 20 runs; "
         f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms"
     )
+
+    # Recording what those claims sent, a batch per claim as the drain's recorder does:
+    # every other attempt a 500, so that each batch fails and succeeds on its origins.
+    timings = []
+    for batch in claims:
+        results = [
+            (claim, SendResult(headers=claim.headers, result=_result(ok=i % 2 == 0)))
+            for i, claim in enumerate(batch)
+        ]
+        t0 = time.perf_counter()
+        attempts_record(results=results)
+        timings.append((time.perf_counter() - t0) * 1000)
+    print(
+        f"record 32 attempts: {len(timings)} batches; "
+        f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms"
+    )
     print(f"plan of the in-flight count ({claimed} sends in flight):")
     print(sends_in_flight(now=timezone.now()).explain())
+
+
+def _result(*, ok: bool):
+    from callbacks_app.transport import CallbackResult
+
+    if ok:
+        return CallbackResult(ok=True, status_code=200, body_excerpt="ok", error="", duration_ms=12)
+    return CallbackResult(ok=False, status_code=500, body_excerpt="boom", error="HTTP 500", duration_ms=40)
 
 
 if __name__ == "__main__":

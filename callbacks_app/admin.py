@@ -9,6 +9,7 @@ import json
 
 from django.contrib import admin
 from django.contrib.admin.utils import quote
+from django.db.models import Case, Value, When
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
@@ -16,9 +17,11 @@ from django.utils.html import format_html
 
 from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resend_tasks
 from callbacks_app.errors import NoCallbackTarget
-from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery
+from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery, TargetHealth
+from callbacks_app.pausing import target_pause_set
 from callbacks_app.services import callback_batch_resend, callback_resend
 from scalehooks.admin_inlines import ReadOnlyTabularInline
+from scalehooks.errors import IllegalStateChange
 
 RESPONSE_EXCERPT_SHOWN = 300  # characters of the stored 4 KiB shown in the attempts table
 
@@ -188,3 +191,56 @@ class EmailConfirmationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(TargetHealth)
+class TargetHealthAdmin(admin.ModelAdmin):
+    """Callback targets' health (SPEC §16): failing and paused first; pause and resume call
+    ``callbacks_app.pausing.target_pause_set``, as the API does. Otherwise read-only: the
+    recording keeps it."""
+
+    list_display = (
+        "origin",
+        "owner",
+        "mode",
+        "state",
+        "consecutive_failures",
+        "last_error_class",
+        "last_status_code",
+        "first_failure_at",
+        "last_success_at",
+    )
+    list_filter = ("state", "mode", ("owner", admin.RelatedOnlyFieldListFilter), "last_error_class")
+    search_fields = ("origin", "owner__username", "owner__email")
+    list_select_related = ("owner",)
+    readonly_fields = [field.name for field in TargetHealth._meta.fields]
+    actions = ("pause_targets", "resume_targets")
+
+    def get_ordering(self, request):
+        unwell_first = Case(When(state=TargetHealth.State.HEALTHY, then=Value(1)), default=Value(0))
+        return (unwell_first, "origin")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def _set_paused(self, request, queryset, *, paused: bool) -> None:
+        done, refused = 0, 0
+        for target in queryset:
+            try:
+                target_pause_set(target=target, paused=paused, by=f"operator {request.user.username}"[:16])
+                done += 1
+            except IllegalStateChange:
+                refused += 1
+        verb = "paused" if paused else "resumed"
+        self.message_user(request, f"{done} callback target(s) {verb}; {refused} left as they were.")
+
+    @admin.action(description="Pause the selected targets (their callbacks wait, one probe every 2 h)")
+    def pause_targets(self, request, queryset):
+        self._set_paused(request, queryset, paused=True)
+
+    @admin.action(description="Resume the selected targets (their waiting callbacks go out)")
+    def resume_targets(self, request, queryset):
+        self._set_paused(request, queryset, paused=False)

@@ -123,6 +123,8 @@ def dashboard_view(request, *, site):
         "chart": chart(buckets, window=window),
         "deliveries_url": reverse(f"{site.name}:callbacks_app_delivery_changelist"),
         "failed_url": reverse(f"{site.name}:callbacks_app_faileddelivery_changelist"),
+        "targets_unwell": selectors.targets_unwell_count(),  # the banner (SPEC §16)
+        "targets_url": reverse(f"{site.name}:callbacks_app_targethealth_changelist"),
     }
     request.current_app = site.name
     return TemplateResponse(request, "admin/callbacks_app/dashboard.html", context)

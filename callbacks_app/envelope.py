@@ -14,6 +14,8 @@ from tasks_app.models import Profile
 def request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now) -> dict[str, str]:
     """The headers of attempt number ``attempt`` of ``delivery``, signed at ``now`` with
     the secrets of the task's mode."""
+    if delivery.is_ops_alert:
+        return ops_request_headers(delivery=delivery, attempt=attempt, now=now)
     mode = delivery.mode
     return {
         "Content-Type": "application/json",
@@ -29,6 +31,23 @@ def request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now) 
         "scale-callback-event": delivery.event,
         "scale-callback-attempt": str(attempt),
     }
+
+
+def ops_request_headers(*, delivery: Delivery, attempt: int, now) -> dict[str, str]:
+    """An operators' alert (``callbacks_app.alerts``): signed with ``OPS_WEBHOOK_SECRET``, and
+    carrying none of the account's secrets (no callback auth key, not its signing secret)."""
+    headers = {
+        "Content-Type": "application/json",
+        "webhook-id": delivery.id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "scale-callback-event": delivery.event,
+        "scale-callback-attempt": str(attempt),
+    }
+    if settings.OPS_WEBHOOK_SECRET:
+        headers["webhook-signature"] = sign(
+            secrets=[settings.OPS_WEBHOOK_SECRET], msg_id=delivery.id, timestamp=now, body=delivery.payload
+        )
+    return headers
 
 
 def email_message_id(delivery_id: str) -> str:

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app import confirmations, engine, recovery, services
+from callbacks_app import alerts, confirmations, engine, recovery, services
 
 
 def deliveries_drain() -> None:
@@ -30,3 +30,7 @@ def email_confirmation_send(confirmation_id: int) -> bool:
 def deliveries_recover(recovery_id: int) -> None:
     """The portal's recovery of a window (``callbacks_app.recovery``)."""
     recovery.deliveries_recover_run(recovery_id=recovery_id)
+
+
+def alerts_fan_out(alert_ids: list[int]) -> int:
+    return alerts.alerts_fan_out(alert_ids=alert_ids)

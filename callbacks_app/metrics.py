@@ -13,7 +13,7 @@ from django_q.brokers import get_broker
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 
 from callbacks_app import selectors
-from callbacks_app.models import Delivery, DeliveryAttempt
+from callbacks_app.models import Delivery, DeliveryAttempt, TargetHealth
 
 LATENCY_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
 LATENCY_WINDOW = timedelta(hours=1)
@@ -61,6 +61,19 @@ class DeliveryCollector:
             buckets=buckets,
             gsum_value=(aggregates["sum_ms"] or 0) / 1000,
         )
+
+        # Target health (SPEC §16): counts by mode and state only, never per account or
+        # origin, so that the number of series stays fixed however many targets fail.
+        unwell = GaugeMetricFamily(
+            "scalehooks_callback_target_failing",
+            "Callback targets (account, mode, origin) failing or paused, by mode and state.",
+            labels=["mode", "state"],
+        )
+        counts = {(mode, state): n for mode, state, n in selectors.targets_unwell_by_mode()}
+        for mode in ("live", "test"):
+            for state in (TargetHealth.State.FAILING, TargetHealth.State.PAUSED):
+                unwell.add_metric([mode, state], counts.get((mode, state), 0))
+        yield unwell
 
         yield GaugeMetricFamily(
             "scalehooks_queue_size",

@@ -3,6 +3,7 @@ a new model field never reaches the API by itself, and request headers are
 masked once more on the way out. What a private target (SPEC §8, an account's
 allowed networks) answered is left out."""
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from callbacks_app.masking import masked_headers
@@ -49,3 +50,48 @@ class DeliveryOutput(serializers.Serializer):
     created_at = TimestampField()
     finished_at = TimestampField(allow_null=True)
     attempts = DeliveryAttemptOutput(many=True)
+
+
+class WindowFiguresOutput(serializers.Serializer):
+    attempts = serializers.IntegerField()
+    success_rate = serializers.FloatField(allow_null=True)
+    p50_ms = serializers.IntegerField(allow_null=True, help_text="Upper bound of the histogram bucket")
+    p95_ms = serializers.IntegerField(allow_null=True, help_text="Upper bound of the histogram bucket")
+
+
+class LastErrorOutput(serializers.Serializer):
+    failure_class = serializers.CharField(source="last_error_class")
+    status_code = serializers.IntegerField(source="last_status_code", allow_null=True)
+    error = serializers.CharField(source="last_error")
+    response_excerpt = serializers.CharField(source="last_excerpt")
+    at = TimestampField(source="last_error_at")
+
+
+class CallbackTargetOutput(serializers.Serializer):
+    """A callback target's health (SPEC §16), for its own account and mode only."""
+
+    id = serializers.IntegerField()
+    origin = serializers.CharField()
+    mode = serializers.CharField()
+    state = serializers.CharField()
+    consecutive_failures = serializers.IntegerField()
+    first_failure_at = TimestampField(allow_null=True)
+    last_success_at = TimestampField(allow_null=True)
+    last_attempt_at = TimestampField(allow_null=True)
+    last_error = serializers.SerializerMethodField()
+    paused_at = TimestampField(allow_null=True)
+    next_probe_at = TimestampField(allow_null=True)
+    last_1h = serializers.SerializerMethodField()
+    last_24h = serializers.SerializerMethodField()
+
+    @extend_schema_field(LastErrorOutput(allow_null=True))
+    def get_last_error(self, target):
+        return LastErrorOutput(target).data if target.last_error_at else None
+
+    @extend_schema_field(WindowFiguresOutput)
+    def get_last_1h(self, target):
+        return WindowFiguresOutput(self.context["figures"][target.id]["1h"]).data
+
+    @extend_schema_field(WindowFiguresOutput)
+    def get_last_24h(self, target):
+        return WindowFiguresOutput(self.context["figures"][target.id]["24h"]).data

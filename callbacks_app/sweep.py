@@ -19,8 +19,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from callbacks_app.engine.picking import deliveries_due
 from callbacks_app.kicks import request_drain
+from callbacks_app.pausing import deliveries_due_unpaused
 
 logger = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ _started = threading.Event()
 
 def sweep_due() -> bool:
     """Request a drain if deliveries are due; whether one was requested."""
-    if deliveries_due(now=timezone.now()).exists():
+    if deliveries_due_unpaused(now=timezone.now()).exists():  # paused targets' deliveries wait (SPEC §16)
         request_drain()
         return True
     return False

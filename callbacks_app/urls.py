@@ -1,4 +1,4 @@
-"""Callback routes under ``/v1`` (resend, delivery log)."""
+"""Callback routes under ``/v1`` (resend, delivery log, callback target health)."""
 
 from django.urls import path
 
@@ -18,4 +18,15 @@ urlpatterns = [
         name="batch-resend-callback",
     ),
     path("batches/<name:name>/callbacks", views.BatchCallbacksApi.as_view(), name="batch-callbacks"),
+    path("callback_targets", views.CallbackTargetsApi.as_view(), name="callback-targets"),
+    path(
+        "callback_targets/<int:target_id>/pause",
+        views.CallbackTargetPauseApi.as_view(),
+        name="callback-target-pause",
+    ),
+    path(
+        "callback_targets/<int:target_id>/resume",
+        views.CallbackTargetResumeApi.as_view(),
+        name="callback-target-resume",
+    ),
 ]

@@ -4,17 +4,27 @@ The task (or batch) is looked up through ``tasks_app.selectors.task_get``
 (``batch_get``): another account's, or one of the other mode, is a 404.
 """
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from callbacks_app.selectors import deliveries_of_batch, deliveries_of_task
-from callbacks_app.serializers import DeliveryOutput
+from callbacks_app.pausing import target_pause_set
+from callbacks_app.selectors import (
+    deliveries_of_batch,
+    deliveries_of_task,
+    target_figures,
+    target_health_get,
+    targets_health,
+)
+from callbacks_app.serializers import CallbackTargetOutput, DeliveryOutput
 from callbacks_app.services import callback_batch_resend, callback_resend
 from scalehooks.api.schema import responses
 from tasks_app.schema import BATCH_NAME, TASK_ID
 from tasks_app.selectors import batch_get, task_get
+
+TARGET_ID = OpenApiParameter("target_id", int, OpenApiParameter.PATH, description="The callback target's id")
 
 
 class TaskCallbackResendApi(APIView):
@@ -111,3 +121,55 @@ class BatchCallbacksApi(APIView):
         batch = batch_get(user=request.user, mode=request.auth.mode, name=name)
         deliveries = DeliveryOutput(deliveries_of_batch(batch=batch), many=True).data
         return Response({"batch_name": batch.name, "deliveries": deliveries})
+
+
+def _targets_output(targets: list) -> list:
+    figures = target_figures(targets=targets, now=timezone.now())
+    return CallbackTargetOutput(targets, many=True, context={"figures": figures}).data
+
+
+class CallbackTargetsApi(APIView):
+    """``GET /v1/callback_targets`` → ``{targets: [...]}``: the health of the key's account and mode."""
+
+    @extend_schema(
+        operation_id="callback_targets",
+        summary="Health of the account's callback targets (this key's mode), failing and paused first",
+        responses=responses(
+            inline_serializer("CallbackTargets", {"targets": CallbackTargetOutput(many=True)}),
+        ),
+    )
+    def get(self, request):
+        targets = list(targets_health(profile=request.auth.profile, mode=request.auth.mode))
+        return Response({"targets": _targets_output(targets)})
+
+
+class CallbackTargetPauseApi(APIView):
+    """``POST /v1/callback_targets/{id}/pause`` (or ``/resume``) → the target."""
+
+    paused = True
+
+    @extend_schema(
+        operation_id="callback_target_pause",
+        summary="Pause a callback target: its callbacks wait, without spending retries, until resumed",
+        parameters=[TARGET_ID],
+        request=None,
+        responses=responses(CallbackTargetOutput, 400, 404),
+    )
+    def post(self, request, target_id):
+        target = target_health_get(owner_id=request.user.id, mode=request.auth.mode, target_id=target_id)
+        target = target_pause_set(target=target, paused=self.paused, by="account")
+        return Response(_targets_output([target])[0])
+
+
+class CallbackTargetResumeApi(CallbackTargetPauseApi):
+    paused = False
+
+    @extend_schema(
+        operation_id="callback_target_resume",
+        summary="Resume a paused callback target: its waiting callbacks go out, oldest first",
+        parameters=[TARGET_ID],
+        request=None,
+        responses=responses(CallbackTargetOutput, 400, 404),
+    )
+    def post(self, request, target_id):
+        return super().post(request, target_id)

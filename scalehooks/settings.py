@@ -295,6 +295,23 @@ INBOX_MAX_PER_ACCOUNT = env.int("INBOX_MAX_PER_ACCOUNT", default=20)  # inboxes 
 # Resends of one task's callback per hour (API, admin and command alike); beyond it a 429.
 CALLBACK_RESEND_LIMIT = env.int("CALLBACK_RESEND_LIMIT", default=10)
 
+# Target health and alerts (SPEC §16, callbacks_app.health and .alerts).
+# Consecutive failed attempts to one target origin that make it "failing" (one alert).
+CALLBACK_TARGET_ALERT_FAILURES = env.int("CALLBACK_TARGET_ALERT_FAILURES", default=20)
+# At most one "failing" email per target in this many hours (the alert itself is always recorded).
+CALLBACK_TARGET_FAILING_EMAIL_HOURS = env.float("CALLBACK_TARGET_FAILING_EMAIL_HOURS", default=24.0)
+# At most one delivery.exhausted alert per target in this many minutes (it names the count).
+CALLBACK_TARGET_EXHAUSTED_ALERT_MINUTES = env.float("CALLBACK_TARGET_EXHAUSTED_ALERT_MINUTES", default=60.0)
+# Pause a target failing for this many hours (0: never, the default: Scale promises 20
+# retries over 24 h). A paused target's deliveries wait without spending attempts.
+CALLBACK_TARGET_PAUSE_AFTER_HOURS = env.float("CALLBACK_TARGET_PAUSE_AFTER_HOURS", default=0.0)
+# How often a paused target gets one probe (its oldest waiting delivery), in minutes.
+CALLBACK_TARGET_PROBE_MINUTES = env.float("CALLBACK_TARGET_PROBE_MINUTES", default=120.0)
+# Operators' webhooks: every alert is POSTed to each URL, signed (Standard Webhooks) with the secret
+# (a "whsec_..." secret as standardwebhooks makes them).
+OPS_WEBHOOK_URLS: list[str] = env.list("OPS_WEBHOOK_URLS", default=[])
+OPS_WEBHOOK_SECRET = env.str("OPS_WEBHOOK_SECRET", default="")
+
 # --- Admin login lockout (django-axes) ----------------------------------------
 # After ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one IP
 # address, that pair is locked out for ADMIN_LOGIN_COOLOFF_MINUTES (a correct

@@ -297,6 +297,8 @@ class Membership(models.Model):
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
     invited_at = models.DateTimeField(auto_now_add=True)
+    # The teammate also gets the account's callback target alerts by email (SPEC §16); the owner always does.
+    alert_emails = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["invited_at", "id"]

@@ -25,16 +25,26 @@ class Teammate:
     role: str
     first_name: str
     last_name: str
+    alert_emails: bool  # gets the callback target alerts by email (SPEC §16); the owner always does
 
 
-def _teammate(user, role: str) -> Teammate:
-    return Teammate(email=user.email, role=role, first_name=user.first_name, last_name=user.last_name)
+def _teammate(user, role: str, alert_emails: bool) -> Teammate:
+    return Teammate(
+        email=user.email,
+        role=role,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        alert_emails=alert_emails,
+    )
 
 
 def teammates_list(*, account: Profile) -> list[Teammate]:
     """The owner first, then the teammates in the order they were invited."""
     members = Membership.objects.filter(account=account).select_related("user")
-    return [_teammate(account.user, OWNER_ROLE), *(_teammate(m.user, m.role) for m in members)]
+    return [
+        _teammate(account.user, OWNER_ROLE, True),
+        *(_teammate(m.user, m.role, m.alert_emails) for m in members),
+    ]
 
 
 def _normalized(emails: list[str]) -> list[str]:
@@ -79,4 +89,23 @@ def teammates_role_set(*, account: Profile, emails: list[str], role: str) -> lis
         if missing:
             raise ValidationError({"emails": [f"Not a teammate of this account: {', '.join(missing)}."]})
         members.update(role=role)
+    return teammates_list(account=account)
+
+
+def teammates_alert_emails_set(*, account: Profile, emails: list[str], alert_emails: bool) -> list[Teammate]:
+    """Whether each teammate gets the callback target alerts by email (SPEC §16). The owner always
+    does; an email that is not a teammate is refused (a ``ValidationError`` naming it) and nothing
+    is changed then. Returns the whole team."""
+    emails = _normalized(emails)
+    if account.user.email.lower() in {email.lower() for email in emails}:
+        raise ValidationError(
+            {"emails": [f"{account.user.email} is the account's owner: it always gets alerts."]}
+        )
+    with transaction.atomic():
+        members = Membership.objects.select_for_update().filter(account=account, user__email__in=emails)
+        found = {m.user.email.lower() for m in members.select_related("user")}
+        missing = [email for email in emails if email.lower() not in found]
+        if missing:
+            raise ValidationError({"emails": [f"Not a teammate of this account: {', '.join(missing)}."]})
+        members.update(alert_emails=alert_emails)
     return teammates_list(account=account)

@@ -52,6 +52,7 @@ urlpatterns = [
     path("teams", teams.TeamsApi.as_view(), name="teams"),
     path("teams/invite", teams.TeamsInviteApi.as_view(), name="teams-invite"),
     path("teams/set_role", teams.TeamsSetRoleApi.as_view(), name="teams-set-role"),
+    path("teams/set_alert_emails", teams.TeamsSetAlertEmailsApi.as_view(), name="teams-set-alert-emails"),
     path("files/upload", files.FileUploadApi.as_view(), name="files-upload"),
     path("files/import", files.FileImportApi.as_view(), name="files-import"),
     path("files/content/<str:token>/<str:name>", files.FileContentApi.as_view(), name="files-content"),

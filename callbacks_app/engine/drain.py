@@ -19,11 +19,11 @@ from callbacks_app.engine.attempt import attempt_send
 from callbacks_app.engine.leases import Claim, deliveries_claim, new_lease_token
 from callbacks_app.engine.picking import (
     DRAIN_IN_FLIGHT,
-    deliveries_due,
     deliveries_to_send,
 )
 from callbacks_app.engine.recording import attempts_record
 from callbacks_app.kicks import request_drain
+from callbacks_app.pausing import deliveries_due_unpaused  # target health (SPEC §16): paused targets wait
 from callbacks_app.watch import WATCH, watch_release, watch_take
 
 logger = logging.getLogger(__name__)
@@ -235,7 +235,7 @@ def _drain(
                 # Give the watch up first, then look once more (see callbacks_app.watch).
                 watch_release(holder=holder)
                 watch_until = None
-                if not deliveries_due(now=timezone.now()).exists():
+                if not deliveries_due_unpaused(now=timezone.now()).exists():
                     break
                 watch_until = watch_take(holder=holder)
                 backlog, last_work = True, time.monotonic()
@@ -258,6 +258,6 @@ def _drain(
             sent += len(finished)
     if watch_until is not None:
         watch_release(holder=holder)
-    if time.monotonic() >= deadline and deliveries_due(now=timezone.now()).exists():
+    if time.monotonic() >= deadline and deliveries_due_unpaused(now=timezone.now()).exists():
         request_drain(force=True)
     return sent

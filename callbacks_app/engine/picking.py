@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db.models import Count, Q
 
 from callbacks_app.models import Delivery
+from callbacks_app.pausing import paused_exclusion
 
 DRAIN_IN_FLIGHT = 64  # sends in flight per drain job (per worker process)
 PER_JOB_TARGET_SLOTS = DRAIN_IN_FLIGHT // 2  # slots of one drain job one origin may hold
@@ -73,6 +74,7 @@ class _Pick:
         self.job_total = len(held)
         self.accounts = set(self.job_account)  # accounts holding slots or with work waiting
         self.picked: list[str] = []
+        self.paused = paused_exclusion(now=now)  # target health (SPEC §16): paused targets' deliveries wait
 
     def origin_full(self, origin: str) -> bool:
         return self.origin_in_flight[origin] >= self.cap or self.job_origin[origin] >= PER_JOB_TARGET_SLOTS
@@ -111,9 +113,9 @@ class _Pick:
 def _candidates(pick: _Pick, *, now, window: int, exclude_accounts: set[int]) -> list[tuple]:
     """Up to ``window`` due (id, account, origin) rows, oldest due first, none of a full origin."""
     full = {origin for origin in pick.origin_in_flight | pick.job_origin if pick.origin_full(origin)}
+    due = deliveries_due(now=now) if pick.paused is None else deliveries_due(now=now).exclude(pick.paused)
     return list(
-        deliveries_due(now=now)
-        .exclude(target_origin__in=full)
+        due.exclude(target_origin__in=full)
         .exclude(owner_id__in=exclude_accounts)
         .exclude(id__in=pick.picked)
         .order_by("next_attempt_at")

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from django.db import connection, transaction
 from django.utils import timezone
 
-from callbacks_app import retry, transport
+from callbacks_app import health, retry, transport
 from callbacks_app.engine.attempt import SendResult
 from callbacks_app.engine.leases import Claim, lease_end, lock_tasks_of
 from callbacks_app.masking import masked_headers, scrub, secret_values
@@ -209,6 +209,9 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
         # callback_succeeded follows the most recent finished delivery of the task
         # (the deliveries' new states written above count).
         tasks_callback_outcome_record(outcomes=outcomes)
+        # Target health (SPEC §16): one row per origin of the batch, its alerts fanned out after the commit.
+        failed_ids = {row[3] for row in delivery_rows if row[0] == Delivery.Status.FAILED}
+        health.batch_health_record(results=results, failed_ids=failed_ids, now=now)
         attempt_table = DeliveryAttempt._meta.db_table
         update_each(
             per_row=(

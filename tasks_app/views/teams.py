@@ -22,6 +22,7 @@ TEAMMATE = inline_serializer(
         "role": serializers.ChoiceField(choices=Membership.Role.values),
         "firstName": serializers.CharField(allow_blank=True),
         "lastName": serializers.CharField(allow_blank=True),
+        "alertEmails": serializers.BooleanField(help_text="Gets the callback target alerts by email"),
     },
     many=True,
 )
@@ -29,7 +30,14 @@ TEAMMATE = inline_serializer(
 
 def team_representation(team: list[teams.Teammate]) -> list[dict]:
     return [
-        {"email": t.email, "role": t.role, "firstName": t.first_name, "lastName": t.last_name} for t in team
+        {
+            "email": t.email,
+            "role": t.role,
+            "firstName": t.first_name,
+            "lastName": t.last_name,
+            "alertEmails": t.alert_emails,
+        }
+        for t in team
     ]
 
 
@@ -79,5 +87,28 @@ class TeamsSetRoleApi(APIView):
         data = valid(TeamChangeInput(data=request.data))
         team = teams.teammates_role_set(
             account=request.auth.profile, emails=data["emails"], role=data["team_role"]
+        )
+        return Response(team_representation(team))
+
+
+class TeamAlertEmailsInput(StrictInput):
+    emails = serializers.ListField(
+        child=serializers.EmailField(max_length=MAX_EMAIL_LENGTH), min_length=1, max_length=MAX_EMAILS
+    )
+    alert_emails = serializers.BooleanField()
+
+
+class TeamsSetAlertEmailsApi(APIView):
+    @extend_schema(
+        operation_id="teams_set_alert_emails",
+        summary="Whether teammates get the callback target alerts by email; the whole team",
+        tags=["teams"],
+        request=TeamAlertEmailsInput,
+        responses=responses(TEAMMATE, 400, 413),
+    )
+    def post(self, request):
+        data = valid(TeamAlertEmailsInput(data=request.data))
+        team = teams.teammates_alert_emails_set(
+            account=request.auth.profile, emails=data["emails"], alert_emails=data["alert_emails"]
         )
         return Response(team_representation(team))

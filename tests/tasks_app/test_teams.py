@@ -33,6 +33,7 @@ def test_list_teammates_shows_the_owner_alone_at_first(scale):
         "role": "admin",
         "firstName": "",
         "lastName": "",
+        "alertEmails": True,  # ours (SPEC §16): the owner always gets the callback target alerts
     }
 
 
@@ -115,3 +116,28 @@ def test_another_account_does_not_see_the_team(scale, live_server, other_account
     other = ScaleClient(other_account.live_api_key, api_instance_url=f"{live_server.url}/v1")
 
     assert roles(other.list_teammates()) == {"other@example.com": "admin"}
+
+
+def test_teammates_opt_in_to_alert_emails(customer, scale):
+    scale.invite_teammates(["ada@example.com", "bob@example.com"], TeammateRole.Member)
+
+    answer = customer.post(
+        "/v1/teams/set_alert_emails", {"emails": ["ada@example.com"], "alert_emails": True}, format="json"
+    )
+
+    assert answer.status_code == 200
+    assert {t["email"]: t["alertEmails"] for t in answer.json()} == {
+        "customer@example.com": True,
+        "ada@example.com": True,
+        "bob@example.com": False,
+    }
+    assert Membership.objects.get(user__email="ada@example.com").alert_emails is True
+
+
+def test_alert_emails_of_someone_not_a_teammate_is_a_400_naming_it(customer):
+    answer = customer.post(
+        "/v1/teams/set_alert_emails", {"emails": ["nobody@example.com"], "alert_emails": True}, format="json"
+    )
+
+    assert answer.status_code == 400
+    assert "nobody@example.com" in str(answer.json())

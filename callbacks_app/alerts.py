@@ -1,0 +1,208 @@
+"""Fanning out target alerts (SPEC §16): emails to the account, operators' webhooks.
+
+An alert (``TargetAlert``) is written once, by the transition that caused it
+(``callbacks_app.health``), in the transaction that recorded its attempts.
+After the commit a django-q2 job (``alerts_fan_out``) takes each alert with a
+conditional UPDATE on ``fanned_out_at`` (one taker, however many jobs and
+clusters see it), then sends:
+
+- an email through Django's email backend to the account's owner and to the
+  teammates who opted in (``Membership.alert_emails``), when the alert's
+  ``email`` says so (the dedupe windows were decided with the transition);
+- one ``Delivery`` per URL of ``OPS_WEBHOOK_URLS`` in the ledger (event
+  ``ops.alert``, no task, no batch), signed with ``OPS_WEBHOOK_SECRET`` and
+  sent and retried by the engine like any callback.
+
+An alert names its own account's target, error and scrubbed answer excerpt,
+and nothing of another account: emails go to that account's people only.
+"""
+
+import json
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMessage, get_connection
+from django.db import transaction
+from django.utils import timezone
+from django_q.tasks import async_task
+
+from callbacks_app.models import Delivery, TargetAlert
+from scalehooks.timestamps import format_timestamp
+from tasks_app.models import Membership, Profile
+
+logger = logging.getLogger(__name__)
+
+FAN_OUT_JOB = "callbacks_app.jobs.alerts_fan_out"
+
+CLASS_TEXT = {
+    "4xx": "answered with a client error (4xx)",
+    "5xx": "answered with a server error (5xx)",
+    "3xx": "answered with a redirect (3xx), which callbacks do not follow",
+    "timeout": "did not answer in time (timeout)",
+    "tls": "failed the TLS handshake (certificate or protocol)",
+    "connection": "could not be connected to (connection refused, reset or unresolvable)",
+    "refused": "was refused before sending (a forbidden address, or the mail server refused)",
+    "other": "failed",
+}
+
+
+def alerts_fan_out_on_commit(*, alerts: list[TargetAlert]) -> None:
+    """Queue the fan-out of ``alerts`` once the current transaction commits."""
+    ids = [alert.id for alert in alerts]
+    if ids:
+        transaction.on_commit(lambda: async_task(FAN_OUT_JOB, ids))
+
+
+def alerts_fan_out(*, alert_ids: list[int]) -> int:
+    """Send what each alert of ``alert_ids`` not fanned out yet asks for; how many this call took."""
+    taken = 0
+    for alert_id in alert_ids:
+        if not TargetAlert.objects.filter(id=alert_id, fanned_out_at__isnull=True).update(
+            fanned_out_at=timezone.now()
+        ):
+            continue  # another job took it
+        taken += 1
+        alert = TargetAlert.objects.select_related("health", "health__owner").get(id=alert_id)
+        try:
+            with transaction.atomic():
+                ops_deliveries_create(alert=alert)
+        except Exception:
+            logger.exception("The operators' webhooks of alert %s could not be queued", alert_id)
+        if alert.email:
+            try:
+                alert_email_send(alert=alert)
+            except Exception:
+                logger.exception("The email of alert %s could not be sent", alert_id)
+    return taken
+
+
+def alerts_fan_out_pending() -> int:
+    """Fan out every alert not fanned out yet (the job's service, for a sweep or a test)."""
+    ids = list(
+        TargetAlert.objects.filter(fanned_out_at__isnull=True).order_by("id").values_list("id", flat=True)
+    )
+    return alerts_fan_out(alert_ids=ids)
+
+
+def alert_recipients(*, owner_id: int) -> list[str]:
+    """The account's owner, then its teammates who opted in to alert emails."""
+    profile = Profile.objects.select_related("user").filter(user_id=owner_id).first()
+    if profile is None:
+        return []
+    teammates = Membership.objects.filter(account=profile, alert_emails=True).select_related("user")
+    emails = [profile.user.email, *(m.user.email for m in teammates)]
+    return list(dict.fromkeys(email for email in emails if email))
+
+
+def alert_subject(alert: TargetAlert) -> str:
+    health = alert.health
+    where = f"{health.origin} ({health.mode})"
+    if alert.kind == TargetAlert.Kind.FAILING:
+        return f"[ScaleHooks] Callbacks to {where} are failing"
+    if alert.kind == TargetAlert.Kind.RECOVERED:
+        return f"[ScaleHooks] Callbacks to {where} are delivered again"
+    if alert.kind == TargetAlert.Kind.PAUSED:
+        return f"[ScaleHooks] Callbacks to {where} are paused"
+    return f"[ScaleHooks] {alert.details.get('count', 0)} callbacks to {where} gave up"
+
+
+def _why(details: dict) -> list[str]:
+    status = details.get("last_status_code")
+    lines = [
+        f"Why: the target {CLASS_TEXT.get(details.get('failure_class') or 'other', 'failed')}.",
+        f"Last status: {status if status is not None else 'no HTTP answer'}"
+        + (f" ({details['last_error']})" if details.get("last_error") else ""),
+    ]
+    if details.get("last_excerpt"):
+        lines += ["Last answer (excerpt):", details["last_excerpt"]]
+    return lines
+
+
+def alert_email_body(alert: TargetAlert) -> str:
+    """Plain text: what is failing, why, since when, and what to do."""
+    details, health = alert.details, alert.health
+    since = details.get("first_failure_at") or "unknown"
+    lines = [f"Target: {health.origin}", f"Mode: {health.mode}", ""]
+    if alert.kind == TargetAlert.Kind.RECOVERED:
+        lines += [
+            f"Callbacks to this target are delivered again (failing since {details.get('failing_since')}).",
+            "Callbacks still waiting for a retry are sent as their retries fall due; nothing is needed from you.",
+        ]
+        return "\n".join(lines) + "\n"
+    if alert.kind == TargetAlert.Kind.EXHAUSTED:
+        lines.append(
+            f"{details.get('count', 0)} callbacks to this target failed every retry over 24 hours and will not "
+            "be sent again by themselves."
+        )
+    elif alert.kind == TargetAlert.Kind.PAUSED:
+        lines.append(
+            "Callbacks to this target are paused: they wait without spending retries, and one is sent "
+            f"as a probe every {settings.CALLBACK_TARGET_PROBE_MINUTES:g} minutes; the first that succeeds "
+            "resumes them all, oldest first."
+        )
+    else:
+        lines.append(
+            f"The last {details.get('consecutive_failures')} callback attempts to this target failed."
+        )
+    lines += [f"Failing since: {since}", *_why(details), ""]
+    lines += [
+        "What to do: check that the endpoint is up and answers 2xx to a POST, that its certificate is valid "
+        "and that it accepts the scale-callback-auth header of this mode. Callbacks are retried for 24 hours; "
+        "those that gave up can be resent with POST /v1/task/{task_id}/resend_callback once it works again."
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def alert_email_send(*, alert: TargetAlert) -> int:
+    recipients = alert_recipients(owner_id=alert.health.owner_id)
+    if not recipients:
+        return 0
+    message = EmailMessage(
+        subject=alert_subject(alert),
+        body=alert_email_body(alert),
+        from_email=settings.CALLBACK_EMAIL_FROM,
+        to=recipients[:1],
+        bcc=recipients[1:],  # teammates do not see each other's addresses
+        connection=get_connection(),
+    )
+    return message.send()
+
+
+def ops_payload(alert: TargetAlert) -> str:
+    """The operators' webhook body (Standard Webhooks shape: type, timestamp, data)."""
+    health = alert.health
+    body = {
+        "type": alert.kind,
+        "timestamp": format_timestamp(alert.created_at),
+        "data": {
+            "alert_id": alert.id,
+            "account": health.owner.email,
+            "account_id": health.owner_id,
+            **alert.details,
+        },
+    }
+    return json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+
+
+def ops_deliveries_create(*, alert: TargetAlert) -> list[Delivery]:
+    """One ledger delivery per ``OPS_WEBHOOK_URLS`` URL, due now (the engine sends and retries it)."""
+    urls = settings.OPS_WEBHOOK_URLS
+    if not urls:
+        return []
+    now = timezone.now()
+    payload = ops_payload(alert)
+    deliveries = []
+    for url in urls:
+        delivery = Delivery(
+            owner_id=alert.health.owner_id,
+            event=Delivery.Event.OPS_ALERT,
+            target=url,
+            payload=payload,
+            next_attempt_at=now,
+        )
+        delivery.save()
+        deliveries.append(delivery)
+    from callbacks_app.kicks import request_drain
+
+    transaction.on_commit(request_drain)
+    return deliveries

@@ -1,0 +1,110 @@
+"""Operators' webhooks (SPEC §16): each alert once to every ``OPS_WEBHOOK_URLS`` URL, through the ledger,
+signed in Standard Webhooks format with ``OPS_WEBHOOK_SECRET``."""
+
+import base64
+import collections
+
+import pytest
+from standardwebhooks.webhooks import Webhook
+
+from callbacks_app.alerts import alerts_fan_out_pending
+from callbacks_app.models import Delivery, TargetAlert
+from tasks_app.services import task_complete
+from tests.conftest import deliver_until_finished
+from tests.factories import TaskFactory
+from tests.servers import Answer, CallbackReceiver
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OPS_SECRET = "whsec_" + base64.b64encode(b"operators-secret-0123456789abcdef").decode()
+
+
+@pytest.fixture
+def ops_receiver(settings):
+    server = CallbackReceiver()
+    settings.OPS_WEBHOOK_URLS = [server.url]
+    settings.OPS_WEBHOOK_SECRET = OPS_SECRET
+    yield server
+    server.close()
+
+
+def fail_then_recover(account, receiver) -> None:
+    receiver.answer(Answer(500, b"down"))
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
+    task_complete(task_id=task.id, response={"category": "red"})
+    deliver_until_finished(Delivery.objects.get(task=task).id)
+    receiver.answer(Answer(200))
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
+    task_complete(task_id=task.id, response={"category": "red"})
+    deliver_until_finished(Delivery.objects.get(task=task).id)
+
+
+def deliver_ops_alerts() -> list[Delivery]:
+    alerts_fan_out_pending()
+    alerts_fan_out_pending()  # a second fan-out (another job, another cluster) sends nothing more
+    deliveries = list(Delivery.objects.filter(event="ops.alert"))
+    for delivery in deliveries:
+        deliver_until_finished(delivery.id)
+    return deliveries
+
+
+def test_the_operators_receiver_gets_each_alert_once_signed_with_the_ops_secret(
+    account, receiver, ops_receiver, smtp_server
+):
+    fail_then_recover(account, receiver)
+
+    deliveries = deliver_ops_alerts()
+
+    kinds = collections.Counter(r.json()["type"] for r in ops_receiver.requests)
+    assert kinds == {"target.failing": 1, "delivery.exhausted": 1, "target.recovered": 1}
+    assert len(deliveries) == TargetAlert.objects.count() == 3
+    for request in ops_receiver.requests:
+        body = Webhook(OPS_SECRET).verify(request.body, request.headers)
+        assert body["data"]["origin"] == f"http://127.0.0.1:{receiver.port}"
+        assert body["data"]["account"] == "customer@example.com"
+        assert request.header("webhook-id") in {d.id for d in deliveries}
+
+
+def test_an_operators_webhook_carries_none_of_the_accounts_secrets(
+    account, receiver, ops_receiver, smtp_server
+):
+    profile = account.profile
+    fail_then_recover(account, receiver)
+
+    deliver_ops_alerts()
+
+    assert ops_receiver.requests
+    for request in ops_receiver.requests:
+        assert request.header("scale-callback-auth") is None
+        sent = request.body.decode() + repr(request.headers)
+        for secret in (
+            profile.live_callback_auth_key,
+            profile.live_signing_secret,
+            profile.test_signing_secret,
+        ):
+            assert secret not in sent
+        with pytest.raises(Exception):  # noqa: B017 - not signed with the account's secret
+            Webhook(profile.live_signing_secret).verify(request.body, request.headers)
+
+
+def test_an_operators_webhook_is_retried_like_any_delivery(account, receiver, ops_receiver, smtp_server):
+    ops_receiver.answer(Answer(503), Answer(200))
+    fail_then_recover(account, receiver)
+
+    deliveries = deliver_ops_alerts()
+
+    assert {d.status for d in Delivery.objects.filter(event="ops.alert")} == {"succeeded"}
+    assert len(ops_receiver.requests) == len(deliveries) + 1  # the first answer was a 503
+    assert Delivery.objects.filter(event="ops.alert", attempt_count=2).count() == 1
+
+
+def test_operators_alerts_do_not_count_in_the_health_of_the_account(
+    account, receiver, ops_receiver, smtp_server
+):
+    ops_receiver.answer(Answer(500))
+    fail_then_recover(account, receiver)
+
+    deliver_ops_alerts()
+
+    origins = set(account.user.target_health.values_list("origin", flat=True))
+    assert origins == {f"http://127.0.0.1:{receiver.port}"}
