@@ -83,6 +83,16 @@ def send_all(url: str, profile, total: int, threads: int) -> list[float]:
     return latencies
 
 
+def answers(url: str) -> bool:
+    """Whether ``url`` answers 200 now (a server still booting on a busy machine does not)."""
+    import requests
+
+    try:
+        return requests.get(url, timeout=5).ok
+    except requests.RequestException:
+        return False
+
+
 def timed(function, rounds: int) -> list[float]:
     seconds = []
     for _ in range(rounds):
@@ -120,7 +130,8 @@ def main():
 
     issued = account_create(email="bench-inbox@example.com")
     inbox = inbox_create(profile=issued.profile, mode="live", name="bench")
-    harness.wait_until(lambda: requests.get(f"{base}/healthz", timeout=2).ok, 30)
+    if not harness.wait_until(lambda: answers(f"{base}/healthz"), 60, interval=0.2):
+        raise SystemExit("gunicorn did not answer /healthz within 60 s")
 
     started = time.perf_counter()
     latencies = send_all(inbox.url + "callback", issued.profile, args.requests, args.threads)

@@ -22,7 +22,6 @@ The interface the API, the portal and the admin share (keep it stable):
   ``delivery_href``: link prefixes, the request's or the delivery's id appended
 """
 
-import math
 import re
 from datetime import timedelta
 
@@ -130,7 +129,7 @@ def _script_cleaned(script: dict) -> dict:
         elif field == "failure_rate":
             if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
                 raise ValidationError({field: ["A fraction from 0 to 1."]})
-            cleaned[field] = float(value) if math.isfinite(value) else 0.0
+            cleaned[field] = float(value)
     return cleaned
 
 

@@ -31,7 +31,7 @@ def sign_in(request):
         else:
             portal_sign_in(request, user=user, account=account, mode=Mode.TEST)
             user_logged_in.send(sender=user.__class__, request=request, user=user)
-            return back(request, "/portal/")
+            return back(request, "/portal/", referer=False)
     return page(
         request,
         "portal/sign_in.html",

@@ -29,14 +29,20 @@ def error_text(exc: Exception) -> str:
     return str(exc)
 
 
-def back(request, fallback: str) -> HttpResponseRedirect:
-    """Back to the ``next`` the form sent, when it is a path of this site; else ``fallback``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}
-    ) or not target.startswith("/"):
-        target = fallback
-    return HttpResponseRedirect(target)
+def _safe(request, target: str) -> bool:
+    return bool(target) and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+
+
+def back(request, fallback: str, *, referer: bool = True) -> HttpResponseRedirect:
+    """Back where the member came from: the ``next`` the form sent, else (``referer``) the page
+    the form was on, when it is of this site; else ``fallback``."""
+    candidates = [request.POST.get("next"), request.GET.get("next")]
+    if referer:
+        candidates.append(request.META.get("HTTP_REFERER"))
+    for target in candidates:
+        if _safe(request, target or ""):
+            return HttpResponseRedirect(target)
+    return HttpResponseRedirect(fallback)
 
 
 def portal_view(view):
@@ -55,7 +61,7 @@ def portal_view(view):
             if request.method != "POST":
                 raise
             messages.error(request, error_text(exc))
-            return back(request, request.path)
+            return back(request, "/portal/")
 
     return wrapped
 

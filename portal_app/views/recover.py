@@ -56,11 +56,17 @@ def recover(request):
     if not form.is_valid():
         return page(request, "portal/recover.html", {"form": form}, status=400)
     window = {"owner": member.owner, "is_test": member.is_test, **form.cleaned_data}
-    if request.POST.get("step") == "start":
+    plan = deliveries_recover_count(**window)
+    confirmed = request.POST.get("counted") == str(plan.total)
+    if request.POST.get("step") == "start" and confirmed:
         recovery = deliveries_recover_start(**window)
         return redirect("portal:recovery", recovery_id=recovery.id)
-    plan = deliveries_recover_count(**window)
-    return page(request, "portal/recover.html", {"form": form, "plan": plan, "confirm": True})
+    # A count first, and again when what was counted is not what the window holds now (the
+    # dates were edited, or deliveries failed or were resent since): nothing unseen is sent.
+    changed = request.POST.get("step") == "start"
+    return page(
+        request, "portal/recover.html", {"form": form, "plan": plan, "confirm": True, "changed": changed}
+    )
 
 
 def _recovery(request, recovery_id: int) -> Recovery | None:

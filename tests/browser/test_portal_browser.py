@@ -53,6 +53,8 @@ def reload_until(page, check, message: str, timeout: float = 20.0):
 def portal_page(page, live_server, account, artifacts, settings):
     """The browser signed in to the test side through a one-time link, as ``make run`` prints it."""
     settings.PUBLIC_BASE_URL = live_server.url  # the inbox's URL: this live server
+    page.requested = []
+    page.on("request", lambda request: page.requested.append(request.url))
     link = portal_link_create(user=account.user, account=account.profile, mode="test")
     page.goto(f"{live_server.url}{link.path}")
     shot(page, artifacts, "01-link")
@@ -157,6 +159,10 @@ def test_from_a_link_to_a_verified_callback_a_scripted_resend_and_a_recovery(
     assert bar.get_attribute("value") == bar.get_attribute("max") == "2"
     expect(page.locator("#recovery-resent")).to_have_text("2")
     shot(page, artifacts, "10-recovery-finished")
+    # No asset from the internet: every request the pages made went to this server.
+    assert page.requested
+    assert [url for url in page.requested if not url.startswith(live_server.url)] == []
+    assert any("/static/admin/css/base.css" in url for url in page.requested)
     wait_until(
         lambda: (
             Delivery.objects.filter(task_id__in=failing, event="task.resent", status="succeeded").count() == 2

@@ -168,3 +168,16 @@ def test_a_rotated_secret_is_shown_once(portal, account):
     assert "no-store" in answer["Cache-Control"]
     assert key not in portal.get("/portal/settings").content.decode()
     assert key not in str(list(portal.session.items()))
+
+
+def test_a_refused_action_goes_back_to_its_page_with_the_reason(portal):
+    answer = portal.post("/portal/settings/test-callback", HTTP_REFERER="http://testserver/portal/settings")
+    assert answer["Location"] == "http://testserver/portal/settings"
+    assert "no default callback URL" in portal.get("/portal/settings").content.decode()
+
+
+def test_a_redirect_never_leaves_the_site(portal):
+    answer = portal.post("/portal/mode", {"mode": "live", "next": "https://evil.example/"})
+    assert answer["Location"] == "/portal/"
+    answer = portal.post("/portal/settings/test-callback", HTTP_REFERER="https://evil.example/x")
+    assert answer["Location"] == "/portal/"
