@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from callbacks_app.confirmations import email_confirmation_request
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
-from callbacks_app.kicks import request_drain
+from callbacks_app.kicks import request_drain_on_commit
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import batch_callback_payload, callback_payload
 from callbacks_app.targets import email_target, target_origin
@@ -94,7 +94,7 @@ def _delivery_create(
         next_attempt_at=not_before if waits else now,
     )
     if enqueue and not waits:
-        transaction.on_commit(request_drain)
+        request_drain_on_commit()
     return delivery
 
 
