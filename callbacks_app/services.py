@@ -18,6 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from callbacks_app.confirmations import email_confirmation_request
+from callbacks_app.delivery_sql import delivery_insert
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain_on_commit
 from callbacks_app.models import Delivery, DeliveryAttempt
@@ -83,15 +84,18 @@ def _delivery_create(
     # callback to it asks for the confirmation email (the engine holds the
     # delivery until then, callbacks_app.confirmations).
     email_confirmation_request(owner_id=owner_id, target=target)
-    delivery = Delivery.objects.create(
-        **subject,
-        owner_id=owner_id,
-        event=event,
-        target=target,
-        target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
-        target_origin=target_origin(target),
-        payload=payload,
-        next_attempt_at=not_before if waits else now,
+    delivery = delivery_insert(
+        Delivery(
+            **subject,
+            owner_id=owner_id,
+            event=event,
+            target=target,
+            target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
+            target_origin=target_origin(target),
+            payload=payload,
+            next_attempt_at=not_before if waits else now,
+        ),
+        now=now,
     )
     if enqueue and not waits:
         request_drain_on_commit()

@@ -16,7 +16,9 @@ through the fields' own database conversions both ways, and each is tested
 on both backends (tests/tasks_app/test_completion_sql.py).
 """
 
-from django.db import connection
+import weakref
+
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from tasks_app.models import Task
 
@@ -27,40 +29,67 @@ _BY_NAME = {field.name: field for field in _FIELDS}
 _CHECK_FIELDS = tuple(
     _BY_NAME[name] for name in ("id", "owner", "is_test", "type", "status", "params", "batch")
 )
+_CHECK_ATTNAMES = [field.attname for field in _CHECK_FIELDS]
 
 
-def _quoted(name: str) -> str:
-    return connection.ops.quote_name(name)
+class _Prepared:
+    """One connection's statements and value converters, built on its first use (the ORM's
+    compiling is what this module saves: none of it per call)."""
+
+    def __init__(self, conn):
+        quote = conn.ops.quote_name
+        table = quote(Task._meta.db_table)
+        self.check = f"SELECT {', '.join(quote(f.column) for f in _CHECK_FIELDS)} FROM {table} WHERE {quote('id')} = %s"
+        returning = ", ".join(quote(f.column) for f in _FIELDS)
+        self.leave = {}
+        for completed in (True, False):
+            names = ("status", "response", "updated_at", *(("completed_at",) if completed else ()))
+            sets = ", ".join(f"{quote(_BY_NAME[name].column)} = %s" for name in names)
+            self.leave[completed] = (
+                names,
+                f"UPDATE {table} SET {sets} WHERE {quote('id')} = %s AND {quote('status')} = %s "
+                f"RETURNING {returning}",
+            )
+        self.converters = {field: _converters(conn, field) for field in _FIELDS}
 
 
-def _columns(fields) -> str:
-    return ", ".join(_quoted(field.column) for field in fields)
+def _converters(conn, field):
+    column = field.get_col(Task._meta.db_table)
+    found = [*conn.ops.get_db_converters(column), *field.get_db_converters(conn)]
+    return column, found
 
 
-def _from_db(fields, row) -> list:
+_prepared: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _connection():
+    conn = connections[DEFAULT_DB_ALIAS]
+    prepared = _prepared.get(conn)
+    if prepared is None:
+        prepared = _prepared[conn] = _Prepared(conn)
+    return conn, prepared
+
+
+def _from_db(conn, prepared: _Prepared, fields, row) -> list:
     """``row``'s values as the fields hold them (JSON decoded, datetimes made aware, ...)."""
     values = []
     for field, value in zip(fields, row, strict=True):
-        column = field.get_col(Task._meta.db_table)
-        for converter in (*connection.ops.get_db_converters(column), *field.get_db_converters(connection)):
-            value = converter(value, column, connection)
+        column, converters = prepared.converters[field]
+        for converter in converters:
+            value = converter(value, column, conn)
         values.append(value)
     return values
 
 
-def _to_db(name: str, value):
-    return _BY_NAME[name].get_db_prep_value(value, connection)
-
-
 def task_to_check(task_id: str) -> Task | None:
     """The task with only what a completion checks before it writes (state, type, params, batch)."""
-    sql = f"SELECT {_columns(_CHECK_FIELDS)} FROM {_quoted(Task._meta.db_table)} WHERE {_quoted('id')} = %s"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [task_id])
+    conn, prepared = _connection()
+    with conn.cursor() as cursor:
+        cursor.execute(prepared.check, [task_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    return Task.from_db(connection.alias, [f.attname for f in _CHECK_FIELDS], _from_db(_CHECK_FIELDS, row))
+    return Task.from_db(conn.alias, _CHECK_ATTNAMES, _from_db(conn, prepared, _CHECK_FIELDS, row))
 
 
 def task_leave_pending(*, task_id: str, status: str, response, now, completed: bool) -> Task | None:
@@ -71,18 +100,13 @@ def task_leave_pending(*, task_id: str, status: str, response, now, completed: b
     Call it inside the transaction that records the event's callback: the row
     stays locked until it ends, as ``SELECT … FOR UPDATE`` would have kept it.
     """
-    assignments = [("status", status), ("response", response), ("updated_at", now)]
-    if completed:
-        assignments.append(("completed_at", now))
-    set_clause = ", ".join(f"{_quoted(_BY_NAME[name].column)} = %s" for name, _ in assignments)
-    sql = (
-        f"UPDATE {_quoted(Task._meta.db_table)} SET {set_clause} "
-        f"WHERE {_quoted('id')} = %s AND {_quoted('status')} = %s RETURNING {_columns(_FIELDS)}"
-    )
-    params = [_to_db(name, value) for name, value in assignments] + [task_id, Task.Status.PENDING]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    conn, prepared = _connection()
+    names, sql = prepared.leave[completed]
+    values = {"status": status, "response": response, "updated_at": now, "completed_at": now}
+    params = [_BY_NAME[name].get_db_prep_value(values[name], conn) for name in names]
+    with conn.cursor() as cursor:
+        cursor.execute(sql, [*params, task_id, Task.Status.PENDING])
         row = cursor.fetchone()
     if row is None:
         return None
-    return Task.from_db(connection.alias, _ATTNAMES, _from_db(_FIELDS, row))
+    return Task.from_db(conn.alias, _ATTNAMES, _from_db(conn, prepared, _FIELDS, row))
