@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 
-from django.db import connection, transaction
+from django.db import connection
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
@@ -115,19 +115,15 @@ class Kicks:
 kicks = Kicks()
 
 
-def request_drain(*, helper: bool = False, force: bool = False) -> None:
+def request_drain(*, helper: bool = False, force: bool = False, committed: bool = False) -> None:
     """``kicks.request_drain``: this process's kick (see ``Kicks.request_drain``)."""
-    kicks.request_drain(helper=helper, force=force)
+    kicks.request_drain(helper=helper, force=force, committed=committed)
 
 
-def request_drain_on_commit() -> None:
-    """Call inside the transaction that makes a delivery due: on PostgreSQL without Redis its
-    ``NOTIFY`` goes with the commit (and nowhere on a rollback); the kick runs after the commit."""
+def wakeup_in_transaction() -> None:
+    """Call inside the transaction that makes a delivery due, before its kick is asked for on
+    commit: on PostgreSQL without Redis, its ``NOTIFY`` goes with the commit (nowhere on a
+    rollback); elsewhere nothing (Redis is woken by the kick after the commit)."""
     channel = wakeup_channel()
     if channel is not None:
         channel.in_transaction()
-    transaction.on_commit(_request_drain_committed)
-
-
-def _request_drain_committed() -> None:
-    kicks.request_drain(committed=True)

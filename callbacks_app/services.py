@@ -20,7 +20,7 @@ from django.utils import timezone
 from callbacks_app.confirmations import email_confirmation_request
 from callbacks_app.delivery_sql import delivery_insert
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
-from callbacks_app.kicks import request_drain_on_commit
+from callbacks_app.kicks import request_drain, wakeup_in_transaction
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import batch_callback_payload, callback_payload
 from callbacks_app.targets import email_target, target_origin
@@ -98,7 +98,8 @@ def _delivery_create(
         now=now,
     )
     if enqueue and not waits:
-        request_drain_on_commit()
+        wakeup_in_transaction()  # PostgreSQL without Redis: a NOTIFY that goes with the commit
+        transaction.on_commit(lambda: request_drain(committed=True))
     return delivery
 
 

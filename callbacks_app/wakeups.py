@@ -181,8 +181,9 @@ class Listener:
             news, self._news = self._news, False
         return news
 
-    def stop(self) -> None:
-        """Stop listening, waiting ``LISTEN_SLICE`` at most: a wake-up it takes meanwhile goes
-        to nobody (the next watcher's poll or the sweep finds its delivery)."""
+    def stop(self, *, wait: bool = True) -> None:
+        """Stop listening (within ``LISTEN_SLICE``; with ``wait``, return once it has): a wake-up
+        it takes meanwhile goes to nobody (the watcher's next look or the sweep finds its delivery)."""
         self._stop.set()
-        self._thread.join(timeout=LISTEN_SLICE + 1)
+        if wait:
+            self._thread.join(timeout=LISTEN_SLICE + 1)

@@ -145,12 +145,12 @@ def reset() -> None:
     senders.shutdown(wait=False)
 
 
-def _lagging(claims: list[Claim]) -> bool:
-    """Whether some of these claims waited more than ``HELP_LAG`` seconds past their due time."""
+def _lagging(claims: list[Claim], *, allowance: float = 0.0) -> bool:
+    """Whether some of these claims waited more than ``HELP_LAG`` (+ ``allowance``) seconds past their due time."""
     if not claims:
         return False
     oldest = min(claim.delivery.next_attempt_at for claim in claims)
-    return (timezone.now() - oldest).total_seconds() > HELP_LAG
+    return (timezone.now() - oldest).total_seconds() > HELP_LAG + allowance
 
 
 def deliveries_drain(
@@ -230,6 +230,7 @@ def _drain_loop(
     while time.monotonic() < deadline:
         if watch_until is not None and watch_until - timezone.now() < WATCH / 2:
             watch_until = watch_take(holder=holder)
+        waits.watching(watch_until is not None)
         free = in_flight - len(pending)
         claimed_nothing = False
         if free <= 0 and watch_until is not None and time.monotonic() - last_help >= HELP_EVERY:
@@ -249,7 +250,11 @@ def _drain_loop(
             backlog = bool(claims) and len(claims) >= free
             # More may be due than this job keeps up with: ask another worker to help.
             # The watcher asks at most every HELP_EVERY seconds while it lags behind.
-            lagging = watch_until is not None and last_claim - last_help >= HELP_EVERY and _lagging(claims)
+            lagging = (
+                watch_until is not None
+                and last_claim - last_help >= HELP_EVERY
+                and _lagging(claims, allowance=waits.poll_lag())
+            )
             if backlog or lagging:
                 request_drain(helper=True)
                 last_help = last_claim
@@ -297,18 +302,30 @@ class _Waits:
 
     def __init__(self, *, watching: bool):
         self._event = threading.Event()
-        channel = wakeup_channel() if watching else None
-        self._listener = Listener(channel, self._event) if channel is not None else None
+        self._channel = wakeup_channel()
+        self._listener = None
+        self._stopped: list[Listener] = []
         self._woken = False
+        self.watching(watching)
+
+    def watching(self, watching: bool) -> None:
+        """Listen while the job holds the watch, and only then: a job that lost it must not
+        take the wake-ups meant for the one that holds it now."""
+        if watching and self._listener is None and self._channel is not None:
+            self._listener = Listener(self._channel, self._event)
+        elif not watching and self._listener is not None:
+            self._listener.stop(wait=False)
+            self._stopped.append(self._listener)
+            self._listener = None
 
     def close(self) -> None:
-        if self._listener is not None:
-            self._listener.stop()
+        self.watching(False)
+        for listener in self._stopped:
+            listener.stop()
 
     def watched_send(self, future: Future) -> Future:
         """``future``, which wakes the job when it finishes."""
-        if self._listener is not None:
-            future.add_done_callback(lambda _: self._event.set())
+        future.add_done_callback(lambda _: self._event.set())
         return future
 
     def claim_due(self, last_claim: float) -> bool:
@@ -316,6 +333,11 @@ class _Waits:
         if self._listener is None:
             return since >= CLAIM_EVERY
         return since >= WAKE_POLL or (self._woken and since >= WOKEN_CLAIM_GAP)
+
+    def poll_lag(self) -> float:
+        """How late a woken watcher may find a delivery that no wake-up announced (a retry
+        falling due, a lost wake-up) without lagging behind: its own looks are that far apart."""
+        return WAKE_POLL if self._listener is not None else 0.0
 
     def claimed(self) -> None:
         self._woken = False
@@ -336,7 +358,7 @@ class _Waits:
         if self._woken and free > 0:  # woken before the gap was over: claim when it is
             timeout = max(0.0, last_claim + WOKEN_CLAIM_GAP - time.monotonic())
         else:
-            timeout = WAKE_POLL if free > 0 else 0.5
+            timeout = WAKE_POLL  # also renews the watch in time, busy or not
         self._event.wait(timeout)
         self._event.clear()
         self._woken = self._listener.take_news() or self._woken
