@@ -220,21 +220,28 @@ def cpu_by_component() -> dict[str, float]:
     parent that reaps them.
     """
     components = {"benchmark": [psutil.Process()], "receiver": [], "cluster": [], "database": [], "redis": []}
+    web = []  # gunicorn's processes, where a benchmark starts it (bench/api_throughput.py)
     for child in _children:
         try:
             parent = psutil.Process(child.pid)
             family = [parent, *parent.children(recursive=True)]
         except psutil.NoSuchProcess:
             continue
-        kind = "receiver" if "receiver.py" in " ".join(parent.cmdline()) else "cluster"
+        command = " ".join(parent.cmdline())
+        if "gunicorn" in command:
+            web += family
+            continue
+        kind = "receiver" if "receiver.py" in command else "cluster"
         components[kind] += family
+    if web:
+        components["web"] = web
     for proc in psutil.process_iter(["name"]):
         if proc.info["name"] in ("postgres", "postmaster"):
             components["database"].append(proc)
         elif proc.info["name"] == "redis-server":
             components["redis"].append(proc)
     return {
-        name: _cpu_seconds(procs, reaped=name in ("cluster", "database"))
+        name: _cpu_seconds(procs, reaped=name in ("cluster", "database", "web"))
         for name, procs in components.items()
     }
 

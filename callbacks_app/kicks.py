@@ -20,6 +20,7 @@ from django.db import connection
 from django_q.brokers import get_broker
 from django_q.tasks import async_task
 
+from callbacks_app.wakeups import wakeup_channel
 from callbacks_app.watch import WatchGlance
 
 logger = logging.getLogger(__name__)
@@ -44,17 +45,20 @@ class Kicks:
             self._broker = get_broker()
         return self._broker
 
-    def request_drain(self, *, helper: bool = False, force: bool = False) -> None:
+    def request_drain(self, *, helper: bool = False, force: bool = False, committed: bool = False) -> None:
         """Make sure a drain job runs soon: now, or at the end of the current interval.
 
-        Nothing is queued while a drain job watches the ledger, unless the kick
-        asks for a ``helper``: a drain job asks for a second one when it finds
-        more due than it has room for. ``force`` kicks at once, watched or not:
-        a drain job whose time is up asks for its successor.
+        Nothing is queued while a drain job watches the ledger (the watcher is
+        woken instead), unless the kick asks for a ``helper``: a drain job asks
+        for a second one when it finds more due than it has room for. ``force``
+        kicks at once, watched or not: a drain job whose time is up asks for its
+        successor. ``committed``: the kick of a commit that recorded a delivery
+        (whose transaction may have sent the wake-up already).
         """
         if not (helper or force):
             try:
                 if self._watch.watched():
+                    self._wake_watcher(committed=committed)
                     return
             except Exception:
                 logger.exception("Could not tell whether a drain job watches; kicking")
@@ -92,6 +96,15 @@ class Kicks:
         self._enqueue_drain()
         connection.close()  # this timer thread's own connection (ORM broker)
 
+    def _wake_watcher(self, *, committed: bool) -> None:
+        channel = wakeup_channel()
+        if channel is None or (committed and channel.wakes_at_commit):
+            return
+        try:
+            channel.wake()
+        except Exception:
+            logger.exception("Could not wake the watching drain job; it finds the work at its next look")
+
     def _enqueue_drain(self) -> None:
         try:
             async_task(DRAIN_JOB, broker=self.broker(), task_name="drain deliveries")
@@ -102,6 +115,15 @@ class Kicks:
 kicks = Kicks()
 
 
-def request_drain(*, helper: bool = False, force: bool = False) -> None:
+def request_drain(*, helper: bool = False, force: bool = False, committed: bool = False) -> None:
     """``kicks.request_drain``: this process's kick (see ``Kicks.request_drain``)."""
-    kicks.request_drain(helper=helper, force=force)
+    kicks.request_drain(helper=helper, force=force, committed=committed)
+
+
+def wakeup_in_transaction() -> None:
+    """Call inside the transaction that makes a delivery due, before its kick is asked for on
+    commit: on PostgreSQL without Redis, its ``NOTIFY`` goes with the commit (nowhere on a
+    rollback); elsewhere nothing (Redis is woken by the kick after the commit)."""
+    channel = wakeup_channel()
+    if channel is not None:
+        channel.in_transaction()

@@ -194,6 +194,9 @@ class DeliveryAttempt(models.Model):
     # opened (SPEC §8): its error and response excerpt are shown to operators,
     # never to the customer.
     private_target = models.BooleanField(default=False)
+    # When the delivery was due as this attempt was claimed (its ``next_attempt_at``):
+    # how late an attempt started. None for attempts recorded before it was kept.
+    due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["delivery", "number"]

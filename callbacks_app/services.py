@@ -18,8 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from callbacks_app.confirmations import email_confirmation_request
+from callbacks_app.delivery_sql import delivery_insert
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
-from callbacks_app.kicks import request_drain
+from callbacks_app.kicks import request_drain, wakeup_in_transaction
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import batch_callback_payload, callback_payload, sample_callback_payload
 from callbacks_app.targets import email_target, target_origin
@@ -83,18 +84,22 @@ def _delivery_create(
     # callback to it asks for the confirmation email (the engine holds the
     # delivery until then, callbacks_app.confirmations).
     email_confirmation_request(owner_id=owner_id, target=target)
-    delivery = Delivery.objects.create(
-        **subject,
-        owner_id=owner_id,
-        event=event,
-        target=target,
-        target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
-        target_origin=target_origin(target),
-        payload=payload,
-        next_attempt_at=not_before if waits else now,
+    delivery = delivery_insert(
+        Delivery(
+            **subject,
+            owner_id=owner_id,
+            event=event,
+            target=target,
+            target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
+            target_origin=target_origin(target),
+            payload=payload,
+            next_attempt_at=not_before if waits else now,
+        ),
+        now=now,
     )
     if enqueue and not waits:
-        transaction.on_commit(request_drain)
+        wakeup_in_transaction()  # PostgreSQL without Redis: a NOTIFY that goes with the commit
+        transaction.on_commit(lambda: request_drain(committed=True))
     return delivery
 
 

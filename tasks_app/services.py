@@ -31,6 +31,7 @@ from django_q.tasks import async_task
 
 from callbacks_app.services import CallbackEvent, callback_delivery_create
 from scalehooks.timestamps import format_timestamp
+from tasks_app import completion_sql
 from tasks_app.attachments import attachment_fetch
 from tasks_app.batches import batch_progress, batch_task_join, task_batch_is_staging
 from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
@@ -167,20 +168,45 @@ def _require_status(task: Task, *allowed: str, action: str) -> None:
 
 
 def task_complete(*, task_id: str, response) -> Task:
-    """``pending`` → ``completed`` with a response valid for the task's type; completion callback."""
+    """``pending`` → ``completed`` with a response valid for the task's type; completion callback.
+
+    The response is validated before anything is written; the change itself is
+    one conditional statement (``completion_sql``), which a concurrent change
+    that got there first makes a ``TaskStateConflict``.
+    """
+    checked = completion_sql.task_to_check(task_id)
+    if checked is None:
+        raise Task.DoesNotExist(f"Task {task_id} does not exist.")
+    _require_status(checked, Task.Status.PENDING, action="complete")
+    if task_batch_is_staging(checked):
+        raise TaskStateConflict(
+            f"Cannot complete task {checked.id}: its batch {checked.batch!r} is staging (finalize it first)."
+        )
+    response = get_task_type(checked.type).validate_response(params=checked.params, response=response)
+    return _leave_pending(
+        task_id, status=Task.Status.COMPLETED, response=response, action="complete", completed=True
+    )
+
+
+def _leave_pending(task_id: str, *, status: str, response, action: str, completed: bool) -> Task:
+    """The task moved from ``pending`` to ``status`` with its callback and its batch's progress,
+    in one transaction; ``TaskStateConflict`` (or ``Task.DoesNotExist``) when it was not pending."""
+    event = CallbackEvent.COMPLETED if completed else CallbackEvent.ERROR
     with transaction.atomic():
-        task = task_locked(task_id)
-        _require_status(task, Task.Status.PENDING, action="complete")
-        if task_batch_is_staging(task):
-            raise TaskStateConflict(
-                f"Cannot complete task {task.id}: its batch {task.batch!r} is staging (finalize it first)."
+        task = completion_sql.task_leave_pending(
+            task_id=task_id, status=status, response=response, now=timezone.now(), completed=completed
+        )
+        if task is None:
+            _require_status(
+                Task.objects.only("id", "status").get(id=task_id), Task.Status.PENDING, action=action
             )
-        _complete(task, response=response)
+        callback_delivery_create(task=task, event=event)
+        batch_progress(task=task)
     return task
 
 
 def _complete(task: Task, *, response) -> None:
-    """``task`` (locked or new, in the caller's transaction) completed with ``response``."""
+    """``task`` (new, in the caller's transaction: a test task completing itself) completed with ``response``."""
     task.response = get_task_type(task.type).validate_response(params=task.params, response=response)
     task.status = Task.Status.COMPLETED
     task.completed_at = timezone.now()
@@ -190,15 +216,9 @@ def _complete(task: Task, *, response) -> None:
 
 
 def _fail(task_id: str, *, response: dict, action: str) -> Task:
-    with transaction.atomic():
-        task = task_locked(task_id)
-        _require_status(task, Task.Status.PENDING, action=action)
-        task.status = Task.Status.ERROR
-        task.response = response
-        task.save(update_fields=["status", "response", "updated_at"])
-        callback_delivery_create(task=task, event=CallbackEvent.ERROR)
-        batch_progress(task=task)
-    return task
+    return _leave_pending(
+        task_id, status=Task.Status.ERROR, response=response, action=action, completed=False
+    )
 
 
 def task_error(*, task_id: str, error: str) -> Task:

@@ -24,6 +24,7 @@ from callbacks_app.engine.picking import (
 from callbacks_app.engine.recording import attempts_record
 from callbacks_app.kicks import request_drain
 from callbacks_app.pausing import deliveries_due_unpaused  # target health (SPEC §16): paused targets wait
+from callbacks_app.wakeups import Listener, wakeup_channel
 from callbacks_app.watch import WATCH, watch_release, watch_take
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,8 @@ logger = logging.getLogger(__name__)
 DRAIN_TIME_BUDGET = 10.0  # seconds a drain job takes new work before it hands over
 RECORD_GATHER = 0.01  # seconds to wait for more finished sends to record together
 CLAIM_EVERY = 0.02  # seconds between claims while work trickles in (at once while it piles up)
+WOKEN_CLAIM_GAP = 0.01  # seconds at least between claims a wake-up asks for (a claim takes a batch)
+WAKE_POLL = 0.1  # seconds: a watcher woken by commits still looks this often (a lost wake-up)
 DRAIN_LINGER = 0.5  # seconds the watching drain job stays after the last work it found
 HELP_LAG = 0.1  # seconds: a watcher that claims deliveries due longer ago than this asks for help
 HELP_EVERY = 0.5  # seconds between a lagging watcher's calls for help
@@ -142,12 +145,12 @@ def reset() -> None:
     senders.shutdown(wait=False)
 
 
-def _lagging(claims: list[Claim]) -> bool:
-    """Whether some of these claims waited more than ``HELP_LAG`` seconds past their due time."""
+def _lagging(claims: list[Claim], *, allowance: float = 0.0) -> bool:
+    """Whether some of these claims waited more than ``HELP_LAG`` (+ ``allowance``) seconds past their due time."""
     if not claims:
         return False
     oldest = min(claim.delivery.next_attempt_at for claim in claims)
-    return (timezone.now() - oldest).total_seconds() > HELP_LAG
+    return (timezone.now() - oldest).total_seconds() > HELP_LAG + allowance
 
 
 def deliveries_drain(
@@ -193,6 +196,31 @@ def _drain(
 ) -> int:
     """The loop of ``deliveries_drain``; leaves what is still in ``pending`` to its caller."""
     watch_until = watch_take(holder=holder)
+    waits = _Waits(watching=watch_until is not None)
+    try:
+        return _drain_loop(
+            holder=holder,
+            pending=pending,
+            time_budget=time_budget,
+            in_flight=in_flight,
+            linger=linger,
+            watch_until=watch_until,
+            waits=waits,
+        )
+    finally:
+        waits.close()
+
+
+def _drain_loop(
+    *,
+    holder: str,
+    pending: dict[Future, Claim],
+    time_budget: float,
+    in_flight: int,
+    linger: float,
+    watch_until,
+    waits: "_Waits",
+) -> int:
     deadline = time.monotonic() + time_budget
     sent = 0
     idle_claims = 0
@@ -202,6 +230,7 @@ def _drain(
     while time.monotonic() < deadline:
         if watch_until is not None and watch_until - timezone.now() < WATCH / 2:
             watch_until = watch_take(holder=holder)
+        waits.watching(watch_until is not None)
         free = in_flight - len(pending)
         claimed_nothing = False
         if free <= 0 and watch_until is not None and time.monotonic() - last_help >= HELP_EVERY:
@@ -210,17 +239,22 @@ def _drain(
             request_drain(helper=True)
             last_help = time.monotonic()
         # With no slot free, another account's work may still be owed its share (picking).
-        if (free > 0 or pending) and (backlog or time.monotonic() - last_claim >= CLAIM_EVERY):
+        if (free > 0 or pending) and (backlog or waits.claim_due(last_claim)):
             held = [(claim.delivery.owner_id, claim.delivery.target_origin) for claim in pending.values()]
             picked = deliveries_to_send(now=timezone.now(), limit=max(free, 0), held=held, slots=in_flight)
             claims = deliveries_claim(ids=picked)
             last_claim = time.monotonic()
+            waits.claimed()
             for claim in claims:
-                pending[senders.submit(claim)] = claim
+                pending[waits.watched_send(senders.submit(claim))] = claim
             backlog = bool(claims) and len(claims) >= free
             # More may be due than this job keeps up with: ask another worker to help.
             # The watcher asks at most every HELP_EVERY seconds while it lags behind.
-            lagging = watch_until is not None and last_claim - last_help >= HELP_EVERY and _lagging(claims)
+            lagging = (
+                watch_until is not None
+                and last_claim - last_help >= HELP_EVERY
+                and _lagging(claims, allowance=waits.poll_lag())
+            )
             if backlog or lagging:
                 request_drain(helper=True)
                 last_help = last_claim
@@ -240,13 +274,7 @@ def _drain(
                 watch_until = watch_take(holder=holder)
                 backlog, last_work = True, time.monotonic()
                 continue
-        # Look again soon while work comes; back off while nothing new comes.
-        timeout = min(0.5, 0.01 * 2**idle_claims, CLAIM_EVERY if free > 0 else 0.5)
-        if pending:
-            done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-        else:
-            done = set()
-            time.sleep(timeout)
+        done = waits.wait(pending, idle_claims=idle_claims, free=free, last_claim=last_claim)
         if done:
             # Sends started together finish together: gather those that finish
             # within a few more milliseconds into the same transaction.
@@ -261,3 +289,77 @@ def _drain(
     if time.monotonic() >= deadline and deliveries_due_unpaused(now=timezone.now()).exists():
         request_drain(force=True)
     return sent
+
+
+class _Waits:
+    """How a drain job waits between claims: for a send to finish, a wake-up, or its next poll.
+
+    A watching job on a deployment with a wake-up channel (``callbacks_app.wakeups``)
+    is woken by the commits that make deliveries due and claims then (at most every
+    ``WOKEN_CLAIM_GAP``), looking of its own accord every ``WAKE_POLL``. Without a
+    channel (SQLite), and in a helper, it polls every ``CLAIM_EVERY`` while work comes.
+    """
+
+    def __init__(self, *, watching: bool):
+        self._event = threading.Event()
+        self._channel = wakeup_channel()
+        self._listener = None
+        self._stopped: list[Listener] = []
+        self._woken = False
+        self.watching(watching)
+
+    def watching(self, watching: bool) -> None:
+        """Listen while the job holds the watch, and only then: a job that lost it must not
+        take the wake-ups meant for the one that holds it now."""
+        if watching and self._listener is None and self._channel is not None:
+            self._listener = Listener(self._channel, self._event)
+        elif not watching and self._listener is not None:
+            self._listener.stop(wait=False)
+            self._stopped.append(self._listener)
+            self._listener = None
+
+    def close(self) -> None:
+        self.watching(False)
+        for listener in self._stopped:
+            listener.stop()
+
+    def watched_send(self, future: Future) -> Future:
+        """``future``, which wakes the job when it finishes."""
+        future.add_done_callback(lambda _: self._event.set())
+        return future
+
+    def claim_due(self, last_claim: float) -> bool:
+        since = time.monotonic() - last_claim
+        if self._listener is None:
+            return since >= CLAIM_EVERY
+        return since >= WAKE_POLL or (self._woken and since >= WOKEN_CLAIM_GAP)
+
+    def poll_lag(self) -> float:
+        """How late a woken watcher may find a delivery that no wake-up announced (a retry
+        falling due, a lost wake-up) without lagging behind: its own looks are that far apart."""
+        return WAKE_POLL if self._listener is not None else 0.0
+
+    def claimed(self) -> None:
+        self._woken = False
+
+    def wait(self, pending: dict, *, idle_claims: int, free: int, last_claim: float) -> set[Future]:
+        """Wait as the job's state asks; the sends that finished."""
+        if self._listener is None:
+            # Look again soon while work comes; back off while nothing new comes.
+            timeout = min(0.5, 0.01 * 2**idle_claims, CLAIM_EVERY if free > 0 else 0.5)
+            if pending:
+                done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
+                return done
+            time.sleep(timeout)
+            return set()
+        done = {future for future in pending if future.done()}
+        if done:
+            return done
+        if self._woken and free > 0:  # woken before the gap was over: claim when it is
+            timeout = max(0.0, last_claim + WOKEN_CLAIM_GAP - time.monotonic())
+        else:
+            timeout = WAKE_POLL  # also renews the watch in time, busy or not
+        self._event.wait(timeout)
+        self._event.clear()
+        self._woken = self._listener.take_news() or self._woken
+        return {future for future in pending if future.done()}

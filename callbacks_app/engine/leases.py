@@ -3,7 +3,8 @@
 The lease (``lease_token`` / ``leased_until``) works the same on SQLite and
 PostgreSQL: two workers never send the same attempt, and a delivery whose
 worker died is taken again once its lease expires. This module owns the
-lease's transitions: the claim (lease, attempt count, attempt row), the
+lease's transitions: the claim (lease, attempt count, attempt row: two
+hand-written statements, ``engine.claim_sql``), the
 exhausted case (a claim finds no attempt left), the hold (an email delivery
 that may not be sent yet, ``callbacks_app.confirmations.email_holds``, waits
 with its attempt given back, or fails once its window closes), and the end of
@@ -16,13 +17,12 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Value
-from django.db.models.functions import Coalesce
+from django.db.models import F
 from django.utils import timezone
 
 from callbacks_app import retry
 from callbacks_app.confirmations import Hold, email_holds
-from callbacks_app.engine.picking import deliveries_due
+from callbacks_app.engine import claim_sql
 from callbacks_app.envelope import request_headers
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
@@ -85,16 +85,7 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
     token = new_lease_token()
     with transaction.atomic():
         lock_tasks_of(delivery_ids=ids)
-        claimed = (
-            deliveries_due(now=now)
-            .filter(id__in=ids)
-            .update(
-                lease_token=token,
-                leased_until=now + send_lease(),
-                attempt_count=F("attempt_count") + 1,
-                first_attempt_at=Coalesce("first_attempt_at", Value(now)),
-            )
-        )
+        claimed = claim_sql.deliveries_lease(ids=ids, token=token, now=now, until=now + send_lease())
         if not claimed:
             return []
         deliveries = list(
@@ -113,16 +104,7 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
                 _finish_exhausted(delivery=delivery, token=token, now=now)
             else:
                 live.append(delivery)
-        attempts = DeliveryAttempt.objects.bulk_create(
-            DeliveryAttempt(
-                delivery=delivery,
-                number=delivery.attempt_count,
-                started_at=now,
-                due_at=delivery.next_attempt_at,
-                error=DeliveryAttempt.UNFINISHED,
-            )
-            for delivery in live
-        )
+        attempts = claim_sql.attempts_open(deliveries=live, now=now)
     owners = {delivery.owner_id for delivery in live}
     profiles = {p.user_id: p for p in Profile.objects.filter(user_id__in=owners)}
     return [

@@ -1,0 +1,46 @@
+"""The delivery row of a completion in hand-written SQL: one prepared ``INSERT`` per callback.
+
+Every completion records its callback's delivery (``services.callback_delivery_create``,
+in the completion's transaction). Through the ORM, ``Delivery.objects.create``
+compiled the 16-column ``INSERT`` anew for each one (docs/benchmarks.md, issue 15);
+here the statement is built once per connection and every value goes through its
+field's own ``get_db_prep_save``, so the row is what the ORM would have written.
+
+The rule (docs/architecture.md): hand-written SQL only in the module of its hot
+path, the same text on SQLite and PostgreSQL, tested on both
+(tests/callbacks_app/test_delivery_sql.py). Only ``callbacks_app`` tables here.
+"""
+
+import weakref
+
+from django.db import DEFAULT_DB_ALIAS, connections
+
+from callbacks_app.models import Delivery
+
+_FIELDS = tuple(Delivery._meta.concrete_fields)
+_statements: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _insert_sql(conn) -> str:
+    sql = _statements.get(conn)
+    if sql is None:
+        quote = conn.ops.quote_name
+        columns = ", ".join(quote(field.column) for field in _FIELDS)
+        marks = ", ".join(["%s"] * len(_FIELDS))
+        sql = _statements[conn] = f"INSERT INTO {quote(Delivery._meta.db_table)} ({columns}) VALUES ({marks})"
+    return sql
+
+
+def delivery_insert(delivery: Delivery, *, now) -> Delivery:
+    """Store the new ``delivery`` (its ``created_at`` = ``now``) in one ``INSERT``; the same object, saved.
+
+    The caller fills what ``Delivery.save`` would (``owner_id``, ``target_origin``).
+    """
+    conn = connections[DEFAULT_DB_ALIAS]
+    delivery.created_at = now
+    params = [field.get_db_prep_save(getattr(delivery, field.attname), conn) for field in _FIELDS]
+    with conn.cursor() as cursor:
+        cursor.execute(_insert_sql(conn), params)
+    delivery._state.adding = False
+    delivery._state.db = conn.alias
+    return delivery

@@ -1,0 +1,107 @@
+"""The claim's hand-written statements (``callbacks_app.engine.claim_sql``), on the suite's backend
+(SQLite, then PostgreSQL in ``make test-postgres``)."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from callbacks_app.engine import claim_sql
+from callbacks_app.engine.leases import deliveries_claim
+from callbacks_app.models import Delivery, DeliveryAttempt
+from tests.factories import DeliveryFactory, TaskFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def task(account):
+    return TaskFactory(owner=account.user)
+
+
+def delivery(task, **kwargs):
+    return DeliveryFactory(task=task, owner_id=task.owner_id, payload="{}", **kwargs)
+
+
+def test_the_lease_takes_only_what_is_pending_due_and_free(task):
+    now = timezone.now()
+    due = delivery(task, due=True)
+    first_at = now - timedelta(minutes=1)
+    retried = delivery(task, due=True, attempt_count=1, first_attempt_at=first_at)
+    later = delivery(task, status="pending", next_attempt_at=now + timedelta(minutes=1))
+    held = delivery(task, due=True, lease_token="other", leased_until=now + timedelta(minutes=1))
+    lapsed = delivery(task, due=True, lease_token="dead", leased_until=now - timedelta(seconds=1))
+    finished = delivery(task, next_attempt_at=now - timedelta(seconds=1))  # succeeded
+    ids = [d.id for d in (due, retried, later, held, lapsed, finished)]
+    until = now + timedelta(seconds=40)
+
+    taken = claim_sql.deliveries_lease(ids=ids, token="mine", now=now, until=until)
+
+    assert taken == 3
+    rows = {d.id: d for d in Delivery.objects.filter(id__in=ids)}
+    for taken_one in (due, retried, lapsed):
+        row = rows[taken_one.id]
+        assert (row.lease_token, row.leased_until) == ("mine", until)
+        assert row.attempt_count == taken_one.attempt_count + 1
+    assert rows[due.id].first_attempt_at == now
+    assert rows[retried.id].first_attempt_at == first_at  # the first attempt's time is kept
+    for left in (later, held, finished):
+        assert (rows[left.id].lease_token, rows[left.id].attempt_count) == (
+            left.lease_token,
+            left.attempt_count,
+        )
+
+
+def test_a_lease_loses_to_another_workers_lease_taken_first(task):
+    now = timezone.now()
+    one = delivery(task, due=True)
+    assert (
+        claim_sql.deliveries_lease(ids=[one.id], token="a", now=now, until=now + timedelta(seconds=40)) == 1
+    )
+    assert (
+        claim_sql.deliveries_lease(ids=[one.id], token="b", now=now, until=now + timedelta(seconds=40)) == 0
+    )
+    assert Delivery.objects.get(id=one.id).lease_token == "a"
+
+
+def test_the_attempts_open_unfinished_in_one_insert_with_their_number_and_due_time(task):
+    now = timezone.now()
+    due_times = [now - timedelta(seconds=s) for s in (3, 2, 1)]
+    deliveries = [
+        delivery(task, due=True, next_attempt_at=t, attempt_count=n)
+        for n, t in zip((1, 2, 5), due_times, strict=True)
+    ]
+
+    attempts = claim_sql.attempts_open(deliveries=deliveries, now=now)
+
+    assert [a.delivery_id for a in attempts] == [d.id for d in deliveries]
+    stored = {a.id: a for a in DeliveryAttempt.objects.filter(delivery__in=deliveries)}
+    assert set(stored) == {a.id for a in attempts}
+    for attempt, source in zip(attempts, deliveries, strict=True):
+        row = stored[attempt.id]
+        assert (row.delivery_id, row.number, row.started_at, row.due_at) == (
+            source.id,
+            source.attempt_count,
+            now,
+            source.next_attempt_at,
+        )
+        assert (row.error, row.succeeded, row.status_code, row.request_headers) == (
+            DeliveryAttempt.UNFINISHED,
+            False,
+            None,
+            {},
+        )
+        assert (attempt.number, attempt.due_at) == (row.number, row.due_at)
+
+
+def test_a_claim_leases_counts_and_opens_an_attempt_due_when_the_delivery_was(task):
+    due_at = timezone.now() - timedelta(seconds=2)
+    one = delivery(task, due=True, next_attempt_at=due_at, target="http://127.0.0.1:9/callback")
+
+    (claim,) = deliveries_claim(ids=[one.id])
+
+    row = Delivery.objects.get(id=one.id)
+    assert (row.lease_token, row.attempt_count) == (claim.token, 1)
+    attempt = DeliveryAttempt.objects.get(delivery=one)
+    assert (attempt.id, attempt.number, attempt.due_at) == (claim.attempt.id, 1, due_at)
+    assert deliveries_claim(ids=[one.id]) == []  # held now
