@@ -84,6 +84,10 @@ def _delivery_create(
     # callback to it asks for the confirmation email (the engine holds the
     # delivery until then, callbacks_app.confirmations).
     email_confirmation_request(owner_id=owner_id, target=target)
+    # What ``Delivery.save`` would fill, and ``delivery_insert`` does not: the side it is of.
+    subject_object = subject.get("task") or subject.get("batch")
+    if subject_object is not None:
+        subject = {**subject, "is_test": subject_object.is_test}
     delivery = delivery_insert(
         Delivery(
             **subject,

@@ -181,3 +181,21 @@ def test_a_redirect_never_leaves_the_site(portal):
     assert answer["Location"] == "/portal/"
     answer = portal.post("/portal/settings/test-callback", HTTP_REFERER="https://evil.example/x")
     assert answer["Location"] == "/portal/"
+
+
+def test_a_test_keys_callback_is_shown_on_the_test_side_only(
+    customer_test_mode, portal, portal_live, account
+):
+    """The whole path of a test task's callback, through the API (it completes itself, §13):
+    its delivery is the test side's, however the completion writes it."""
+    created = customer_test_mode.post(
+        "/v1/task/categorization",
+        {"callback_url": "https://example.com/hook", "attachment": "a", "categories": ["x", "y"]},
+        format="json",
+    )
+    assert created.status_code == 200, created.content
+    delivery = Delivery.objects.get(task_id=created.json()["task_id"])
+    assert delivery.is_test
+    assert delivery.id in portal.get("/portal/callbacks").content.decode()
+    assert delivery.id not in portal_live.get("/portal/callbacks").content.decode()
+    assert portal_live.get(f"/portal/callbacks/{delivery.id}").status_code == 404
