@@ -130,12 +130,13 @@ def main():
     busy = [x for x in sampler.in_flight if x > 0]
     steady = busy[len(busy) // 5 : len(busy) * 4 // 5] or busy or [0]
     workers = settings.Q_WORKERS
-    slots = workers * settings.CALLBACK_SENDS_IN_FLIGHT
+    slots_per_job = getattr(settings, "CALLBACK_SENDS_IN_FLIGHT", 64)  # 64 before issue 15
+    slots = workers * slots_per_job
     per_origin = args.receivers * settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET
     limit = min(slots, per_origin, n)
     print(
         f"backend {args.backend}, {workers} workers, CALLBACK_SENDS_IN_FLIGHT "
-        f"{settings.CALLBACK_SENDS_IN_FLIGHT}, {args.accounts} account(s), {args.receivers} receiver(s) "
+        f"{slots_per_job}, {args.accounts} account(s), {args.receivers} receiver(s) "
         f"answering after {args.delay:g} s, {n} callbacks (all delivered: {delivered})"
     )
     print(f"rate                {rate:8.0f} callbacks/s (first to last receipt)")
