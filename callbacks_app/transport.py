@@ -134,7 +134,11 @@ async def _post(
             check_literal(parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 80), reach)
             session = guarded_session(reach.account_networks)
             async with session.post(
-                url, data=body, headers={"User-Agent": USER_AGENT, **headers}, allow_redirects=False
+                url,
+                data=body,
+                headers={"User-Agent": USER_AGENT, **headers},
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.CALLBACK_CONNECT_TIMEOUT),
             ) as response:
                 attempt.status = response.status
                 note_peer(reach, response)

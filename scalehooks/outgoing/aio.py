@@ -132,7 +132,7 @@ class EventLoopThread:
             session = self._sessions[key] = aiohttp.ClientSession(
                 connector=connector,
                 trust_env=False,  # no proxies or netrc from the environment: the guard must see the target
-                timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.CALLBACK_CONNECT_TIMEOUT),
+                timeout=aiohttp.ClientTimeout(total=None),  # each request gives its own limits
             )
         return session
 
