@@ -82,8 +82,9 @@ def configure(backend: str, **env) -> dict:
     return settings
 
 
-def start_receiver(port: int = 9100, extra_ports: int = 0) -> str:
-    """The benchmark receiver on ``port`` (and the ``extra_ports`` next ports: more origins)."""
+def start_receiver(port: int = 9100, extra_ports: int = 0, *receiver_args: str) -> str:
+    """The benchmark receiver on ``port`` (and the ``extra_ports`` next ports: more origins;
+    ``receiver_args``: more of ``bench/receiver.py``'s options)."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -92,6 +93,7 @@ def start_receiver(port: int = 9100, extra_ports: int = 0) -> str:
             str(port),
             "--extra-ports",
             str(extra_ports),
+            *receiver_args,
         ],
         start_new_session=True,
     )

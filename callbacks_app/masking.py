@@ -7,6 +7,7 @@ receiver re-encoded it (upper-cased, percent-encoded, …: ``echoed_forms``).
 """
 
 import base64
+import functools
 import re
 from urllib.parse import quote
 
@@ -32,7 +33,8 @@ def secret_values(*, profile: Profile, headers: dict[str, str]) -> list[str]:
     return [v for v in values if v]
 
 
-def echoed_forms(value: str) -> set[str]:
+@functools.lru_cache(maxsize=4096)  # the keys and secrets of an account come back at every attempt
+def echoed_forms(value: str) -> frozenset[str]:
     """The forms in which a receiver may echo a secret back, besides verbatim: percent-encoded
     (a query string, a form), with JSON's escaped slash, and, for a base64 secret, the hex
     of its bytes. ``scrub`` matches them ignoring case (an upper-cased key, ``%2b``)."""
@@ -43,14 +45,15 @@ def echoed_forms(value: str) -> set[str]:
         raw = b""
     if len(raw) >= 16:  # a key, a signing secret or a signature: not a short word
         forms.add(raw.hex())
-    return forms
+    return frozenset(forms)
 
 
 def scrub(text: str, secret_values: list[str]) -> str:
     """``text`` with every occurrence of a secret replaced by ``***`` (a receiver
     may echo our request headers back in its answer or error), in any of its
     ``echoed_forms`` and in any case."""
-    if not text:
+    # Every form of a secret is at least as long as the secret: a short answer ("ok") holds none.
+    if not text or not secret_values or len(text) < min(len(value) for value in secret_values):
         return text
     # Most answers echo nothing: a substring test first, and a pattern only for what is
     # there (the signatures differ at every attempt, so a pattern of all would be compiled

@@ -1,25 +1,31 @@
 """Sending one callback: over HTTP or by email. Nothing here touches the database.
 
-HTTP goes through the project's one outgoing session
-(``scalehooks.outgoing.outgoing_session``: no redirects, the address guard,
-the default timeouts from settings). The senders return a ``CallbackResult``
+HTTP goes through this process's outgoing event loop and its guarded aiohttp
+sessions (``scalehooks.outgoing.aio``: the address guard, the connection
+pinned to the checked address); no redirects, one wall-clock limit on the
+whole attempt (issue 15: a send waiting on a slow receiver costs a socket,
+not a thread). Email goes through Django's backend, on a thread. The senders return a ``CallbackResult``
 for every outcome and never raise for a network failure: the caller records
 what happened, whatever happened.
 """
 
+import asyncio
 import dataclasses
 import email.utils
 import logging
+import os
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import requests
+import aiohttp
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 
 from callbacks_app.retry import RETRY_WINDOW
-from scalehooks.outgoing import ForbiddenAddress, outgoing_session, reaching
+from scalehooks.outgoing import USER_AGENT, ForbiddenAddress, Reach, reaching
+from scalehooks.outgoing.aio import check_literal, guarded_session, note_peer, outgoing_loop
+from scalehooks.outgoing.guard import DEFAULT_PORTS
 from scalehooks.outgoing.redaction import without_url_queries
 
 logger = logging.getLogger(__name__)
@@ -65,90 +71,121 @@ def parse_retry_after(value: str | None) -> float | None:
 def send_callback_http(
     *, url: str, body: bytes, headers: dict[str, str], account_networks=(), timeout: float | None = None
 ) -> CallbackResult:
-    """POST ``body`` to ``url``; success is any 2xx, a redirect is a failure.
+    """``send_callback_http_async`` from a thread: runs it on this process's outgoing event loop."""
+    return outgoing_loop.run(
+        send_callback_http_async(
+            url=url, body=body, headers=headers, account_networks=account_networks, timeout=timeout
+        )
+    )
+
+
+async def send_callback_http_async(
+    *, url: str, body: bytes, headers: dict[str, str], account_networks=(), timeout: float | None = None
+) -> CallbackResult:
+    """POST ``body`` to ``url`` (on the outgoing event loop); success is any 2xx, a redirect is a failure.
 
     The attempt ends within ``timeout`` seconds (``CALLBACK_TIMEOUT`` by
-    default) of its start, answer included: the outgoing session holds every
-    socket operation to that deadline (``scalehooks.outgoing.deadline``), so a
-    receiver that drips its headers or its body is cut off and the attempt
-    recorded as timed out.
+    default) of its start, answer included: one wall-clock limit on the
+    connection, the request, the headers and the body, so a receiver that
+    drips its headers or its body is cut off and the attempt recorded as
+    timed out. At most ``MAX_RESPONSE_READ`` bytes of the answer are read.
 
     ``account_networks``: the otherwise forbidden networks the sending account
-    may reach (``Profile.allowed_networks``)."""
+    may reach (``Profile.allowed_networks``); the connection goes to the
+    address the guard checked (``scalehooks.outgoing.aio``)."""
     with reaching(account_networks) as reach:
-        result = _post(url=url, body=body, headers=headers, timeout=timeout)
+        result = await _post(url=url, body=body, headers=headers, timeout=timeout, reach=reach)
     if reach.private:
         result = dataclasses.replace(result, private_target=True)
     if reach.address is not None:
         hostname = urlsplit(url).hostname or ""
         if hostname and hostname.strip("[]") != str(reach.address):
-            # requests names the connection by the address it was pinned to: not
-            # shown to customers, who see the name they gave.
+            # Not shown to customers, who see the name they gave.
             result = dataclasses.replace(result, error=result.error.replace(str(reach.address), hostname))
     return result
 
 
-def _post(*, url: str, body: bytes, headers: dict[str, str], timeout: float | None) -> CallbackResult:
-    total_timeout = settings.CALLBACK_TIMEOUT if timeout is None else timeout
-    started = time.monotonic()
-    deadline = started + total_timeout
+class _Attempt:
+    """The clock of one POST: its limit, and how far it got (for the error text)."""
 
-    def elapsed_ms() -> int:
-        return int((time.monotonic() - started) * 1000)
+    def __init__(self, limit: float):
+        self.limit = limit
+        self.started = time.monotonic()
+        self.status: int | None = None  # the answer's, once its status line and headers came
 
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+    def failed(self, error: str) -> CallbackResult:
+        return CallbackResult(ok=False, duration_ms=self.elapsed_ms(), status_code=self.status, error=error)
+
+    def timed_out(self) -> CallbackResult:
+        where = " reading the answer" if self.status is not None else ""
+        return self.failed(f"Timed out after {self.limit:g} s{where}")
+
+
+async def _post(
+    *, url: str, body: bytes, headers: dict[str, str], timeout: float | None, reach: Reach
+) -> CallbackResult:
+    attempt = _Attempt(settings.CALLBACK_TIMEOUT if timeout is None else timeout)
     try:
-        response = outgoing_session().post(
-            url,
-            data=body,
-            headers=headers,
-            stream=True,
-            timeout=(settings.CALLBACK_CONNECT_TIMEOUT, total_timeout),
-        )
+        async with asyncio.timeout(attempt.limit):
+            parts = urlsplit(url)
+            check_literal(parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 80), reach)
+            session = guarded_session(reach.account_networks)
+            async with session.post(
+                url,
+                data=body,
+                headers={"User-Agent": USER_AGENT, **headers},
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.CALLBACK_CONNECT_TIMEOUT),
+            ) as response:
+                attempt.status = response.status
+                note_peer(reach, response)
+                return await _answer(response, attempt)
     except ForbiddenAddress as exc:
-        # The address itself is in the operator's log (the guard's warning), not here.
-        return CallbackResult(
-            ok=False, duration_ms=elapsed_ms(), error=f"Refused: {exc.public_message}; not sent"
-        )
-    except requests.Timeout:
-        return CallbackResult(
-            ok=False, duration_ms=elapsed_ms(), error=f"Timed out after {total_timeout:g} s"
-        )
-    except requests.RequestException as exc:
-        if time.monotonic() >= deadline:  # cut off at the deadline while sending the request
-            return CallbackResult(
-                ok=False, duration_ms=elapsed_ms(), error=f"Timed out after {total_timeout:g} s"
-            )
-        # urllib3's text names the URL with its query, where customers put tokens
-        error = f"{type(exc).__name__}: {without_url_queries(str(exc))}"
-        return CallbackResult(ok=False, duration_ms=elapsed_ms(), error=error)
+        return _refused(attempt, exc)
+    except TimeoutError:  # asyncio's and aiohttp's (a connection not made within CALLBACK_CONNECT_TIMEOUT)
+        return attempt.timed_out()
+    except aiohttp.ClientConnectorDNSError as exc:
+        if isinstance(exc.os_error, ForbiddenAddress):
+            return _refused(attempt, exc.os_error)
+        return attempt.failed(f"ConnectionError: {exc.os_error}")
+    except aiohttp.ClientConnectorError as exc:
+        reason = os.strerror(exc.os_error.errno) if exc.os_error.errno else type(exc.os_error).__name__
+        return attempt.failed(f"ConnectionError: Could not connect to {exc.host}:{exc.port} ({reason})")
+    except (aiohttp.ClientError, OSError) as exc:
+        # aiohttp's text may name the URL with its query, where customers put tokens
+        if attempt.status is not None:
+            return attempt.failed(f"Error reading the answer: {type(exc).__name__}")
+        return attempt.failed(f"{type(exc).__name__}: {without_url_queries(str(exc))}")
 
-    with response:
-        received = bytearray()
-        error = ""
-        try:
-            for chunk in response.iter_content(chunk_size=8192):
-                received += chunk
-                if len(received) >= MAX_RESPONSE_READ:
-                    break
-                if time.monotonic() > deadline:
-                    error = f"Timed out after {total_timeout:g} s reading the answer"
-                    break
-        except requests.RequestException as exc:
-            if time.monotonic() >= deadline:  # the session cut the answer off at the deadline
-                error = f"Timed out after {total_timeout:g} s reading the answer"
-            else:
-                error = f"Error reading the answer: {type(exc).__name__}"
-        status = response.status_code
-        ok = 200 <= status < 300 and not error
-        if not error and not ok:
-            error = f"Redirect ({status}) not followed" if 300 <= status < 400 else f"HTTP {status}"
-        retry_after = (
-            parse_retry_after(response.headers.get("Retry-After")) if status in RETRY_AFTER_STATUSES else None
-        )
+
+def _refused(attempt: "_Attempt", exc: ForbiddenAddress) -> CallbackResult:
+    # The address itself is in the operator's log (the guard's warning), not here.
+    return attempt.failed(f"Refused: {exc.public_message}; not sent")
+
+
+async def _answer(response: aiohttp.ClientResponse, attempt: _Attempt) -> CallbackResult:
+    """The result of an answer whose headers came: at most ``MAX_RESPONSE_READ`` bytes of its body read."""
+    received = bytearray()
+    while len(received) < MAX_RESPONSE_READ:
+        chunk = await response.content.read(MAX_RESPONSE_READ - len(received))
+        if not chunk:
+            break
+        received += chunk
+    status = response.status
+    ok = 200 <= status < 300
+    error = ""
+    if not ok:
+        error = f"Redirect ({status}) not followed" if 300 <= status < 400 else f"HTTP {status}"
+    retry_after = (
+        parse_retry_after(response.headers.get("Retry-After")) if status in RETRY_AFTER_STATUSES else None
+    )
     excerpt = bytes(received[:MAX_RESPONSE_STORED]).decode("utf-8", errors="replace")
     return CallbackResult(
         ok=ok,
-        duration_ms=elapsed_ms(),
+        duration_ms=attempt.elapsed_ms(),
         status_code=status,
         body_excerpt=excerpt,
         error=error,

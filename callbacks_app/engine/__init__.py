@@ -20,7 +20,7 @@ from callbacks_app.kicks import kicks
 
 
 def engine_reset() -> None:
-    """Forget this process's engine state (for tests): kicks, watch glance, recorder, sender pool."""
+    """Forget this process's engine state (for tests): kicks, watch glance, recorder, sender and its event loop."""
     kicks.reset()
     drain.reset()
 

@@ -1,6 +1,7 @@
 """The drain job: keep up to ``DRAIN_IN_FLIGHT`` sends in flight, claim more as slots free up.
 
-A drain job (``deliveries_drain``) sends on this process's sender pool and
+A drain job (``deliveries_drain``) sends through this process's sender (HTTP
+on an event loop, email on threads) and
 records results as they come back, a batch per transaction. So the queue and
 the database are paid per batch rather than per callback, and a slow receiver
 holds one slot, not the worker. Sends that outlive their job (a receiver that
@@ -15,7 +16,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from django.db import close_old_connections
 from django.utils import timezone
 
-from callbacks_app.engine.attempt import attempt_send
+from callbacks_app.engine.attempt import attempt_send_email, attempt_send_http
 from callbacks_app.engine.leases import Claim, deliveries_claim, new_lease_token
 from callbacks_app.engine.picking import (
     DRAIN_IN_FLIGHT,
@@ -23,9 +24,11 @@ from callbacks_app.engine.picking import (
 )
 from callbacks_app.engine.recording import attempts_record
 from callbacks_app.kicks import request_drain
+from callbacks_app.models import Delivery
 from callbacks_app.pausing import deliveries_due_unpaused  # target health (SPEC §16): paused targets wait
 from callbacks_app.wakeups import Listener, wakeup_channel
 from callbacks_app.watch import WATCH, watch_release, watch_take
+from scalehooks.outgoing.aio import outgoing_loop
 
 logger = logging.getLogger(__name__)
 
@@ -37,40 +40,51 @@ WAKE_POLL = 0.1  # seconds: a watcher woken by commits still looks this often (a
 DRAIN_LINGER = 0.5  # seconds the watching drain job stays after the last work it found
 HELP_LAG = 0.1  # seconds: a watcher that claims deliveries due longer ago than this asks for help
 HELP_EVERY = 0.5  # seconds between a lagging watcher's calls for help
+EMAIL_THREADS = 8  # email sends one process makes at once (email is rate-limited per account anyway)
 
 
-class SenderPool:
-    """This process's sender threads, started on first use.
+class Sender:
+    """Starts this process's sends: HTTP on the outgoing event loop, email on a few threads.
 
-    Room beyond one job's slots: sends that outlive their job (a hanging
-    receiver) keep their threads until the timeout.
+    Each send is a ``concurrent.futures.Future`` the drain job waits on. An
+    HTTP send waiting on a slow receiver holds a socket on the loop
+    (``scalehooks.outgoing.aio``), not a thread; email blocks in Django's
+    backend, hence its threads (started on first use).
     """
 
-    def __init__(self, *, max_workers: int):
-        self.max_workers = max_workers
+    def __init__(self, *, email_threads: int):
+        self.email_threads = email_threads
         self._lock = threading.Lock()
-        self._executor: ThreadPoolExecutor | None = None
+        self._emails: ThreadPoolExecutor | None = None
 
     def submit(self, claim: Claim) -> Future:
-        with self._lock:
-            if self._executor is None:
-                self._executor = ThreadPoolExecutor(
-                    max_workers=self.max_workers, thread_name_prefix="scalehooks-send"
-                )
-            executor = self._executor
-        return executor.submit(
-            attempt_send,
-            delivery=claim.delivery,
-            headers=claim.headers,
-            account_networks=claim.profile.allowed_networks,
+        if claim.delivery.target_kind == Delivery.TargetKind.EMAIL:
+            return self._email_pool().submit(
+                attempt_send_email, delivery=claim.delivery, headers=claim.headers
+            )
+        return outgoing_loop.submit(
+            attempt_send_http(
+                delivery=claim.delivery,
+                headers=claim.headers,
+                account_networks=claim.profile.allowed_networks,
+            )
         )
 
-    def shutdown(self, *, wait: bool = True) -> None:
-        """Stop the threads (after the sends in flight when ``wait``); the next submit starts new ones."""
+    def _email_pool(self) -> ThreadPoolExecutor:
         with self._lock:
-            executor, self._executor = self._executor, None
-        if executor is not None:
-            executor.shutdown(wait=wait)
+            if self._emails is None:
+                self._emails = ThreadPoolExecutor(
+                    max_workers=self.email_threads, thread_name_prefix="scalehooks-email"
+                )
+            return self._emails
+
+    def shutdown(self) -> None:
+        """Let go of the email threads and stop the event loop, cancelling its sends (for tests)."""
+        with self._lock:
+            emails, self._emails = self._emails, None
+        if emails is not None:
+            emails.shutdown(wait=False)
+        outgoing_loop.shutdown()
 
 
 class Recorder:
@@ -131,18 +145,19 @@ class Recorder:
                 close_old_connections()
 
 
-senders = SenderPool(max_workers=4 * DRAIN_IN_FLIGHT)
+senders = Sender(email_threads=EMAIL_THREADS)
 recorder = Recorder()
 
 
 def reset() -> None:
-    """Stop this process's recorder and let go of its sender threads (for tests).
+    """Stop this process's recorder and its sender (for tests).
 
-    Sends still in flight finish on their threads but are not recorded: their
-    attempts stay "did not finish". The next drain job starts a new pool.
+    Sends still in flight are cancelled (emails finish on their threads) and
+    not recorded: their attempts stay "did not finish". The next drain job
+    starts a new loop.
     """
     recorder.shutdown()
-    senders.shutdown(wait=False)
+    senders.shutdown()
 
 
 def _lagging(claims: list[Claim], *, allowance: float = 0.0) -> bool:

@@ -25,10 +25,10 @@ from django.db.models import Count, Q
 from callbacks_app.models import Delivery
 from callbacks_app.pausing import paused_exclusion
 
-DRAIN_IN_FLIGHT = 64  # sends in flight per drain job (per worker process)
+DRAIN_IN_FLIGHT = settings.CALLBACK_SENDS_IN_FLIGHT  # sends in flight per drain job (per worker process)
 PER_JOB_TARGET_SLOTS = DRAIN_IN_FLIGHT // 2  # slots of one drain job one origin may hold
 CANDIDATES_PER_SLOT = 4  # due rows looked at per free slot, to fill it despite per-origin caps
-MIN_CANDIDATES = 32  # due rows looked at when no slot is free (another account's share)
+MIN_CANDIDATES = DRAIN_IN_FLIGHT // 2  # due rows looked at when no slot is free (another account's share)
 PICK_PASSES = 3  # rounds of candidate queries per pick at most
 
 # (account id, target origin) of one send in flight in a drain job.

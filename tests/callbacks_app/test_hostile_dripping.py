@@ -76,7 +76,7 @@ def test_a_dripping_receiver_never_sees_a_delivery_twice_at_once(account, drippi
 
 
 def test_an_attempt_whose_send_lease_is_nearly_over_is_not_sent(account, receiver):
-    """An attempt that waited for a sender thread until its lease nearly ran out is not sent
+    """An attempt that waited to start until its lease nearly ran out is not sent
     (another worker may take the delivery over at any moment): it never outlives its lease."""
     delivery = completed(account, receiver.url)
     (claim,) = deliveries_claim(ids=[delivery.id])

@@ -93,17 +93,19 @@ def urllib3_debug(caplog):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_urllib3_debug_log_never_shows_a_callback_urls_query(account, receiver, urllib3_debug):
-    # given a callback URL with a token in its query
+def test_urllib3_debug_log_never_shows_a_urls_query(account, receiver, urllib3_debug):
+    # given a URL with a token in its query, fetched through the outgoing session
+    # (attachment downloads), and a callback URL with one (the event loop's client)
+    response = outgoing_session().post(f"{receiver.url}?token=tok-s3cret&x=1", data=b"{}")
     task = TaskFactory(owner=account.user, callback_url=f"{receiver.url}?token=tok-s3cret&x=1")
     task_complete(task_id=task.id, response={"category": "red"})
 
-    # when it is delivered
+    # when the callback is delivered too
     delivery = deliver_until_finished(Delivery.objects.get(task=task).id)
 
-    # then urllib3 logged the request, without the query
-    assert delivery.status == Delivery.Status.SUCCEEDED
-    assert receiver.requests[0].path.endswith("?token=tok-s3cret&x=1")
+    # then urllib3 logged its request, without the query, and nothing logged the callback's query
+    assert response.status_code == 200 and delivery.status == Delivery.Status.SUCCEEDED
+    assert [r.path for r in receiver.requests] == ["/callback?token=tok-s3cret&x=1"] * 2
     urllib3_lines = [r for r in urllib3_debug.records if r.name.startswith("urllib3")]
     assert any('"POST /callback?*** HTTP/1.1" 200' in r.getMessage() for r in urllib3_lines), [
         r.getMessage() for r in urllib3_lines
@@ -113,11 +115,13 @@ def test_urllib3_debug_log_never_shows_a_callback_urls_query(account, receiver, 
 
 @pytest.mark.django_db(transaction=True)
 def test_urllib3_log_of_a_failed_connection_never_shows_the_query(settings, account, urllib3_debug):
-    # given nothing listening where the callback goes
+    # given nothing listening where the request and the callback go
     settings.CALLBACK_RETRY_SCHEDULE = []
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
+    with pytest.raises(requests.ConnectionError):
+        outgoing_session().get(f"http://127.0.0.1:{port}/cb?token=tok-s3cret")
     task = TaskFactory(owner=account.user, callback_url=f"http://127.0.0.1:{port}/cb?token=tok-s3cret")
     task_complete(task_id=task.id, response={"category": "red"})
 

@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from callbacks_app.engine.picking import PER_JOB_TARGET_SLOTS, deliveries_to_send
+from callbacks_app.engine.picking import DRAIN_IN_FLIGHT, PER_JOB_TARGET_SLOTS, deliveries_to_send
 from callbacks_app.models import Delivery
 from tests.factories import DeliveryFactory, TaskFactory
 
@@ -129,10 +129,12 @@ def test_an_origin_below_its_cap_gets_only_the_room_left_whatever_its_urls(accou
 def test_an_origin_holds_at_most_its_share_of_a_jobs_slots_whatever_its_urls(account, settings):
     settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
     hostile = due_deliveries(
-        owner=account.user, targets=[f"{HOSTILE}/hook?n={i}" for i in range(100)], age_seconds=600
+        owner=account.user,
+        targets=[f"{HOSTILE}/hook?n={i}" for i in range(PER_JOB_TARGET_SLOTS + 36)],
+        age_seconds=600,
     )
 
-    picked = deliveries_to_send(now=timezone.now(), limit=64)
+    picked = deliveries_to_send(now=timezone.now(), limit=DRAIN_IN_FLIGHT)
 
     assert picked == [d.id for d in hostile[:PER_JOB_TARGET_SLOTS]]
 
@@ -177,15 +179,17 @@ def test_another_account_gets_its_share_of_a_job_whose_slots_one_account_holds(
         targets=[f"http://origin{i % 30}.example/hook" for i in range(600)],
         age_seconds=600,
     )
-    lease(hostile[:64])
-    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(64)]
-    waiting = due_deliveries(owner=other_account.user, targets=[HEALTHY] * 40, age_seconds=1)
+    lease(hostile[:DRAIN_IN_FLIGHT])
+    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(DRAIN_IN_FLIGHT)]
+    waiting = due_deliveries(
+        owner=other_account.user, targets=[HEALTHY] * (DRAIN_IN_FLIGHT // 2 + 8), age_seconds=1
+    )
 
     # No slot is free, yet the other account gets its share (half of the job's slots) at once;
     # the account that holds them all gets nothing more.
     picked = deliveries_to_send(now=timezone.now(), limit=0, held=held)
 
-    assert picked == [d.id for d in waiting[:32]]
+    assert picked == [d.id for d in waiting[: DRAIN_IN_FLIGHT // 2]]
     # Alone again, the account holding every slot gets none beyond them.
     Delivery.objects.filter(id__in=[d.id for d in waiting]).update(status="succeeded", next_attempt_at=None)
     assert deliveries_to_send(now=timezone.now(), limit=0, held=held) == []
