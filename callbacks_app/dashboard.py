@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from callbacks_app import selectors
+from callbacks_app import health_selectors, selectors
 from callbacks_app.models import Delivery
 
 
@@ -123,7 +123,7 @@ def dashboard_view(request, *, site):
         "chart": chart(buckets, window=window),
         "deliveries_url": reverse(f"{site.name}:callbacks_app_delivery_changelist"),
         "failed_url": reverse(f"{site.name}:callbacks_app_faileddelivery_changelist"),
-        "targets_unwell": selectors.targets_unwell_count(),  # the banner (SPEC §16)
+        "targets_unwell": health_selectors.targets_unwell_count(),  # the banner (SPEC §16)
         "targets_url": reverse(f"{site.name}:callbacks_app_targethealth_changelist"),
     }
     request.current_app = site.name

@@ -11,7 +11,7 @@ however many workers and clusters record at once (on SQLite the transaction
 holds the database's write lock from its start: the same guarantee).
 
 Success rates and p50/p95 durations over 1 h and 24 h are read from the slots
-(``callbacks_app.selectors.target_figures``): percentiles are the upper bound of the histogram
+(``callbacks_app.health_selectors.target_figures``): percentiles are the upper bound of the histogram
 bucket they fall in (``DURATION_BUCKETS_MS``), as a Prometheus histogram gives them.
 """
 

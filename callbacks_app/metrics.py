@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_q.brokers import get_broker
 from prometheus_client.core import GaugeHistogramMetricFamily, GaugeMetricFamily
 
-from callbacks_app import selectors
+from callbacks_app import health_selectors, selectors
 from callbacks_app.models import Delivery, DeliveryAttempt, TargetHealth
 
 LATENCY_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
@@ -69,7 +69,7 @@ class DeliveryCollector:
             "Callback targets (account, mode, origin) failing or paused, by mode and state.",
             labels=["mode", "state"],
         )
-        counts = {(mode, state): n for mode, state, n in selectors.targets_unwell_by_mode()}
+        counts = {(mode, state): n for mode, state, n in health_selectors.targets_unwell_by_mode()}
         for mode in ("live", "test"):
             for state in (TargetHealth.State.FAILING, TargetHealth.State.PAUSED):
                 unwell.add_metric([mode, state], counts.get((mode, state), 0))

@@ -16,12 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Case, Count, F, FloatField, Max, Min, Prefetch, Q, QuerySet, Value, When
+from django.db.models import Count, F, FloatField, Max, Min, Prefetch, Q, QuerySet
 from django.db.models.functions import Cast
 
-from callbacks_app import health
 from callbacks_app.engine.picking import held_by_nobody
-from callbacks_app.models import Delivery, DeliveryAttempt, TargetHealth, TargetHealthSlot
+from callbacks_app.models import Delivery, DeliveryAttempt
 from scalehooks.errors import NotFound
 
 
@@ -81,12 +80,13 @@ class OriginFailures:
     last_failed_at: datetime
 
 
-def failing_origins_from_ledger(
+def failed_deliveries_by_origin(
     *, owner, is_test: bool, since: datetime, limit: int = 10
 ) -> list[OriginFailures]:
     """Target origins of the account side with failed deliveries finished since ``since``, the
-    most failures first: the portal's "failing targets" until the target health of SPEC §16
-    (its own table) replaces this ledger-derived stand-in."""
+    most failures first (the portal's overview, beside the failing targets of
+    ``health_selectors.targets_unwell``: a target fails after consecutive failed attempts,
+    a delivery after its last retry)."""
     rows = (
         Delivery.objects.filter(
             owner=owner, is_test=is_test, status=Delivery.Status.FAILED, finished_at__gte=since
@@ -333,100 +333,3 @@ def deliveries_per_bucket(*, since: datetime, until: datetime, seconds: int) -> 
         Bucket(start=start, succeeded=succeeded, failed=failed)
         for start, (succeeded, failed) in zip(starts, rows, strict=True)
     ]
-
-
-# --- Target health (SPEC §16) ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WindowFigures:
-    """A target's attempts over a window: success rate, and p50/p95 durations as the upper
-    bound of their histogram bucket (None: no attempt, or slower than the largest bound)."""
-
-    attempts: int
-    succeeded: int
-    success_rate: float | None
-    p50_ms: int | None
-    p95_ms: int | None
-
-
-def _percentile_bound(counts: list[int], fraction: float) -> int | None:
-    total = sum(counts)
-    if not total:
-        return None
-    rank, seen = fraction * total, 0
-    for i, count in enumerate(counts):
-        seen += count
-        if seen >= rank:
-            return health.DURATION_BUCKETS_MS[i] if i < len(health.DURATION_BUCKETS_MS) else None
-    return None
-
-
-def _window_figures(slots: list[TargetHealthSlot]) -> WindowFigures:
-    attempts = sum(s.attempts for s in slots)
-    succeeded = sum(s.succeeded for s in slots)
-    counts = [0] * (len(health.DURATION_BUCKETS_MS) + 1)
-    for slot in slots:
-        for i, n in enumerate(slot.durations):
-            counts[i] += n
-    return WindowFigures(
-        attempts=attempts,
-        succeeded=succeeded,
-        success_rate=round(succeeded / attempts, 4) if attempts else None,
-        p50_ms=_percentile_bound(counts, 0.5),
-        p95_ms=_percentile_bound(counts, 0.95),
-    )
-
-
-def target_figures(*, targets: list[TargetHealth], now) -> dict[int, dict[str, WindowFigures]]:
-    """``{target id: {"1h": ..., "24h": ...}}`` from their ten-minute slots (one query)."""
-    day_start, hour_start = (
-        health.slot_of(now - timedelta(hours=24)),
-        health.slot_of(now - timedelta(hours=1)),
-    )
-    by_target: dict[int, list[TargetHealthSlot]] = {t.id: [] for t in targets}
-    for slot in TargetHealthSlot.objects.filter(health__in=list(by_target), start__gte=day_start):
-        by_target[slot.health_id].append(slot)
-    return {
-        target_id: {
-            "1h": _window_figures([s for s in slots if s.start >= hour_start]),
-            "24h": _window_figures(slots),
-        }
-        for target_id, slots in by_target.items()
-    }
-
-
-def targets_health(*, profile, mode: str):
-    """The account's (``profile``'s) callback targets of ``mode`` (for the API and the portal), failing
-    and paused first; ``target_figures`` gives their 1 h and 24 h figures."""
-    unwell_first = Case(When(state=TargetHealth.State.HEALTHY, then=Value(1)), default=Value(0))
-    return TargetHealth.objects.filter(owner_id=profile.user_id, mode=mode).order_by(unwell_first, "origin")
-
-
-def target_health_get(*, owner_id: int, mode: str, target_id: int) -> TargetHealth:
-    """One target of the account and mode; another's, or the other mode's, is ``NotFound``."""
-    found = TargetHealth.objects.filter(owner_id=owner_id, mode=mode, id=target_id).first()
-    if found is None:
-        raise NotFound("No callback target with this id.")
-    return found
-
-
-def targets_unwell_count() -> dict[str, int]:
-    """Targets failing and paused, across accounts (the dashboard's banner, the gauge)."""
-    counts = dict(
-        TargetHealth.objects.exclude(state=TargetHealth.State.HEALTHY)
-        .values_list("state")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-    return {state: counts.get(state, 0) for state in (TargetHealth.State.FAILING, TargetHealth.State.PAUSED)}
-
-
-def targets_unwell_by_mode() -> list[tuple[str, str, int]]:
-    """(mode, state, targets) of the targets not healthy (the gauge)."""
-    return list(
-        TargetHealth.objects.exclude(state=TargetHealth.State.HEALTHY)
-        .values_list("mode", "state")
-        .annotate(n=Count("id"))
-        .order_by()
-    )

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal_app.views import account, auth, batches, callbacks, inboxes, recover
+from portal_app.views import account, auth, batches, callbacks, inboxes, recover, targets
 
 app_name = "portal"
 
@@ -23,6 +23,9 @@ urlpatterns = [
     path("settings/password", account.password_set, name="password"),
     path("settings/test-callback", account.test_callback_send, name="test-callback"),
     path("settings/rotate/<str:what>", account.rotate, name="rotate"),
+    path("targets", targets.targets, name="targets"),
+    path("targets/<int:target_id>/pause", targets.target_pause, name="target-pause"),
+    path("targets/<int:target_id>/resume", targets.target_resume, name="target-resume"),
     path("batches", batches.batches, name="batches"),
     path("batches/<int:batch_id>", batches.batch, name="batch"),
     path("inboxes", inboxes.inboxes, name="inboxes"),

@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from callbacks_app import selectors
+from callbacks_app.health_selectors import targets_unwell
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_batch_resend, callback_resend
 from portal_app.views.common import error_text, page, portal_view, refuse_get
@@ -33,7 +34,8 @@ def overview(request):
             "outcomes": outcomes,
             "total": sum(outcomes.values()),
             "success_rate": None if rate is None else round(100 * rate, 1),
-            "failing": selectors.failing_origins_from_ledger(
+            "unwell": list(targets_unwell(profile=member.account, mode=member.mode)),
+            "failed_by_origin": selectors.failed_deliveries_by_origin(
                 owner=member.owner, is_test=member.is_test, since=since
             ),
             "latest": latest,

@@ -138,7 +138,7 @@ def test_from_a_link_to_a_verified_callback_a_scripted_resend_and_a_recovery(
     )
     set_script(page, fail_count=0, answer_status=200)
     page.click("#portal-nav >> text=Overview")
-    expect(page.locator("#failing-targets")).to_contain_text(live_server.url)
+    expect(page.locator("#failed-by-target")).to_contain_text(live_server.url)
     shot(page, artifacts, "07-overview-failing")
     page.click("#portal-nav >> text=Callbacks")
     page.select_option("#id_status", "failed")

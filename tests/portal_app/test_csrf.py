@@ -3,6 +3,7 @@
 import pytest
 from django.test import Client
 
+from callbacks_app.models import TargetHealth
 from inbox_app.models import Inbox
 from inbox_app.services import inbox_create
 from portal_app.links import portal_link_create
@@ -27,6 +28,8 @@ POSTS = [
     "/portal/inboxes/{inbox}/use",
     "/portal/inboxes/{inbox}/clear",
     "/portal/inboxes/{inbox}/delete",
+    "/portal/targets/{target}/pause",
+    "/portal/targets/{target}/resume",
 ]
 
 
@@ -42,9 +45,11 @@ def strict_portal(account, portal):
 def test_a_post_without_csrf_is_refused(strict_portal, account, url):
     delivery = delivery_of(account.user, is_test=True, status="failed")
     inbox = inbox_create(profile=account.profile, mode="test", name="mine")
+    target = TargetHealth.objects.create(owner=account.user, mode="test", origin="https://example.com:443")
     before = (account.profile.test_callback_auth_key, account.profile.test_api_key_hash)
     answer = strict_portal.post(
-        url.format(delivery=delivery.id, inbox=inbox.id), {"url": "http://127.0.0.1:9/x", "mode": "live"}
+        url.format(delivery=delivery.id, inbox=inbox.id, target=target.id),
+        {"url": "http://127.0.0.1:9/x", "mode": "live"},
     )
     assert answer.status_code == 403
     account.profile.refresh_from_db()
@@ -52,6 +57,7 @@ def test_a_post_without_csrf_is_refused(strict_portal, account, url):
     assert account.profile.test_default_callback_url == ""
     assert "TEST side" in strict_portal.get("/portal/").content.decode()
     assert list(Inbox.objects.values_list("id", flat=True)) == [inbox.id]
+    assert TargetHealth.objects.get(id=target.id).state == TargetHealth.State.HEALTHY
 
 
 def test_using_a_link_without_csrf_is_refused(account):

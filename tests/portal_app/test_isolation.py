@@ -9,7 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from callbacks_app.models import Delivery, Recovery
+from callbacks_app.models import Delivery, Recovery, TargetHealth
 from inbox_app.models import CapturedRequest, Inbox
 from inbox_app.services import inbox_create
 from portal_app import urls as portal_urls
@@ -41,6 +41,7 @@ def others_objects(other_account):
         "batch": batch,
         "project": project,
         "recovery": recovery,
+        "target": TargetHealth.objects.create(owner=user, mode="test", origin="https://theirs.example:443"),
     }
 
 
@@ -59,6 +60,8 @@ OBJECT_URLS = [
     ("/portal/inboxes/{inbox.id}/delete", "inbox"),
     ("/portal/inboxes/{inbox.id}/timing", "inbox"),
     ("/portal/inbox-requests/{captured.id}", "captured"),
+    ("/portal/targets/{target.id}/pause", "target"),
+    ("/portal/targets/{target.id}/resume", "target"),
 ]
 
 
@@ -74,6 +77,7 @@ def test_another_accounts_object_is_a_404(portal, others_objects, url, kind, met
     assert Delivery.objects.filter(owner=others_objects["delivery"].owner).count() == 1
     assert CapturedRequest.objects.filter(inbox__profile__user=others_objects["delivery"].owner).count() == 1
     assert Inbox.objects.filter(id=others_objects["inbox"].id, fail_count=0).exists()
+    assert TargetHealth.objects.get(id=others_objects["target"].id).state == TargetHealth.State.HEALTHY
 
 
 def test_the_matrix_covers_every_portal_url_that_names_an_object():
