@@ -346,7 +346,13 @@ class TargetAlert(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_at"], name="target_alert_created_idx")]
+        indexes = [
+            models.Index(fields=["created_at"], name="target_alert_created_idx"),
+            # The sweep's look for alerts whose fan-out job was lost: the few not fanned out yet.
+            models.Index(
+                fields=["created_at"], name="target_alert_unsent_idx", condition=Q(fanned_out_at__isnull=True)
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.health_id} at {self.created_at}"
