@@ -118,19 +118,25 @@ def batch_health_record(*, results: list, failed_ids: set[str], now: datetime) -
     """``targets_health_record`` of a batch ``engine.recording`` records: its (claim, sent) pairs,
     ``failed_ids`` the deliveries it finished as failed; the alerts are fanned out after the commit.
 
-    Errors and excerpts are scrubbed of the account's secrets here, as the attempt rows are;
-    a private target's answer (operators only, SPEC §8) is not kept. Operators' alerts
-    (``ops.alert`` deliveries) are not counted: they are not the account's target.
+    The error and excerpt of each origin's last failure (the only ones kept) are scrubbed
+    of the account's secrets here, as the attempt rows are; a private target's answer
+    (operators only, SPEC §8) is not kept. Operators' alerts (``ops.alert`` deliveries)
+    are not counted: they are not the account's target.
     """
     from callbacks_app.alerts import alerts_fan_out_on_commit
     from callbacks_app.masking import scrub, secret_values
 
+    counted = [(claim, sent.result) for claim, sent in results if not claim.delivery.is_ops_alert]
+    last_failure = {
+        (claim.delivery.owner_id, claim.delivery.target_origin, claim.delivery.mode): i
+        for i, (claim, result) in enumerate(counted)
+        if not result.ok and not result.private_target
+    }
+    kept = set(last_failure.values())
     attempts = []
-    for claim, sent in results:
-        delivery, result = claim.delivery, sent.result
-        if delivery.is_ops_alert:
-            continue
-        secrets = secret_values(profile=claim.profile, headers=claim.headers)
+    for i, (claim, result) in enumerate(counted):
+        delivery = claim.delivery
+        secrets = secret_values(profile=claim.profile, headers=claim.headers) if i in kept else []
         attempts.append(
             RecordedAttempt(
                 owner_id=delivery.owner_id,
@@ -139,8 +145,8 @@ def batch_health_record(*, results: list, failed_ids: set[str], now: datetime) -
                 ok=result.ok,
                 duration_ms=result.duration_ms,
                 status_code=result.status_code,
-                error="" if result.ok or result.private_target else scrub(result.error, secrets),
-                excerpt="" if result.ok or result.private_target else scrub(result.body_excerpt, secrets),
+                error=scrub(result.error, secrets) if i in kept else "",
+                excerpt=scrub(result.body_excerpt, secrets) if i in kept else "",
                 exhausted=delivery.id in failed_ids,
                 delivery_id=delivery.id,
             )
