@@ -223,7 +223,7 @@ class TargetHealthAdmin(admin.ModelAdmin):
         done, refused = 0, 0
         for target in queryset:
             try:
-                target_pause_set(target=target, paused=paused, by=f"operator {request.user.username}"[:16])
+                target_pause_set(target=target, paused=paused, by=f"operator {request.user.username}")
                 done += 1
             except IllegalStateChange:
                 refused += 1

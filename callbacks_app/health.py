@@ -271,7 +271,12 @@ def _apply(row: TargetHealth, tally: _Tally, *, now: datetime) -> list[TargetAle
         row.consecutive_failures = tally.trailing_failures
         row.first_failure_at = now if tally.trailing_failures else None
         if was in (TargetHealth.State.FAILING, TargetHealth.State.PAUSED) and not tally.trailing_failures:
-            alerts.append(_recovered(row, now=now))
+            if row.failing_since is not None:
+                alerts.append(_recovered(row, now=now))
+            else:  # paused by hand while healthy: its probe resumes it, with nothing to tell
+                held_windows_extend(row, now=now)
+                row.state = TargetHealth.State.HEALTHY
+                unpause(row)
     else:
         row.consecutive_failures += tally.trailing_failures
         row.first_failure_at = row.first_failure_at or now

@@ -286,7 +286,9 @@ class TargetHealth(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     # While paused, the retry windows of its deliveries are frozen: up to here they were moved forward.
     windows_frozen_at = models.DateTimeField(null=True, blank=True)
-    paused_by = models.CharField(max_length=16, blank=True, default="")  # "automatic" or who paused it
+    paused_by = models.CharField(
+        max_length=160, blank=True, default=""
+    )  # "automatic", "account", "operator …"
     next_probe_at = models.DateTimeField(null=True, blank=True)
     probe_delivery_id = models.CharField(max_length=32, blank=True, default="")
     exhausted_unreported = models.PositiveIntegerField(default=0)  # since the last delivery.exhausted alert
