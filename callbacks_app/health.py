@@ -388,3 +388,12 @@ def target_pause(row: TargetHealth, *, now: datetime, by: str) -> TargetAlert:
 def unpause(row: TargetHealth) -> None:
     row.paused_at, row.paused_by, row.next_probe_at, row.probe_delivery_id = None, "", None, ""
     row.windows_frozen_at = None
+
+
+SLOTS_KEPT = timedelta(hours=25)  # the 24 h figures read no older slot
+
+
+def slots_prune(*, now: datetime) -> int:
+    """Delete the slots no figure reads any more (daily, with the ledger's prune)."""
+    deleted, _ = TargetHealthSlot.objects.filter(start__lt=now - SLOTS_KEPT).delete()
+    return deleted
