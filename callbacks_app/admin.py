@@ -118,6 +118,8 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
 
     @admin.display(description="task or batch", ordering="task_id")
     def task_link(self, obj):
+        if obj.task_id is None and obj.batch_id is None:
+            return "operators' alert"  # to OPS_WEBHOOK_URLS (callbacks_app.alerts)
         if obj.task_id is None:  # a batch's callback
             url = reverse("admin:tasks_app_batch_change", args=[quote(obj.batch_id)])
             return format_html('<a href="{}">batch {}</a>', url, obj.batch_id)
@@ -148,7 +150,13 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
 
     def resend_one(self, object_id):
         """The callback of this delivery's task (or batch), sent again as it is now."""
-        delivery = get_object_or_404(Delivery.objects.only("id", "task_id", "batch_id"), pk=object_id)
+        delivery = get_object_or_404(
+            Delivery.objects.only("id", "event", "task_id", "batch_id"), pk=object_id
+        )
+        if delivery.is_ops_alert:
+            raise IllegalStateChange(
+                "An operators' alert is not resent: its engine retries it like any callback."
+            )
         if delivery.task_id is None:
             return callback_batch_resend(batch_id=delivery.batch_id), f"batch {delivery.batch_id}"
         return callback_resend(task_id=delivery.task_id), f"task {delivery.task_id}"

@@ -125,3 +125,22 @@ def test_an_alert_whose_fan_out_job_was_lost_is_sent_by_a_cluster_all_the_same(
 
     smtp_server.wait_for(3, timeout=30)
     assert not TargetAlert.objects.filter(fanned_out_at__isnull=True).exists()
+
+
+def test_the_admin_lists_an_operators_alert_and_refuses_to_resend_it(account, admin_client):
+    ops = Delivery.objects.create(
+        owner=account.user,
+        event="ops.alert",
+        target="http://127.0.0.1:9/ops",
+        payload="{}",
+        status="succeeded",
+    )
+
+    listing = admin_client.get("/admin/callbacks_app/delivery/")
+    page = admin_client.get(f"/admin/callbacks_app/delivery/{ops.id}/change/")
+    resend = admin_client.post(f"/admin/callbacks_app/delivery/{ops.id}/resend/", follow=True)
+
+    assert listing.status_code == page.status_code == 200
+    assert "operators&#x27; alert" in listing.content.decode()
+    assert "is not resent" in resend.content.decode()
+    assert Delivery.objects.count() == 1
