@@ -120,6 +120,8 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
     @admin.display(description="task or batch", ordering="task_id")
     def task_link(self, obj):
         if obj.task_id is None and obj.batch_id is None:
+            if obj.is_ops_alert:
+                return "operators' alert"  # to OPS_WEBHOOK_URLS (callbacks_app.alerts)
             return "test callback"  # a callback.test from the portal: no task, no batch
         if obj.task_id is None:  # a batch's callback
             url = reverse("admin:tasks_app_batch_change", args=[quote(obj.batch_id)])
@@ -151,7 +153,13 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
 
     def resend_one(self, object_id):
         """The callback of this delivery's task (or batch), sent again as it is now."""
-        delivery = get_object_or_404(Delivery.objects.only("id", "task_id", "batch_id"), pk=object_id)
+        delivery = get_object_or_404(
+            Delivery.objects.only("id", "event", "task_id", "batch_id"), pk=object_id
+        )
+        if delivery.is_ops_alert:
+            raise IllegalStateChange(
+                "An operators' alert is not resent: its engine retries it like any callback."
+            )
         if delivery.task_id is None and delivery.batch_id is None:
             raise NoCallbackTarget(
                 "A test callback has no task or batch to resend: send a new one from the portal."
@@ -230,7 +238,7 @@ class TargetHealthAdmin(admin.ModelAdmin):
         done, refused = 0, 0
         for target in queryset:
             try:
-                target_pause_set(target=target, paused=paused, by=f"operator {request.user.username}"[:16])
+                target_pause_set(target=target, paused=paused, by=f"operator {request.user.username}")
                 done += 1
             except IllegalStateChange:
                 refused += 1

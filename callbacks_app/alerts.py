@@ -19,6 +19,7 @@ and nothing of another account: emails go to that account's people only.
 
 import json
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -82,6 +83,21 @@ def alerts_fan_out_pending() -> int:
         TargetAlert.objects.filter(fanned_out_at__isnull=True).order_by("id").values_list("id", flat=True)
     )
     return alerts_fan_out(alert_ids=ids)
+
+
+FAN_OUT_LOST_AFTER = timedelta(seconds=30)  # an alert not taken by then lost its job (a crash, the broker)
+
+
+def alerts_fan_out_overdue(*, now) -> int:
+    """Queue the fan-out of alerts whose job was lost (the sweep's outbox, as for deliveries)."""
+    ids = list(
+        TargetAlert.objects.filter(fanned_out_at__isnull=True, created_at__lt=now - FAN_OUT_LOST_AFTER)
+        .order_by("created_at")
+        .values_list("id", flat=True)[:100]
+    )
+    if ids:
+        async_task(FAN_OUT_JOB, ids)
+    return len(ids)
 
 
 def alert_recipients(*, owner_id: int) -> list[str]:

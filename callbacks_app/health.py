@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import F, Q
+from django.db import connection
 
 from callbacks_app.failure_classes import failure_class
-from callbacks_app.models import Delivery, TargetAlert, TargetHealth, TargetHealthSlot
-from tasks_app.models import Mode
+from callbacks_app.holds import held_windows_extend
+from callbacks_app.models import TargetAlert, TargetHealth, TargetHealthSlot
+from scalehooks.db import update_each
 
 DURATION_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
 EXCERPT_KEPT = 500  # characters of the last error's answer kept (and mailed)
@@ -90,44 +91,52 @@ def _bucket_index(duration_ms: int) -> int:
 
 
 def _locked_rows(keys: list[tuple]) -> dict[tuple, TargetHealth]:
-    """The health rows of ``keys``, created when missing, locked in id order."""
-    match = Q()
-    for owner_id, mode, origin in keys:
-        match |= Q(owner_id=owner_id, mode=mode, origin=origin)
+    """The health rows of ``keys``, created when missing, locked in id order.
+
+    Selected by three ``IN`` lists (a few rows more may be locked, never fewer): an OR of
+    one condition per key costs the ORM milliseconds per key to build.
+    """
+    owners, modes, origins = ({key[i] for key in keys} for i in range(3))
 
     def read():
-        return {
-            (row.owner_id, row.mode, row.origin): row
-            for row in TargetHealth.objects.select_for_update().filter(match).order_by("id")
-        }
+        found = TargetHealth.objects.select_for_update().filter(
+            owner_id__in=owners, mode__in=modes, origin__in=origins
+        )
+        return {(row.owner_id, row.mode, row.origin): row for row in found.order_by("id")}
 
     rows = read()
-    if len(rows) < len(keys):
+    if any(key not in rows for key in keys):
         TargetHealth.objects.bulk_create(
             [TargetHealth(owner_id=o, mode=m, origin=g) for o, m, g in keys if (o, m, g) not in rows],
             ignore_conflicts=True,
         )
         rows = read()
-    return rows
+    return {key: rows[key] for key in keys}
 
 
 def batch_health_record(*, results: list, failed_ids: set[str], now: datetime) -> list[TargetAlert]:
     """``targets_health_record`` of a batch ``engine.recording`` records: its (claim, sent) pairs,
     ``failed_ids`` the deliveries it finished as failed; the alerts are fanned out after the commit.
 
-    Errors and excerpts are scrubbed of the account's secrets here, as the attempt rows are;
-    a private target's answer (operators only, SPEC §8) is not kept. Operators' alerts
-    (``ops.alert`` deliveries) are not counted: they are not the account's target.
+    The error and excerpt of each origin's last failure (the only ones kept) are scrubbed
+    of the account's secrets here, as the attempt rows are; a private target's answer
+    (operators only, SPEC §8) is not kept. Operators' alerts (``ops.alert`` deliveries)
+    are not counted: they are not the account's target.
     """
     from callbacks_app.alerts import alerts_fan_out_on_commit
     from callbacks_app.masking import scrub, secret_values
 
+    counted = [(claim, sent.result) for claim, sent in results if not claim.delivery.is_ops_alert]
+    last_failure = {
+        (claim.delivery.owner_id, claim.delivery.target_origin, claim.delivery.mode): i
+        for i, (claim, result) in enumerate(counted)
+        if not result.ok and not result.private_target
+    }
+    kept = set(last_failure.values())
     attempts = []
-    for claim, sent in results:
-        delivery, result = claim.delivery, sent.result
-        if delivery.is_ops_alert:
-            continue
-        secrets = secret_values(profile=claim.profile, headers=claim.headers)
+    for i, (claim, result) in enumerate(counted):
+        delivery = claim.delivery
+        secrets = secret_values(profile=claim.profile, headers=claim.headers) if i in kept else []
         attempts.append(
             RecordedAttempt(
                 owner_id=delivery.owner_id,
@@ -136,8 +145,8 @@ def batch_health_record(*, results: list, failed_ids: set[str], now: datetime) -
                 ok=result.ok,
                 duration_ms=result.duration_ms,
                 status_code=result.status_code,
-                error="" if result.ok or result.private_target else scrub(result.error, secrets),
-                excerpt="" if result.ok or result.private_target else scrub(result.body_excerpt, secrets),
+                error=scrub(result.error, secrets) if i in kept else "",
+                excerpt=scrub(result.body_excerpt, secrets) if i in kept else "",
                 exhausted=delivery.id in failed_ids,
                 delivery_id=delivery.id,
             )
@@ -169,7 +178,7 @@ def targets_health_record(*, attempts: list[RecordedAttempt], now: datetime) -> 
         slot = slots.get(row.id) or TargetHealthSlot(health=row, start=start)
         _count_slot(slot, tally)
         changed_slots.append(slot)
-    TargetHealth.objects.bulk_update(list(rows.values()), HEALTH_FIELDS)
+    _rows_write(list(rows.values()))
     TargetHealthSlot.objects.bulk_create(
         changed_slots,
         update_conflicts=True,
@@ -179,27 +188,59 @@ def targets_health_record(*, attempts: list[RecordedAttempt], now: datetime) -> 
     return TargetAlert.objects.bulk_create(alerts) if alerts else []
 
 
-HEALTH_FIELDS = [
-    "state",
-    "consecutive_failures",
-    "first_failure_at",
-    "last_success_at",
-    "last_attempt_at",
-    "last_error_class",
-    "last_status_code",
-    "last_error",
-    "last_excerpt",
-    "last_error_at",
-    "failing_since",
-    "failing_emailed_at",
-    "paused_at",
-    "windows_frozen_at",
-    "paused_by",
-    "next_probe_at",
-    "probe_delivery_id",
-    "exhausted_unreported",
-    "exhausted_alerted_at",
-]
+def _rows_write(rows: list[TargetHealth]) -> None:
+    """Write the rows' ``HEALTH_FIELDS``: one statement per batch (``update_each``); the ORM's
+    ``bulk_update`` builds a CASE per field and row, a second for a batch of 30 origins."""
+    ops = connection.ops
+    table = TargetHealth._meta.db_table
+    types = [HEALTH_FIELD_TYPES[name] for name in HEALTH_FIELDS]
+    values = []
+    for row in rows:
+        line = []
+        for name, kind in zip(HEALTH_FIELDS, types, strict=True):
+            value = getattr(row, name)
+            line.append(ops.adapt_datetimefield_value(value) if kind == "timestamptz" else value)
+        values.append((*line, row.id))
+    update_each(
+        per_row=f"UPDATE {table} SET "
+        + ", ".join(f"{name} = %s" for name in HEALTH_FIELDS)
+        + " WHERE id = %s",
+        per_batch=(
+            f"UPDATE {table} AS t SET "
+            + ", ".join(f"{name} = v.{name}" for name in HEALTH_FIELDS)
+            + " FROM unnest("
+            + ", ".join(f"%s::{kind}[]" for kind in types)
+            + ", %s::bigint[]) AS v("
+            + ", ".join(HEALTH_FIELDS)
+            + ", id) WHERE t.id = v.id"
+        ),
+        rows=values,
+    )
+
+
+# The columns the recording writes, with their PostgreSQL types (for unnest).
+HEALTH_FIELD_TYPES = {
+    "state": "varchar",
+    "consecutive_failures": "integer",
+    "first_failure_at": "timestamptz",
+    "last_success_at": "timestamptz",
+    "last_attempt_at": "timestamptz",
+    "last_error_class": "varchar",
+    "last_status_code": "smallint",
+    "last_error": "text",
+    "last_excerpt": "text",
+    "last_error_at": "timestamptz",
+    "failing_since": "timestamptz",
+    "failing_emailed_at": "timestamptz",
+    "paused_at": "timestamptz",
+    "windows_frozen_at": "timestamptz",
+    "paused_by": "varchar",
+    "next_probe_at": "timestamptz",
+    "probe_delivery_id": "varchar",
+    "exhausted_unreported": "integer",
+    "exhausted_alerted_at": "timestamptz",
+}
+HEALTH_FIELDS = list(HEALTH_FIELD_TYPES)
 
 
 def _count_slot(slot: TargetHealthSlot, tally: _Tally) -> None:
@@ -230,7 +271,12 @@ def _apply(row: TargetHealth, tally: _Tally, *, now: datetime) -> list[TargetAle
         row.consecutive_failures = tally.trailing_failures
         row.first_failure_at = now if tally.trailing_failures else None
         if was in (TargetHealth.State.FAILING, TargetHealth.State.PAUSED) and not tally.trailing_failures:
-            alerts.append(_recovered(row, now=now))
+            if row.failing_since is not None:
+                alerts.append(_recovered(row, now=now))
+            else:  # paused by hand while healthy: its probe resumes it, with nothing to tell
+                held_windows_extend(row, now=now)
+                row.state = TargetHealth.State.HEALTHY
+                unpause(row)
     else:
         row.consecutive_failures += tally.trailing_failures
         row.first_failure_at = row.first_failure_at or now
@@ -344,22 +390,10 @@ def unpause(row: TargetHealth) -> None:
     row.windows_frozen_at = None
 
 
-def target_deliveries(row: TargetHealth) -> Q:
-    """The deliveries of the row's account, mode and origin (a task's or a batch's mode)."""
-    is_test = row.mode == Mode.TEST
-    return Q(owner_id=row.owner_id, target_origin=row.origin) & (
-        Q(task__is_test=is_test) | Q(batch__is_test=is_test)
-    )
+SLOTS_KEPT = timedelta(hours=25)  # the 24 h figures read no older slot
 
 
-def held_windows_extend(row: TargetHealth, *, now: datetime) -> int:
-    """Move the retry windows of the target's pending deliveries forward by the time since they
-    were last moved (``windows_frozen_at``): held deliveries keep the window they had left.
-    Done at each probe and at the resume (``callbacks_app.pausing``); the caller saves the row."""
-    frozen_at = row.windows_frozen_at
-    if frozen_at is None or now <= frozen_at:
-        return 0
-    row.windows_frozen_at = now
-    return Delivery.objects.filter(
-        target_deliveries(row), status=Delivery.Status.PENDING, first_attempt_at__isnull=False
-    ).update(first_attempt_at=F("first_attempt_at") + (now - frozen_at))
+def slots_prune(*, now: datetime) -> int:
+    """Delete the slots no figure reads any more (daily, with the ledger's prune)."""
+    deleted, _ = TargetHealthSlot.objects.filter(start__lt=now - SLOTS_KEPT).delete()
+    return deleted

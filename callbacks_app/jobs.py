@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app import alerts, confirmations, engine, recovery, services
+from callbacks_app import alerts, confirmations, engine, health, recovery, services
 
 
 def deliveries_drain() -> None:
@@ -19,8 +19,9 @@ def deliveries_drain() -> None:
 def deliveries_prune() -> int:
     """Daily (see ``callbacks_app.schedules``): drop deliveries finished more than
     ``CALLBACK_RETENTION_DAYS`` days ago."""
-    older_than = timezone.now() - timedelta(days=settings.CALLBACK_RETENTION_DAYS)
-    return services.deliveries_prune(older_than=older_than)
+    now = timezone.now()
+    health.slots_prune(now=now)  # target health's ten-minute slots older than its 24 h figures
+    return services.deliveries_prune(older_than=now - timedelta(days=settings.CALLBACK_RETENTION_DAYS))
 
 
 def email_confirmation_send(confirmation_id: int) -> bool:

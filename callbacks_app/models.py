@@ -348,7 +348,9 @@ class TargetHealth(models.Model):
     paused_at = models.DateTimeField(null=True, blank=True)
     # While paused, the retry windows of its deliveries are frozen: up to here they were moved forward.
     windows_frozen_at = models.DateTimeField(null=True, blank=True)
-    paused_by = models.CharField(max_length=16, blank=True, default="")  # "automatic" or who paused it
+    paused_by = models.CharField(
+        max_length=160, blank=True, default=""
+    )  # "automatic", "account", "operator …"
     next_probe_at = models.DateTimeField(null=True, blank=True)
     probe_delivery_id = models.CharField(max_length=32, blank=True, default="")
     exhausted_unreported = models.PositiveIntegerField(default=0)  # since the last delivery.exhausted alert
@@ -408,7 +410,13 @@ class TargetAlert(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_at"], name="target_alert_created_idx")]
+        indexes = [
+            models.Index(fields=["created_at"], name="target_alert_created_idx"),
+            # The sweep's look for alerts whose fan-out job was lost: the few not fanned out yet.
+            models.Index(
+                fields=["created_at"], name="target_alert_unsent_idx", condition=Q(fanned_out_at__isnull=True)
+            ),
+        ]
 
     def __str__(self):
         return f"{self.kind} {self.health_id} at {self.created_at}"

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from callbacks_app import health
+from callbacks_app import health, holds
 from callbacks_app.alerts import alerts_fan_out_on_commit
 from callbacks_app.models import Delivery, TargetAlert, TargetHealth
 from scalehooks.errors import IllegalStateChange
@@ -40,7 +40,7 @@ def paused_exclusion(*, now: datetime) -> Q | None:
     held = Q()
     for row in paused:
         probe = _probe_of(row, now=now)
-        condition = health.target_deliveries(row)
+        condition = holds.target_deliveries(row)
         if probe:
             condition &= ~Q(id=probe)
         held |= condition
@@ -69,7 +69,7 @@ def _probe_of(row: TargetHealth, *, now: datetime) -> str:
     if row.next_probe_at is not None and row.next_probe_at <= now:
         oldest = (
             Delivery.objects.filter(
-                health.target_deliveries(row), status=Delivery.Status.PENDING, next_attempt_at__lte=now
+                holds.target_deliveries(row), status=Delivery.Status.PENDING, next_attempt_at__lte=now
             )
             .order_by("next_attempt_at", "created_at")
             .values_list("id", flat=True)
@@ -86,7 +86,7 @@ def _probe_of(row: TargetHealth, *, now: datetime) -> str:
             windows_frozen_at=now,
         )
         if chosen:
-            health.held_windows_extend(row, now=now)  # the probe goes within the window it had left
+            holds.held_windows_extend(row, now=now)  # the probe goes within the window it had left
             return oldest
         row.refresh_from_db(fields=["probe_delivery_id"])
     return row.probe_delivery_id
@@ -105,7 +105,7 @@ def target_pause_set(*, target: TargetHealth, paused: bool, by: str) -> TargetHe
         else:
             if row.state != TargetHealth.State.PAUSED:
                 raise IllegalStateChange("This callback target is not paused.")
-            health.held_windows_extend(row, now=now)
+            holds.held_windows_extend(row, now=now)
             row.state = TargetHealth.State.FAILING if row.consecutive_failures else TargetHealth.State.HEALTHY
             health.unpause(row)
             alerts = []

@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
+from callbacks_app.alerts import alerts_fan_out_overdue
 from callbacks_app.kicks import request_drain
 from callbacks_app.pausing import deliveries_due_unpaused
 
@@ -28,8 +29,10 @@ _started = threading.Event()
 
 
 def sweep_due() -> bool:
-    """Request a drain if deliveries are due; whether one was requested."""
-    if deliveries_due_unpaused(now=timezone.now()).exists():  # paused targets' deliveries wait (SPEC §16)
+    """Request a drain if deliveries are due (and queue alerts whose fan-out was lost); whether one was requested."""
+    now = timezone.now()
+    alerts_fan_out_overdue(now=now)  # target health (SPEC §16): the alerts' outbox
+    if deliveries_due_unpaused(now=now).exists():  # paused targets' deliveries wait (SPEC §16)
         request_drain()
         return True
     return False

@@ -3,8 +3,11 @@ signed in Standard Webhooks format with ``OPS_WEBHOOK_SECRET``."""
 
 import base64
 import collections
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
+from django_q.brokers import get_broker
 from standardwebhooks.webhooks import Webhook
 
 from callbacks_app.alerts import alerts_fan_out_pending
@@ -108,3 +111,36 @@ def test_operators_alerts_do_not_count_in_the_health_of_the_account(
 
     origins = set(account.user.target_health.values_list("origin", flat=True))
     assert origins == {f"http://127.0.0.1:{receiver.port}"}
+
+
+@pytest.mark.cluster
+def test_an_alert_whose_fan_out_job_was_lost_is_sent_by_a_cluster_all_the_same(
+    start_cluster, account, receiver, smtp_server
+):
+    fail_then_recover(account, receiver)
+    get_broker().purge_queue()  # the fan-out jobs were lost (a crash after the commit, the broker)
+    TargetAlert.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+
+    start_cluster(EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}")  # its sweep finds them
+
+    smtp_server.wait_for(3, timeout=30)
+    assert not TargetAlert.objects.filter(fanned_out_at__isnull=True).exists()
+
+
+def test_the_admin_lists_an_operators_alert_and_refuses_to_resend_it(account, admin_client):
+    ops = Delivery.objects.create(
+        owner=account.user,
+        event="ops.alert",
+        target="http://127.0.0.1:9/ops",
+        payload="{}",
+        status="succeeded",
+    )
+
+    listing = admin_client.get("/admin/callbacks_app/delivery/")
+    page = admin_client.get(f"/admin/callbacks_app/delivery/{ops.id}/change/")
+    resend = admin_client.post(f"/admin/callbacks_app/delivery/{ops.id}/resend/", follow=True)
+
+    assert listing.status_code == page.status_code == 200
+    assert "operators&#x27; alert" in listing.content.decode()
+    assert "is not resent" in resend.content.decode()
+    assert Delivery.objects.count() == 1

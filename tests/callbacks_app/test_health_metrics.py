@@ -1,4 +1,4 @@
-"""The ``scalehooks_callback_target_failing`` gauge (SPEC §16): by mode and state, never per account."""
+"""The `scalehooks_callback_target_failing` gauge (SPEC §16), by mode and state, never per account; the slots' prune."""
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -32,3 +32,22 @@ def test_the_gauge_counts_failing_and_paused_targets_by_mode_and_state(client):
         (("mode", "test"), ("state", "failing")): 0,
         (("mode", "test"), ("state", "paused")): 1,
     }
+
+
+def test_the_daily_prune_drops_slots_older_than_the_24_hour_figures(account):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from callbacks_app.jobs import deliveries_prune
+    from callbacks_app.models import TargetHealthSlot
+
+    target = TargetHealth.objects.create(owner=account.user, mode="live", origin="https://a.example:443")
+    now = timezone.now()
+    old = TargetHealthSlot.objects.create(health=target, start=now - timedelta(hours=26))
+    recent = TargetHealthSlot.objects.create(health=target, start=now - timedelta(hours=23))
+
+    deliveries_prune()
+
+    assert list(TargetHealthSlot.objects.values_list("id", flat=True)) == [recent.id]
+    assert not TargetHealthSlot.objects.filter(id=old.id).exists()

@@ -124,3 +124,28 @@ def test_121_hours_of_500s_pause_then_probes_every_2_hours_then_a_2xx_resumes_ol
         released_tasks = Task.objects.filter(deliveries__id__in=waiting)
         assert len(released_tasks) == len(waiting) >= 2
         assert all(task.callback_succeeded and task.callback_succeeded_at for task in released_tasks)
+
+
+def test_a_target_paused_by_hand_holds_its_callbacks_until_its_probe_succeeds(
+    customer, account, receiver, settings
+):
+    settings.CALLBACK_TARGET_PROBE_MINUTES = 120
+    with time_machine.travel(START, tick=True) as traveller:
+        complete_task(account, receiver.url)
+        send_what_is_due()
+        target = TargetHealth.objects.get()
+        assert customer.post(f"/v1/callback_targets/{target.id}/pause").status_code == 200
+
+        # Callbacks completed meanwhile wait: nothing goes out before the probe
+        tasks = [complete_task(account, receiver.url) for _ in range(3)]
+        traveller.shift(HOUR)
+        assert send_what_is_due() == 0
+        assert len(receiver.requests) == 1
+
+        # The probe (the oldest) at 2 h succeeds: the others follow, and nothing is emailed
+        traveller.shift(HOUR + timedelta(seconds=1))
+        assert send_what_is_due() == 3
+        assert [r.json()["task_id"] for r in receiver.requests[1:]] == [t.id for t in tasks]
+        target.refresh_from_db()
+        assert target.state == "healthy"
+        assert list(target.alerts.values_list("kind", flat=True)) == ["target.paused"]
