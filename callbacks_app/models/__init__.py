@@ -1,0 +1,26 @@
+"""The callback app's models: the ledger (``ledger``: deliveries, attempts, the drain watch,
+email confirmations, the portal's recoveries) and target health (``health``, SPEC §16)."""
+
+from callbacks_app.models.health import TargetAlert, TargetHealth, TargetHealthSlot
+from callbacks_app.models.ledger import (
+    Delivery,
+    DeliveryAttempt,
+    DrainWatch,
+    EmailConfirmation,
+    FailedDelivery,
+    Recovery,
+    generate_delivery_id,
+)
+
+__all__ = [
+    "Delivery",
+    "DeliveryAttempt",
+    "DrainWatch",
+    "EmailConfirmation",
+    "FailedDelivery",
+    "Recovery",
+    "TargetAlert",
+    "TargetHealth",
+    "TargetHealthSlot",
+    "generate_delivery_id",
+]
