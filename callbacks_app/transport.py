@@ -26,6 +26,7 @@ from callbacks_app.retry import RETRY_WINDOW
 from scalehooks.outgoing import USER_AGENT, ForbiddenAddress, Reach, reaching
 from scalehooks.outgoing.aio import check_literal, guarded_session, note_peer, outgoing_loop
 from scalehooks.outgoing.guard import DEFAULT_PORTS
+from scalehooks.outgoing.policy import is_own_inbox_url
 from scalehooks.outgoing.redaction import without_url_queries
 
 logger = logging.getLogger(__name__)
@@ -131,8 +132,10 @@ async def _post(
     try:
         async with asyncio.timeout(attempt.limit):
             parts = urlsplit(url)
-            check_literal(parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 80), reach)
-            session = guarded_session(reach.account_networks)
+            own_inbox = is_own_inbox_url(url)  # reached whatever PUBLIC_BASE_URL resolves to (SPEC §15)
+            if not own_inbox:
+                check_literal(parts.hostname or "", parts.port or DEFAULT_PORTS.get(parts.scheme, 80), reach)
+            session = guarded_session(reach.account_networks, own_inbox=own_inbox)
             async with session.post(
                 url,
                 data=body,

@@ -40,8 +40,9 @@ CONNECTIONS_PER_SLOT = 4
 class GuardedResolver(AbstractResolver):
     """Resolves with the guard (off the loop: ``getaddrinfo`` blocks) and answers the one checked address."""
 
-    def __init__(self, account_networks: tuple):
+    def __init__(self, account_networks: tuple, *, own_inbox: bool = False):
         self.account_networks = account_networks
+        self.own_inbox = own_inbox  # the session of this service's own inboxes (policy.is_own_inbox_url)
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET):
         reach = _reach.get()
@@ -49,7 +50,7 @@ class GuardedResolver(AbstractResolver):
             reach = Reach(account_networks=self.account_networks)
         loop = asyncio.get_running_loop()
         address = await loop.run_in_executor(
-            None, functools.partial(resolve_checked, host, port, reach=reach)
+            None, functools.partial(resolve_checked, host, port, reach=reach, own_inbox=self.own_inbox)
         )
         return [
             {
@@ -116,14 +117,16 @@ class EventLoopThread:
         """Run ``coroutine`` on the loop and wait for its result (not from the loop's own thread)."""
         return self.submit(coroutine).result()
 
-    def session(self, account_networks=()) -> aiohttp.ClientSession:
-        """The session for this policy (call on the loop)."""
-        key = tuple(account_networks)
+    def session(self, account_networks=(), *, own_inbox: bool = False) -> aiohttp.ClientSession:
+        """The session for this policy (call on the loop). This service's own inboxes have a
+        session of their own (``own_inbox``): a connection their exemption opened is never
+        kept alive for another request to the same origin."""
+        key = (own_inbox, tuple(account_networks))
         session = self._sessions.get(key)
         if session is None or session.closed:
             limit = CONNECTIONS_PER_SLOT * settings.CALLBACK_SENDS_IN_FLIGHT
             connector = aiohttp.TCPConnector(
-                resolver=GuardedResolver(key),
+                resolver=GuardedResolver(key[1], own_inbox=own_inbox),
                 use_dns_cache=False,  # every new connection resolves, and is checked, anew
                 limit=limit,
                 limit_per_host=0,  # the per-origin caps are the engine's (CALLBACK_MAX_IN_FLIGHT_PER_TARGET)
@@ -165,6 +168,7 @@ class EventLoopThread:
 outgoing_loop = EventLoopThread()
 
 
-def guarded_session(account_networks=()) -> aiohttp.ClientSession:
-    """The aiohttp session of this process for the policy ``account_networks`` (call on its loop)."""
-    return outgoing_loop.session(account_networks)
+def guarded_session(account_networks=(), *, own_inbox: bool = False) -> aiohttp.ClientSession:
+    """The aiohttp session of this process for the policy ``account_networks`` (call on its loop);
+    ``own_inbox``: for a URL of this service's own inboxes (``policy.is_own_inbox_url``) only."""
+    return outgoing_loop.session(account_networks, own_inbox=own_inbox)

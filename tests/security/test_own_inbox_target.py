@@ -9,6 +9,7 @@ anything dressed up to look like it, stays refused and is never contacted.
 import pytest
 from django.core.exceptions import ValidationError
 
+from callbacks_app.transport import send_callback_http
 from scalehooks.outgoing import ForbiddenAddress, outgoing_session
 from scalehooks.outgoing.policy import is_own_inbox_url
 from tasks_app.validators import validate_callback_target
@@ -140,3 +141,47 @@ def test_an_inbox_url_is_a_valid_callback_target_at_save_time(public_base):
 def test_another_url_of_this_origin_is_refused_at_save_time(public_base, url):
     with pytest.raises(ValidationError):
         validate_callback_target(url)
+
+
+def callback_post(url: str):
+    """One callback attempt through the engine's sender (the asynchronous one, issue 15)."""
+    return send_callback_http(url=url, body=b"{}", headers={"Content-Type": "application/json"})
+
+
+def test_the_callback_sender_reaches_an_inbox_of_this_service_on_loopback(service):
+    result = callback_post(f"http://127.0.0.1:{service.port}/inbox/tok/cb")
+
+    assert result.ok, result.error
+    assert [r.path for r in service.requests] == ["/inbox/tok/cb"]
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/", "/inbox/../admin/", "/inbox/%2e%2e/admin/", "/inbox//tok", "/callback"]
+)
+def test_the_callback_sender_refuses_any_other_path_even_after_an_inbox_request(service, path):
+    # An inbox's connection to this origin, kept alive, must not carry a request the guard refuses.
+    assert callback_post(f"http://127.0.0.1:{service.port}/inbox/tok/cb").ok
+
+    result = callback_post(f"http://127.0.0.1:{service.port}{path}")
+
+    assert not result.ok
+    assert "Refused" in result.error
+    assert [r.path for r in service.requests] == ["/inbox/tok/cb"]
+
+
+def test_the_callback_sender_refuses_another_port_or_another_loopback_address(service):
+    other_port = CallbackReceiver("127.0.0.1")
+    other_address = CallbackReceiver("127.0.0.2", port=service.port)
+    try:
+        for url in (
+            f"http://127.0.0.1:{other_port.port}/inbox/tok",
+            f"http://127.0.0.2:{service.port}/inbox/tok",
+            f"http://localhost:{service.port}/inbox/tok",
+            f"http://127.0.0.1:{service.port}@127.0.0.2:{service.port}/inbox/t",
+        ):
+            assert not callback_post(url).ok
+    finally:
+        other_port.close()
+        other_address.close()
+
+    assert other_port.requests == other_address.requests == service.requests == []
