@@ -48,6 +48,9 @@ def test_two_clusters_recording_at_once_alert_and_email_once_per_transition(
 ):
     env = {
         "CALLBACK_RETRY_SCHEDULE": "0.2,0.2",
+        # Few sends per drain job, so that one job cannot hold the whole backlog and both
+        # clusters' jobs take a share of it (the asynchronous sender holds 384 by default).
+        "CALLBACK_SENDS_IN_FLIGHT": "8",
         "EMAIL_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
     }
     clusters = [start_cluster(**env), start_cluster(**env)]

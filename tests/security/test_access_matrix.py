@@ -129,7 +129,18 @@ ROUTES = [
         {"emails": ["ada@example.com"], "team_role": "admin"},
         pattern="teams/set_role",
     ),
+    Route(
+        "POST",
+        "/v1/teams/set_alert_emails",
+        {"emails": ["ada@example.com"], "alert_emails": True},
+        pattern="teams/set_alert_emails",
+    ),
     Route("POST", "/v1/portal/sessions", pattern="portal/sessions"),
+    # Target health (SPEC §16); another account's or mode's target is a 404
+    # (tests/callbacks_app/test_health_api.py).
+    Route("GET", "/v1/callback_targets", pattern="callback_targets"),
+    Route("POST", "/v1/callback_targets/1/pause", pattern="callback_targets/<int:target_id>/pause"),
+    Route("POST", "/v1/callback_targets/1/resume", pattern="callback_targets/<int:target_id>/resume"),
     Route("POST", "/v1/files/upload", {}, pattern="files/upload"),
     Route("POST", "/v1/files/import", {"file_url": "https://example.com/a.png"}, pattern="files/import"),
     # The callback inbox (SPEC §15); another account's or mode's inbox is a 404
