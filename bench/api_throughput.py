@@ -13,7 +13,6 @@ ratio and the CPU each part used per callback (web is gunicorn's processes).
 """
 
 import argparse
-import multiprocessing
 import os
 import sys
 import time
@@ -69,40 +68,8 @@ def _client(url: str, key: str, task_ids: list[str], go, cpu_used, index: int) -
 
 
 def api_run(*, url: str, key: str, task_ids: list[str], clients: int) -> dict:
-    from django.db import connection
-
-    from callbacks_app.models import DeliveryAttempt
-
-    n = len(task_ids)
-    connection.close()
-    context = multiprocessing.get_context("fork")
-    go = context.Event()
-    cpu_used = context.Array("d", clients)
-    processes = [
-        context.Process(target=_client, args=(url, key, task_ids[i::clients], go, cpu_used, i))
-        for i in range(clients)
-    ]
-    for process in processes:
-        process.start()
-    time.sleep(1)
-    cpu_before = {**harness.cpu_by_component(), "clients": 0.0}
-    started = time.perf_counter()
-    go.set()
-    for process in processes:
-        process.join()
-        assert process.exitcode == 0, "a client failed"
-    completed = time.perf_counter()
-    delivered = harness.wait_until(
-        lambda: DeliveryAttempt.objects.filter(succeeded=True).count() >= n, timeout=3600, interval=0.2
-    )
-    finished = time.perf_counter()
-    cpu_after = {**harness.cpu_by_component(), "clients": sum(cpu_used)}
-    return {
-        "completion_rate": n / (completed - started),
-        "rate": n / (finished - started),
-        "delivered": delivered,
-        "cpu": harness.cpu_report(cpu_before, cpu_after, n),
-    }
+    parts = [(url, key, task_ids[i::clients]) for i in range(clients)]
+    return harness.completions_run(target=_client, parts=parts, n=len(task_ids), label="clients")
 
 
 def main():

@@ -7,6 +7,7 @@ Everything started here is stopped at exit.
 
 import atexit
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -253,6 +254,45 @@ def cpu_report(before: dict[str, float], after: dict[str, float], n: int) -> str
     parts = [f"{name} {(after[name] - before[name]) * 1000 / n:.2f}" for name in before]
     total = sum(after.values()) - sum(before.values())
     return f"{', '.join(parts)}; total {total * 1000 / n:.2f} ms of CPU per callback"
+
+
+def completions_run(*, target, parts: list[tuple], n: int, label: str) -> dict:
+    """Run ``target(*part, go, cpu_used, index)`` in one forked process per part of the work; they
+    start together (``go``) and write their CPU seconds to ``cpu_used[index]``. Waits until ``n``
+    callbacks are recorded delivered; returns the completion and end-to-end rates and the CPU
+    per callback of each component (``label``: what the processes are, e.g. "drivers")."""
+    from django.db import connection
+
+    from callbacks_app.models import DeliveryAttempt
+
+    connection.close()  # forked processes must not inherit an open connection
+    context = multiprocessing.get_context("fork")
+    go = context.Event()
+    cpu_used = context.Array("d", len(parts))
+    processes = [
+        context.Process(target=target, args=(*part, go, cpu_used, i)) for i, part in enumerate(parts)
+    ]
+    for process in processes:
+        process.start()
+    time.sleep(1)  # let every process get ready
+    cpu_before = {**cpu_by_component(), label: 0.0}
+    started = time.perf_counter()
+    go.set()
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0, f"one of the {label} failed"
+    completed = time.perf_counter()
+    delivered = wait_until(
+        lambda: DeliveryAttempt.objects.filter(succeeded=True).count() >= n, timeout=3600, interval=0.2
+    )
+    finished = time.perf_counter()
+    cpu_after = {**cpu_by_component(), label: sum(cpu_used)}
+    return {
+        "completion_rate": n / (completed - started),
+        "rate": n / (finished - started),
+        "delivered": delivered,
+        "cpu": cpu_report(cpu_before, cpu_after, n),
+    }
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -13,7 +13,6 @@ other. The figures include the CPU time each part of the run used per callback.
 """
 
 import argparse
-import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -79,39 +78,8 @@ def scalehooks_run(*, task_ids: list[str], drivers: int) -> dict:
     A cluster must be running. Returns the completion and end-to-end rates and
     the CPU time per callback of each part.
     """
-    from django.db import connection
-
-    from callbacks_app.models import DeliveryAttempt
-
-    n = len(task_ids)
-    connection.close()  # forked drivers must not inherit an open connection
-    context = multiprocessing.get_context("fork")
-    go = context.Event()
-    cpu_used = context.Array("d", drivers)
-    processes = [
-        context.Process(target=_drive, args=(task_ids[i::drivers], go, cpu_used, i)) for i in range(drivers)
-    ]
-    for process in processes:
-        process.start()
-    time.sleep(1)  # let every driver get ready
-    cpu_before = {**harness.cpu_by_component(), "drivers": 0.0}
-    started = time.perf_counter()
-    go.set()
-    for process in processes:
-        process.join()
-        assert process.exitcode == 0, "a driver failed"
-    completed = time.perf_counter()
-    delivered = harness.wait_until(
-        lambda: DeliveryAttempt.objects.filter(succeeded=True).count() >= n, timeout=3600, interval=0.2
-    )
-    finished = time.perf_counter()
-    cpu_after = {**harness.cpu_by_component(), "drivers": sum(cpu_used)}
-    return {
-        "completion_rate": n / (completed - started),
-        "rate": n / (finished - started),
-        "delivered": delivered,
-        "cpu": harness.cpu_report(cpu_before, cpu_after, n),
-    }
+    parts = [(task_ids[i::drivers],) for i in range(drivers)]
+    return harness.completions_run(target=_drive, parts=parts, n=len(task_ids), label="drivers")
 
 
 def main():
