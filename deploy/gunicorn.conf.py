@@ -4,7 +4,8 @@
 
 from the project directory. Read from the environment, as the settings are:
 HOST and PORT (the address to listen on, default 127.0.0.1:8000) and
-WEB_CONCURRENCY (worker processes, default 2). Requests are logged to stdout,
+WEB_CONCURRENCY (worker processes, default 2) and WEB_THREADS (threads per
+worker, default 8). Requests are logged to stdout,
 errors to stderr. Static files are served by WhiteNoise from STATIC_ROOT
 (`manage.py collectstatic` first).
 """
@@ -14,6 +15,9 @@ import os
 wsgi_app = "scalehooks.wsgi:application"
 bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads per worker (gunicorn's gthread worker): a request that waits (an inbox's scripted
+# delay, at most INBOX_MAX_DELAYED_ANSWERS of them per process) leaves the others served.
+threads = int(os.environ.get("WEB_THREADS", "8"))
 accesslog = "-"
 errorlog = "-"
 # gunicorn 27's control socket (one path per user, $HOME/.gunicorn/gunicorn.ctl):

@@ -8,6 +8,7 @@ inbox's script (``answers``), which alone may make it a 5xx.
 """
 
 import json
+import threading
 import time
 from urllib.parse import parse_qsl
 
@@ -60,6 +61,28 @@ def _content_type(body: str) -> str:
     return "application/json"
 
 
+# Delayed answers in progress in this process. A delay sleeps in a web thread, and an inbox's
+# URL is public: without a cap, requests to a delaying inbox could hold every web worker and
+# with them every account's API. Beyond INBOX_MAX_DELAYED_ANSWERS the answer goes at once.
+_delayed = 0
+_delayed_lock = threading.Lock()
+
+
+def _delayed_answer(delay_s: float) -> bool:
+    """Wait ``delay_s`` if a delayed-answer place is free (True), else at once (False)."""
+    global _delayed
+    with _delayed_lock:
+        if _delayed >= settings.INBOX_MAX_DELAYED_ANSWERS:
+            return False
+        _delayed += 1
+    try:
+        time.sleep(delay_s)
+    finally:
+        with _delayed_lock:
+            _delayed -= 1
+    return True
+
+
 @csrf_exempt
 def inbox_capture(request, token: str, rest: str | None = None):
     """Capture the request, wait the scripted delay, answer as scripted."""
@@ -69,9 +92,10 @@ def inbox_capture(request, token: str, rest: str | None = None):
     captured, answer = request_capture(
         inbox=inbox, incoming=_incoming(request, path=rest), query=_query(request)
     )
-    if answer.delay_s > 0:
-        time.sleep(answer.delay_s)
+    delay_skipped = answer.delay_s > 0 and not _delayed_answer(answer.delay_s)
     response = HttpResponse(answer.body, status=answer.status, content_type=_content_type(answer.body))
+    if delay_skipped:
+        response["X-Inbox-Delay"] = "skipped: too many delayed answers at once"
     for name, value in answer.headers.items():
         response[name] = value
     response["X-Inbox-Request"] = str(captured.id)

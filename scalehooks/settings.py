@@ -300,6 +300,8 @@ INBOX_MAX_REQUESTS = env.int("INBOX_MAX_REQUESTS", default=500)  # newest kept p
 INBOX_RETENTION_DAYS = env.int("INBOX_RETENTION_DAYS", default=7)  # captured requests older are pruned daily
 INBOX_LIFETIME_DAYS = env.int("INBOX_LIFETIME_DAYS", default=30)  # an inbox then expires (404) and is pruned
 INBOX_MAX_PER_ACCOUNT = env.int("INBOX_MAX_PER_ACCOUNT", default=20)  # inboxes per account and mode
+# Scripted delays sleeping at once per web process; beyond, an answer goes without its delay.
+INBOX_MAX_DELAYED_ANSWERS = env.int("INBOX_MAX_DELAYED_ANSWERS", default=4)
 # Resends of one task's callback per hour (API, admin and command alike); beyond it a 429.
 CALLBACK_RESEND_LIMIT = env.int("CALLBACK_RESEND_LIMIT", default=10)
 

@@ -23,6 +23,7 @@ from tasks_app.keys import generate_signing_secret
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -167,3 +168,24 @@ def test_concurrent_requests_each_take_their_own_place_in_the_sequence(live_inbo
     assert sorted(statuses) == [200] * 7 + [503] * 5
     numbers = sorted(CapturedRequest.objects.filter(inbox=live_inbox).values_list("number", flat=True))
     assert numbers == list(range(1, 13))
+
+
+def test_delayed_answers_are_capped_so_an_inbox_cannot_hold_the_web_workers(live_inbox, settings):
+    # Given one delayed answer in progress, and room for only one per process
+    settings.INBOX_MAX_DELAYED_ANSWERS = 1
+    first = {}
+    holder = threading.Thread(
+        target=lambda: first.update(answer=requests.post(live_inbox.url + "?delay=3", data=b"{}", timeout=10))
+    )
+    holder.start()
+    wait_until(lambda: CapturedRequest.objects.filter(inbox=live_inbox).exists(), 5, "the first request")
+
+    # When another delayed request comes meanwhile
+    second = requests.post(live_inbox.url + "?delay=3", data=b"{}", timeout=10)
+    holder.join()
+
+    # Then it is captured and answered at once, saying why the delay was skipped; the first waited
+    assert second.status_code == 200
+    assert second.headers["X-Inbox-Delay"] == "skipped: too many delayed answers at once"
+    assert "X-Inbox-Delay" not in first["answer"].headers
+    assert CapturedRequest.objects.filter(inbox=live_inbox).count() == 2
