@@ -16,6 +16,7 @@ import weakref
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from callbacks_app.models import Delivery
+from scalehooks.db import hot_cursor
 
 _FIELDS = tuple(Delivery._meta.concrete_fields)
 _statements: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -39,7 +40,7 @@ def delivery_insert(delivery: Delivery, *, now) -> Delivery:
     conn = connections[DEFAULT_DB_ALIAS]
     delivery.created_at = now
     params = [field.get_db_prep_save(getattr(delivery, field.attname), conn) for field in _FIELDS]
-    with conn.cursor() as cursor:
+    with hot_cursor(conn) as cursor:
         cursor.execute(_insert_sql(conn), params)
     delivery._state.adding = False
     delivery._state.db = conn.alias

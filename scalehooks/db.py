@@ -19,3 +19,105 @@ def update_each(*, per_row: str, per_batch: str, rows: list[tuple]) -> None:
             cursor.execute(per_batch, [list(column) for column in zip(*rows, strict=True)])
         else:
             cursor.executemany(per_row, rows)
+
+
+# psycopg prepares a statement only where its connection allows it: Django turns
+# preparing off (``prepare_threshold = None``, for connection poolers). A hot-path
+# cursor turns it on for its own connection, with a threshold no statement
+# reaches: nothing is prepared unless it asks (``prepare=True``).
+_NEVER_BY_COUNT = 2**31 - 1
+
+
+class _PreparingCursor:
+    """A psycopg server-side-binding cursor on the Django connection ``db`` (same session, same
+    transaction), with Django's checks and error translation around each call."""
+
+    def __init__(self, db):
+        self.db = db
+        pg = db.connection
+        if pg.prepare_threshold is None:
+            pg.prepare_threshold = _NEVER_BY_COUNT
+        cursors = db.__dict__.setdefault("_hot_cursors", {})
+        cursor = cursors.get(id(pg))
+        if cursor is None or cursor.connection is not pg or cursor.closed:
+            cursors.clear()  # a cursor of a closed connection goes with it
+            cursor = cursors[id(pg)] = _psycopg().Cursor(pg)
+        self.cursor = cursor
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def execute(self, sql: str, params, *, prepare: bool = True):
+        self.db.validate_no_broken_transaction()
+        with self.db.wrap_database_errors:
+            self.cursor.execute(sql, params, prepare=prepare)
+        return self
+
+    def fetchone(self):
+        with self.db.wrap_database_errors:
+            return self.cursor.fetchone()
+
+    def fetchall(self):
+        with self.db.wrap_database_errors:
+            return self.cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount
+
+
+def _psycopg():
+    import psycopg
+
+    return psycopg
+
+
+def hot_cursor(db):
+    """A cursor for the statements of a hot path (``completion_sql``, ``delivery_sql``,
+    ``claim_sql``): on PostgreSQL, psycopg's server-side binding, each statement prepared once
+    per connection (``execute(..., prepare=False)`` for one whose text varies, e.g. its number
+    of rows); elsewhere, or while queries are logged (``DEBUG``, ``CaptureQueriesContext``),
+    Django's own cursor.
+
+    Django's client-side binding (``ClientCursor``) makes PostgreSQL parse and plan
+    every statement anew and quotes every value in Python; a prepared statement is
+    parsed and planned once. The values are what the fields' database conversions
+    produce either way (docs/benchmarks.md, issue 15).
+    """
+    if db.vendor != "postgresql" or db.queries_logged:
+        return _DjangoCursor(db.cursor())
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    return _PreparingCursor(db)
+
+
+class _DjangoCursor:
+    """Django's cursor, taking (and ignoring) ``prepare``."""
+
+    def __init__(self, cursor):
+        self.cursor = cursor
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cursor.close()
+        return False
+
+    def execute(self, sql: str, params, *, prepare: bool = True):
+        self.cursor.execute(sql, params)
+        return self
+
+    def fetchone(self):
+        return self.cursor.fetchone()
+
+    def fetchall(self):
+        return self.cursor.fetchall()
+
+    @property
+    def rowcount(self) -> int:
+        return self.cursor.rowcount

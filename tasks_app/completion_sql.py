@@ -20,6 +20,7 @@ import weakref
 
 from django.db import DEFAULT_DB_ALIAS, connections
 
+from scalehooks.db import hot_cursor
 from tasks_app.models import Task
 
 _FIELDS = tuple(Task._meta.concrete_fields)
@@ -84,7 +85,7 @@ def _from_db(conn, prepared: _Prepared, fields, row) -> list:
 def task_to_check(task_id: str) -> Task | None:
     """The task with only what a completion checks before it writes (state, type, params, batch)."""
     conn, prepared = _connection()
-    with conn.cursor() as cursor:
+    with hot_cursor(conn) as cursor:
         cursor.execute(prepared.check, [task_id])
         row = cursor.fetchone()
     if row is None:
@@ -104,7 +105,7 @@ def task_leave_pending(*, task_id: str, status: str, response, now, completed: b
     names, sql = prepared.leave[completed]
     values = {"status": status, "response": response, "updated_at": now, "completed_at": now}
     params = [_BY_NAME[name].get_db_prep_value(values[name], conn) for name in names]
-    with conn.cursor() as cursor:
+    with hot_cursor(conn) as cursor:
         cursor.execute(sql, [*params, task_id, Task.Status.PENDING])
         row = cursor.fetchone()
     if row is None:
