@@ -4,8 +4,13 @@ Every batch a drain job sends is claimed first (``engine.leases.deliveries_claim
 so the claim's cost is paid per batch, and part of it per callback. Through the
 ORM the attempt rows went through ``bulk_create`` (37 % of the claim's CPU in a
 cProfile, docs/benchmarks.md): here they are one multi-row ``INSERT … RETURNING
-id``, and the lease one conditional ``UPDATE`` whose condition is the one
-``picking.deliveries_due`` states (pending, due, held by nobody).
+id`` (the columns every new attempt has alike as literals: 4 values a row), and
+the lease one conditional ``UPDATE`` whose condition is the one
+``picking.deliveries_due`` states (pending, due, held by nobody), ``RETURNING``
+the leased deliveries as they now are: no read after it (the ORM's
+``select_related`` read of the claimed rows had been half of the claim's CPU).
+On PostgreSQL both go through ``scalehooks.db.hot_cursor`` (server-side
+binding; not prepared: their text varies with the number of rows).
 
 The rule (docs/architecture.md): hand-written SQL lives only in the module of its
 hot path (this one; ``tasks_app/completion_sql.py``), is the same text on SQLite
@@ -14,51 +19,97 @@ database conversions, and each statement is tested on both backends
 (tests/callbacks_app/engine/test_claim_sql.py). Only ``callbacks_app`` tables here.
 """
 
-from django.db import connection
+import weakref
+
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from callbacks_app.models import Delivery, DeliveryAttempt
+from scalehooks.db import hot_cursor
 
-_ATTEMPT_COLUMNS = (
-    "delivery_id",
-    "number",
-    "started_at",
-    "duration_ms",
-    "status_code",
-    "error",
-    "response_excerpt",
-    "request_headers",
-    "succeeded",
-    "private_target",
-    "due_at",
-)
+_DELIVERY_FIELDS = tuple(Delivery._meta.concrete_fields)
+_DELIVERY_ATTNAMES = [field.attname for field in _DELIVERY_FIELDS]
 
-
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def _datetime(value):
-    return DeliveryAttempt._meta.get_field("started_at").get_db_prep_value(value, connection)
+# An attempt row as the claim opens it: what differs from row to row, then what every one has
+# alike (as ``DeliveryAttempt(error=UNFINISHED)`` saves it), written as literals.
+_ATTEMPT_VALUES = ("delivery_id", "number", "started_at", "due_at")
+_ATTEMPT_LITERALS = {
+    "duration_ms": "0",
+    "status_code": "NULL",
+    "error": "'" + DeliveryAttempt.UNFINISHED.replace("'", "''") + "'",
+    "response_excerpt": "''",
+    "request_headers": "'{}'",
+    "succeeded": "FALSE",
+    "private_target": "FALSE",
+}
 
 
-def deliveries_lease(*, ids: list[str], token: str, now, until) -> int:
+class _Statements:
+    """One connection's fixed parts of the two statements, and the delivery columns' converters."""
+
+    def __init__(self, conn):
+        q = conn.ops.quote_name
+        self.lease_head = (
+            f"UPDATE {q(Delivery._meta.db_table)} SET {q('lease_token')} = %s, {q('leased_until')} = %s, "
+            f"{q('attempt_count')} = {q('attempt_count')} + 1, "
+            f"{q('first_attempt_at')} = COALESCE({q('first_attempt_at')}, %s) "
+            f"WHERE {q('id')} IN ("
+        )
+        self.lease_tail = (
+            f") AND {q('status')} = %s AND {q('next_attempt_at')} <= %s "
+            f"AND ({q('leased_until')} IS NULL OR {q('leased_until')} < %s) "
+            f"RETURNING {', '.join(q(field.column) for field in _DELIVERY_FIELDS)}"
+        )
+        columns = (*_ATTEMPT_VALUES, *_ATTEMPT_LITERALS)
+        self.attempts_head = (
+            f"INSERT INTO {q(DeliveryAttempt._meta.db_table)} ({', '.join(q(c) for c in columns)}) VALUES "
+        )
+        self.attempt_row = f"(%s, %s, %s, %s, {', '.join(_ATTEMPT_LITERALS.values())})"
+        self.attempts_tail = f" RETURNING {q('id')}, {q('delivery_id')}"
+        self.converters = []
+        for field in _DELIVERY_FIELDS:
+            column = field.get_col(Delivery._meta.db_table)
+            found = [*conn.ops.get_db_converters(column), *field.get_db_converters(conn)]
+            self.converters.append((column, found))
+        self.datetime = DeliveryAttempt._meta.get_field("started_at")
+
+
+_statements: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _connection():
+    conn = connections[DEFAULT_DB_ALIAS]
+    statements = _statements.get(conn)
+    if statements is None:
+        statements = _statements[conn] = _Statements(conn)
+    return conn, statements
+
+
+def _delivery(conn, statements: _Statements, row) -> Delivery:
+    values = []
+    for (column, converters), value in zip(statements.converters, row, strict=True):
+        for converter in converters:
+            value = converter(value, column, conn)
+        values.append(value)
+    return Delivery.from_db(conn.alias, _DELIVERY_ATTNAMES, values)
+
+
+def deliveries_lease(*, ids: list[str], token: str, now, until) -> list[Delivery]:
     """Take the send lease (``token`` until ``until``) of those of ``ids`` that are pending, due
-    at ``now`` and held by nobody; count the attempt and stamp the first one. How many were taken."""
+    at ``now`` and held by nobody; count the attempt and stamp the first one. The deliveries
+    taken, as they now are, newest first (``Delivery``'s ordering)."""
     if not ids:
-        return 0
-    marks = ", ".join(["%s"] * len(ids))
-    sql = (
-        f"UPDATE {_q(Delivery._meta.db_table)} SET {_q('lease_token')} = %s, {_q('leased_until')} = %s, "
-        f"{_q('attempt_count')} = {_q('attempt_count')} + 1, "
-        f"{_q('first_attempt_at')} = COALESCE({_q('first_attempt_at')}, %s) "
-        f"WHERE {_q('id')} IN ({marks}) AND {_q('status')} = %s AND {_q('next_attempt_at')} <= %s "
-        f"AND ({_q('leased_until')} IS NULL OR {_q('leased_until')} < %s)"
-    )
-    now_db = _datetime(now)
-    params = [token, _datetime(until), now_db, *ids, Delivery.Status.PENDING, now_db, now_db]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+        return []
+    conn, statements = _connection()
+    at = statements.datetime.get_db_prep_value
+    now_db = at(now, conn)
+    sql = statements.lease_head + ", ".join(["%s"] * len(ids)) + statements.lease_tail
+    params = [token, at(until, conn), now_db, *ids, Delivery.Status.PENDING, now_db, now_db]
+    with hot_cursor(conn) as cursor:
+        cursor.execute(sql, params, prepare=False)
+        rows = cursor.fetchall()
+    deliveries = [_delivery(conn, statements, row) for row in rows]
+    deliveries.sort(key=lambda delivery: delivery.created_at, reverse=True)
+    return deliveries
 
 
 def attempts_open(*, deliveries: list[Delivery], now) -> list[DeliveryAttempt]:
@@ -66,30 +117,19 @@ def attempts_open(*, deliveries: list[Delivery], now) -> list[DeliveryAttempt]:
     = its ``next_attempt_at`` as claimed), in one ``INSERT``; the attempts, in the same order."""
     if not deliveries:
         return []
-    headers = DeliveryAttempt._meta.get_field("request_headers").get_db_prep_value({}, connection)
-    started = _datetime(now)
-    rows, params = [], []
+    conn, statements = _connection()
+    at = statements.datetime.get_db_prep_value
+    started = at(now, conn)
+    params = []
     for delivery in deliveries:
-        rows.append("(" + ", ".join(["%s"] * len(_ATTEMPT_COLUMNS)) + ")")
-        params += [
-            delivery.id,
-            delivery.attempt_count,
-            started,
-            0,
-            None,
-            DeliveryAttempt.UNFINISHED,
-            "",
-            headers,
-            False,
-            False,
-            _datetime(delivery.next_attempt_at),
-        ]
+        params += [delivery.id, delivery.attempt_count, started, at(delivery.next_attempt_at, conn)]
     sql = (
-        f"INSERT INTO {_q(DeliveryAttempt._meta.db_table)} ({', '.join(_q(c) for c in _ATTEMPT_COLUMNS)}) "
-        f"VALUES {', '.join(rows)} RETURNING {_q('id')}, {_q('delivery_id')}"
+        statements.attempts_head
+        + ", ".join([statements.attempt_row] * len(deliveries))
+        + statements.attempts_tail
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with hot_cursor(conn) as cursor:
+        cursor.execute(sql, params, prepare=False)
         ids = {delivery_id: attempt_id for attempt_id, delivery_id in cursor.fetchall()}
     return [
         DeliveryAttempt(

@@ -26,20 +26,12 @@ from callbacks_app.engine import claim_sql
 from callbacks_app.envelope import request_headers
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
-from tasks_app.models import Profile, Task
+from tasks_app.models import Batch, Profile, Task
 
-# The task's large columns, which sending never reads (the payload is frozen in
-# the delivery): not fetched with each claimed delivery.
-TASK_FIELDS_NOT_SENT = (
-    "instruction",
-    "params",
-    "response",
-    "metadata",
-    "tags",
-    "audits",
-    "customer_review_comments",
-    "prior_responses",
-)
+# What sending reads of a delivery's task or batch (``Delivery.mode``; an email's subject):
+# all the claim fetches of them, the payload being frozen in the delivery.
+TASK_FIELDS_SENT = ("id", "is_test", "status")
+BATCH_FIELDS_SENT = ("id", "is_test", "name")
 
 
 @dataclass
@@ -84,15 +76,11 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
     now = timezone.now()
     token = new_lease_token()
     with transaction.atomic():
-        lock_tasks_of(delivery_ids=ids)
-        claimed = claim_sql.deliveries_lease(ids=ids, token=token, now=now, until=now + send_lease())
-        if not claimed:
+        tasks = _tasks_locked_of(delivery_ids=ids)
+        deliveries = claim_sql.deliveries_lease(ids=ids, token=token, now=now, until=now + send_lease())
+        if not deliveries:
             return []
-        deliveries = list(
-            Delivery.objects.select_related("task", "batch")
-            .defer(*(f"task__{name}" for name in TASK_FIELDS_NOT_SENT))
-            .filter(id__in=ids, lease_token=token)  # by primary key: no index on the token
-        )
+        _subjects_attach(deliveries=deliveries, tasks=tasks)
         live = []
         holds = email_holds(deliveries=deliveries, now=now)
         for delivery in deliveries:
@@ -122,6 +110,43 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
         )
         for delivery, attempt in zip(live, attempts, strict=True)
     ]
+
+
+def _tasks_locked_of(*, delivery_ids: list[str]) -> dict[int, Task] | None:
+    """``lock_tasks_of``, reading what sending needs of those tasks with the lock (by id);
+    None where rows cannot be locked (SQLite): ``_subjects_attach`` reads them then."""
+    if not connection.features.has_select_for_update:
+        return None
+    found = (
+        Task.objects.select_for_update(of=("self",))
+        .filter(deliveries__id__in=delivery_ids)
+        .order_by("id")
+        .only(*TASK_FIELDS_SENT)
+    )
+    return {task.id: task for task in found}
+
+
+def _subjects_attach(*, deliveries: list[Delivery], tasks: dict[int, Task] | None) -> None:
+    """Give each claimed delivery its task or batch, with what sending reads of it
+    (``TASK_FIELDS_SENT``, ``BATCH_FIELDS_SENT``): nothing is read while it is sent."""
+    if tasks is None:
+        task_ids = {d.task_id for d in deliveries if d.task_id is not None}
+        tasks = (
+            {t.id: t for t in Task.objects.filter(id__in=task_ids).only(*TASK_FIELDS_SENT)}
+            if task_ids
+            else {}
+        )
+    batch_ids = {d.batch_id for d in deliveries if d.batch_id is not None}
+    batches = (
+        {b.id: b for b in Batch.objects.filter(id__in=batch_ids).only(*BATCH_FIELDS_SENT)}
+        if batch_ids
+        else {}
+    )
+    for delivery in deliveries:
+        if delivery.task_id is not None:
+            delivery.task = tasks[delivery.task_id]
+        if delivery.batch_id is not None:
+            delivery.batch = batches[delivery.batch_id]
 
 
 def lock_tasks_of(*, delivery_ids: list[str]) -> None:

@@ -37,8 +37,14 @@ def test_the_lease_takes_only_what_is_pending_due_and_free(task):
 
     taken = claim_sql.deliveries_lease(ids=ids, token="mine", now=now, until=until)
 
-    assert taken == 3
     rows = {d.id: d for d in Delivery.objects.filter(id__in=ids)}
+    assert sorted(d.id for d in taken) == sorted(d.id for d in (due, retried, lapsed))
+    for returned in taken:  # the deliveries as the lease left them, every field as stored
+        stored = rows[returned.id]
+        assert {f.attname: getattr(returned, f.attname) for f in Delivery._meta.concrete_fields} == {
+            f.attname: getattr(stored, f.attname) for f in Delivery._meta.concrete_fields
+        }
+    assert [d.created_at for d in taken] == sorted((d.created_at for d in taken), reverse=True)
     for taken_one in (due, retried, lapsed):
         row = rows[taken_one.id]
         assert (row.lease_token, row.leased_until) == ("mine", until)
@@ -55,12 +61,11 @@ def test_the_lease_takes_only_what_is_pending_due_and_free(task):
 def test_a_lease_loses_to_another_workers_lease_taken_first(task):
     now = timezone.now()
     one = delivery(task, due=True)
-    assert (
-        claim_sql.deliveries_lease(ids=[one.id], token="a", now=now, until=now + timedelta(seconds=40)) == 1
-    )
-    assert (
-        claim_sql.deliveries_lease(ids=[one.id], token="b", now=now, until=now + timedelta(seconds=40)) == 0
-    )
+    until = now + timedelta(seconds=40)
+    assert [d.id for d in claim_sql.deliveries_lease(ids=[one.id], token="a", now=now, until=until)] == [
+        one.id
+    ]
+    assert claim_sql.deliveries_lease(ids=[one.id], token="b", now=now, until=until) == []
     assert Delivery.objects.get(id=one.id).lease_token == "a"
 
 
@@ -105,3 +110,31 @@ def test_a_claim_leases_counts_and_opens_an_attempt_due_when_the_delivery_was(ta
     attempt = DeliveryAttempt.objects.get(delivery=one)
     assert (attempt.id, attempt.number, attempt.due_at) == (claim.attempt.id, 1, due_at)
     assert deliveries_claim(ids=[one.id]) == []  # held now
+
+
+def test_a_claim_gives_each_delivery_what_sending_reads_of_its_task_or_batch(
+    account, django_assert_num_queries
+):
+    from tasks_app.batches import batch_create, project_create
+
+    user = account.user
+    task = TaskFactory(owner=user, is_test=True)
+    project_create(owner=user, mode="test", name="p", task_type="categorization", params={})
+    batch = batch_create(owner=user, mode="test", project_name="p", name="the batch")
+    of_task = delivery(task, due=True, target="http://127.0.0.1:9/callback")
+    of_batch = DeliveryFactory(
+        task=None,
+        batch=batch,
+        event="batch.completed",
+        owner_id=user.id,
+        payload="{}",
+        due=True,
+        target="http://127.0.0.1:9/callback",
+    )
+
+    claims = {claim.delivery.id: claim for claim in deliveries_claim(ids=[of_task.id, of_batch.id])}
+
+    with django_assert_num_queries(0):  # nothing is read while sending
+        sent_task, sent_batch = claims[of_task.id].delivery, claims[of_batch.id].delivery
+        assert (sent_task.mode, sent_task.task.id, sent_task.task.status) == ("test", task.id, task.status)
+        assert (sent_batch.mode, sent_batch.batch.name) == ("test", "the batch")
