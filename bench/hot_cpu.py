@@ -11,6 +11,7 @@ prints the top of a cProfile of each phase (``cProfile.Profile(time.process_time
 
 import argparse
 import cProfile
+import os
 import pstats
 import sys
 import time
@@ -37,7 +38,7 @@ def _measured(label: str, calls: int, work, profile: bool) -> None:
         flush=True,
     )
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", "35")))
 
 
 def hot_round(n: int, claim: int, profile: bool) -> None:

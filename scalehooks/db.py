@@ -14,11 +14,13 @@ def update_each(*, per_row: str, per_batch: str, rows: list[tuple]) -> None:
     """
     if not rows:
         return
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
+    if connection.vendor == "postgresql":
+        # One text whatever the number of rows: prepared once per connection (``hot_cursor``).
+        with hot_cursor(connection) as cursor:
             cursor.execute(per_batch, [list(column) for column in zip(*rows, strict=True)])
-        else:
-            cursor.executemany(per_row, rows)
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(per_row, rows)
 
 
 # psycopg prepares a statement only where its connection allows it: Django turns
