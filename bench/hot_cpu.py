@@ -38,7 +38,9 @@ def _measured(label: str, calls: int, work, profile: bool) -> None:
         flush=True,
     )
     if profiler:
-        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(int(os.environ.get("TOP", "35")))
+        pstats.Stats(profiler).sort_stats(os.environ.get("SORT", "cumulative")).print_stats(
+            int(os.environ.get("TOP", "35"))
+        )
 
 
 def hot_round(n: int, claim: int, profile: bool) -> None:
