@@ -33,13 +33,10 @@ def main():
     from django.db import connection
     from django.utils import timezone
 
+    from callbacks_app.engine import pick_sql
     from callbacks_app.engine.attempt import SendResult
     from callbacks_app.engine.leases import deliveries_claim
-    from callbacks_app.engine.picking import (
-        deliveries_due,
-        deliveries_to_send,
-        sends_in_flight,
-    )
+    from callbacks_app.engine.picking import deliveries_due, deliveries_to_send
     from callbacks_app.engine.recording import attempts_record
     from callbacks_app.models import Delivery, generate_delivery_id
 
@@ -124,7 +121,12 @@ def main():
         f"median {statistics.median(timings):.2f} ms, max {max(timings):.2f} ms"
     )
     print(f"plan of the in-flight count ({claimed} sends in flight):")
-    print(sends_in_flight(now=timezone.now()).explain())
+    conn, statements = pick_sql._connection()
+    explain = "EXPLAIN QUERY PLAN " if conn.vendor == "sqlite" else "EXPLAIN "
+    with conn.cursor() as cursor:
+        at = statements.datetime.get_db_prep_value(timezone.now(), conn)
+        cursor.execute(explain + statements.in_flight, [Delivery.Status.PENDING, at])
+        print("\n".join(" ".join(str(column) for column in row) for row in cursor.fetchall()))
 
 
 def _result(*, ok: bool):

@@ -20,8 +20,9 @@ from collections import Counter, deque
 from collections.abc import Iterable
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Q
 
+from callbacks_app.engine import pick_sql
 from callbacks_app.models import Delivery
 from callbacks_app.pausing import paused_exclusion
 
@@ -46,17 +47,6 @@ def deliveries_due(*, now):
     )
 
 
-def sends_in_flight(*, now):
-    """(origin, account, deliveries being sent there now) triples, across all workers
-    (read from the partial index ``delivery_in_flight_origin_idx`` alone)."""
-    return (
-        Delivery.objects.filter(status=Delivery.Status.PENDING, leased_until__gte=now)
-        .values_list("target_origin", "owner_id")
-        .annotate(n=Count("id"))
-        .order_by()
-    )
-
-
 class _Pick:
     """One pick's state: the counts the caps and shares compare, and what was picked."""
 
@@ -66,7 +56,7 @@ class _Pick:
         self.cap = settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET
         self.origin_in_flight: Counter[str] = Counter()  # across all workers
         self.account_in_flight: Counter[int] = Counter()  # across all workers
-        for origin, owner_id, n in sends_in_flight(now=now):
+        for origin, owner_id, n in pick_sql.sends_in_flight(now=now):
             self.origin_in_flight[origin] += n
             self.account_in_flight[owner_id] += n
         self.job_origin = Counter(origin for _, origin in held)  # this job's sends
@@ -74,7 +64,8 @@ class _Pick:
         self.job_total = len(held)
         self.accounts = set(self.job_account)  # accounts holding slots or with work waiting
         self.picked: list[str] = []
-        self.paused = paused_exclusion(now=now)  # target health (SPEC §16): paused targets' deliveries wait
+        # Target health (SPEC §16): paused targets' deliveries wait.
+        self.paused = paused_exclusion(now=now) if pick_sql.any_target_paused() else None
 
     def origin_full(self, origin: str) -> bool:
         return self.origin_in_flight[origin] >= self.cap or self.job_origin[origin] >= PER_JOB_TARGET_SLOTS
@@ -113,9 +104,14 @@ class _Pick:
 def _candidates(pick: _Pick, *, now, window: int, exclude_accounts: set[int]) -> list[tuple]:
     """Up to ``window`` due (id, account, origin) rows, oldest due first, none of a full origin."""
     full = {origin for origin in pick.origin_in_flight | pick.job_origin if pick.origin_full(origin)}
-    due = deliveries_due(now=now) if pick.paused is None else deliveries_due(now=now).exclude(pick.paused)
+    if pick.paused is None:  # the usual case, in one statement compiled once (engine.pick_sql)
+        return pick_sql.due_candidates(
+            now=now, window=window, origins_out=full, accounts_out=exclude_accounts, ids_out=pick.picked
+        )
     return list(
-        due.exclude(target_origin__in=full)
+        deliveries_due(now=now)
+        .exclude(pick.paused)
+        .exclude(target_origin__in=full)
         .exclude(owner_id__in=exclude_accounts)
         .exclude(id__in=pick.picked)
         .order_by("next_attempt_at")
