@@ -1,148 +1,41 @@
 """The drain job: keep up to ``DRAIN_IN_FLIGHT`` sends in flight, claim more as slots free up.
 
 A drain job (``deliveries_drain``) sends through this process's sender (HTTP
-on an event loop, email on threads) and
-records results as they come back, a batch per transaction. So the queue and
-the database are paid per batch rather than per callback, and a slow receiver
-holds one slot, not the worker. Sends that outlive their job (a receiver that
-hangs) are recorded by this process's recorder.
+on an event loop, email on threads, ``engine.sender``) and hands the results,
+as they come back, to its recording thread (``engine.recorders``), which
+writes them a batch per transaction while the job goes on claiming. So the
+queue and the database are paid per batch rather than per callback, a commit
+that wakes the job is claimed without waiting for a recording, and a slow
+receiver holds one slot, not the worker. Sends that outlive their job (a
+receiver that hangs) are recorded by this process's recorder.
 """
 
 import logging
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future
 
-from django.db import close_old_connections
+from django.db import connection
 from django.utils import timezone
 
-from callbacks_app.engine.attempt import attempt_send_email, attempt_send_http
 from callbacks_app.engine.leases import Claim, deliveries_claim, new_lease_token
-from callbacks_app.engine.picking import (
-    DRAIN_IN_FLIGHT,
-    deliveries_to_send,
-)
-from callbacks_app.engine.recording import attempts_record
+from callbacks_app.engine.picking import DRAIN_IN_FLIGHT, deliveries_pick
+from callbacks_app.engine.recorders import JobRecorder, Recorder
+from callbacks_app.engine.sender import Sender
 from callbacks_app.kicks import request_drain
-from callbacks_app.models import Delivery
 from callbacks_app.pausing import deliveries_due_unpaused  # target health (SPEC §16): paused targets wait
 from callbacks_app.wakeups import Listener, wakeup_channel
 from callbacks_app.watch import WATCH, watch_release, watch_take
-from scalehooks.outgoing.aio import outgoing_loop
 
 logger = logging.getLogger(__name__)
 
 DRAIN_TIME_BUDGET = 10.0  # seconds a drain job takes new work before it hands over
-RECORD_GATHER = 0.01  # seconds to wait for more finished sends to record together
 CLAIM_EVERY = 0.02  # seconds between claims while work trickles in (at once while it piles up)
-WOKEN_CLAIM_GAP = 0.01  # seconds at least between claims a wake-up asks for (a claim takes a batch)
 WAKE_POLL = 0.1  # seconds: a watcher woken by commits still looks this often (a lost wake-up)
 DRAIN_LINGER = 0.5  # seconds the watching drain job stays after the last work it found
 HELP_LAG = 0.1  # seconds: a watcher that claims deliveries due longer ago than this asks for help
 HELP_EVERY = 0.5  # seconds between a lagging watcher's calls for help
 EMAIL_THREADS = 8  # email sends one process makes at once (email is rate-limited per account anyway)
-
-
-class Sender:
-    """Starts this process's sends: HTTP on the outgoing event loop, email on a few threads.
-
-    Each send is a ``concurrent.futures.Future`` the drain job waits on. An
-    HTTP send waiting on a slow receiver holds a socket on the loop
-    (``scalehooks.outgoing.aio``), not a thread; email blocks in Django's
-    backend, hence its threads (started on first use).
-    """
-
-    def __init__(self, *, email_threads: int):
-        self.email_threads = email_threads
-        self._lock = threading.Lock()
-        self._emails: ThreadPoolExecutor | None = None
-
-    def submit(self, claim: Claim) -> Future:
-        if claim.delivery.target_kind == Delivery.TargetKind.EMAIL:
-            return self._email_pool().submit(
-                attempt_send_email, delivery=claim.delivery, headers=claim.headers
-            )
-        return outgoing_loop.submit(
-            attempt_send_http(
-                delivery=claim.delivery,
-                headers=claim.headers,
-                account_networks=claim.profile.allowed_networks,
-            )
-        )
-
-    def _email_pool(self) -> ThreadPoolExecutor:
-        with self._lock:
-            if self._emails is None:
-                self._emails = ThreadPoolExecutor(
-                    max_workers=self.email_threads, thread_name_prefix="scalehooks-email"
-                )
-            return self._emails
-
-    def shutdown(self) -> None:
-        """Let go of the email threads and stop the event loop, cancelling its sends (for tests)."""
-        with self._lock:
-            emails, self._emails = self._emails, None
-        if emails is not None:
-            emails.shutdown(wait=False)
-        outgoing_loop.shutdown()
-
-
-class Recorder:
-    """Records sends that outlive the drain job that started them (a hanging receiver, a job that failed).
-
-    One daemon thread per process, started on first use. Should the process
-    die first, those attempts stay "did not finish" and their deliveries are
-    taken over when the send lease runs out, as for any killed worker.
-    """
-
-    def __init__(self):
-        self._pending: dict[Future, Claim] = {}
-        self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-
-    def adopt(self, pending: dict[Future, Claim]) -> None:
-        with self._lock:
-            self._pending.update(pending)
-            if self._thread is None:
-                self._stop = threading.Event()
-                self._thread = threading.Thread(
-                    target=self._run, args=(self._stop,), name="scalehooks-recorder", daemon=True
-                )
-                self._thread.start()
-        self._wake.set()
-
-    def shutdown(self) -> None:
-        """Stop the thread and forget the sends it had not recorded yet (they stay "did not finish")."""
-        with self._lock:
-            thread, self._thread = self._thread, None
-            self._stop.set()
-            self._pending.clear()
-        self._wake.set()
-        if thread is not None and thread is not threading.current_thread():
-            thread.join()
-
-    def _run(self, stop: threading.Event) -> None:
-        while not stop.is_set():
-            self._wake.wait()
-            with self._lock:
-                futures = dict(self._pending)
-            if not futures:
-                self._wake.clear()
-                continue
-            done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
-            if not done or stop.is_set():
-                continue
-            with self._lock:
-                for future in done:
-                    self._pending.pop(future, None)
-            try:
-                attempts_record(results=[(futures[future], future.result()) for future in done])
-            except Exception:
-                logger.exception("Recording sends that outlived their drain job failed")
-            finally:
-                close_old_connections()
 
 
 senders = Sender(email_threads=EMAIL_THREADS)
@@ -212,6 +105,9 @@ def _drain(
     """The loop of ``deliveries_drain``; leaves what is still in ``pending`` to its caller."""
     watch_until = watch_take(holder=holder)
     waits = _Waits(watching=watch_until is not None)
+    # Inside a transaction (a caller's, a test's) another thread's connection could
+    # not see what the job claimed: it records in its own thread then.
+    recording = JobRecorder(threaded=not connection.in_atomic_block)
     try:
         return _drain_loop(
             holder=holder,
@@ -221,8 +117,10 @@ def _drain(
             linger=linger,
             watch_until=watch_until,
             waits=waits,
+            recording=recording,
         )
     finally:
+        recording.close()
         waits.close()
 
 
@@ -235,6 +133,7 @@ def _drain_loop(
     linger: float,
     watch_until,
     waits: "_Waits",
+    recording: JobRecorder,
 ) -> int:
     deadline = time.monotonic() + time_budget
     sent = 0
@@ -256,10 +155,16 @@ def _drain_loop(
         # With no slot free, another account's work may still be owed its share (picking).
         if (free > 0 or pending) and (backlog or waits.claim_due(last_claim)):
             held = [(claim.delivery.owner_id, claim.delivery.target_origin) for claim in pending.values()]
-            picked = deliveries_to_send(now=timezone.now(), limit=max(free, 0), held=held, slots=in_flight)
-            claims = deliveries_claim(ids=picked)
+            picked = deliveries_pick(
+                now=timezone.now(),
+                limit=max(free, 0),
+                held=held,
+                slots=in_flight,
+                answered=recording.unrecorded,
+            )
+            claims = deliveries_claim(ids=picked.ids)
             last_claim = time.monotonic()
-            waits.claimed()
+            waits.claimed(capped=picked.capped)
             for claim in claims:
                 pending[waits.watched_send(senders.submit(claim))] = claim
             backlog = bool(claims) and len(claims) >= free
@@ -289,16 +194,12 @@ def _drain_loop(
                 watch_until = watch_take(holder=holder)
                 backlog, last_work = True, time.monotonic()
                 continue
-        done = waits.wait(pending, idle_claims=idle_claims, free=free, last_claim=last_claim)
+        done = waits.wait(pending, idle_claims=idle_claims, free=free)
         if done:
-            # Sends started together finish together: gather those that finish
-            # within a few more milliseconds into the same transaction.
-            more, _ = wait(set(pending) - done, timeout=RECORD_GATHER)
-            finished = done | more
-            attempts_record(results=[(pending[future], future.result()) for future in finished])
-            for future in finished:
-                del pending[future]
-            sent += len(finished)
+            # Recorded on the job's recording thread, while this one claims on.
+            recording.put([(pending.pop(future), future.result()) for future in done])
+            sent += len(done)
+            waits.answered()
     if watch_until is not None:
         watch_release(holder=holder)
     if time.monotonic() >= deadline and deliveries_due_unpaused(now=timezone.now()).exists():
@@ -310,9 +211,14 @@ class _Waits:
     """How a drain job waits between claims: for a send to finish, a wake-up, or its next poll.
 
     A watching job on a deployment with a wake-up channel (``callbacks_app.wakeups``)
-    is woken by the commits that make deliveries due and claims then (at most every
-    ``WOKEN_CLAIM_GAP``), looking of its own accord every ``WAKE_POLL``. Without a
-    channel (SQLite), and in a helper, it polls every ``CLAIM_EVERY`` while work comes.
+    is woken by the commits that make deliveries due and claims at once, looking of
+    its own accord every ``WAKE_POLL``. Without a channel (SQLite), and in a helper,
+    it polls every ``CLAIM_EVERY`` while work comes. Either claims at once, too, when
+    sends come back while an origin was at its cap.
+
+    No timer batches the claims: while the job claims, the commits that come
+    meanwhile wait for the next claim, which takes them all, so claims grow with
+    the load by themselves.
     """
 
     def __init__(self, *, watching: bool):
@@ -321,6 +227,7 @@ class _Waits:
         self._listener = None
         self._stopped: list[Listener] = []
         self._woken = False
+        self._capped = self._room = False
         self.watching(watching)
 
     def watching(self, watching: bool) -> None:
@@ -344,37 +251,46 @@ class _Waits:
         return future
 
     def claim_due(self, last_claim: float) -> bool:
+        if self._room:
+            return True
         since = time.monotonic() - last_claim
         if self._listener is None:
             return since >= CLAIM_EVERY
-        return since >= WAKE_POLL or (self._woken and since >= WOKEN_CLAIM_GAP)
+        return self._woken or since >= WAKE_POLL
 
     def poll_lag(self) -> float:
         """How late a woken watcher may find a delivery that no wake-up announced (a retry
         falling due, a lost wake-up) without lagging behind: its own looks are that far apart."""
         return WAKE_POLL if self._listener is not None else 0.0
 
-    def claimed(self) -> None:
-        self._woken = False
+    def claimed(self, *, capped: bool) -> None:
+        """A claim was made; ``capped``: some origin was at its cap then (work may wait for room)."""
+        self._woken = self._room = False
+        self._capped = capped
 
-    def wait(self, pending: dict, *, idle_claims: int, free: int, last_claim: float) -> set[Future]:
-        """Wait as the job's state asks; the sends that finished."""
-        if self._listener is None:
-            # Look again soon while work comes; back off while nothing new comes.
-            timeout = min(0.5, 0.01 * 2**idle_claims, CLAIM_EVERY if free > 0 else 0.5)
-            if pending:
-                done, _ = wait(pending, timeout=timeout, return_when=FIRST_COMPLETED)
-                return done
-            time.sleep(timeout)
-            return set()
+    def answered(self) -> None:
+        """Sends came back: their origins have room again, which a capped pick was waiting for
+        (the pick counts a send against its origin's cap until it is answered)."""
+        self._room = self._capped
+
+    def wait(self, pending: dict, *, idle_claims: int, free: int) -> set[Future]:
+        """Wait as the job's state asks; the sends that finished.
+
+        The event is set by every send that finishes (``watched_send``) and by the
+        listener's wake-ups.
+        """
         done = {future for future in pending if future.done()}
         if done:
             return done
-        if self._woken and free > 0:  # woken before the gap was over: claim when it is
-            timeout = max(0.0, last_claim + WOKEN_CLAIM_GAP - time.monotonic())
+        if free > 0 and (self._room or self._woken):
+            return done  # claim at once
+        if self._listener is None:
+            # Look again soon while work comes; back off while nothing new comes.
+            timeout = min(0.5, 0.01 * 2**idle_claims, CLAIM_EVERY if free > 0 else 0.5)
         else:
             timeout = WAKE_POLL  # also renews the watch in time, busy or not
         self._event.wait(timeout)
         self._event.clear()
-        self._woken = self._listener.take_news() or self._woken
+        if self._listener is not None:
+            self._woken = self._listener.take_news() or self._woken
         return {future for future in pending if future.done()}

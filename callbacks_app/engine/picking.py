@@ -17,7 +17,8 @@ hostile receivers delay its own callbacks, not other accounts'.
 """
 
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db.models import Q
@@ -50,7 +51,15 @@ def deliveries_due(*, now):
 class _Pick:
     """One pick's state: the counts the caps and shares compare, and what was picked."""
 
-    def __init__(self, *, now, limit: int, slots: int, held: Iterable[Holding]):
+    def __init__(
+        self,
+        *,
+        now,
+        limit: int,
+        slots: int,
+        held: Iterable[Holding],
+        answered: Callable[[], Iterable[Holding]],
+    ):
         held = list(held)
         self.limit, self.slots = limit, slots
         self.cap = settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET
@@ -59,11 +68,16 @@ class _Pick:
         for origin, owner_id, n in pick_sql.sends_in_flight(now=now):
             self.origin_in_flight[origin] += n
             self.account_in_flight[owner_id] += n
+        # Read after the leases: a send recorded in between is then in neither (never in both).
+        for owner_id, origin in answered():  # still leased, but no longer at the receiver
+            self.origin_in_flight[origin] -= 1
+            self.account_in_flight[owner_id] -= 1
         self.job_origin = Counter(origin for _, origin in held)  # this job's sends
         self.job_account = Counter(owner_id for owner_id, _ in held)
         self.job_total = len(held)
         self.accounts = set(self.job_account)  # accounts holding slots or with work waiting
         self.picked: list[str] = []
+        self.capped = False  # whether an origin at its cap was left out (its work may wait for room)
         # Target health (SPEC §16): paused targets' deliveries wait.
         self.paused = paused_exclusion(now=now) if pick_sql.any_target_paused() else None
 
@@ -104,6 +118,7 @@ class _Pick:
 def _candidates(pick: _Pick, *, now, window: int, exclude_accounts: set[int]) -> list[tuple]:
     """Up to ``window`` due (id, account, origin) rows, oldest due first, none of a full origin."""
     full = {origin for origin in pick.origin_in_flight | pick.job_origin if pick.origin_full(origin)}
+    pick.capped = pick.capped or bool(full)
     if pick.paused is None:  # the usual case, in one statement compiled once (engine.pick_sql)
         return pick_sql.due_candidates(
             now=now, window=window, origins_out=full, accounts_out=exclude_accounts, ids_out=pick.picked
@@ -133,24 +148,48 @@ def _allocate(pick: _Pick, candidates: list[tuple]) -> bool:
         delivery_id, origin = queues[owner_id].popleft()
         if not queues[owner_id]:
             del queues[owner_id]
-        if not pick.origin_full(origin):
+        if pick.origin_full(origin):
+            pick.capped = True
+        else:
             pick.take(delivery_id, owner_id, origin)
     return bool(queues)
+
+
+@dataclass
+class Picked:
+    ids: list[str]
+    capped: bool  # an origin at its cap was left out: once its sends end, it has room again
 
 
 def deliveries_to_send(
     *, now, limit: int, held: Iterable[Holding] = (), slots: int = DRAIN_IN_FLIGHT
 ) -> list[str]:
+    """``deliveries_pick``'s ids."""
+    return deliveries_pick(now=now, limit=limit, held=held, slots=slots).ids
+
+
+def deliveries_pick(
+    *,
+    now,
+    limit: int,
+    held: Iterable[Holding] = (),
+    slots: int = DRAIN_IN_FLIGHT,
+    answered: Callable[[], Iterable[Holding]] = list,
+) -> Picked:
     """Due delivery ids to send now, oldest due first within each account, within the caps and shares.
 
     ``limit``: the job's free slots; ``held``: its sends in flight, as
-    (account, origin) pairs; ``slots``: all its slots. Up to ``limit`` ids,
+    (account, origin) pairs; ``slots``: all its slots; ``answered``: returns its sends
+    answered but not recorded yet (still leased, which the count of sends in
+    flight across all workers reads, but no longer at the receiver), called
+    after that count. Up to ``limit`` ids,
     plus, for an account holding less than its share of ``slots`` while no
     slot is free, as many as bring it to its share. An origin may hold at most
     ``CALLBACK_MAX_IN_FLIGHT_PER_TARGET`` sends in flight across all workers
-    and ``PER_JOB_TARGET_SLOTS`` of this job's.
+    (sent and not yet answered) and ``PER_JOB_TARGET_SLOTS`` of this job's.
+    ``capped`` says whether an origin at its cap was left out.
     """
-    pick = _Pick(now=now, limit=limit, slots=slots, held=held)
+    pick = _Pick(now=now, limit=limit, slots=slots, held=held, answered=answered)
     for _ in range(PICK_PASSES):
         if pick.free() <= 0 and not pick.full():
             break  # as many as asked for
@@ -168,4 +207,4 @@ def deliveries_to_send(
             candidates += _candidates(pick, now=now, window=window, exclude_accounts=seen)
         if _allocate(pick, candidates) or looked_at_all:
             break
-    return pick.picked
+    return Picked(ids=pick.picked, capped=pick.capped)

@@ -5,7 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from callbacks_app.engine.picking import DRAIN_IN_FLIGHT, PER_JOB_TARGET_SLOTS, deliveries_to_send
+from callbacks_app.engine.picking import (
+    DRAIN_IN_FLIGHT,
+    PER_JOB_TARGET_SLOTS,
+    deliveries_pick,
+    deliveries_to_send,
+)
 from callbacks_app.models import Delivery
 from tests.factories import DeliveryFactory, TaskFactory
 
@@ -46,6 +51,37 @@ def test_a_target_at_its_cap_is_left_out_even_when_its_deliveries_are_the_oldest
 
     # The healthy target has a cap of 4 too.
     assert picked == [d.id for d in healthy[:4]]
+
+
+def test_a_pick_that_leaves_a_target_at_its_cap_out_says_so(backlog, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 4
+    hanging, healthy = backlog
+    assert deliveries_pick(now=timezone.now(), limit=2).capped is False
+    Delivery.objects.filter(id__in=[d.id for d in hanging[:4]]).update(
+        lease_token="held", leased_until=timezone.now() + timedelta(seconds=30)
+    )
+
+    picked = deliveries_pick(now=timezone.now(), limit=2)
+
+    assert picked.ids == [d.id for d in healthy[:2]]
+    assert picked.capped is True
+
+
+def test_answered_sends_still_leased_no_longer_count_against_their_cap(backlog, account, settings):
+    """A send answered but not yet recorded is still leased: the job says so (``answered``),
+    and the pick counts its origin's room without it."""
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 4
+    hanging, healthy = backlog
+    Delivery.objects.filter(id__in=[d.id for d in hanging[:4]]).update(
+        lease_token="held", leased_until=timezone.now() + timedelta(seconds=30)
+    )
+    hanging_origin = Delivery.objects.get(id=hanging[0].id).target_origin
+    answered = [(account.user.id, hanging_origin)] * 3  # three of the four came back
+
+    picked = deliveries_pick(now=timezone.now(), limit=8, answered=lambda: answered)
+
+    assert picked.ids == [hanging[4].id, hanging[5].id, hanging[6].id] + [d.id for d in healthy[:4]]
+    assert picked.capped is True  # the hanging target is at its cap again
 
 
 def test_a_target_below_its_cap_gets_only_the_room_left(backlog, settings):

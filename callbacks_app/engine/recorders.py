@@ -1,0 +1,145 @@
+"""Recording threads: finished sends written to the ledger off the drain job's own thread.
+
+- ``JobRecorder``: a drain job's own recording thread. The job hands it every
+  finished send and goes straight back to claiming, so a commit that wakes the
+  job is claimed at once instead of after the recording of the sends that
+  finished just before it (a transaction of several statements: milliseconds,
+  which set the median from commit to receipt, docs/benchmarks.md). Batches
+  form by themselves: whatever finished while the thread wrote the last batch
+  is the next one.
+- ``Recorder``: records the sends that outlive the drain job that started them
+  (a receiver that hangs, a job that failed), one thread per process.
+
+Both write through ``recording.attempts_record``, which never raises, on a
+database connection of their own (Django's connections are per thread), closed
+when the thread ends.
+"""
+
+import logging
+import threading
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+
+from django.db import close_old_connections, connection
+
+from callbacks_app.engine.attempt import SendResult
+from callbacks_app.engine.leases import Claim
+from callbacks_app.engine.recording import attempts_record
+
+logger = logging.getLogger(__name__)
+
+
+class JobRecorder:
+    """One drain job's recording thread (started on first use): ``put`` finished sends, ``close`` at the job's end.
+
+    Unless ``threaded`` (a job run inside a transaction, which another thread's
+    connection could not see), batches are recorded at once in the caller's thread.
+    """
+
+    def __init__(self, *, threaded: bool = True):
+        self._threaded = threaded
+        self._queue: list[tuple[Claim, SendResult]] = []
+        self._writing: list[tuple[Claim, SendResult]] = []
+        self._condition = threading.Condition()
+        self._closed = False
+        self._thread: threading.Thread | None = None
+
+    def put(self, results: list[tuple[Claim, SendResult]]) -> None:
+        if not self._threaded:
+            attempts_record(results=results)
+            return
+        with self._condition:
+            self._queue.extend(results)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="scalehooks-recording", daemon=True)
+                self._thread.start()
+            self._condition.notify()
+
+    def unrecorded(self) -> list[tuple[int, str]]:
+        """(account, origin) of each send put here and not recorded yet."""
+        with self._condition:
+            return [
+                (claim.delivery.owner_id, claim.delivery.target_origin)
+                for claim, _ in (*self._writing, *self._queue)
+            ]
+
+    def close(self) -> None:
+        """Record what is queued, then stop: when this returns, every send put here is recorded."""
+        with self._condition:
+            self._closed = True
+            self._condition.notify()
+            thread = self._thread
+        if thread is not None:
+            thread.join()
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._condition:
+                    while not self._queue and not self._closed:
+                        self._condition.wait()
+                    if not self._queue:
+                        return
+                    self._writing, self._queue = self._queue, []
+                attempts_record(results=self._writing)
+                with self._condition:
+                    self._writing = []
+        finally:
+            connection.close()
+
+
+class Recorder:
+    """Records sends that outlive the drain job that started them (a hanging receiver, a job that failed).
+
+    One daemon thread per process, started on first use. Should the process
+    die first, those attempts stay "did not finish" and their deliveries are
+    taken over when the send lease runs out, as for any killed worker.
+    """
+
+    def __init__(self):
+        self._pending: dict[Future, Claim] = {}
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    def adopt(self, pending: dict[Future, Claim]) -> None:
+        with self._lock:
+            self._pending.update(pending)
+            if self._thread is None:
+                self._stop = threading.Event()
+                self._thread = threading.Thread(
+                    target=self._run, args=(self._stop,), name="scalehooks-recorder", daemon=True
+                )
+                self._thread.start()
+        self._wake.set()
+
+    def shutdown(self) -> None:
+        """Stop the thread and forget the sends it had not recorded yet (they stay "did not finish")."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+            self._stop.set()
+            self._pending.clear()
+        self._wake.set()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _run(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            self._wake.wait()
+            with self._lock:
+                futures = dict(self._pending)
+            if not futures:
+                self._wake.clear()
+                continue
+            done, _ = wait(futures, timeout=0.5, return_when=FIRST_COMPLETED)
+            if not done or stop.is_set():
+                continue
+            with self._lock:
+                for future in done:
+                    self._pending.pop(future, None)
+            try:
+                attempts_record(results=[(futures[future], future.result()) for future in done])
+            except Exception:
+                logger.exception("Recording sends that outlived their drain job failed")
+            finally:
+                close_old_connections()
