@@ -61,7 +61,9 @@ def main():
         f"p90 {harness.percentile(latencies, 0.9):.0f}  p99 {harness.percentile(latencies, 0.99):.0f}  "
         f"max {max(latencies):.0f}"
     )
-    print("targets: p50 <= 50 ms and p99 <= 250 ms on Redis; p50 <= 300 ms on the ORM broker")
+    print(
+        "targets (issue 15): p50 <= 10 ms and p99 <= 30 ms on PostgreSQL + Redis; p50 <= 50 ms on the ORM broker"
+    )
 
 
 if __name__ == "__main__":
