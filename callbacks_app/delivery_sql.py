@@ -11,25 +11,20 @@ path, the same text on SQLite and PostgreSQL, tested on both
 (tests/callbacks_app/test_delivery_sql.py). Only ``callbacks_app`` tables here.
 """
 
-import weakref
-
-from django.db import DEFAULT_DB_ALIAS, connections
-
 from callbacks_app.models import Delivery
-from scalehooks.db import hot_cursor
+from scalehooks.db import hot_cursor, per_connection
 
 _FIELDS = tuple(Delivery._meta.concrete_fields)
-_statements: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _insert_sql(conn) -> str:
-    sql = _statements.get(conn)
-    if sql is None:
-        quote = conn.ops.quote_name
-        columns = ", ".join(quote(field.column) for field in _FIELDS)
-        marks = ", ".join(["%s"] * len(_FIELDS))
-        sql = _statements[conn] = f"INSERT INTO {quote(Delivery._meta.db_table)} ({columns}) VALUES ({marks})"
-    return sql
+    quote = conn.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in _FIELDS)
+    marks = ", ".join(["%s"] * len(_FIELDS))
+    return f"INSERT INTO {quote(Delivery._meta.db_table)} ({columns}) VALUES ({marks})"
+
+
+_connection = per_connection(_insert_sql)
 
 
 def delivery_insert(delivery: Delivery, *, now) -> Delivery:
@@ -37,11 +32,11 @@ def delivery_insert(delivery: Delivery, *, now) -> Delivery:
 
     The caller fills what ``Delivery.save`` would (``owner_id``, ``target_origin``).
     """
-    conn = connections[DEFAULT_DB_ALIAS]
+    conn, insert = _connection()
     delivery.created_at = now
     params = [field.get_db_prep_save(getattr(delivery, field.attname), conn) for field in _FIELDS]
     with hot_cursor(conn) as cursor:
-        cursor.execute(_insert_sql(conn), params)
+        cursor.execute(insert, params)
     delivery._state.adding = False
     delivery._state.db = conn.alias
     return delivery

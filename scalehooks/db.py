@@ -1,16 +1,75 @@
 """Database helpers shared by the apps."""
 
-from django.db import connection
+import weakref
+from collections.abc import Callable
+
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+
+
+def per_connection(build: Callable) -> Callable[[], tuple]:
+    """A function returning ``(conn, build(conn))`` for the default connection, ``build`` called
+    once per connection object (each thread has its own): the hot-path modules' statement
+    texts and value converters, made on first use and then reused with no compiling.
+
+    Held weakly, so a connection's entry goes with it.
+    """
+    built: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+    def of_default_connection():
+        conn = connections[DEFAULT_DB_ALIAS]
+        value = built.get(conn)
+        if value is None:
+            value = built[conn] = build(conn)
+        return conn, value
+
+    return of_default_connection
+
+
+def field_converters(conn, model, fields) -> list[tuple]:
+    """Each of ``fields``' column and the converters the ORM applies to its value as read
+    (the backend's, then the field's: JSON decoded, datetimes made aware, ...), for ``from_row``."""
+    table = model._meta.db_table
+    found = []
+    for field in fields:
+        column = field.get_col(table)
+        found.append((column, [*conn.ops.get_db_converters(column), *field.get_db_converters(conn)]))
+    return found
+
+
+def from_row(conn, converters: list[tuple], row) -> list:
+    """``row``'s values (read by hand-written SQL) as the ORM would hold them (``field_converters``)."""
+    values = []
+    for (column, functions), value in zip(converters, row, strict=True):
+        for function in functions:
+            value = function(value, column, conn)
+        values.append(value)
+    return values
+
+
+def array_of(field, conn) -> str:
+    """The placeholder of an array of ``field``'s values on PostgreSQL (``%s::bigint[]``): a text
+    that does not vary with the number of values, so that it can be prepared."""
+    return f"%s::{field.db_type(conn)}[]"
+
+
+def one_of(field, conn, values) -> tuple[str, list]:
+    """The condition that ``field``'s column is one of ``values``, to follow the column's name,
+    and its parameters: on PostgreSQL one array (``= ANY(%s::bigint[])``, a text that does not
+    vary with the number of values, so that it can be prepared), elsewhere ``IN (%s, …)``."""
+    if conn.vendor == "postgresql":
+        return f"= ANY({array_of(field, conn)})", [list(values)]
+    return "IN (" + ", ".join(["%s"] * len(values)) + ")", list(values)
 
 
 def update_each(*, per_row: str, per_batch: str, rows: list[tuple]) -> None:
-    """Run the UPDATE ``per_row`` once for each of ``rows``, in one statement on PostgreSQL.
+    """Run the statement ``per_row`` once for each of ``rows``, in one statement on PostgreSQL.
 
     On PostgreSQL, ``per_batch`` runs instead: the same UPDATE joined to the
-    rows passed as arrays, one per column (``FROM unnest(...)``), so the
-    server parses, plans and runs one statement per batch instead of one per
-    row (docs/benchmarks.md has the figures). SQLite runs ``per_row`` with
-    ``executemany``, which reuses one prepared statement.
+    rows passed as arrays, one per column (``FROM unnest(...)``), or the same
+    upsert selecting from them, so the server parses, plans and runs one
+    statement per batch instead of one per row (docs/benchmarks.md has the
+    figures). SQLite runs ``per_row`` with ``executemany``, which reuses one
+    prepared statement.
     """
     if not rows:
         return

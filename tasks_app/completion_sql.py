@@ -16,11 +16,7 @@ through the fields' own database conversions both ways, and each is tested
 on both backends (tests/tasks_app/test_completion_sql.py).
 """
 
-import weakref
-
-from django.db import DEFAULT_DB_ALIAS, connections
-
-from scalehooks.db import hot_cursor
+from scalehooks.db import field_converters, from_row, hot_cursor, per_connection
 from tasks_app.models import Task
 
 _FIELDS = tuple(Task._meta.concrete_fields)
@@ -51,35 +47,11 @@ class _Prepared:
                 f"UPDATE {table} SET {sets} WHERE {quote('id')} = %s AND {quote('status')} = %s "
                 f"RETURNING {returning}",
             )
-        self.converters = {field: _converters(conn, field) for field in _FIELDS}
+        self.converters = field_converters(conn, Task, _FIELDS)
+        self.check_converters = field_converters(conn, Task, _CHECK_FIELDS)
 
 
-def _converters(conn, field):
-    column = field.get_col(Task._meta.db_table)
-    found = [*conn.ops.get_db_converters(column), *field.get_db_converters(conn)]
-    return column, found
-
-
-_prepared: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _connection():
-    conn = connections[DEFAULT_DB_ALIAS]
-    prepared = _prepared.get(conn)
-    if prepared is None:
-        prepared = _prepared[conn] = _Prepared(conn)
-    return conn, prepared
-
-
-def _from_db(conn, prepared: _Prepared, fields, row) -> list:
-    """``row``'s values as the fields hold them (JSON decoded, datetimes made aware, ...)."""
-    values = []
-    for field, value in zip(fields, row, strict=True):
-        column, converters = prepared.converters[field]
-        for converter in converters:
-            value = converter(value, column, conn)
-        values.append(value)
-    return values
+_connection = per_connection(_Prepared)
 
 
 def task_to_check(task_id: str) -> Task | None:
@@ -90,7 +62,7 @@ def task_to_check(task_id: str) -> Task | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    return Task.from_db(conn.alias, _CHECK_ATTNAMES, _from_db(conn, prepared, _CHECK_FIELDS, row))
+    return Task.from_db(conn.alias, _CHECK_ATTNAMES, from_row(conn, prepared.check_converters, row))
 
 
 def task_leave_pending(*, task_id: str, status: str, response, now, completed: bool) -> Task | None:
@@ -110,4 +82,4 @@ def task_leave_pending(*, task_id: str, status: str, response, now, completed: b
         row = cursor.fetchone()
     if row is None:
         return None
-    return Task.from_db(conn.alias, _ATTNAMES, _from_db(conn, prepared, _FIELDS, row))
+    return Task.from_db(conn.alias, _ATTNAMES, from_row(conn, prepared.converters, row))

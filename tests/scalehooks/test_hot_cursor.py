@@ -91,3 +91,36 @@ def test_on_postgresql_a_statement_is_prepared_once_per_connection():
     with hot_cursor(connection) as cursor:
         cursor.execute(sql, [1])
     assert prepared() == 1  # prepared anew on the new connection
+
+
+def test_per_connection_builds_once_for_each_connection_and_a_thread_gets_its_own():
+    import threading
+
+    from django.db import connections
+
+    from scalehooks.db import per_connection
+
+    built = []
+
+    def build(conn):
+        built.append(conn)
+        return object()
+
+    of_default = per_connection(build)
+    conn, first = of_default()
+    assert of_default() == (conn, first)  # built once, then reused
+    assert conn is connections["default"]
+
+    other = {}
+
+    def in_a_thread():
+        other["pair"] = of_default()
+        connections.close_all()
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    other_conn, other_value = other["pair"]
+    assert other_conn is not conn
+    assert other_value is not first
+    assert built == [conn, other_conn]
