@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db import connection
 
+from callbacks_app import health_sql
 from callbacks_app.failure_classes import failure_class
 from callbacks_app.holds import held_windows_extend
 from callbacks_app.models import TargetAlert, TargetHealth, TargetHealthSlot
@@ -90,28 +91,17 @@ def _bucket_index(duration_ms: int) -> int:
     return len(DURATION_BUCKETS_MS)
 
 
-def _locked_rows(keys: list[tuple]) -> dict[tuple, TargetHealth]:
-    """The health rows of ``keys``, created when missing, locked in id order.
-
-    Selected by three ``IN`` lists (a few rows more may be locked, never fewer): an OR of
-    one condition per key costs the ORM milliseconds per key to build.
-    """
-    owners, modes, origins = ({key[i] for key in keys} for i in range(3))
-
-    def read():
-        found = TargetHealth.objects.select_for_update().filter(
-            owner_id__in=owners, mode__in=modes, origin__in=origins
-        )
-        return {(row.owner_id, row.mode, row.origin): row for row in found.order_by("id")}
-
-    rows = read()
+def _locked_rows(keys: list[tuple], *, slot_start: datetime) -> dict[tuple, tuple]:
+    """The health rows of ``keys`` with their slot of ``slot_start`` (``health_sql.rows_locked``),
+    the rows created when missing; locked in id order."""
+    rows = health_sql.rows_locked(keys=keys, slot_start=slot_start)
     if any(key not in rows for key in keys):
         TargetHealth.objects.bulk_create(
             [TargetHealth(owner_id=o, mode=m, origin=g) for o, m, g in keys if (o, m, g) not in rows],
             ignore_conflicts=True,
         )
-        rows = read()
-    return {key: rows[key] for key in keys}
+        rows = health_sql.rows_locked(keys=keys, slot_start=slot_start)
+    return rows
 
 
 def batch_health_record(*, results: list, failed_ids: set[str], now: datetime) -> list[TargetAlert]:
@@ -165,26 +155,18 @@ def targets_health_record(*, attempts: list[RecordedAttempt], now: datetime) -> 
     if not attempts:
         return []
     tallies = _tallies(attempts)
-    rows = _locked_rows(list(tallies))
     start = slot_of(now)
-    slots = {
-        s.health_id: s
-        for s in TargetHealthSlot.objects.filter(health__in=[r.id for r in rows.values()], start=start)
-    }
-    alerts, changed_slots = [], []
+    rows = _locked_rows(list(tallies), slot_start=start)
+    alerts, changed_rows, changed_slots = [], [], []
     for key, tally in tallies.items():
-        row = rows[key]
+        row, slot = rows[key]
         alerts += _apply(row, tally, now=now)
-        slot = slots.get(row.id) or TargetHealthSlot(health=row, start=start)
+        slot = slot or TargetHealthSlot(health=row, start=start)
         _count_slot(slot, tally)
+        changed_rows.append(row)
         changed_slots.append(slot)
-    _rows_write(list(rows.values()))
-    TargetHealthSlot.objects.bulk_create(
-        changed_slots,
-        update_conflicts=True,
-        unique_fields=["health", "start"],
-        update_fields=["attempts", "succeeded", "exhausted", "durations"],
-    )
+    _rows_write(changed_rows)
+    health_sql.slots_write(changed_slots)
     return TargetAlert.objects.bulk_create(alerts) if alerts else []
 
 

@@ -30,7 +30,7 @@ from tasks_app.models import Batch, Profile, Task
 
 # What sending reads of a delivery's task or batch (``Delivery.mode``; an email's subject):
 # all the claim fetches of them, the payload being frozen in the delivery.
-TASK_FIELDS_SENT = ("id", "is_test", "status")
+TASK_FIELDS_SENT = claim_sql.TASK_FIELDS_SENT
 BATCH_FIELDS_SENT = ("id", "is_test", "name")
 
 
@@ -94,7 +94,7 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
                 live.append(delivery)
         attempts = claim_sql.attempts_open(deliveries=live, now=now)
     owners = {delivery.owner_id for delivery in live}
-    profiles = {p.user_id: p for p in Profile.objects.filter(user_id__in=owners)}
+    profiles = claim_sql.profiles_of(user_ids=owners)
     return [
         Claim(
             token=token,
@@ -112,29 +112,21 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
     ]
 
 
-def _tasks_locked_of(*, delivery_ids: list[str]) -> dict[int, Task] | None:
-    """``lock_tasks_of``, reading what sending needs of those tasks with the lock (by id);
-    None where rows cannot be locked (SQLite): ``_subjects_attach`` reads them then."""
+def _tasks_locked_of(*, delivery_ids: list[str]) -> dict[str, Task] | None:
+    """These deliveries' tasks, locked in id order as ``record_sql.tasks_lock`` locks them, with
+    what sending needs of them (by id); None where rows cannot be locked (SQLite):
+    ``_subjects_attach`` reads them then."""
     if not connection.features.has_select_for_update:
         return None
-    found = (
-        Task.objects.select_for_update(of=("self",))
-        .filter(deliveries__id__in=delivery_ids)
-        .order_by("id")
-        .only(*TASK_FIELDS_SENT)
-    )
-    return {task.id: task for task in found}
+    return claim_sql.tasks_for_sending(delivery_ids=delivery_ids, lock=True)
 
 
-def _subjects_attach(*, deliveries: list[Delivery], tasks: dict[int, Task] | None) -> None:
+def _subjects_attach(*, deliveries: list[Delivery], tasks: dict[str, Task] | None) -> None:
     """Give each claimed delivery its task or batch, with what sending reads of it
     (``TASK_FIELDS_SENT``, ``BATCH_FIELDS_SENT``): nothing is read while it is sent."""
     if tasks is None:
-        task_ids = {d.task_id for d in deliveries if d.task_id is not None}
-        tasks = (
-            {t.id: t for t in Task.objects.filter(id__in=task_ids).only(*TASK_FIELDS_SENT)}
-            if task_ids
-            else {}
+        tasks = claim_sql.tasks_for_sending(
+            delivery_ids=[d.id for d in deliveries if d.task_id is not None], lock=False
         )
     batch_ids = {d.batch_id for d in deliveries if d.batch_id is not None}
     batches = (
@@ -147,26 +139,6 @@ def _subjects_attach(*, deliveries: list[Delivery], tasks: dict[int, Task] | Non
             delivery.task = tasks[delivery.task_id]
         if delivery.batch_id is not None:
             delivery.batch = batches[delivery.batch_id]
-
-
-def lock_tasks_of(*, delivery_ids: list[str]) -> None:
-    """Lock the task rows of these deliveries for the rest of the transaction.
-
-    Lock order: whoever changes a task and its deliveries in one transaction
-    locks the task first (``task_complete``, ``callback_resend``), so the
-    engine does the same before it touches delivery rows whose task it may
-    update; in id order, so that two batches cannot deadlock either.
-    Skipped where rows cannot be locked (SQLite, whose IMMEDIATE transactions
-    are serialised anyway): the query would cost a round trip and lock nothing.
-    """
-    if not connection.features.has_select_for_update:
-        return
-    list(
-        Task.objects.select_for_update(of=("self",))
-        .filter(deliveries__id__in=delivery_ids)
-        .order_by("id")
-        .values_list("id", flat=True)
-    )
 
 
 def _finish_exhausted(*, delivery: Delivery, token: str, now) -> None:

@@ -14,8 +14,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from callbacks_app import health, retry, transport
+from callbacks_app.engine import record_sql
 from callbacks_app.engine.attempt import SendResult
-from callbacks_app.engine.leases import Claim, lease_end, lock_tasks_of
+from callbacks_app.engine.leases import Claim, lease_end
 from callbacks_app.masking import masked_headers, scrub, secret_values
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.services import callback_resends_release
@@ -148,14 +149,8 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
     ids = [claim.delivery.id for claim, _ in results]
     errors = {}
     with transaction.atomic():
-        lock_tasks_of(delivery_ids=ids)
-        holders = {
-            delivery_id: (token, status)
-            for delivery_id, token, status in Delivery.objects.select_for_update()
-            .filter(id__in=ids)
-            .order_by("id")
-            .values_list("id", "lease_token", "status")
-        }
+        record_sql.tasks_lock(delivery_ids=ids)
+        holders = record_sql.lease_holders(ids=ids)
         delivery_rows, outcomes, attempt_rows, superseded, lost = [], [], [], [], []
         for claim, sent in results:
             result = sent.result

@@ -54,7 +54,9 @@ def test_two_clusters_recording_at_once_alert_and_email_once_per_transition(
         "EMAIL_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
     }
     clusters = [start_cluster(**env), start_cluster(**env)]
-    receiver.answer(Answer(500, b"down", delay=0.02))  # slow enough that both clusters' jobs share the work
+    # Slow enough that one cluster's 32 slots cannot take the whole backlog before the other
+    # cluster's workers poll the broker (at 20 ms, one cluster once sent everything alone).
+    receiver.answer(Answer(500, b"down", delay=0.1))
 
     # Given 200 callbacks failing three times each, sent and recorded by both clusters
     complete_tasks(account, receiver.url, CALLBACKS)

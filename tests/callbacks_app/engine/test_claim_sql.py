@@ -4,6 +4,7 @@
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from callbacks_app.engine import claim_sql
@@ -138,3 +139,38 @@ def test_a_claim_gives_each_delivery_what_sending_reads_of_its_task_or_batch(
         sent_task, sent_batch = claims[of_task.id].delivery, claims[of_batch.id].delivery
         assert (sent_task.mode, sent_task.task.id, sent_task.task.status) == ("test", task.id, task.status)
         assert (sent_batch.mode, sent_batch.batch.name) == ("test", "the batch")
+
+
+def test_tasks_for_sending_reads_what_sending_needs_of_the_deliveries_tasks_as_the_orm_does(task, account):
+    from tasks_app.models import Task
+
+    other = TaskFactory(owner=account.user, is_test=True, status="completed")
+    deliveries = [delivery(task), delivery(task), delivery(other)]
+    unrelated = TaskFactory(owner=account.user)
+    for lock in (False, True):
+        with transaction.atomic():
+            found = claim_sql.tasks_for_sending(
+                delivery_ids=[d.id for d in deliveries] + ["msg_gone"], lock=lock
+            )
+        assert set(found) == {task.id, other.id} and unrelated.id not in found
+        for task_id, read in found.items():
+            expected = Task.objects.only(*claim_sql.TASK_FIELDS_SENT).get(id=task_id)
+            assert (read.id, read.is_test, read.status) == (expected.id, expected.is_test, expected.status)
+            assert read.get_deferred_fields() == expected.get_deferred_fields()  # nothing else was read
+    assert claim_sql.tasks_for_sending(delivery_ids=[], lock=False) == {}
+
+
+def test_profiles_of_reads_each_accounts_profile_whole_as_the_orm_does(
+    account, other_account, operator_account
+):
+    from tasks_app.models import Profile
+
+    found = claim_sql.profiles_of(user_ids={account.user.id, other_account.user.id})
+    assert set(found) == {account.user.id, other_account.user.id}
+    for user_id, profile in found.items():
+        expected = Profile.objects.get(user_id=user_id)
+        assert {f.attname: getattr(profile, f.attname) for f in Profile._meta.concrete_fields} == {
+            f.attname: getattr(expected, f.attname) for f in Profile._meta.concrete_fields
+        }
+        assert profile._state.adding is False
+    assert claim_sql.profiles_of(user_ids=[]) == {}
