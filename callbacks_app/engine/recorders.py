@@ -5,8 +5,13 @@
   job is claimed at once instead of after the recording of the sends that
   finished just before it (a transaction of several statements: milliseconds,
   which set the median from commit to receipt, docs/benchmarks.md). Batches
-  form by themselves: whatever finished while the thread wrote the last batch
-  is the next one.
+  form by themselves, whatever finished while the thread wrote the last batch,
+  and while sends keep finishing a transaction begins at most every
+  ``RECORD_EVERY``: a stream of answers is written a batch at a time, not a
+  transaction each (each costs the cluster and the database their fixed part;
+  docs/benchmarks.md, "Issue 15, sixth session"). The wait is after the
+  receipt: it delays ``callback_succeeded`` by as much, never a send, and the
+  caps count an answered send as done (``picking``).
 - ``Recorder``: records the sends that outlive the drain job that started them
   (a receiver that hangs, a job that failed), one thread per process.
 
@@ -17,6 +22,7 @@ when the thread ends.
 
 import logging
 import threading
+import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from django.db import close_old_connections, connection
@@ -26,6 +32,8 @@ from callbacks_app.engine.leases import Claim
 from callbacks_app.engine.recording import attempts_record
 
 logger = logging.getLogger(__name__)
+
+RECORD_EVERY = 0.02  # seconds: a job's recording transactions begin at most this often
 
 
 class JobRecorder:
@@ -72,14 +80,20 @@ class JobRecorder:
             thread.join()
 
     def _run(self) -> None:
+        began = float("-inf")
         try:
             while True:
                 with self._condition:
                     while not self._queue and not self._closed:
                         self._condition.wait()
+                    # Gather what else finishes until RECORD_EVERY after the last batch began
+                    # (nothing to wait for after a quiet spell, or once the job closes).
+                    while not self._closed and (left := began + RECORD_EVERY - time.monotonic()) > 0:
+                        self._condition.wait(left)
                     if not self._queue:
                         return
                     self._writing, self._queue = self._queue, []
+                began = time.monotonic()
                 attempts_record(results=self._writing)
                 with self._condition:
                     self._writing = []
@@ -124,6 +138,12 @@ class Recorder:
             thread.join()
 
     def _run(self, stop: threading.Event) -> None:
+        try:
+            self._record_until(stop)
+        finally:
+            connection.close()  # this thread's own: not left open for the garbage collector
+
+    def _record_until(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self._wake.wait()
             with self._lock:

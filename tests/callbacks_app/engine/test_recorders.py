@@ -2,6 +2,7 @@
 finished sends are written, and returns only once every one of them is."""
 
 import threading
+import time
 
 import pytest
 from django.db import transaction
@@ -58,3 +59,60 @@ def test_a_drain_job_inside_a_transaction_records_in_that_transaction(account, r
 
     assert sent == 1
     assert writers == [threading.current_thread().name]
+
+
+def test_sends_that_keep_finishing_are_gathered_into_one_transaction_and_close_writes_them_at_once(
+    monkeypatch,
+):
+    """After a batch, what finishes within ``RECORD_EVERY`` waits for the next one (a stream of
+    answers becomes a few transactions, not one each); closing the job does not wait it out."""
+    monkeypatch.setattr(recorders, "RECORD_EVERY", 60.0)
+    batches, first = [], threading.Event()
+
+    def record(*, results):
+        batches.append(list(results))
+        first.set()
+
+    monkeypatch.setattr(recorders, "attempts_record", record)
+    recording = recorders.JobRecorder()
+    recording.put(["send 1"])
+    assert first.wait(10), "the first batch is recorded at once after a quiet spell"
+    for n in range(2, 7):
+        recording.put([f"send {n}"])
+        time.sleep(0.05)  # time enough for the thread to take each at once, were it not gathering
+    assert batches == [["send 1"]]  # the others wait for the next batch
+    closing = threading.Thread(target=recording.close)
+    closing.start()
+    closing.join(timeout=30)
+    assert not closing.is_alive(), "close waited out RECORD_EVERY"
+    assert batches == [["send 1"], [f"send {n}" for n in range(2, 7)]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_recorder_of_sends_that_outlived_their_job_closes_its_connection_when_it_stops(monkeypatch):
+    """Its thread's connection would otherwise stay open until garbage collection: a session
+    still using the database when it is dropped, or one held per stopped recorder."""
+    from concurrent.futures import Future
+
+    from django.db import connections
+
+    used = []
+
+    def record(*, results):
+        wrapper = connections["default"]  # this thread's own
+        wrapper.ensure_connection()
+        used.append(wrapper)
+
+    monkeypatch.setattr(recorders, "attempts_record", record)
+    recorder = recorders.Recorder()
+    finished = Future()
+    finished.set_result("sent")
+    recorder.adopt({finished: "claim"})
+    for _ in range(200):
+        if used:
+            break
+        time.sleep(0.05)
+    assert used, "the recorder recorded the finished send"
+    recorder.shutdown()
+    (thread_connection,) = used
+    assert thread_connection.connection is None  # closed by the thread on its way out
