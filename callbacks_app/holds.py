@@ -24,6 +24,11 @@ def held_windows_extend(row: TargetHealth, *, now: datetime) -> int:
     if frozen_at is None or now <= frozen_at:
         return 0
     row.windows_frozen_at = now
+    return held_deliveries(row).update(first_attempt_at=F("first_attempt_at") + (now - frozen_at))
+
+
+def held_deliveries(row: TargetHealth):
+    """The target's deliveries whose retry window runs: pending, attempted at least once."""
     return Delivery.objects.filter(
         target_deliveries(row), status=Delivery.Status.PENDING, first_attempt_at__isnull=False
-    ).update(first_attempt_at=F("first_attempt_at") + (now - frozen_at))
+    )

@@ -97,6 +97,12 @@ def target_pause_set(*, target: TargetHealth, paused: bool, by: str) -> TargetHe
     that is not paused, is an ``IllegalStateChange``."""
     now = timezone.now()
     with transaction.atomic():
+        if not paused:
+            # The recorder's lock order: a target's deliveries, then its health row. The resume
+            # moves those deliveries' windows; locking the row first would wait on a delivery a
+            # recording holds while that recording waits on the row (a deadlock on PostgreSQL).
+            held = holds.held_deliveries(target).select_for_update(of=("self",)).order_by("id")
+            list(held.values_list("id", flat=True))
         row = TargetHealth.objects.select_for_update().get(id=target.id)
         if paused:
             if row.state == TargetHealth.State.PAUSED:
