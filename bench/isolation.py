@@ -6,7 +6,10 @@ the timeout and gets 20 % of all traffic. The healthy targets' delivery rate
 of phase 2 over phase 1 is the figure (target: >= 0.8). With ``--other-account``, phase
 3 sends the same healthy callbacks beside another account's deliveries (20 % of the
 traffic again) to hanging targets on 16 origins, which the per-origin cap alone does not
-bound: the fair shares between accounts do (its figure: phase 3 over phase 1).
+bound: the fair shares between accounts do (its figure: phase 3 over phase 1). Phase 4 is
+its control: the same traffic of the other account to 16 origins that answer at once, so
+that phase 3 over phase 4 is what the hanging costs beyond the other account's share of
+the machine (starting 750 sends costs CPU whether their receivers answer or not).
 
 Each phase's completions commit together (one transaction), so that what is
 measured is the delivery, not the 25 % more completions of phase 2: the clock
@@ -41,7 +44,7 @@ def main():
     parser.add_argument(
         "--other-account",
         action="store_true",
-        help="phase 3: another account's hanging targets on 16 origins",
+        help="phase 3: another account's hanging targets on 16 origins; phase 4: the same, answering",
     )
     args = parser.parse_args()
     harness.configure(args.backend)
@@ -89,7 +92,9 @@ def main():
             for task_id in ids:
                 task_complete(task_id=task_id, response={"category": "red"})
         started = time.monotonic()
-        healthy_ids = [t.id for t in tasks if "/hang/" not in t.callback_url]
+        healthy_ids = [
+            t.id for t in tasks if t.owner_id == template.owner_id and "/hang/" not in t.callback_url
+        ]
         harness.wait_until(
             lambda: (
                 Delivery.objects.filter(task_id__in=healthy_ids, status="succeeded").count()
@@ -100,14 +105,15 @@ def main():
         )
         rate = len(healthy_ids) / (time.monotonic() - started)
         print(
-            f"{name:<52} healthy callbacks/s {rate:7.0f}  ({len(healthy_ids)} healthy, {n_hang} to the hanging target)"
+            f"{name:<52} healthy callbacks/s {rate:7.0f}  ({len(healthy_ids)} healthy, {n_hang} to the other targets)"
         )
         return rate
 
     hanging = "http://127.0.0.1:9108/hang/x"
     # The second receiver listens on 9120-9135: one hanging target per origin.
     hostile = [f"http://127.0.0.1:{9120 + k}/hang/x" for k in range(16)]
-    alone, shared, beside_other = [], [], []
+    answering = [f"http://127.0.0.1:{9120 + k}/ok/x" for k in range(16)]
+    alone, shared, beside_other, beside_answering = [], [], [], []
 
     def finish_hanging():
         Delivery.objects.filter(target__contains="/hang/", status="pending").update(
@@ -125,6 +131,14 @@ def main():
                     f"round {round_number}, phase 3: + other account, 16 hanging", 0.2, hostile, other_owner
                 )
             )
+            beside_answering.append(
+                phase(
+                    f"round {round_number}, phase 4: + other account, 16 answering",
+                    0.2,
+                    answering,
+                    other_owner,
+                )
+            )
         if round_number < args.rounds:
             finish_hanging()
     alone_rate, shared_rate = statistics.median(alone), statistics.median(shared)
@@ -138,6 +152,11 @@ def main():
             f"beside another account's 16 hanging origins: median {other_rate:.0f}/s, "
             f"ratio {other_rate / alone_rate:.2f}; by round "
             f"{', '.join(f'{b / a:.2f}' for a, b in zip(alone, beside_other, strict=True))}"
+        )
+        answering_rate = statistics.median(beside_answering)
+        print(
+            f"beside the same traffic answered at once (control): median {answering_rate:.0f}/s, "
+            f"ratio {answering_rate / alone_rate:.2f}; hanging over answering {other_rate / answering_rate:.2f}"
         )
     print(
         f"ratio {shared_rate / alone_rate:.2f} (target >= 0.8); {settings.Q_WORKERS} workers, "

@@ -14,13 +14,10 @@ same as its ORM counterpart in ``engine.picking`` / ``pausing`` (same
 conditions, same order), which the tests compare.
 """
 
-import weakref
 from collections.abc import Collection
 
-from django.db import DEFAULT_DB_ALIAS, connections
-
 from callbacks_app.models import Delivery, TargetHealth
-from scalehooks.db import hot_cursor
+from scalehooks.db import hot_cursor, per_connection
 
 
 class _Statements:
@@ -32,10 +29,22 @@ class _Statements:
             f"WHERE {q('status')} = %s AND {q('leased_until')} >= %s "
             f"GROUP BY {q('target_origin')}, {q('owner_id')}"
         )
-        self.due = (
-            f"SELECT {q('id')}, {q('owner_id')}, {q('target_origin')} FROM {table} "
-            f"WHERE {q('status')} = %s AND {q('next_attempt_at')} <= %s "
-            f"AND ({q('leased_until')} IS NULL OR {q('leased_until')} < %s)"
+        # Due and held by nobody, in two parts, each read from an index that holds only its rows:
+        # never leased since its last attempt (delivery_unleased_due_idx), or leased by a worker
+        # that died (the lapsed end of delivery_in_flight_origin_idx). One index of both would
+        # put the sends in flight, the oldest due, at its head: every pick would step over them
+        # (0.8 ms more a pick with 750 in flight on SQLite).
+        columns = f"{q('id')}, {q('owner_id')}, {q('target_origin')}, {q('next_attempt_at')}"
+        pending = f"{q('status')} = '{Delivery.Status.PENDING}'"
+        lease_index = " INDEXED BY delivery_in_flight_origin_idx" if conn.vendor == "sqlite" else ""
+        self.due_parts = (
+            f"SELECT {columns} FROM {table} WHERE {pending} AND {q('leased_until')} IS NULL "
+            f"AND {q('next_attempt_at')} <= %s",
+            # The due time as an expression no index serves, and on SQLite the index named: else
+            # SQLite reads this part from delivery_due_idx, every pending row (with statistics, a
+            # scan of all of it), rather than from the few lapsed leases.
+            f"SELECT {columns} FROM {table}{lease_index} WHERE {pending} AND {q('leased_until')} IS NOT NULL "
+            f"AND {q('leased_until')} < %s AND (CASE WHEN {q('next_attempt_at')} <= %s THEN 1 ELSE 0 END) = 1",
         )
         self.due_order = f" ORDER BY {q('next_attempt_at')} LIMIT %s"
         self.not_in = {column: f" AND {q(column)} NOT IN " for column in ("target_origin", "owner_id", "id")}
@@ -43,15 +52,7 @@ class _Statements:
         self.datetime = Delivery._meta.get_field("next_attempt_at")
 
 
-_statements: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-
-
-def _connection():
-    conn = connections[DEFAULT_DB_ALIAS]
-    statements = _statements.get(conn)
-    if statements is None:
-        statements = _statements[conn] = _Statements(conn)
-    return conn, statements
+_connection = per_connection(_Statements)
 
 
 def sends_in_flight(*, now) -> list[tuple[str, int, int]]:
@@ -73,20 +74,40 @@ def due_candidates(
     """Up to ``window`` (id, account, origin) rows of pending deliveries due at ``now`` that nobody
     holds, oldest due first, none of ``origins_out``, ``accounts_out`` or ``ids_out``
     (``picking.deliveries_due`` with those exclusions, without paused targets' exclusion)."""
-    conn, st = _connection()
-    now_db = st.datetime.get_db_prep_value(now, conn)
-    sql = [st.due]
-    params = [Delivery.Status.PENDING, now_db, now_db]
-    for column, values in (("target_origin", origins_out), ("owner_id", accounts_out), ("id", ids_out)):
-        if values:
-            sql.append(st.not_in[column] + "(" + ", ".join(["%s"] * len(values)) + ")")
-            params += list(values)
-    sql.append(st.due_order)
-    params.append(window)
+    conn = _connection()[0]
+    sql, params = due_statement(
+        now=now, window=window, origins_out=origins_out, accounts_out=accounts_out, ids_out=ids_out
+    )
     with hot_cursor(conn) as cursor:
         # Prepared while it excludes nothing (the usual woken claim); its text varies otherwise.
-        cursor.execute("".join(sql), params, prepare=len(sql) == 2)
-        return cursor.fetchall()
+        cursor.execute(sql, params, prepare=not (origins_out or accounts_out or ids_out))
+        return [row[:3] for row in cursor.fetchall()]
+
+
+def due_statement(
+    *,
+    now,
+    window: int,
+    origins_out: Collection[str] = (),
+    accounts_out: Collection[int] = (),
+    ids_out: Collection[str] = (),
+) -> tuple[str, list]:
+    """The text and parameters of ``due_candidates``'s statement (bench/ledger_scale.py explains it)."""
+    conn, st = _connection()
+    now_db = st.datetime.get_db_prep_value(now, conn)
+    exclusions, excluded = [], []
+    for column, values in (("target_origin", origins_out), ("owner_id", accounts_out), ("id", ids_out)):
+        if values:
+            exclusions.append(st.not_in[column] + "(" + ", ".join(["%s"] * len(values)) + ")")
+            excluded += list(values)
+    excluding = "".join(exclusions)
+    # The lapsed leases are few (workers that died): all of them, ordered by the outer query.
+    unleased, lapsed = st.due_parts[0] + excluding + st.due_order, st.due_parts[1] + excluding
+    sql = (
+        f"SELECT * FROM (SELECT * FROM ({unleased}) AS unleased UNION ALL "
+        f"SELECT * FROM ({lapsed}) AS lapsed) AS due{st.due_order}"
+    )
+    return sql, [now_db, *excluded, window, now_db, now_db, *excluded, window]
 
 
 def any_target_paused() -> bool:

@@ -103,6 +103,15 @@ class Delivery(models.Model):
                 name="delivery_due_idx",
                 condition=Q(status="pending"),
             ),
+            # The pick's due rows that were never leased since their last attempt
+            # (engine.pick_sql.due_candidates): without the sends in flight, which
+            # are the oldest due rows, so a pick does not step over them. With the
+            # account, as delivery_due_idx, for the look past one account's backlog.
+            models.Index(
+                fields=["next_attempt_at", "owner"],
+                name="delivery_unleased_due_idx",
+                condition=Q(status="pending", leased_until__isnull=True),
+            ),
             # Sends in flight by origin and account (engine.picking.deliveries_to_send,
             # at every claim): leased rows only, a handful, however many wait to be
             # retried, and the columns the count groups by, so that it reads the
