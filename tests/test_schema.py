@@ -143,6 +143,12 @@ def test_api_answers_as_its_schema_says(case, operator_key, task_ids, inbox_ids)
     if "inbox_id" in case.path_parameters and (inbox_id := next(inbox_ids)) is not None:
         case.path_parameters["inbox_id"] = inbox_id
 
+    # A generated Host header is the deployment's business, not the API's: Django answers a
+    # host outside ALLOWED_HOSTS with a 400 before any view (seen in a clean-clone run:
+    # "host: -" among generated headers on /v1/callback_targets).
+    if case.headers:
+        case.headers = {name: value for name, value in case.headers.items() if name.lower() != "host"}
+
     # when it is sent with the account's key, then the answer is what the schema says
     case.call_and_validate(
         headers={"Authorization": basic_auth(operator_key)},
