@@ -100,7 +100,10 @@ class Task(models.Model):
         FIXED = "fixed", "Fixed"
 
     id = models.CharField(primary_key=True, max_length=24, default=generate_task_id, editable=False)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks")
+    # No index of its own: the first column of task_list_idx and task_batch_idx.
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tasks", db_index=False
+    )
     is_test = models.BooleanField(default=False)
     type = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)

@@ -50,14 +50,20 @@ class Delivery(models.Model):
     id = models.CharField(primary_key=True, max_length=32, default=generate_delivery_id, editable=False)
     # The task whose callback this is, or the batch (a ``batch.completed`` callback): at most
     # one; neither for a ``callback.test`` (a sample payload sent from the portal, SPEC §14).
-    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True)
+    # The foreign keys here carry no index of their own (``db_index=False``): each is the
+    # first column of one in ``Meta.indexes`` (delivery_task_idx, delivery_batch_idx,
+    # delivery_portal_idx), which serves its lookups, and every index is written at each
+    # of a delivery's three writes (created, leased, recorded).
+    task = models.ForeignKey(
+        Task, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True, db_index=False
+    )
     batch = models.ForeignKey(
-        Batch, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True
+        Batch, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True, db_index=False
     )
     # The account whose callback this is (the task's owner): whose profile signs it, and whose share
     # of the engine it takes. Filled from the task when not given.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="callback_deliveries"
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="callback_deliveries", db_index=False
     )
     event = models.CharField(max_length=32, choices=Event.choices)
     target = models.CharField(max_length=2048)
@@ -187,7 +193,8 @@ class DeliveryAttempt(models.Model):
     # result is recorded: it stays when the worker dies in between.
     UNFINISHED = "The attempt did not finish: its worker stopped (killed or timed out)."
 
-    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts")
+    # No index of its own: attempt_number_unique (delivery, number) serves its lookups.
+    delivery = models.ForeignKey(Delivery, on_delete=models.CASCADE, related_name="attempts", db_index=False)
     number = models.PositiveIntegerField()
     started_at = models.DateTimeField()
     # When the attempt was due (the delivery's next attempt time when it was claimed): the
@@ -214,8 +221,8 @@ class DeliveryAttempt(models.Model):
             models.UniqueConstraint(fields=["delivery", "number"], name="attempt_number_unique"),
         ]
         indexes = [
-            models.Index(fields=["started_at"], name="attempt_started_idx"),
-            # The dashboard's latency percentiles read only these two columns.
+            # Attempts by start time (the dashboard, the retention); its latency percentiles
+            # read only these two columns.
             models.Index(fields=["started_at", "duration_ms"], name="attempt_latency_idx"),
         ]
 
