@@ -5,6 +5,8 @@ in the completion's transaction). Through the ORM, ``Delivery.objects.create``
 compiled the 16-column ``INSERT`` anew for each one (docs/benchmarks.md, issue 15);
 here the statement is built once per connection and every value goes through its
 field's own ``get_db_prep_save``, so the row is what the ORM would have written.
+On PostgreSQL the completion writes the same row within its own statement
+(``insert_selecting``, ``tasks_app.completion_sql``).
 
 The rule (docs/architecture.md): hand-written SQL only in the module of its hot
 path, the same text on SQLite and PostgreSQL, tested on both
@@ -17,14 +19,19 @@ from scalehooks.db import hot_cursor, per_connection
 _FIELDS = tuple(Delivery._meta.concrete_fields)
 
 
-def _insert_sql(conn) -> str:
-    quote = conn.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in _FIELDS)
-    marks = ", ".join(["%s"] * len(_FIELDS))
-    return f"INSERT INTO {quote(Delivery._meta.db_table)} ({columns}) VALUES ({marks})"
+class _Statements:
+    def __init__(self, conn):
+        quote = conn.ops.quote_name
+        self.head = (
+            f"INSERT INTO {quote(Delivery._meta.db_table)} ({', '.join(quote(f.column) for f in _FIELDS)})"
+        )
+        self.insert = f"{self.head} VALUES ({', '.join(['%s'] * len(_FIELDS))})"
+        # The row selected instead (``insert_selecting``), each value cast to its column's type:
+        # a select list does not take the types of the columns it is inserted into.
+        self.select = "SELECT " + ", ".join(f"CAST(%s AS {field.db_type(conn)})" for field in _FIELDS)
 
 
-_connection = per_connection(_insert_sql)
+_connection = per_connection(_Statements)
 
 
 def delivery_insert(delivery: Delivery, *, now) -> Delivery:
@@ -32,11 +39,29 @@ def delivery_insert(delivery: Delivery, *, now) -> Delivery:
 
     The caller fills what ``Delivery.save`` would (``owner_id``, ``target_origin``).
     """
-    conn, insert = _connection()
-    delivery.created_at = now
-    params = [field.get_db_prep_save(getattr(delivery, field.attname), conn) for field in _FIELDS]
+    conn, statements = _connection()
     with hot_cursor(conn) as cursor:
-        cursor.execute(insert, params)
+        cursor.execute(statements.insert, delivery_params(delivery, now=now))
+    return delivery_saved(delivery)
+
+
+def insert_selecting(conn, source: str) -> str:
+    """The text of an ``INSERT`` of one delivery row for each row of ``source`` (the name of a
+    ``WITH`` query), its values ``delivery_params``: for a statement that writes a delivery
+    only if its other part wrote something (``tasks_app.completion_sql``)."""
+    statements = _connection()[1]
+    return f"{statements.head} {statements.select} FROM {conn.ops.quote_name(source)}"
+
+
+def delivery_params(delivery: Delivery, *, now) -> list:
+    """The values of ``delivery``'s row as ``delivery_insert`` writes it (``created_at`` = ``now``)."""
+    conn = _connection()[0]
+    delivery.created_at = now
+    return [field.get_db_prep_save(getattr(delivery, field.attname), conn) for field in _FIELDS]
+
+
+def delivery_saved(delivery: Delivery) -> Delivery:
+    """``delivery`` marked as stored, once a statement wrote its ``delivery_params``."""
     delivery._state.adding = False
-    delivery._state.db = conn.alias
+    delivery._state.db = _connection()[0].alias
     return delivery

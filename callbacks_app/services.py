@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from callbacks_app.confirmations import email_confirmation_request
-from callbacks_app.delivery_sql import delivery_insert
+from callbacks_app.delivery_sql import delivery_insert, delivery_saved
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain, wakeup_in_transaction
 from callbacks_app.models import Delivery, DeliveryAttempt
@@ -75,6 +75,36 @@ def callback_delivery_create(
     )
 
 
+def callback_delivery_unsaved(*, task: Task, event: str, now: datetime) -> Delivery | None:
+    """The delivery ``callback_delivery_create`` would record for ``task`` at ``now``, not stored,
+    where it needs no other row written with it: to an HTTP target (an email target's
+    confirmation is asked for with its first delivery). None otherwise, or when there is no
+    target: call ``callback_delivery_create`` then.
+
+    The caller writes it (``delivery_sql.delivery_params``) in the statement that changes the
+    task, then calls ``callback_delivery_recorded``.
+    """
+    target = callback_target(task)
+    if not target or email_target(target):
+        return None
+    return _delivery_new(
+        owner_id=task.owner_id,
+        subject={"task": task},
+        event=event,
+        target=target,
+        payload=callback_payload(task),
+        next_attempt_at=now,
+    )
+
+
+def callback_delivery_recorded(delivery: Delivery) -> Delivery:
+    """After the caller's statement wrote ``delivery`` (``callback_delivery_unsaved``): marked
+    stored, and a drain asked for once it commits, as ``callback_delivery_create`` does."""
+    delivery_saved(delivery)
+    _drain_request()
+    return delivery
+
+
 def _delivery_create(
     *, owner_id, subject: dict, event: str, target: str, payload: str, not_before, enqueue: bool
 ) -> Delivery:
@@ -84,27 +114,45 @@ def _delivery_create(
     # callback to it asks for the confirmation email (the engine holds the
     # delivery until then, callbacks_app.confirmations).
     email_confirmation_request(owner_id=owner_id, target=target)
-    # What ``Delivery.save`` would fill, and ``delivery_insert`` does not: the side it is of.
-    subject_object = subject.get("task") or subject.get("batch")
-    if subject_object is not None:
-        subject = {**subject, "is_test": subject_object.is_test}
     delivery = delivery_insert(
-        Delivery(
-            **subject,
+        _delivery_new(
             owner_id=owner_id,
+            subject=subject,
             event=event,
             target=target,
-            target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
-            target_origin=target_origin(target),
             payload=payload,
             next_attempt_at=not_before if waits else now,
         ),
         now=now,
     )
     if enqueue and not waits:
-        wakeup_in_transaction()  # PostgreSQL without Redis: a NOTIFY that goes with the commit
-        transaction.on_commit(lambda: request_drain(committed=True))
+        _drain_request()
     return delivery
+
+
+def _delivery_new(
+    *, owner_id, subject: dict, event: str, target: str, payload: str, next_attempt_at
+) -> Delivery:
+    # What ``Delivery.save`` would fill, and ``delivery_insert`` does not: the side it is of.
+    subject_object = subject.get("task") or subject.get("batch")
+    if subject_object is not None:
+        subject = {**subject, "is_test": subject_object.is_test}
+    return Delivery(
+        **subject,
+        owner_id=owner_id,
+        event=event,
+        target=target,
+        target_kind=(Delivery.TargetKind.EMAIL if email_target(target) else Delivery.TargetKind.HTTP),
+        target_origin=target_origin(target),
+        payload=payload,
+        next_attempt_at=next_attempt_at,
+    )
+
+
+def _drain_request() -> None:
+    """A new delivery is due: a drain asked for once it commits."""
+    wakeup_in_transaction()  # PostgreSQL without Redis: a NOTIFY that goes with the commit
+    transaction.on_commit(lambda: request_drain(committed=True))
 
 
 def callback_batch_delivery_create(

@@ -3,30 +3,39 @@
 ``task_complete`` and ``task_error`` are what a user's system calls for every
 task, so their cost is paid per callback (docs/benchmarks.md, issue 15): through
 the ORM, a ``SELECT … FOR UPDATE`` of the task's 25 columns, then an ``UPDATE``,
-each compiled anew. Here a task leaves ``pending`` with one conditional
-``UPDATE … WHERE status = 'pending' RETURNING`` every column: the row lock,
-the state check and the read of the task as of the event (its callback's frozen
-payload, SPEC §6.2) in one statement. A concurrent change that got there first
-makes it return nothing, and the caller says why (``TaskStateConflict``).
+each compiled anew. Here the check reads the task (``task_to_check``), and then:
+
+- on PostgreSQL, where the change writes nothing but the task and its callback's
+  delivery, one statement does both, in its own transaction
+  (``task_leave_pending_delivered``: a ``WITH`` query that updates the task, and
+  an ``INSERT`` of the delivery for the row it updated). It is conditional on the
+  row being the version the check read, since the delivery's payload was made from
+  that read. Two round trips for a completion instead of five (check, ``BEGIN``,
+  ``UPDATE``, ``INSERT``, ``COMMIT``);
+- otherwise, in the caller's transaction, a conditional
+  ``UPDATE … WHERE status = 'pending' RETURNING`` every column
+  (``task_leave_pending``): the row lock, the state check and the read of the task
+  as of the event (its callback's frozen payload, SPEC §6.2) in one statement.
+
+Either way, a concurrent change that got there first makes it write nothing, and
+the caller says why (``TaskStateConflict``).
 
 The rule (docs/architecture.md): hand-written SQL lives only in the module of
-its hot path (this one; ``callbacks_app/engine/claim_sql.py``), each statement
-is the same text on SQLite (≥ 3.35, for RETURNING) and PostgreSQL, values go
-through the fields' own database conversions both ways, and each is tested
-on both backends (tests/tasks_app/test_completion_sql.py).
+its hot path (this one; ``callbacks_app/engine/claim_sql.py``), values go through
+the fields' own database conversions both ways, and each statement is tested on
+the backends that run it (tests/tasks_app/test_completion_sql.py): every one on
+SQLite (≥ 3.35, for RETURNING) and PostgreSQL, but the ``WITH`` statement, which
+SQLite cannot run (a ``WITH`` query there only reads).
 """
 
+from callbacks_app import delivery_sql
+from callbacks_app.models import Delivery
 from scalehooks.db import field_converters, from_row, hot_cursor, per_connection
 from tasks_app.models import Task
 
 _FIELDS = tuple(Task._meta.concrete_fields)
 _ATTNAMES = [field.attname for field in _FIELDS]
 _BY_NAME = {field.name: field for field in _FIELDS}
-# What the check before a completion reads: the state, what validates a response, the batch.
-_CHECK_FIELDS = tuple(
-    _BY_NAME[name] for name in ("id", "owner", "is_test", "type", "status", "params", "batch")
-)
-_CHECK_ATTNAMES = [field.attname for field in _CHECK_FIELDS]
 
 
 class _Prepared:
@@ -36,33 +45,48 @@ class _Prepared:
     def __init__(self, conn):
         quote = conn.ops.quote_name
         table = quote(Task._meta.db_table)
-        self.check = f"SELECT {', '.join(quote(f.column) for f in _CHECK_FIELDS)} FROM {table} WHERE {quote('id')} = %s"
-        returning = ", ".join(quote(f.column) for f in _FIELDS)
-        self.leave = {}
+        columns = ", ".join(quote(f.column) for f in _FIELDS)
+        # On PostgreSQL the check reads the row's version too: the transaction that wrote it
+        # (``xmin``) and where (``ctid``, which a write moves even within one transaction).
+        # The one-statement change below is conditional on it.
+        self.versioned = conn.vendor == "postgresql"
+        version = "xmin::text || '/' || ctid::text"
+        self.check = f"SELECT {columns}{', ' + version if self.versioned else ''} FROM {table} WHERE {quote('id')} = %s"
+        self.leave, self.leave_delivered = {}, {}
         for completed in (True, False):
             names = ("status", "response", "updated_at", *(("completed_at",) if completed else ()))
             sets = ", ".join(f"{quote(_BY_NAME[name].column)} = %s" for name in names)
-            self.leave[completed] = (
-                names,
-                f"UPDATE {table} SET {sets} WHERE {quote('id')} = %s AND {quote('status')} = %s "
-                f"RETURNING {returning}",
-            )
+            where = f"WHERE {quote('id')} = %s AND {quote('status')} = %s"
+            self.leave[completed] = (names, f"UPDATE {table} SET {sets} {where} RETURNING {columns}")
+            if self.versioned:
+                self.leave_delivered[completed] = (
+                    f"WITH {quote('moved')} AS (UPDATE {table} SET {sets} {where} AND {version} = %s RETURNING 1) "
+                    + delivery_sql.insert_selecting(conn, "moved")
+                )
         self.converters = field_converters(conn, Task, _FIELDS)
-        self.check_converters = field_converters(conn, Task, _CHECK_FIELDS)
 
 
 _connection = per_connection(_Prepared)
 
 
-def task_to_check(task_id: str) -> Task | None:
-    """The task with only what a completion checks before it writes (state, type, params, batch)."""
+def task_to_check(task_id: str) -> tuple[Task, str | None] | None:
+    """The whole task, as a completion checks it before it writes (state, type, params,
+    batch), with its row's version where ``task_leave_pending_delivered`` can use it
+    (PostgreSQL; None elsewhere). None when there is no such task."""
     conn, prepared = _connection()
     with hot_cursor(conn) as cursor:
         cursor.execute(prepared.check, [task_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    return Task.from_db(conn.alias, _CHECK_ATTNAMES, from_row(conn, prepared.check_converters, row))
+    version = row[-1] if prepared.versioned else None
+    values = from_row(conn, prepared.converters, row[: len(_FIELDS)])
+    return Task.from_db(conn.alias, _ATTNAMES, values), version
+
+
+def _leave_params(conn, names, *, status: str, response, now) -> list:
+    values = {"status": status, "response": response, "updated_at": now, "completed_at": now}
+    return [_BY_NAME[name].get_db_prep_value(values[name], conn) for name in names]
 
 
 def task_leave_pending(*, task_id: str, status: str, response, now, completed: bool) -> Task | None:
@@ -75,11 +99,32 @@ def task_leave_pending(*, task_id: str, status: str, response, now, completed: b
     """
     conn, prepared = _connection()
     names, sql = prepared.leave[completed]
-    values = {"status": status, "response": response, "updated_at": now, "completed_at": now}
-    params = [_BY_NAME[name].get_db_prep_value(values[name], conn) for name in names]
+    params = _leave_params(conn, names, status=status, response=response, now=now)
     with hot_cursor(conn) as cursor:
         cursor.execute(sql, [*params, task_id, Task.Status.PENDING])
         row = cursor.fetchone()
     if row is None:
         return None
     return Task.from_db(conn.alias, _ATTNAMES, from_row(conn, prepared.converters, row))
+
+
+def task_leave_pending_delivered(
+    *, task_id: str, version: str, status: str, response, now, completed: bool, delivery: Delivery
+) -> bool:
+    """As ``task_leave_pending``, and ``delivery`` (its callback, unsaved) stored, in one statement
+    that is its own transaction outside an atomic block (PostgreSQL: a ``WITH`` query that
+    updates the task, then an ``INSERT`` of the delivery for the row it updated).
+
+    Conditional on the row being still the one ``task_to_check`` read (``version``), so that
+    ``delivery``'s payload, made from that read, is the task's as of the change. False when it
+    was not (the task changed since, or it is not pending): nothing was written then.
+    """
+    conn, prepared = _connection()
+    names = prepared.leave[completed][0]
+    params = _leave_params(conn, names, status=status, response=response, now=now)
+    row = delivery_sql.delivery_params(delivery, now=now)
+    with hot_cursor(conn) as cursor:
+        cursor.execute(
+            prepared.leave_delivered[completed], [*params, task_id, Task.Status.PENDING, version, *row]
+        )
+        return cursor.rowcount == 1

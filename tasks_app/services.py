@@ -19,6 +19,7 @@ A task of a batch may complete its batch (or, recalled, reopen it): every
 change of a task's status calls ``batches.batch_progress`` in its transaction.
 """
 
+import copy
 import hashlib
 import json
 import logging
@@ -29,7 +30,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from callbacks_app.services import CallbackEvent, callback_delivery_create
+from callbacks_app.services import (
+    CallbackEvent,
+    callback_delivery_create,
+    callback_delivery_recorded,
+    callback_delivery_unsaved,
+)
 from scalehooks.timestamps import format_timestamp
 from tasks_app import completion_sql
 from tasks_app.attachments import attachment_fetch
@@ -174,27 +180,43 @@ def task_complete(*, task_id: str, response) -> Task:
     one conditional statement (``completion_sql``), which a concurrent change
     that got there first makes a ``TaskStateConflict``.
     """
-    checked = completion_sql.task_to_check(task_id)
-    if checked is None:
-        raise Task.DoesNotExist(f"Task {task_id} does not exist.")
-    _require_status(checked, Task.Status.PENDING, action="complete")
-    if task_batch_is_staging(checked):
+    checked = _checked(task_id, action="complete")
+    task = checked[0]
+    if task_batch_is_staging(task):
         raise TaskStateConflict(
-            f"Cannot complete task {checked.id}: its batch {checked.batch!r} is staging (finalize it first)."
+            f"Cannot complete task {task.id}: its batch {task.batch!r} is staging (finalize it first)."
         )
-    response = get_task_type(checked.type).validate_response(params=checked.params, response=response)
+    response = get_task_type(task.type).validate_response(params=task.params, response=response)
     return _leave_pending(
-        task_id, status=Task.Status.COMPLETED, response=response, action="complete", completed=True
+        checked, status=Task.Status.COMPLETED, response=response, action="complete", completed=True
     )
 
 
-def _leave_pending(task_id: str, *, status: str, response, action: str, completed: bool) -> Task:
+def _checked(task_id: str, *, action: str) -> tuple[Task, str | None]:
+    """The task as read before a change from ``pending`` (``completion_sql.task_to_check``),
+    ``TaskStateConflict`` when it is not pending."""
+    checked = completion_sql.task_to_check(task_id)
+    if checked is None:
+        raise Task.DoesNotExist(f"Task {task_id} does not exist.")
+    _require_status(checked[0], Task.Status.PENDING, action=action)
+    return checked
+
+
+def _leave_pending(
+    checked: tuple[Task, str | None], *, status: str, response, action: str, completed: bool
+) -> Task:
     """The task moved from ``pending`` to ``status`` with its callback and its batch's progress,
-    in one transaction; ``TaskStateConflict`` (or ``Task.DoesNotExist``) when it was not pending."""
+    at once (``_leave_pending_at_once``) or in one transaction; ``TaskStateConflict`` (or
+    ``Task.DoesNotExist``) when it was not pending."""
     event = CallbackEvent.COMPLETED if completed else CallbackEvent.ERROR
+    now = timezone.now()
+    moved = _leave_pending_at_once(checked, status=status, response=response, now=now, completed=completed)
+    if moved is not None:
+        return moved
+    task_id = checked[0].id
     with transaction.atomic():
         task = completion_sql.task_leave_pending(
-            task_id=task_id, status=status, response=response, now=timezone.now(), completed=completed
+            task_id=task_id, status=status, response=response, now=now, completed=completed
         )
         if task is None:
             _require_status(
@@ -202,6 +224,44 @@ def _leave_pending(task_id: str, *, status: str, response, action: str, complete
             )
         callback_delivery_create(task=task, event=event)
         batch_progress(task=task)
+    return task
+
+
+def _leave_pending_at_once(
+    checked: tuple[Task, str | None], *, status: str, response, now, completed: bool
+) -> Task | None:
+    """The change and its callback's delivery in one statement, where nothing else is written
+    with them: on PostgreSQL (the check read the row's version), a task of no batch (whose
+    progress is counted in the change's transaction), its callback to an HTTP target
+    (``callback_delivery_unsaved``). The task as it now is; None where this does not apply,
+    or when the row changed since the check: the caller's transaction decides then.
+
+    Each round trip to the database costs both sides CPU: this is two for a completion (the
+    check, this statement) where the transaction takes five (docs/benchmarks.md, issue 15).
+    """
+    read, version = checked
+    if version is None or read.batch:
+        return None
+    task = copy.copy(read)
+    task.status, task.response, task.updated_at = status, response, now
+    if completed:
+        task.completed_at = now
+    event = CallbackEvent.COMPLETED if completed else CallbackEvent.ERROR
+    delivery = callback_delivery_unsaved(task=task, event=event, now=now)
+    if delivery is None:
+        return None
+    moved = completion_sql.task_leave_pending_delivered(
+        task_id=task.id,
+        version=version,
+        status=status,
+        response=response,
+        now=now,
+        completed=completed,
+        delivery=delivery,
+    )
+    if not moved:
+        return None
+    callback_delivery_recorded(delivery)
     return task
 
 
@@ -217,7 +277,11 @@ def _complete(task: Task, *, response) -> None:
 
 def _fail(task_id: str, *, response: dict, action: str) -> Task:
     return _leave_pending(
-        task_id, status=Task.Status.ERROR, response=response, action=action, completed=False
+        _checked(task_id, action=action),
+        status=Task.Status.ERROR,
+        response=response,
+        action=action,
+        completed=False,
     )
 
 

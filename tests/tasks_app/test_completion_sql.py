@@ -7,7 +7,8 @@ statement is checked on both.
 import json
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from callbacks_app.models import Delivery
@@ -94,18 +95,23 @@ def test_a_missing_task_returns_nothing():
     assert completion_sql.task_to_check("nope") is None
 
 
-def test_the_check_reads_state_type_params_and_batch():
-    task = TaskFactory(callback_url=TARGET, batch="b1")
-    checked = completion_sql.task_to_check(task.id)
-    assert (checked.id, checked.owner_id, checked.is_test, checked.type, checked.status, checked.batch) == (
-        task.id,
+def test_the_check_reads_the_whole_task_and_on_postgresql_its_row_version():
+    task = TaskFactory(callback_url=TARGET, batch="b1", metadata={"k": 1})
+    checked, version = completion_sql.task_to_check(task.id)
+    stored = Task.objects.get(id=task.id)
+    assert task_representation(checked) == task_representation(stored)
+    assert (checked.owner_id, checked.type, checked.params, checked.batch) == (
         task.owner_id,
-        task.is_test,
         task.type,
-        Task.Status.PENDING,
+        task.params,
         "b1",
     )
-    assert checked.params == task.params
+    if connection.vendor == "postgresql":
+        assert version
+        Task.objects.filter(id=task.id).update(metadata={"k": 2})
+        assert completion_sql.task_to_check(task.id)[1] != version, "a write gives the row a new version"
+    else:
+        assert version is None
 
 
 def test_a_completion_loses_to_a_change_made_between_its_check_and_its_write(monkeypatch):
@@ -134,3 +140,95 @@ def test_the_delivery_freezes_the_task_the_statement_returned():
     assert payload["status"] == "completed"
     assert payload["response"] == {"category": "red"}
     assert payload["task"] == json.loads(json.dumps(task_representation(Task.objects.get(id=task.id))))
+
+
+postgresql_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the one-statement completion is PostgreSQL's (a WITH query that writes)",
+)
+
+
+def _statements(queries) -> list[str]:
+    """The first word of each statement run (the ORM's, and ``hot_cursor``'s while queries are logged)."""
+    return [query["sql"].split()[0] for query in queries.captured_queries]
+
+
+@postgresql_only
+def test_a_completion_writes_its_task_and_its_delivery_in_one_statement():
+    task = TaskFactory(callback_url=TARGET, metadata={"b": 1, "a": [1, "é"]})
+    with CaptureQueriesContext(connection) as queries:
+        returned = services.task_complete(task_id=task.id, response={"category": "red"})
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert statements == ["SELECT", "WITH"], (
+        "the check, then the change and its delivery: no BEGIN, no COMMIT"
+    )
+
+    stored = Task.objects.get(id=task.id)
+    assert (stored.status, stored.response, stored.completed_at) == (
+        "completed",
+        {"category": "red"},
+        returned.completed_at,
+    )
+    assert task_representation(returned) == task_representation(stored)
+    delivery = Delivery.objects.get(task_id=task.id)
+    assert (
+        delivery.owner_id,
+        delivery.is_test,
+        delivery.target,
+        delivery.target_origin,
+        delivery.status,
+    ) == (
+        task.owner_id,
+        False,
+        TARGET,
+        "http://127.0.0.1:9",
+        Delivery.Status.PENDING,
+    )
+    assert delivery.next_attempt_at == delivery.created_at == returned.updated_at
+    payload = json.loads(delivery.payload)
+    assert payload["task"] == json.loads(json.dumps(task_representation(stored)))
+
+
+@postgresql_only
+def test_a_write_to_the_task_between_its_check_and_its_change_is_in_the_callback(monkeypatch):
+    """The check read the task, then another write changed its metadata (not its state): the
+    one statement, conditional on the row's version, writes nothing, and the transaction
+    completes the task with a payload of the task as it is, not as the check read it."""
+    task = TaskFactory(callback_url=TARGET, metadata={"v": "old"})
+    check = completion_sql.task_to_check
+
+    def check_then_write(task_id):
+        checked = check(task_id)
+        Task.objects.filter(id=task_id).update(metadata={"v": "new"})
+        return checked
+
+    monkeypatch.setattr(completion_sql, "task_to_check", check_then_write)
+    with CaptureQueriesContext(connection) as queries:
+        services.task_complete(task_id=task.id, response={"category": "red"})
+    assert "WITH" in _statements(queries) and "UPDATE" in _statements(queries), "the transaction decided"
+    (delivery,) = Delivery.objects.filter(task_id=task.id)
+    assert json.loads(delivery.payload)["task"]["metadata"] == {"v": "new"}
+    assert Task.objects.get(id=task.id).status == Task.Status.COMPLETED
+
+
+@postgresql_only
+def test_a_task_of_a_batch_and_a_callback_by_email_take_the_transaction():
+    """A batch's progress and an email address's confirmation are written with the change:
+    those completions keep their transaction."""
+    of_a_batch = TaskFactory(callback_url=TARGET, batch="b1")
+    by_email = TaskFactory(callback_url="ops@example.com")
+    for task in (of_a_batch, by_email):
+        with CaptureQueriesContext(connection) as queries:
+            services.task_complete(task_id=task.id, response={"category": "red"})
+        assert "WITH" not in _statements(queries) and "UPDATE" in _statements(queries)
+        assert Delivery.objects.filter(task_id=task.id).count() == 1
+
+
+def test_an_error_is_written_with_its_callback_as_a_completion_is():
+    task = TaskFactory(callback_url=TARGET)
+    services.task_error(task_id=task.id, error="blurry")
+    stored = Task.objects.get(id=task.id)
+    assert (stored.status, stored.response, stored.completed_at) == ("error", {"error": "blurry"}, None)
+    delivery = Delivery.objects.get(task_id=task.id)
+    assert delivery.event == Delivery.Event.ERROR
+    assert json.loads(delivery.payload)["task"] == json.loads(json.dumps(task_representation(stored)))
