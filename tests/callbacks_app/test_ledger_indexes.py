@@ -37,7 +37,11 @@ def _redundant(indexes: dict[str, dict]) -> list[tuple[str, str]]:
             continue  # a constraint, or smaller than the table: not served by another
         width = len(info["columns"])
         for other, other_info in indexes.items():
-            if other != name and not other_info["partial"] and other_info["columns"][:width] == info["columns"]:
+            if (
+                other != name
+                and not other_info["partial"]
+                and other_info["columns"][:width] == info["columns"]
+            ):
                 found.append((name, other))
                 break
     return found
