@@ -91,7 +91,7 @@ def main():
     receiver = harness.start_receiver(9104)
     profile, task_ids = harness.make_tasks(args.n, f"{receiver}/callback")
     operator = account_create(email="ops@example.com", staff=True)
-    raw_rate = raw_loop_for(profile, task_ids[0], f"{receiver}/raw", args.baseline_n)
+    raw_rate, raw_cpu = raw_loop_for(profile, task_ids[0], f"{receiver}/raw", args.baseline_n)
     harness.receiver_reset(receiver)
     url = start_web(args.web_workers)
     harness.start_cluster()
@@ -103,7 +103,10 @@ def main():
         f"backend                  {args.backend} (broker: {broker}), {settings.Q_WORKERS} workers, "
         f"gunicorn x {args.web_workers}, {args.clients} API clients"
     )
-    print(f"raw requests.Session     {raw_rate:8.0f} POST/s  ({args.baseline_n} requests)")
+    print(
+        f"raw requests.Session     {raw_rate:8.0f} POST/s  ({args.baseline_n} requests; "
+        f"{raw_cpu:.2f} ms of CPU per request, client and receiver)"
+    )
     print(f"completions through API  {run['completion_rate']:8.0f} /s")
     print(
         f"end-to-end callbacks     {run['rate']:8.0f} /s  ({args.n} completions, all delivered: {run['delivered']}, "

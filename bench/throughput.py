@@ -21,18 +21,25 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness
 
 
-def raw_loop(url: str, body: bytes, headers: dict, n: int) -> float:
+def raw_loop(url: str, body: bytes, headers: dict, n: int) -> tuple[float, float]:
+    """The loop's rate, and the CPU milliseconds per request of its two ends (this process and
+    the receiver): a yardstick of the machine's speed, for reading the CPU per callback of a
+    run on a slower or a busier machine than another."""
     import requests
 
     session = requests.Session()
+    before = harness.cpu_by_component()
     started = time.perf_counter()
     for _ in range(n):
         response = session.post(url, data=body, headers=headers, timeout=15)
         assert response.status_code == 200
-    return n / (time.perf_counter() - started)
+    rate = n / (time.perf_counter() - started)
+    after = harness.cpu_by_component()
+    cpu = sum(after[part] - before[part] for part in ("benchmark", "receiver"))
+    return rate, cpu * 1000 / n
 
 
-def raw_loop_for(profile, task_id: str, url: str, n: int) -> float:
+def raw_loop_for(profile, task_id: str, url: str, n: int) -> tuple[float, float]:
     """The raw loop, POSTing the callback body of ``task_id`` as completed, signed as ScaleHooks signs it."""
     from django.utils import timezone
 
@@ -98,7 +105,7 @@ def main():
 
     receiver = harness.start_receiver()
     profile, task_ids = harness.make_tasks(args.n, f"{receiver}/callback")
-    raw_rate = raw_loop_for(profile, task_ids[0], f"{receiver}/raw", args.baseline_n)
+    raw_rate, raw_cpu = raw_loop_for(profile, task_ids[0], f"{receiver}/raw", args.baseline_n)
     harness.receiver_reset(receiver)
     for _ in range(args.clusters):
         harness.start_cluster()
@@ -109,7 +116,10 @@ def main():
         f"backend                  {args.backend} (broker: {'redis' if settings.Q_CLUSTER.get('redis') else 'orm'}), "
         f"{settings.Q_WORKERS} workers x {args.clusters} cluster(s), {args.drivers} completing processes"
     )
-    print(f"raw requests.Session     {raw_rate:8.0f} POST/s  ({args.baseline_n} requests)")
+    print(
+        f"raw requests.Session     {raw_rate:8.0f} POST/s  ({args.baseline_n} requests; "
+        f"{raw_cpu:.2f} ms of CPU per request, client and receiver)"
+    )
     print(f"completions committed    {run['completion_rate']:8.0f} /s")
     print(
         f"end-to-end callbacks     {run['rate']:8.0f} /s  ({args.n} completions, all delivered: {run['delivered']}, "
