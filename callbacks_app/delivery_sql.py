@@ -6,7 +6,7 @@ compiled the 16-column ``INSERT`` anew for each one (docs/benchmarks.md, issue 1
 here the statement is built once per connection and every value goes through its
 field's own ``get_db_prep_save``, so the row is what the ORM would have written.
 On PostgreSQL the completion writes the same row within its own statement
-(``insert_selecting``, ``tasks_app.completion_sql``).
+(``delivery_insert_with``, ``tasks_app.completion_sql``).
 
 The rule (docs/architecture.md): hand-written SQL only in the module of its hot
 path, the same text on SQLite and PostgreSQL, tested on both
@@ -26,9 +26,9 @@ class _Statements:
             f"INSERT INTO {quote(Delivery._meta.db_table)} ({', '.join(quote(f.column) for f in _FIELDS)})"
         )
         self.insert = f"{self.head} VALUES ({', '.join(['%s'] * len(_FIELDS))})"
-        # The row selected instead (``insert_selecting``), each value cast to its column's type:
-        # a select list does not take the types of the columns it is inserted into.
+        # The row selected from another statement's part instead (``delivery_insert_with``).
         self.select = "SELECT " + ", ".join(f"CAST(%s AS {field.db_type(conn)})" for field in _FIELDS)
+        self.changed = quote("changed")
 
 
 _connection = per_connection(_Statements)
@@ -45,12 +45,23 @@ def delivery_insert(delivery: Delivery, *, now) -> Delivery:
     return delivery_saved(delivery)
 
 
-def insert_selecting(conn, source: str) -> str:
-    """The text of an ``INSERT`` of one delivery row for each row of ``source`` (the name of a
-    ``WITH`` query), its values ``delivery_params``: for a statement that writes a delivery
-    only if its other part wrote something (``tasks_app.completion_sql``)."""
-    statements = _connection()[1]
-    return f"{statements.head} {statements.select} FROM {conn.ops.quote_name(source)}"
+def delivery_insert_with(*, change: str, change_params: list, delivery: Delivery, now) -> bool:
+    """Store the new ``delivery`` (as ``delivery_insert``) in one statement with ``change``, the
+    caller's ``UPDATE`` of one row, only if it updated one: True then (``delivery`` saved),
+    else False, nothing written.
+
+    PostgreSQL only: ``change`` runs as a ``WITH`` query (SQLite's only read), and the
+    ``INSERT`` selects the delivery's row from it, each value cast to its column's type (a
+    select list does not take the types of the columns it is inserted into).
+    """
+    conn, statements = _connection()
+    sql = f"WITH {statements.changed} AS ({change} RETURNING 1) {statements.head} {statements.select} FROM {statements.changed}"
+    with hot_cursor(conn) as cursor:
+        cursor.execute(sql, [*change_params, *delivery_params(delivery, now=now)])
+        inserted = cursor.rowcount == 1
+    if inserted:
+        delivery_saved(delivery)
+    return inserted
 
 
 def delivery_params(delivery: Delivery, *, now) -> list:

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from callbacks_app.confirmations import email_confirmation_request
-from callbacks_app.delivery_sql import delivery_insert, delivery_saved
+from callbacks_app.delivery_sql import delivery_insert, delivery_insert_with
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain, wakeup_in_transaction
 from callbacks_app.models import Delivery, DeliveryAttempt
@@ -81,8 +81,7 @@ def callback_delivery_unsaved(*, task: Task, event: str, now: datetime) -> Deliv
     confirmation is asked for with its first delivery). None otherwise, or when there is no
     target: call ``callback_delivery_create`` then.
 
-    The caller writes it (``delivery_sql.delivery_params``) in the statement that changes the
-    task, then calls ``callback_delivery_recorded``.
+    The caller stores it with the statement that changes the task (``callback_delivery_insert_with``).
     """
     target = callback_target(task)
     if not target or email_target(target):
@@ -97,12 +96,16 @@ def callback_delivery_unsaved(*, task: Task, event: str, now: datetime) -> Deliv
     )
 
 
-def callback_delivery_recorded(delivery: Delivery) -> Delivery:
-    """After the caller's statement wrote ``delivery`` (``callback_delivery_unsaved``): marked
-    stored, and a drain asked for once it commits, as ``callback_delivery_create`` does."""
-    delivery_saved(delivery)
+def callback_delivery_insert_with(
+    *, change: str, change_params: list, delivery: Delivery, now: datetime
+) -> bool:
+    """Store ``delivery`` (``callback_delivery_unsaved``) with ``change``, the caller's ``UPDATE``
+    of the task, in one statement (``delivery_sql.delivery_insert_with``), and ask for a drain;
+    False when ``change`` updated nothing: nothing was written."""
+    if not delivery_insert_with(change=change, change_params=change_params, delivery=delivery, now=now):
+        return False
     _drain_request()
-    return delivery
+    return True
 
 
 def _delivery_create(

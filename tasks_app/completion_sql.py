@@ -7,7 +7,7 @@ each compiled anew. Here the check reads the task (``task_to_check``), and then:
 
 - on PostgreSQL, where the change writes nothing but the task and its callback's
   delivery, one statement does both, in its own transaction
-  (``task_leave_pending_delivered``: a ``WITH`` query that updates the task, and
+  (``task_leave_pending_at_once``: a ``WITH`` query that updates the task, and
   an ``INSERT`` of the delivery for the row it updated). It is conditional on the
   row being the version the check read, since the delivery's payload was made from
   that read. Two round trips for a completion instead of five (check, ``BEGIN``,
@@ -28,8 +28,9 @@ SQLite (≥ 3.35, for RETURNING) and PostgreSQL, but the ``WITH`` statement, whi
 SQLite cannot run (a ``WITH`` query there only reads).
 """
 
-from callbacks_app import delivery_sql
-from callbacks_app.models import Delivery
+import copy
+
+from callbacks_app.services import callback_delivery_insert_with, callback_delivery_unsaved
 from scalehooks.db import field_converters, from_row, hot_cursor, per_connection
 from tasks_app.models import Task
 
@@ -59,10 +60,7 @@ class _Prepared:
             where = f"WHERE {quote('id')} = %s AND {quote('status')} = %s"
             self.leave[completed] = (names, f"UPDATE {table} SET {sets} {where} RETURNING {columns}")
             if self.versioned:
-                self.leave_delivered[completed] = (
-                    f"WITH {quote('moved')} AS (UPDATE {table} SET {sets} {where} AND {version} = %s RETURNING 1) "
-                    + delivery_sql.insert_selecting(conn, "moved")
-                )
+                self.leave_delivered[completed] = f"UPDATE {table} SET {sets} {where} AND {version} = %s"
         self.converters = field_converters(conn, Task, _FIELDS)
 
 
@@ -71,7 +69,7 @@ _connection = per_connection(_Prepared)
 
 def task_to_check(task_id: str) -> tuple[Task, str | None] | None:
     """The whole task, as a completion checks it before it writes (state, type, params,
-    batch), with its row's version where ``task_leave_pending_delivered`` can use it
+    batch), with its row's version where ``task_leave_pending_at_once`` can use it
     (PostgreSQL; None elsewhere). None when there is no such task."""
     conn, prepared = _connection()
     with hot_cursor(conn) as cursor:
@@ -108,23 +106,36 @@ def task_leave_pending(*, task_id: str, status: str, response, now, completed: b
     return Task.from_db(conn.alias, _ATTNAMES, from_row(conn, prepared.converters, row))
 
 
-def task_leave_pending_delivered(
-    *, task_id: str, version: str, status: str, response, now, completed: bool, delivery: Delivery
-) -> bool:
-    """As ``task_leave_pending``, and ``delivery`` (its callback, unsaved) stored, in one statement
-    that is its own transaction outside an atomic block (PostgreSQL: a ``WITH`` query that
-    updates the task, then an ``INSERT`` of the delivery for the row it updated).
+def task_leave_pending_at_once(
+    checked: tuple[Task, str | None], *, status: str, response, now, completed: bool, event: str
+) -> Task | None:
+    """As ``task_leave_pending``, and its callback's delivery stored (for ``event``), in one
+    statement that is its own transaction outside an atomic block: on PostgreSQL (a ``WITH``
+    query that updates the task, then an ``INSERT`` of the delivery for the row it updated:
+    ``callback_delivery_insert_with``), where the delivery needs no other row written with it
+    (``callback_delivery_unsaved``). The task as it now is.
 
-    Conditional on the row being still the one ``task_to_check`` read (``version``), so that
-    ``delivery``'s payload, made from that read, is the task's as of the change. False when it
-    was not (the task changed since, or it is not pending): nothing was written then.
+    Conditional on the row being still the one ``task_to_check`` read (``checked``), since
+    the delivery's payload is made from that read. None when it was not (the task changed
+    since, or it is not pending), or where this does not apply: nothing was written then.
     """
+    read, version = checked
+    if version is None:
+        return None
+    task = copy.copy(read)
+    task.status, task.response, task.updated_at = status, response, now
+    if completed:
+        task.completed_at = now
+    delivery = callback_delivery_unsaved(task=task, event=event, now=now)
+    if delivery is None:
+        return None
     conn, prepared = _connection()
     names = prepared.leave[completed][0]
     params = _leave_params(conn, names, status=status, response=response, now=now)
-    row = delivery_sql.delivery_params(delivery, now=now)
-    with hot_cursor(conn) as cursor:
-        cursor.execute(
-            prepared.leave_delivered[completed], [*params, task_id, Task.Status.PENDING, version, *row]
-        )
-        return cursor.rowcount == 1
+    stored = callback_delivery_insert_with(
+        change=prepared.leave_delivered[completed],
+        change_params=[*params, task.id, Task.Status.PENDING, version],
+        delivery=delivery,
+        now=now,
+    )
+    return task if stored else None

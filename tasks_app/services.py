@@ -19,7 +19,6 @@ A task of a batch may complete its batch (or, recalled, reopen it): every
 change of a task's status calls ``batches.batch_progress`` in its transaction.
 """
 
-import copy
 import hashlib
 import json
 import logging
@@ -30,12 +29,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from callbacks_app.services import (
-    CallbackEvent,
-    callback_delivery_create,
-    callback_delivery_recorded,
-    callback_delivery_unsaved,
-)
+from callbacks_app.services import CallbackEvent, callback_delivery_create
 from scalehooks.timestamps import format_timestamp
 from tasks_app import completion_sql
 from tasks_app.attachments import attachment_fetch
@@ -206,13 +200,17 @@ def _leave_pending(
     checked: tuple[Task, str | None], *, status: str, response, action: str, completed: bool
 ) -> Task:
     """The task moved from ``pending`` to ``status`` with its callback and its batch's progress,
-    at once (``_leave_pending_at_once``) or in one transaction; ``TaskStateConflict`` (or
-    ``Task.DoesNotExist``) when it was not pending."""
+    in one statement (``completion_sql.task_leave_pending_at_once``: two round trips for a
+    completion, the check and this, where the transaction takes five) or in one transaction;
+    ``TaskStateConflict`` (or ``Task.DoesNotExist``) when it was not pending."""
     event = CallbackEvent.COMPLETED if completed else CallbackEvent.ERROR
     now = timezone.now()
-    moved = _leave_pending_at_once(checked, status=status, response=response, now=now, completed=completed)
-    if moved is not None:
-        return moved
+    if not checked[0].batch:  # a batch's progress is counted in the change's transaction
+        moved = completion_sql.task_leave_pending_at_once(
+            checked, status=status, response=response, now=now, completed=completed, event=event
+        )
+        if moved is not None:
+            return moved
     task_id = checked[0].id
     with transaction.atomic():
         task = completion_sql.task_leave_pending(
@@ -224,44 +222,6 @@ def _leave_pending(
             )
         callback_delivery_create(task=task, event=event)
         batch_progress(task=task)
-    return task
-
-
-def _leave_pending_at_once(
-    checked: tuple[Task, str | None], *, status: str, response, now, completed: bool
-) -> Task | None:
-    """The change and its callback's delivery in one statement, where nothing else is written
-    with them: on PostgreSQL (the check read the row's version), a task of no batch (whose
-    progress is counted in the change's transaction), its callback to an HTTP target
-    (``callback_delivery_unsaved``). The task as it now is; None where this does not apply,
-    or when the row changed since the check: the caller's transaction decides then.
-
-    Each round trip to the database costs both sides CPU: this is two for a completion (the
-    check, this statement) where the transaction takes five (docs/benchmarks.md, issue 15).
-    """
-    read, version = checked
-    if version is None or read.batch:
-        return None
-    task = copy.copy(read)
-    task.status, task.response, task.updated_at = status, response, now
-    if completed:
-        task.completed_at = now
-    event = CallbackEvent.COMPLETED if completed else CallbackEvent.ERROR
-    delivery = callback_delivery_unsaved(task=task, event=event, now=now)
-    if delivery is None:
-        return None
-    moved = completion_sql.task_leave_pending_delivered(
-        task_id=task.id,
-        version=version,
-        status=status,
-        response=response,
-        now=now,
-        completed=completed,
-        delivery=delivery,
-    )
-    if not moved:
-        return None
-    callback_delivery_recorded(delivery)
     return task
 
 
