@@ -9,6 +9,7 @@ from rest_framework.test import APIClient
 
 from callbacks_app.engine import deliveries_deliver_until_finished, engine_reset
 from callbacks_app.models import Delivery
+from scalehooks.outgoing import outgoing_session_close
 from tasks_app.accounts import account_create
 from tests.cluster import ClusterProcess
 from tests.servers import CallbackReceiver, SmtpServer, shutdown_now
@@ -34,6 +35,17 @@ def _no_kick_left_behind():
     """
     yield
     engine_reset()
+
+
+@pytest.fixture(autouse=True)
+def _no_outgoing_connection_left_open():
+    """This thread's kept-alive outgoing connections (an attachment's download, say) are closed
+    after each test. Left open to the live server, its request thread waits on one, with its
+    own database connection open, until the run ends: PostgreSQL then refused to drop the test
+    database ("1 other session using the database", seen at the end of every run).
+    """
+    yield
+    outgoing_session_close()
 
 
 @pytest.fixture(scope="session")

@@ -26,6 +26,7 @@ __all__ = [
     "Reach",
     "default_timeout",
     "outgoing_session",
+    "outgoing_session_close",
     "reaching",
 ]
 
@@ -80,3 +81,12 @@ def outgoing_session() -> OutgoingSession:
     if session is None:
         session = _local.session = OutgoingSession()
     return session
+
+
+def outgoing_session_close() -> None:
+    """Close this thread's outgoing session, if it has one, and the connections it keeps alive
+    (the next ``outgoing_session`` is a new one)."""
+    session = getattr(_local, "session", None)
+    if session is not None:
+        _local.session = None
+        session.close()
