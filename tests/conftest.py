@@ -1,7 +1,9 @@
 import base64
+import gc
 import logging
 import os
 import signal
+import threading
 
 import pytest
 from django.core.cache import cache
@@ -50,8 +52,19 @@ def _no_outgoing_connection_left_open():
 
 @pytest.fixture(scope="session")
 def live_server(live_server):
-    """pytest-django's live server, stopped without waiting out its loop's 0.5 s poll."""
+    """pytest-django's live server, stopped without waiting out its loop's 0.5 s poll.
+
+    First the connections tests left kept alive to it are closed: each holds a request thread
+    with its database connection open, and PostgreSQL refuses to drop the test database while
+    one is. The scaleapi client opens a session per request and never closes it (a raised
+    error's traceback keeps one until the garbage collector runs): collected here, their
+    sockets close, and the threads end.
+    """
     yield live_server
+    gc.collect()
+    for thread in threading.enumerate():
+        if thread.name.endswith("(process_request_thread)"):
+            thread.join(timeout=5)
     httpd = getattr(live_server.thread, "httpd", None)
     if httpd is not None:
         shutdown_now(httpd.shutdown, httpd.server_address[:2])
