@@ -158,8 +158,7 @@ def test_a_completion_writes_its_task_and_its_delivery_in_one_statement():
     task = TaskFactory(callback_url=TARGET, metadata={"b": 1, "a": [1, "é"]})
     with CaptureQueriesContext(connection) as queries:
         returned = services.task_complete(task_id=task.id, response={"category": "red"})
-    statements = [query["sql"].split()[0] for query in queries.captured_queries]
-    assert statements == ["SELECT", "WITH"], (
+    assert _statements(queries) == ["SELECT", "WITH"], (
         "the check, then the change and its delivery: no BEGIN, no COMMIT"
     )
 
