@@ -64,15 +64,7 @@ def callback_delivery_create(
     target = callback_target(task)
     if not target:
         return None
-    return _delivery_create(
-        owner_id=task.owner_id,
-        subject={"task": task},
-        event=event,
-        target=target,
-        payload=callback_payload(task),
-        not_before=not_before,
-        enqueue=enqueue,
-    )
+    return _delivery_create(**_of_task(task, event, target), not_before=not_before, enqueue=enqueue)
 
 
 def callback_delivery_unsaved(*, task: Task, event: str, now: datetime) -> Delivery | None:
@@ -86,14 +78,18 @@ def callback_delivery_unsaved(*, task: Task, event: str, now: datetime) -> Deliv
     target = callback_target(task)
     if not target or email_target(target):
         return None
-    return _delivery_new(
-        owner_id=task.owner_id,
-        subject={"task": task},
-        event=event,
-        target=target,
-        payload=callback_payload(task),
-        next_attempt_at=now,
-    )
+    return _delivery_new(**_of_task(task, event, target), next_attempt_at=now)
+
+
+def _of_task(task: Task, event: str, target: str) -> dict:
+    """What the delivery of ``task``'s callback ``event`` to ``target`` is made of, as of now."""
+    return {
+        "owner_id": task.owner_id,
+        "subject": {"task": task},
+        "event": event,
+        "target": target,
+        "payload": callback_payload(task),
+    }
 
 
 def callback_delivery_insert_with(
