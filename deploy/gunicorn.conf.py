@@ -23,3 +23,14 @@ errorlog = "-"
 # gunicorn 27's control socket (one path per user, $HOME/.gunicorn/gunicorn.ctl):
 # not used here, and two web processes of one user would share it.
 control_socket_disable = True
+
+
+def post_worker_init(worker):
+    """A worker leaves SIGINT to the master. A Ctrl-C in a terminal (`make run`) signals the whole
+    process group: the worker got SIGINT itself and the master's SIGQUIT, each handled by exiting,
+    and the second exit, raised inside the first one's shutdown of threads, left the worker
+    waiting on a lock for good (seen twice in the suite: `ps` showed it in futex_do_wait until
+    the master killed it 30 s later). The master's SIGQUIT alone stops it at once."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
