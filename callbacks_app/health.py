@@ -191,8 +191,8 @@ def _rows_write(rows: list[TargetHealth]) -> None:
             f"UPDATE {table} AS t SET "
             + ", ".join(f"{name} = v.{name}" for name in HEALTH_FIELDS)
             + " FROM unnest("
-            + ", ".join(f"%s::{kind}[]" for kind in types)
-            + ", %s::bigint[]) AS v("
+            + ", ".join(f"%b::{kind}[]" for kind in types)
+            + ", %b::bigint[]) AS v("
             + ", ".join(HEALTH_FIELDS)
             + ", id) WHERE t.id = v.id"
         ),

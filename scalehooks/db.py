@@ -47,14 +47,15 @@ def from_row(conn, converters: list[tuple], row) -> list:
 
 
 def array_of(field, conn) -> str:
-    """The placeholder of an array of ``field``'s values on PostgreSQL (``%s::bigint[]``): a text
-    that does not vary with the number of values, so that it can be prepared."""
-    return f"%s::{field.db_type(conn)}[]"
+    """The placeholder of an array of ``field``'s values on PostgreSQL (``%b::bigint[]``): a text
+    that does not vary with the number of values, so that it can be prepared, and sent in the
+    binary format (``hot_cursor``)."""
+    return f"%b::{field.db_type(conn)}[]"
 
 
 def one_of(field, conn, values) -> tuple[str, list]:
     """The condition that ``field``'s column is one of ``values``, to follow the column's name,
-    and its parameters: on PostgreSQL one array (``= ANY(%s::bigint[])``, a text that does not
+    and its parameters: on PostgreSQL one array (``= ANY(%b::bigint[])``, a text that does not
     vary with the number of values, so that it can be prepared), elsewhere ``IN (%s, …)``."""
     if conn.vendor == "postgresql":
         return f"= ANY({array_of(field, conn)})", [list(values)]
@@ -65,11 +66,11 @@ def update_each(*, per_row: str, per_batch: str, rows: list[tuple]) -> None:
     """Run the statement ``per_row`` once for each of ``rows``, in one statement on PostgreSQL.
 
     On PostgreSQL, ``per_batch`` runs instead: the same UPDATE joined to the
-    rows passed as arrays, one per column (``FROM unnest(...)``), or the same
-    upsert selecting from them, so the server parses, plans and runs one
-    statement per batch instead of one per row (docs/benchmarks.md has the
-    figures). SQLite runs ``per_row`` with ``executemany``, which reuses one
-    prepared statement.
+    rows passed as arrays, one per column (``FROM unnest(%b::integer[], ...)``,
+    binary: see ``hot_cursor``), or the same upsert selecting from them, so the
+    server parses, plans and runs one statement per batch instead of one per row
+    (docs/benchmarks.md has the figures). SQLite runs ``per_row`` with
+    ``executemany``, which reuses one prepared statement.
     """
     if not rows:
         return
@@ -147,6 +148,10 @@ def hot_cursor(db):
     every statement anew and quotes every value in Python; a prepared statement is
     parsed and planned once. The values are what the fields' database conversions
     produce either way (docs/benchmarks.md, issue 15).
+
+    An array's placeholder is ``%b`` (``array_of``): psycopg sends it in the binary format,
+    where its text format escapes every element with a regular expression, a third of
+    the cost of writing a batch of attempts. Django's cursor takes it as ``%s``.
     """
     if db.vendor != "postgresql" or db.queries_logged:
         return _DjangoCursor(db.cursor())
@@ -170,7 +175,7 @@ class _DjangoCursor:
         return False
 
     def execute(self, sql: str, params, *, prepare: bool = True):
-        self.cursor.execute(sql, params)
+        self.cursor.execute(sql.replace("%b", "%s"), params)  # client-side binding has no binary format
         return self
 
     def fetchone(self):

@@ -196,7 +196,7 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
             per_batch=(
                 f"UPDATE {delivery_table} AS d SET status = v.status, finished_at = v.finished_at, "
                 "next_attempt_at = v.next_attempt_at, lease_token = NULL, leased_until = NULL "
-                "FROM unnest(%s::varchar[], %s::timestamptz[], %s::timestamptz[], %s::varchar[]) "
+                "FROM unnest(%b::varchar[], %b::timestamptz[], %b::timestamptz[], %b::varchar[]) "
                 "AS v(status, finished_at, next_attempt_at, id) WHERE d.id = v.id"
             ),
             rows=delivery_rows,
@@ -217,8 +217,8 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
                 f"UPDATE {attempt_table} AS a SET duration_ms = v.duration_ms, status_code = v.status_code, "
                 "error = v.error, response_excerpt = v.response_excerpt, "
                 "request_headers = v.request_headers, succeeded = v.succeeded "
-                "FROM unnest(%s::integer[], %s::smallint[], %s::text[], %s::text[], %s::jsonb[], "
-                "%s::boolean[], %s::bigint[]) "
+                "FROM unnest(%b::integer[], %b::smallint[], %b::text[], %b::text[], %b::jsonb[], "
+                "%b::boolean[], %b::bigint[]) "
                 "AS v(duration_ms, status_code, error, response_excerpt, request_headers, succeeded, id) "
                 "WHERE a.id = v.id"
             ),
