@@ -1,6 +1,8 @@
 """``scalehooks.db.hot_cursor``: the hot paths' cursor (on PostgreSQL, server-side binding and
 prepared statements) behaves as Django's own inside transactions, savepoints and reconnections."""
 
+import contextlib
+
 import pytest
 from django.db import DatabaseError, IntegrityError, connection, transaction
 
@@ -124,3 +126,35 @@ def test_per_connection_builds_once_for_each_connection_and_a_thread_gets_its_ow
     assert other_conn is not conn
     assert other_value is not first
     assert built == [conn, other_conn]
+
+
+@pytest.mark.parametrize("logged", [False, True], ids=["hot cursor", "queries logged: Django's cursor"])
+def test_one_of_and_update_each_pass_awkward_values_through_either_cursor(logged):
+    """``one_of``'s and ``update_each``'s arrays (``%b`` on PostgreSQL, binary there) carry quotes,
+    backslashes, braces, commas and non-ASCII text intact, through the hot cursor and through
+    Django's (client-side binding), which takes over while queries are logged."""
+    from django.contrib.auth.models import Group
+    from django.test.utils import CaptureQueriesContext
+
+    from scalehooks.db import one_of, update_each
+
+    awkward = ['hot-a"b', "hot-c\\d", "hot-{e,f}", "hot-'g'", "hot-Ω NULL"]
+    for name in awkward:
+        _insert(name)
+    ids = dict(Group.objects.filter(name__in=awkward).values_list("name", "id"))
+    field = Group._meta.get_field("name")
+    renamed = [(f"{name}!", ids[name]) for name in awkward]
+    with CaptureQueriesContext(connection) if logged else contextlib.nullcontext():
+        condition, params = one_of(field, connection, awkward)
+        with hot_cursor(connection) as cursor:
+            cursor.execute(f"SELECT name FROM {TABLE} WHERE name {condition} ORDER BY name", params)
+            assert [row[0] for row in cursor.fetchall()] == sorted(awkward)
+        update_each(
+            per_row=f"UPDATE {TABLE} SET name = %s WHERE id = %s",
+            per_batch=(
+                f"UPDATE {TABLE} AS g SET name = v.name FROM unnest(%b::varchar[], %b::integer[]) "
+                "AS v(name, id) WHERE g.id = v.id"
+            ),
+            rows=renamed,
+        )
+    assert _names() == sorted(name for name, _ in renamed)
