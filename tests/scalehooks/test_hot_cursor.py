@@ -147,8 +147,8 @@ def test_one_of_and_update_each_pass_awkward_values_through_either_cursor(logged
     with CaptureQueriesContext(connection) if logged else contextlib.nullcontext():
         condition, params = one_of(field, connection, awkward)
         with hot_cursor(connection) as cursor:
-            cursor.execute(f"SELECT name FROM {TABLE} WHERE name {condition} ORDER BY name", params)
-            assert [row[0] for row in cursor.fetchall()] == sorted(awkward)
+            cursor.execute(f"SELECT name FROM {TABLE} WHERE name {condition}", params)
+            assert sorted(row[0] for row in cursor.fetchall()) == sorted(awkward)
         update_each(
             per_row=f"UPDATE {TABLE} SET name = %s WHERE id = %s",
             per_batch=(
@@ -157,4 +157,4 @@ def test_one_of_and_update_each_pass_awkward_values_through_either_cursor(logged
             ),
             rows=renamed,
         )
-    assert _names() == sorted(name for name, _ in renamed)
+    assert sorted(_names()) == sorted(name for name, _ in renamed)  # the database's collation aside
