@@ -26,7 +26,7 @@ from callbacks_app import health_sql
 from callbacks_app.failure_classes import failure_class
 from callbacks_app.holds import held_windows_extend
 from callbacks_app.models import TargetAlert, TargetHealth, TargetHealthSlot
-from scalehooks.db import update_each
+from scalehooks.db import arrays_of, update_each
 
 DURATION_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
 EXCERPT_KEPT = 500  # characters of the last error's answer kept (and mailed)
@@ -191,8 +191,8 @@ def _rows_write(rows: list[TargetHealth]) -> None:
             f"UPDATE {table} AS t SET "
             + ", ".join(f"{name} = v.{name}" for name in HEALTH_FIELDS)
             + " FROM unnest("
-            + ", ".join(f"%b::{kind}[]" for kind in types)
-            + ", %b::bigint[]) AS v("
+            + arrays_of(*types, "bigint")
+            + ") AS v("
             + ", ".join(HEALTH_FIELDS)
             + ", id) WHERE t.id = v.id"
         ),

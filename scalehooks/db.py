@@ -47,10 +47,15 @@ def from_row(conn, converters: list[tuple], row) -> list:
 
 
 def array_of(field, conn) -> str:
-    """The placeholder of an array of ``field``'s values on PostgreSQL (``%b::bigint[]``): a text
-    that does not vary with the number of values, so that it can be prepared, and sent in the
-    binary format (``hot_cursor``)."""
-    return f"%b::{field.db_type(conn)}[]"
+    """The placeholder of an array of ``field``'s values on PostgreSQL (``%b::bigint[]``)."""
+    return arrays_of(field.db_type(conn))
+
+
+def arrays_of(*db_types: str) -> str:
+    """The placeholders of arrays of these column types on PostgreSQL, comma-separated
+    (``%b::integer[], %b::text[]``, for ``unnest``): a text that does not vary with the number of
+    values, so that it can be prepared, each array sent in the binary format (``hot_cursor``)."""
+    return ", ".join(f"%b::{db_type}[]" for db_type in db_types)
 
 
 def one_of(field, conn, values) -> tuple[str, list]:
@@ -66,7 +71,7 @@ def update_each(*, per_row: str, per_batch: str, rows: list[tuple]) -> None:
     """Run the statement ``per_row`` once for each of ``rows``, in one statement on PostgreSQL.
 
     On PostgreSQL, ``per_batch`` runs instead: the same UPDATE joined to the
-    rows passed as arrays, one per column (``FROM unnest(%b::integer[], ...)``,
+    rows passed as arrays, one per column (``FROM unnest(%b::integer[], ...)``: ``arrays_of``,
     binary: see ``hot_cursor``), or the same upsert selecting from them, so the
     server parses, plans and runs one statement per batch instead of one per row
     (docs/benchmarks.md has the figures). SQLite runs ``per_row`` with

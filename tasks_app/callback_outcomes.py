@@ -11,7 +11,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from scalehooks.db import update_each
+from scalehooks.db import arrays_of, update_each
 from tasks_app.models import Task
 
 
@@ -47,7 +47,7 @@ def tasks_callback_outcome_record(*, outcomes: list[CallbackOutcome]) -> None:
         per_batch=(
             f"UPDATE {task_table} AS t SET callback_succeeded = v.succeeded, "
             "callback_succeeded_at = v.succeeded_at "
-            "FROM unnest(%b::boolean[], %b::timestamptz[], %b::varchar[], %b::timestamptz[]) "
+            f"FROM unnest({arrays_of('boolean', 'timestamptz', 'varchar', 'timestamptz')}) "
             "AS v(succeeded, succeeded_at, task_id, created_at) "
             f"WHERE t.id = v.task_id AND NOT EXISTS (SELECT 1 FROM {delivery_table} newer "
             "WHERE newer.task_id = t.id AND newer.created_at > v.created_at "

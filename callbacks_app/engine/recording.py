@@ -20,7 +20,7 @@ from callbacks_app.engine.leases import Claim, lease_end
 from callbacks_app.masking import masked_headers, scrub, secret_values
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.services import callback_resends_release
-from scalehooks.db import update_each
+from scalehooks.db import arrays_of, update_each
 from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
 
 logger = logging.getLogger(__name__)
@@ -196,7 +196,7 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
             per_batch=(
                 f"UPDATE {delivery_table} AS d SET status = v.status, finished_at = v.finished_at, "
                 "next_attempt_at = v.next_attempt_at, lease_token = NULL, leased_until = NULL "
-                "FROM unnest(%b::varchar[], %b::timestamptz[], %b::timestamptz[], %b::varchar[]) "
+                f"FROM unnest({arrays_of('varchar', 'timestamptz', 'timestamptz', 'varchar')}) "
                 "AS v(status, finished_at, next_attempt_at, id) WHERE d.id = v.id"
             ),
             rows=delivery_rows,
@@ -217,8 +217,7 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
                 f"UPDATE {attempt_table} AS a SET duration_ms = v.duration_ms, status_code = v.status_code, "
                 "error = v.error, response_excerpt = v.response_excerpt, "
                 "request_headers = v.request_headers, succeeded = v.succeeded "
-                "FROM unnest(%b::integer[], %b::smallint[], %b::text[], %b::text[], %b::jsonb[], "
-                "%b::boolean[], %b::bigint[]) "
+                f"FROM unnest({arrays_of('integer', 'smallint', 'text', 'text', 'jsonb', 'boolean', 'bigint')}) "
                 "AS v(duration_ms, status_code, error, response_excerpt, request_headers, succeeded, id) "
                 "WHERE a.id = v.id"
             ),
