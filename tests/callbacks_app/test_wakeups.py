@@ -156,3 +156,39 @@ def test_a_lost_wake_up_is_caught_by_the_sweep(channel, account, receiver, no_po
     wait_until(lambda: receiver.requests, 20, "the sweep's kick did not wake the watching drain job")
     assert [r.json()["task_id"] for r in receiver.requests] == [task.id]
     leave(thread, channel)
+
+
+def test_under_load_a_woken_watcher_waits_out_the_claim_gap_and_claims_a_batch(
+    channel, account, receiver, no_poll, monkeypatch
+):
+    """Past ``GAP_FULL_RATE`` a wake-up is claimed ``CLAIM_GAP`` after the watcher's last claim,
+    with whatever else came meanwhile: one claim, one batch (its attempts share one start)."""
+    monkeypatch.setattr(drain, "CLAIM_GAP", 1.0)
+    monkeypatch.setattr(drain, "GAP_FROM_RATE", 0.0)
+    monkeypatch.setattr(drain, "GAP_FULL_RATE", 0.5)  # one delivery claimed a second: the whole gap
+    first, *others = TaskFactory.create_batch(4, owner=account.profile.user, callback_url=receiver.url)
+    thread = run_watching_drain_job(linger=3.0)
+    wait_until(drain_watched, 10, "the drain job did not start watching", interval=0.01)
+    wait_until(lambda: listening(channel), 10, "the drain job does not wait on its channel", interval=0.01)
+
+    complete_with_callback(first)  # claimed at once: nothing was claimed before it
+    wait_until(lambda: len(receiver.requests) == 1, 20, "the first wake-up was not claimed")
+    for task in others:
+        complete_with_callback(task)
+
+    wait_until(lambda: len(receiver.requests) == 4, 20, "the later wake-ups were not claimed")
+    leave(thread, channel)
+    starts = {
+        delivery.task_id: delivery.attempts.get().started_at
+        for delivery in Delivery.objects.select_related(None).filter(task__in=[first, *others])
+    }
+    batch = {starts[task.id] for task in others}
+    assert len(batch) == 1, "the deliveries of one gap were not claimed together"
+    assert (batch.pop() - starts[first.id]).total_seconds() >= 1.0
+
+
+def test_the_claim_gap_grows_with_the_rate_of_claims():
+    assert drain.gap_for_rate(0) == drain.gap_for_rate(drain.GAP_FROM_RATE) == 0
+    halfway = (drain.GAP_FROM_RATE + drain.GAP_FULL_RATE) / 2
+    assert drain.gap_for_rate(halfway) == pytest.approx(drain.CLAIM_GAP / 2)
+    assert drain.gap_for_rate(drain.GAP_FULL_RATE) == drain.gap_for_rate(10_000) == drain.CLAIM_GAP
