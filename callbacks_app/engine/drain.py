@@ -74,8 +74,9 @@ def deliveries_drain(
 
     Keeps up to ``in_flight`` sends going, claims more as they finish, and
     records finished ones a batch per transaction. While work keeps coming,
-    claims are paced (``CLAIM_EVERY``) so that each claim and each record
-    takes a batch, not a callback at a time.
+    claims are paced (``CLAIM_EVERY`` when polling, the claim gap of ``_Waits``
+    when woken, ``RECORD_EVERY`` for the records) so that each claim and each
+    record takes a batch, not a callback at a time.
 
     The first drain job to start takes the watch of the ledger
     (``callbacks_app.watch``): while it holds it, kicks queue no more jobs,
