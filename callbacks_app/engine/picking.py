@@ -31,6 +31,12 @@ DRAIN_IN_FLIGHT = settings.CALLBACK_SENDS_IN_FLIGHT  # sends in flight per drain
 PER_JOB_TARGET_SLOTS = DRAIN_IN_FLIGHT // 2  # slots of one drain job one origin may hold
 CANDIDATES_PER_SLOT = 4  # due rows looked at per free slot, to fill it despite per-origin caps
 MIN_CANDIDATES = DRAIN_IN_FLIGHT // 2  # due rows looked at when no slot is free (another account's share)
+# Due rows one candidate query reads at most, however many slots are free: where the backlog
+# is an origin at its cap, every row past its room is read for nothing (a job with 330 free
+# slots read 1,320 rows a pick for the ~10 the origin had room for: 14.5 ms a pick on SQLite,
+# the pick then slowest part of refilling the slots; docs/benchmarks.md, issue 15). The passes
+# fill the rest.
+MAX_CANDIDATES = 256
 PICK_PASSES = 3  # rounds of candidate queries per pick at most
 
 # (account id, target origin) of one send in flight in a drain job.
@@ -196,7 +202,9 @@ def deliveries_pick(
         # Full origins and accounts that can take nothing more are left out in the
         # query: their deliveries are often the oldest due ones, and must not crowd
         # everybody else out of the candidates.
-        window = max(pick.free(), MIN_CANDIDATES // CANDIDATES_PER_SLOT) * CANDIDATES_PER_SLOT
+        window = min(
+            MAX_CANDIDATES, max(pick.free(), MIN_CANDIDATES // CANDIDATES_PER_SLOT) * CANDIDATES_PER_SLOT
+        )
         satisfied = pick.satisfied()
         candidates = _candidates(pick, now=now, window=window, exclude_accounts=satisfied)
         looked_at_all = len(candidates) < window

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from callbacks_app.engine.picking import (
     DRAIN_IN_FLIGHT,
+    MAX_CANDIDATES,
     PER_JOB_TARGET_SLOTS,
     deliveries_pick,
     deliveries_to_send,
@@ -189,6 +190,25 @@ def test_an_account_alone_gets_every_free_slot_of_the_job_across_its_origins(acc
     lease(backlog[:64])
     held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(60)]
     assert deliveries_to_send(now=timezone.now(), limit=4, held=held) == [d.id for d in backlog[64:68]]
+
+
+def test_a_job_with_many_free_slots_fills_them_past_a_capped_backlog_longer_than_one_query_reads(
+    account, settings
+):
+    """A candidate query reads at most ``MAX_CANDIDATES`` rows; the passes after it look past
+    the origin that the first filled, whose backlog alone is longer than that."""
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 8
+    capped = due_deliveries(owner=account.user, targets=[HANGING] * (MAX_CANDIDATES + 50), age_seconds=600)
+    others = due_deliveries(
+        owner=account.user,
+        targets=[f"http://origin{i % 20}.example/hook" for i in range(100)],
+        age_seconds=60,
+    )
+
+    picked = deliveries_pick(now=timezone.now(), limit=DRAIN_IN_FLIGHT)
+
+    assert picked.ids == [d.id for d in capped[:8]] + [d.id for d in others]
+    assert picked.capped
 
 
 def test_another_accounts_callback_is_picked_before_an_older_backlog(account, other_account, settings):
