@@ -73,6 +73,15 @@ class JobRecorder:
                 for claim, _ in (*self._writing, *self._queue)
             ]
 
+    def _written(self) -> None:
+        """The batch being written is no longer unrecorded: called before the commit that
+        releases its leases. The pick reads the leases first, then ``unrecorded``, so a send
+        of the batch is still leased when the pick counts it, or no longer listed when it
+        subtracts the answered ones (its cap counts it a moment longer). Never released and
+        still listed: subtracted and not counted, which gave its origin room beyond its cap."""
+        with self._condition:
+            self._writing = []
+
     def close(self) -> None:
         """Record what is queued, then stop: when this returns, every send put here is recorded."""
         with self._condition:
@@ -97,9 +106,8 @@ class JobRecorder:
                         return
                     self._writing, self._queue = self._queue, []
                 began = time.monotonic()
-                attempts_record(results=self._writing)
-                with self._condition:
-                    self._writing = []
+                attempts_record(results=self._writing, on_written=self._written)
+                self._written()  # had the batch failed even row by row
         finally:
             connection.close()
 

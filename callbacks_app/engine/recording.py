@@ -7,6 +7,7 @@ those outcomes in one transaction, a few statements per batch.
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -75,8 +76,14 @@ def attempt_outcome(
     return Outcome(status=Delivery.Status.PENDING, finished_at=None, next_attempt_at=due)
 
 
-def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
+def attempts_record(
+    *, results: list[tuple[Claim, SendResult]], on_written: Callable[[], None] | None = None
+) -> None:
     """Write the attempts and the deliveries' new states, a few statements per batch.
+
+    ``on_written`` is called inside the transaction once every write is made, before the
+    commit that releases the leases (and again for each row recorded alone after a failed
+    batch): ``JobRecorder`` stops listing the batch as unrecorded then.
 
     This is the hot path of delivery: the ORM's per-row ``update()`` and
     ``bulk_update()`` cost milliseconds a row in expression building, so the
@@ -95,7 +102,7 @@ def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
     "did not finish" until its lease runs out, as for a killed worker.
     """
     try:
-        _batch_record(results=results)
+        _batch_record(results=results, on_written=on_written)
     except Exception:
         if len(results) == 1:
             _log_unrecorded(results[0])
@@ -103,7 +110,7 @@ def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> None:
         logger.exception("Recording a batch of %s attempts failed: recording them one by one", len(results))
         for one in results:
             try:
-                _batch_record(results=[one])
+                _batch_record(results=[one], on_written=on_written)
             except Exception:
                 _log_unrecorded(one)
 
@@ -141,7 +148,7 @@ def _outcome_or_fallback(*, claim: Claim, result: transport.CallbackResult, now:
         return Outcome(status=Delivery.Status.PENDING, finished_at=None, next_attempt_at=now + FALLBACK_RETRY)
 
 
-def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
+def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callable[[], None] | None) -> None:
     """``attempts_record`` of one batch, in one transaction (raises if any statement fails)."""
     ops = connection.ops
     now = timezone.now()
@@ -229,6 +236,8 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> None:
         for claim in superseded:
             lease_end(claim=claim)
             callback_resends_release(delivery=claim.delivery, now=now)
+        if on_written is not None:
+            on_written()
 
     for claim in lost:
         logger.warning(

@@ -7,7 +7,8 @@ import time
 import pytest
 from django.db import transaction
 
-from callbacks_app.engine import drain, recorders
+from callbacks_app import transport
+from callbacks_app.engine import SendResult, deliveries_claim, drain, recorders
 from callbacks_app.models import Delivery
 from tasks_app.services import task_complete
 from tests.factories import TaskFactory
@@ -24,9 +25,9 @@ def writers(monkeypatch):
     names = []
     original = recorders.attempts_record
 
-    def record(*, results):
+    def record(*, results, **kwargs):
         names.append(threading.current_thread().name)
-        original(results=results)
+        original(results=results, **kwargs)
 
     monkeypatch.setattr(recorders, "attempts_record", record)
     return names
@@ -61,6 +62,34 @@ def test_a_drain_job_inside_a_transaction_records_in_that_transaction(account, r
     assert writers == [threading.current_thread().name]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_send_whose_record_is_committed_is_no_longer_listed_as_unrecorded(account, monkeypatch):
+    """The pick counts the leases, then subtracts the job's answered but unrecorded sends: a send
+    whose lease the record has released and still listed would be subtracted though not counted,
+    and its origin given room beyond its cap (a whole batch's worth at one origin)."""
+    deliveries = [
+        completed(TaskFactory(owner=account.user, callback_url="http://127.0.0.1:9/hook")) for _ in range(3)
+    ]
+    claims = deliveries_claim(ids=[d.id for d in deliveries])
+    seen = []
+    original = recorders.attempts_record
+
+    def record(**kwargs):
+        original(**kwargs)  # committed
+        released = not Delivery.objects.filter(
+            id__in=[d.id for d in deliveries], leased_until__isnull=False
+        ).exists()
+        seen.append((released, recording.unrecorded()))
+
+    monkeypatch.setattr(recorders, "attempts_record", record)
+    recording = recorders.JobRecorder()
+    answered = transport.CallbackResult(ok=True, duration_ms=3, status_code=200, body_excerpt="", error="")
+    recording.put([(claim, SendResult(headers=claim.headers, result=answered)) for claim in claims])
+    recording.close()
+
+    assert seen == [(True, [])]
+
+
 def test_sends_that_keep_finishing_are_gathered_into_one_transaction_and_close_writes_them_at_once(
     monkeypatch,
 ):
@@ -69,7 +98,7 @@ def test_sends_that_keep_finishing_are_gathered_into_one_transaction_and_close_w
     monkeypatch.setattr(recorders, "RECORD_EVERY", 60.0)
     batches, first = [], threading.Event()
 
-    def record(*, results):
+    def record(*, results, **kwargs):
         batches.append(list(results))
         first.set()
 
@@ -98,7 +127,7 @@ def test_the_recorder_of_sends_that_outlived_their_job_closes_its_connection_whe
 
     used = []
 
-    def record(*, results):
+    def record(*, results, **kwargs):
         wrapper = connections["default"]  # this thread's own
         wrapper.ensure_connection()
         used.append(wrapper)
