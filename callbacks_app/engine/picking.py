@@ -34,7 +34,7 @@ MIN_CANDIDATES = DRAIN_IN_FLIGHT // 2  # due rows looked at when no slot is free
 # Due rows one candidate query reads at most, however many slots are free: where the backlog
 # is an origin at its cap, every row past its room is read for nothing (a job with 330 free
 # slots read 1,320 rows a pick for the ~10 the origin had room for: 14.5 ms a pick on SQLite,
-# the pick then slowest part of refilling the slots; docs/benchmarks.md, issue 15). The passes
+# then the slowest part of refilling the slots; docs/benchmarks.md, issue 15). The passes
 # fill the rest.
 MAX_CANDIDATES = 256
 PICK_PASSES = 3  # rounds of candidate queries per pick at most
