@@ -160,7 +160,7 @@ def _drain_loop(
             request_drain(helper=True)
             last_help = time.monotonic()
         # With no slot free, another account's work may still be owed its share (picking).
-        if (free > 0 or pending) and (backlog or waits.claim_due()):
+        if (free > 0 or pending) and (backlog or waits.claim_due(last_claim)):
             held = [(claim.delivery.owner_id, claim.delivery.target_origin) for claim in pending.values()]
             picked = deliveries_pick(
                 now=timezone.now(),
@@ -266,10 +266,10 @@ class _Waits:
         future.add_done_callback(lambda _: self._event.set())
         return future
 
-    def claim_due(self) -> bool:
+    def claim_due(self, last_claim: float) -> bool:
         if self._room:
             return True
-        since = time.monotonic() - self._last_claim
+        since = time.monotonic() - last_claim
         if self._listener is None:
             return since >= CLAIM_EVERY
         return (self._woken and since >= self.claim_gap()) or since >= WAKE_POLL
