@@ -13,10 +13,14 @@ from callbacks_app.confirmations import (
     email_confirmation_confirm,
     email_confirmation_for_token,
 )
+from scalehooks import access
 
 TEMPLATE = "callbacks_app/email_confirmation.html"
 
 
+@access.route_policy(
+    access.public("a confirmation link: its token is the secret; GET only asks, POST confirms")
+)
 def email_confirmation_view(request, token):
     if request.method == "GET":
         confirmation = email_confirmation_for_token(token=token)

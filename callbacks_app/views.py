@@ -15,6 +15,7 @@ from callbacks_app.pausing import target_pause_set
 from callbacks_app.selectors import deliveries_of_batch, deliveries_of_task
 from callbacks_app.serializers import CallbackTargetOutput, DeliveryOutput
 from callbacks_app.services import callback_batch_resend, callback_resend
+from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app.schema import BATCH_NAME, TASK_ID
 from tasks_app.selectors import batch_get, task_get
@@ -24,6 +25,8 @@ TARGET_ID = OpenApiParameter("target_id", int, OpenApiParameter.PATH, descriptio
 
 class TaskCallbackResendApi(APIView):
     """``POST /v1/task/{id}/resend_callback`` → ``{task_id, delivery_id, status: "queued"}``."""
+
+    policy = access.OPERATE
 
     @extend_schema(
         operation_id="task_callback_resend",
@@ -52,6 +55,8 @@ class TaskCallbackResendApi(APIView):
 class TaskCallbacksApi(APIView):
     """``GET /v1/task/{id}/callbacks`` → ``{task_id, deliveries: [...]}``, newest first."""
 
+    policy = access.READ
+
     @extend_schema(
         operation_id="task_callbacks",
         summary="The task's callback deliveries, newest first, with their attempts",
@@ -72,6 +77,8 @@ class TaskCallbacksApi(APIView):
 
 class BatchCallbackResendApi(APIView):
     """``POST /v1/batches/{name}/resend_callback`` → ``{batch_name, delivery_id, status: "queued"}``."""
+
+    policy = access.OPERATE
 
     @extend_schema(
         operation_id="batch_callback_resend",
@@ -100,6 +107,8 @@ class BatchCallbackResendApi(APIView):
 class BatchCallbacksApi(APIView):
     """``GET /v1/batches/{name}/callbacks`` → ``{batch_name, deliveries: [...]}``, newest first."""
 
+    policy = access.READ
+
     @extend_schema(
         operation_id="batch_callbacks",
         summary="The batch's callback deliveries, newest first, with their attempts",
@@ -126,6 +135,8 @@ def _targets_output(targets: list) -> list:
 class CallbackTargetsApi(APIView):
     """``GET /v1/callback_targets`` → ``{targets: [...]}``: the health of the key's account and mode."""
 
+    policy = access.READ
+
     @extend_schema(
         operation_id="callback_targets",
         summary="Health of the account's callback targets (this key's mode), failing and paused first",
@@ -140,6 +151,8 @@ class CallbackTargetsApi(APIView):
 
 class CallbackTargetPauseApi(APIView):
     """``POST /v1/callback_targets/{id}/pause`` (or ``/resume``) → the target."""
+
+    policy = access.CONFIGURE
 
     paused = True
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from inbox_app.capture import Incoming, body_read, inbox_by_token, request_capture, request_headers
+from scalehooks import access
 
 
 def _incoming(request, *, path: str) -> Incoming:
@@ -34,6 +35,7 @@ def _incoming(request, *, path: str) -> Incoming:
     )
 
 
+CAPTURE_WHY = "an inbox's URL: its 128-bit token is the secret; answers are inert (SPEC §8 Content)"
 MAX_QUERY_FIELDS = 100
 
 
@@ -83,6 +85,7 @@ def _delayed_answer(delay_s: float) -> bool:
     return True
 
 
+@access.route_policy(access.public(CAPTURE_WHY))
 @csrf_exempt
 def inbox_capture(request, token: str, rest: str | None = None):
     """Capture the request, wait the scripted delay, answer as scripted."""

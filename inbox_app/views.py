@@ -17,6 +17,7 @@ from inbox_app.serializers import (
     RequestsQuery,
     ScriptInput,
 )
+from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app.views.common import valid
 
@@ -36,6 +37,8 @@ def own_inbox(request, inbox_id: str):
 
 
 class InboxesApi(APIView):
+    policy = access.account(access.Action.READ, write=access.Action.OPERATE)
+
     @extend_schema(
         operation_id="inboxes_list",
         summary="The key's inboxes (its account and mode), newest first",
@@ -60,6 +63,8 @@ class InboxesApi(APIView):
 
 
 class InboxApi(APIView):
+    policy = access.account(access.Action.READ, write=access.Action.OPERATE)
+
     @extend_schema(
         operation_id="inboxes_get",
         summary="One inbox",
@@ -102,6 +107,8 @@ class InboxApi(APIView):
 
 
 class InboxRequestsApi(APIView):
+    policy = access.account(access.Action.READ, write=access.Action.OPERATE)
+
     @extend_schema(
         operation_id="inboxes_requests",
         summary="The requests the inbox captured, newest first, each with its verification",

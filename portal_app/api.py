@@ -6,9 +6,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal_app.links import account_member, portal_link_create
+from scalehooks import access
 from scalehooks.api.fields import StrictCharField, TimestampField
 from scalehooks.api.schema import responses
 from scalehooks.timestamps import format_timestamp
+from tasks_app.keys import Mode
 
 PortalSessionOutput = inline_serializer(
     "PortalSession",
@@ -28,6 +30,8 @@ class PortalSessionInput(serializers.Serializer):
 
 
 class PortalSessionsApi(APIView):
+    policy = access.READ
+
     @extend_schema(
         operation_id="portal_session_create",
         summary="A one-time sign-in link to the portal (valid 15 minutes, the key's side)",
@@ -40,7 +44,9 @@ class PortalSessionsApi(APIView):
         given.is_valid(raise_exception=True)  # a 400 in the API's error shape
         data = given.validated_data
         user = account_member(account=profile, email=data["email"]) if data.get("email") else profile.user
-        link = portal_link_create(user=user, account=profile, mode=request.auth.mode)
+        mode = request.auth.mode
+        key_hash = profile.live_api_key_hash if mode == Mode.LIVE else profile.test_api_key_hash
+        link = portal_link_create(user=user, account=profile, mode=mode, key_hash=key_hash)
         return Response(
             {"url": request.build_absolute_uri(link.path), "expires_at": format_timestamp(link.expires_at)}
         )

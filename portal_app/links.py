@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
+from portal_app.access import portal_account_of
 from portal_app.models import PortalLink
 from scalehooks.errors import DomainError, NotFound
 from tasks_app.models import Membership, Profile
@@ -42,38 +43,39 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def portal_account_of(user) -> Profile | None:
-    """The account ``user`` may sign in to: its own (the owner's profile) or the one it is a
-    teammate of; None for a user of neither (an operator without a profile, say)."""
-    profile = Profile.objects.filter(user=user).first()
-    if profile is not None:
-        return profile
-    membership = Membership.objects.filter(user=user).select_related("account__user").first()
-    return membership.account if membership else None
-
-
 def account_member(*, account: Profile, email: str):
-    """The user of ``account`` with this email: its owner or one of its teammates; a
-    ``ValidationError`` for anybody else (whether or not such a user exists elsewhere)."""
+    """The person of ``account`` with this email whom the portal may sign in: its owner or one
+    of its teammates, never a staff or superuser account (``portal_account_of``); a
+    ``ValidationError``, the same for anybody else, whether or not such a user exists."""
     email = email.strip().lower()
     if account.user.email.lower() == email:
-        return account.user
-    membership = (
-        Membership.objects.filter(account=account, user__email__iexact=email).select_related("user").first()
-    )
-    if membership is None:
+        user = account.user
+    else:
+        membership = (
+            Membership.objects.filter(account=account, user__email__iexact=email)
+            .select_related("user")
+            .first()
+        )
+        user = membership.user if membership else None
+    if user is None or portal_account_of(user) != account:
         raise ValidationError({"email": [f"{email} is not the owner or a teammate of this account."]})
-    return membership.user
+    return user
 
 
-def portal_link_create(*, user, account: Profile, mode: str) -> IssuedLink:
-    """A one-time link signing ``user`` in to ``account``'s ``mode`` side."""
+def portal_link_create(*, user, account: Profile, mode: str, key_hash: str = "") -> IssuedLink:
+    """A one-time link signing ``user`` in to ``account``'s ``mode`` side. ``key_hash``: the
+    stored hash of the API key that asked for it (the session it opens ends when that key is
+    rotated); empty for the command line. ``ValidationError`` for a user the portal may not
+    sign in (a staff or superuser account, a non-member)."""
+    if portal_account_of(user) != account:
+        raise ValidationError({"email": ["The portal signs in the people of this account only."]})
     token = secrets.token_urlsafe(16)  # 128 bits
     link = PortalLink.objects.create(
         token_hash=_hash(token),
         user=user,
         account=account,
         mode=mode,
+        key_hash=key_hash,
         expires_at=timezone.now() + LINK_LIFETIME,
     )
     return IssuedLink(path=reverse("portal:link", args=[token]), expires_at=link.expires_at)

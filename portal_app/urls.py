@@ -22,7 +22,11 @@ urlpatterns = [
     path("settings/default-url", account.default_url_set, name="default-url"),
     path("settings/password", account.password_set, name="password"),
     path("settings/test-callback", account.test_callback_send, name="test-callback"),
-    path("settings/rotate/<str:what>", account.rotate, name="rotate"),
+    path("settings/rotate/api-keys", account.rotate_api_keys, name="rotate-api-keys"),
+    path(
+        "settings/rotate/callback-auth-key", account.rotate_callback_auth_key, name="rotate-callback-auth-key"
+    ),
+    path("settings/rotate/signing-secret", account.rotate_signing_secret, name="rotate-signing-secret"),
     path("targets", targets.targets, name="targets"),
     path("targets/<int:target_id>/pause", targets.target_pause, name="target-pause"),
     path("targets/<int:target_id>/resume", targets.target_resume, name="target-resume"),

@@ -9,6 +9,7 @@ from django_q.brokers import get_broker
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from callbacks_app.metrics import DeliveryCollector
+from scalehooks import access
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +24,7 @@ def _check_broker():
         raise ConnectionError("broker did not answer")
 
 
+@access.route_policy(access.public("whether the database and the broker answer: no account's data"))
 @require_GET
 def healthz(request):
     """200 when the database and the broker answer, 503 naming what does not."""
@@ -40,6 +42,9 @@ def healthz(request):
     )
 
 
+@access.route_policy(
+    access.public("counts across every account, no account's data (keep it behind the network)")
+)
 @require_GET
 def metrics(request):
     registry = CollectorRegistry()

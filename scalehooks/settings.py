@@ -159,7 +159,7 @@ STORAGES = {
 # --- REST API ---------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["scalehooks.api.authentication.ApiKeyAuthentication"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PERMISSION_CLASSES": ["scalehooks.api.permissions.DeclaredPolicy"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["scalehooks.api.parsers.ApiJSONParser"],
     "EXCEPTION_HANDLER": "scalehooks.api.exception_handlers.api_exception_handler",

@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from callbacks_app.confirmation_views import email_confirmation_view
 from inbox_app.urls import capture_urlpatterns
 from portal_app.api import PortalSessionsApi
-from scalehooks import health
+from scalehooks import access, health
 from tasks_app.views.not_offered import NotOfferedApi
 
 urlpatterns = [
@@ -13,8 +13,20 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("metrics", health.metrics, name="metrics"),
     # Public, like the documentation of any API: no key needed (README "API").
-    path("v1/schema", SpectacularAPIView.as_view(), name="api-schema"),
-    path("v1/docs", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path(
+        "v1/schema",
+        access.route_policy(access.public("the API's description: no account's data"))(
+            SpectacularAPIView.as_view()
+        ),
+        name="api-schema",
+    ),
+    path(
+        "v1/docs",
+        access.route_policy(access.public("the API's description: no account's data"))(
+            SpectacularSwaggerView.as_view(url_name="api-schema")
+        ),
+        name="api-docs",
+    ),
     # The link of an email address confirmation (a page: GET asks, POST confirms).
     path("callbacks/confirm/<str:token>", email_confirmation_view, name="email-confirmation"),
     path("portal/", include("portal_app.urls")),

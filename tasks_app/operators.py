@@ -2,7 +2,7 @@
 
 An operator is a staff user in the "Operators" group. The group holds what the
 admin's pages and actions ask for, and the operator API (``/v1/ops``,
-``scalehooks.api.permissions.IsOperator``) asks for the same permission as the
+``scalehooks.api.permissions.DeclaredPolicy``) asks for the same permission as the
 admin's task actions (``OPERATE_PERMISSION``): a staff user outside the group
 (or without that permission) sees neither. Superusers have every permission.
 

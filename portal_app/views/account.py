@@ -1,7 +1,6 @@
 """Settings: the default callback URL, a test callback, the keys and secrets (new ones shown once)."""
 
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.forms import SetPasswordForm
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
@@ -9,7 +8,8 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from callbacks_app.services import callback_test_send
 from portal_app.access import portal_password_changed
-from portal_app.views.common import not_found, page, portal_view, refuse_get
+from portal_app.views.common import page, portal_view, refuse_get
+from scalehooks import access
 from tasks_app import accounts
 from tasks_app.keys import mask_secret
 from tasks_app.teams import teammates_list
@@ -32,35 +32,30 @@ def _settings_context(member, *, password_form=None) -> dict:
 
 
 @never_cache
-@portal_view
+@portal_view(access.READ)
 def settings_page(request):
     return page(request, "portal/settings.html", _settings_context(request.member))
 
 
 @sensitive_post_parameters("new_password1", "new_password2")
-@portal_view
+@portal_view(access.OWN_PASSWORD)
 def password_set(request):
     """The signed-in person's own password, for the password sign-in (Django's validators). A
-    teammate arrives by a link without one. An operator's admin session in this browser, if it
-    is the same user, stays valid."""
+    teammate arrives by a link without one. A password signs in to both sides: a session that
+    reaches the test side only may not set it (``Action.OWN_PASSWORD``)."""
     if refused := refuse_get(request):
         return refused
     form = SetPasswordForm(request.member.user, request.POST)
     if not form.is_valid():
         context = _settings_context(request.member, password_form=form)
         return page(request, "portal/settings.html", context, status=400)
-    # Whether the admin's session is this user's, read before the password changes: read
-    # after, the admin's check of the session's hash would fail and flush the whole session.
-    signed_in_to_admin = request.user.is_authenticated and request.user.pk == request.member.user.pk
     user = form.save()
-    if signed_in_to_admin:
-        update_session_auth_hash(request, user)
     portal_password_changed(request, user)
     messages.success(request, "Your password is set: you may sign in with it from now on.")
     return redirect("portal:settings")
 
 
-@portal_view
+@portal_view(access.CONFIGURE)
 def default_url_set(request):
     """The same service as ``PATCH /v1/profile``: validated as every callback target (§8)."""
     if refused := refuse_get(request):
@@ -73,7 +68,7 @@ def default_url_set(request):
     return redirect("portal:settings")
 
 
-@portal_view
+@portal_view(access.OPERATE)
 def test_callback_send(request):
     if refused := refuse_get(request):
         return refused
@@ -90,27 +85,69 @@ def _rotated(request, label: str, secrets: list[tuple[str, str]]):
     return page(request, "portal/settings.html", context)
 
 
+def _rotation(request, *, what: str, stops: list[str], rotate):
+    """A rotation in two steps (SPEC §8 "Sessions"): GET, or a POST without ``confirm``, shows
+    what stops working; the POST of its confirm button rotates and shows the new secrets once."""
+    if request.method != "POST" or request.POST.get("confirm") != "yes":
+        return page(request, "portal/rotate_confirm.html", {"what": what, "stops": stops})
+    label, secrets = rotate()
+    return _rotated(request, label, secrets)
+
+
 @never_cache
-@portal_view
-def rotate(request, what: str):
-    """Rotate the callback auth key or the signing secret of this side, or both API keys."""
-    if refused := refuse_get(request):
-        return refused
+@portal_view(access.CONFIGURE)
+def rotate_callback_auth_key(request):
     member = request.member
-    if not member.may_rotate_keys:
-        return page(request, "portal/forbidden.html", status=403)
-    if what == "callback-auth-key":
-        key = accounts.callback_auth_key_rotate(profile=member.account, mode=member.mode)
-        return _rotated(request, "callback auth key", [(f"New {member.mode} callback auth key", key)])
-    if what == "signing-secret":
-        secret = accounts.signing_secret_rotate(profile=member.account, mode=member.mode)
-        label = f"New {member.mode} signing secret (the previous one keeps signing for 24 h)"
-        return _rotated(request, "signing secret", [(label, secret)])
-    if what != "api-keys":
-        return not_found(request)
-    keys = accounts.api_keys_rotate(profile=member.account)
-    return _rotated(
-        request,
-        "API keys",
-        [("New live API key", keys.live_api_key), ("New test API key", keys.test_api_key)],
-    )
+    mode = member.mode
+
+    def rotate():
+        key = accounts.callback_auth_key_rotate(profile=member.account, mode=mode)
+        return "callback auth key", [(f"New {mode} callback auth key", key)]
+
+    stops = [
+        f"Every callback of the {mode} side sends the new key in scale-callback-auth from its next "
+        "attempt on, retries of earlier callbacks included.",
+        "A receiver that checks the old key refuses them until it has the new one; refused callbacks "
+        "are retried for 24 hours.",
+    ]
+    return _rotation(request, what=f"the {mode} callback auth key", stops=stops, rotate=rotate)
+
+
+@never_cache
+@portal_view(access.CONFIGURE)
+def rotate_signing_secret(request):
+    member = request.member
+    mode = member.mode
+
+    def rotate():
+        secret = accounts.signing_secret_rotate(profile=member.account, mode=mode)
+        return "signing secret", [
+            (f"New {mode} signing secret (the previous one keeps signing for 24 h)", secret)
+        ]
+
+    stops = [
+        f"Callbacks of the {mode} side are signed with the new secret and, for 24 hours, with the "
+        "current one too (two webhook-signature values).",
+        "After 24 hours the current secret signs nothing: a receiver that verifies with it refuses "
+        "every callback from then on.",
+    ]
+    return _rotation(request, what=f"the {mode} signing secret", stops=stops, rotate=rotate)
+
+
+@never_cache
+@portal_view(access.MANAGE_ACCOUNT)
+def rotate_api_keys(request):
+    account = request.member.account
+
+    def rotate():
+        keys = accounts.api_keys_rotate(profile=account)
+        return "API keys", [("New live API key", keys.live_api_key), ("New test API key", keys.test_api_key)]
+
+    stops = [
+        f"Both API keys stop working at once: the live key ({account.live_api_key_prefix}…) and the "
+        f"test key ({account.test_api_key_prefix}…). Every program calling the API with them gets a "
+        "401 until it has the new keys.",
+        "Portal sessions opened by links made with them end, this one included if it was.",
+        "Callbacks, their auth keys and signing secrets are not affected.",
+    ]
+    return _rotation(request, what="both API keys", stops=stops, rotate=rotate)

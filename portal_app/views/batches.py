@@ -6,6 +6,7 @@ from django.db.models import Count, Q
 
 from callbacks_app.selectors import deliveries_of_batch
 from portal_app.views.common import not_found, page, portal_view
+from scalehooks import access
 from tasks_app.models import Task
 from tasks_app.representation import batch_counts
 from tasks_app.selectors import batches_visible_to
@@ -13,7 +14,7 @@ from tasks_app.selectors import batches_visible_to
 PAGE_SIZE = 25
 
 
-@portal_view
+@portal_view(access.READ)
 def batches(request):
     member = request.member
     listed = batches_visible_to(user=member.owner, mode=member.mode).order_by("-created_at", "-id")
@@ -30,7 +31,7 @@ def _task_callbacks(batch) -> dict:
     )
 
 
-@portal_view
+@portal_view(access.READ)
 def batch(request, batch_id: int):
     member = request.member
     found = batches_visible_to(user=member.owner, mode=member.mode).filter(id=batch_id).first()

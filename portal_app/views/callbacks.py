@@ -14,13 +14,14 @@ from callbacks_app.health_selectors import targets_unwell
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_batch_resend, callback_resend
 from portal_app.views.common import error_text, page, portal_view, refuse_get
+from scalehooks import access
 from scalehooks.errors import DomainError
 
 PAGE_SIZE = 25
 LATEST = 10
 
 
-@portal_view
+@portal_view(access.READ)
 def overview(request):
     member = request.member
     since = timezone.now() - timedelta(hours=24)
@@ -59,7 +60,7 @@ class DeliveryFilterForm(forms.Form):
     )
 
 
-@portal_view
+@portal_view(access.READ)
 def callbacks(request):
     member = request.member
     form = DeliveryFilterForm(request.GET)
@@ -107,7 +108,7 @@ def _pretty(payload: str) -> str:
         return payload
 
 
-@portal_view
+@portal_view(access.READ)
 def delivery(request, delivery_id: str):
     found = _delivery(request, delivery_id)
     attempts = list(found.attempts.all())
@@ -124,7 +125,7 @@ def delivery(request, delivery_id: str):
     )
 
 
-@portal_view
+@portal_view(access.OPERATE)
 def delivery_resend(request, delivery_id: str):
     """The callback of the delivery's task (or batch) again, through the API's resend service."""
     found = _delivery(request, delivery_id)

@@ -6,10 +6,21 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
-from portal_app.access import portal_required
+from portal_app.access import portal_member
+from scalehooks.access import Action, Caller, Policy, route_policy
 from scalehooks.errors import DomainError, NotFound
+
+# What each action needs, said to a member whose role or side does not allow it.
+NEEDS = {
+    Action.READ: "a member of this account",
+    Action.OPERATE: "the account's owner, an admin or a manager",
+    Action.CONFIGURE: "the account's owner or an admin",
+    Action.MANAGE_ACCOUNT: "the account's owner or an admin, signed in with a password or a live key's link",
+    Action.OWN_PASSWORD: "a sign-in with a password or a live key's link: this session was opened for the test side only",
+}
 
 
 def page(request, template: str, context: dict | None = None, *, status: int = 200):
@@ -45,25 +56,46 @@ def back(request, fallback: str, *, referer: bool = True) -> HttpResponseRedirec
     return HttpResponseRedirect(fallback)
 
 
-def portal_view(view):
-    """A portal page: signed-in members only; another account's object (``NotFound``, ``Http404``)
-    is a 404 page in the layout; a refused action (``DomainError``, ``ValidationError``) is a
-    message on the page the member came from."""
+def forbidden(request, action: Action):
+    """A 403 inside the portal's layout: who may do what the member asked for."""
+    return page(request, "portal/forbidden.html", {"needs": NEEDS[action]}, status=403)
 
-    @portal_required
-    @wraps(view)
-    def wrapped(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except (NotFound, Http404):
-            return not_found(request)
-        except (DomainError, ValidationError) as exc:
-            if request.method != "POST":
-                raise
-            messages.error(request, error_text(exc))
-            return back(request, "/portal/")
 
-    return wrapped
+def _sign_in_redirect(request) -> HttpResponseRedirect:
+    query = urlencode({"next": request.get_full_path()}) if request.method == "GET" else ""
+    return HttpResponseRedirect(reverse("portal:sign-in") + (f"?{query}" if query else ""))
+
+
+def portal_view(policy: Policy):
+    """A portal page or action, declaring and enforcing ``policy`` (``scalehooks.access``): nobody
+    signed in is sent to the sign-in page; a member whose role or reach does not allow the
+    policy's action gets the forbidden page (403). In the view, ``request.member`` is the member;
+    another account's object (``NotFound``, ``Http404``) is a 404 page in the layout; a refused
+    action (``DomainError``, ``ValidationError``) is a message on the page the member came from."""
+
+    def decorate(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            member = portal_member(request)
+            if member is None:
+                return _sign_in_redirect(request)
+            request.member = member
+            action = policy.action_for(request.method)
+            if policy.caller is Caller.ACCOUNT and not member.may(action):
+                return forbidden(request, action)
+            try:
+                return view(request, *args, **kwargs)
+            except (NotFound, Http404):
+                return not_found(request)
+            except (DomainError, ValidationError) as exc:
+                if request.method != "POST":
+                    raise
+                messages.error(request, error_text(exc))
+                return back(request, "/portal/")
+
+        return route_policy(policy)(wrapped)
+
+    return decorate
 
 
 def refuse_get(request):

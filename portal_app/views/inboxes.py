@@ -10,6 +10,7 @@ from django.shortcuts import redirect
 
 from inbox_app import selectors, services
 from portal_app.views.common import page, portal_view, refuse_get
+from scalehooks import access
 from tasks_app import accounts
 
 REQUESTS_SHOWN = 50
@@ -26,7 +27,7 @@ def _use(request, inbox) -> None:
     messages.success(request, f"Callbacks of the {member.mode} side now go to the inbox {inbox.name}.")
 
 
-@portal_view
+@portal_view(access.READ)
 def inboxes(request):
     member = request.member
     listed = list(selectors.inboxes_of(profile=member.account, mode=member.mode))
@@ -37,7 +38,7 @@ def inboxes(request):
     )
 
 
-@portal_view
+@portal_view(access.OPERATE)
 def inbox_create(request):
     """A new inbox of this side; with ``use``, the default callback URL of this side too."""
     if refused := refuse_get(request):
@@ -118,12 +119,12 @@ def _inbox_page(request, inbox, *, form=None, status=200):
     )
 
 
-@portal_view
+@portal_view(access.READ)
 def inbox(request, inbox_id: str):
     return _inbox_page(request, _inbox(request, inbox_id))
 
 
-@portal_view
+@portal_view(access.READ)
 def inbox_requests(request, inbox_id: str):
     """The captured requests' rows alone: what the inbox page fetches every second."""
     found = _inbox(request, inbox_id)
@@ -138,7 +139,7 @@ def inbox_requests(request, inbox_id: str):
     )
 
 
-@portal_view
+@portal_view(access.OPERATE)
 def inbox_script(request, inbox_id: str):
     found = _inbox(request, inbox_id)
     if refused := refuse_get(request):
@@ -151,7 +152,7 @@ def inbox_script(request, inbox_id: str):
     return redirect("portal:inbox", inbox_id=found.id)
 
 
-@portal_view
+@portal_view(access.CONFIGURE)
 def inbox_use(request, inbox_id: str):
     found = _inbox(request, inbox_id)
     if refused := refuse_get(request):
@@ -160,7 +161,7 @@ def inbox_use(request, inbox_id: str):
     return redirect("portal:inbox", inbox_id=found.id)
 
 
-@portal_view
+@portal_view(access.OPERATE)
 def inbox_clear(request, inbox_id: str):
     found = _inbox(request, inbox_id)
     if refused := refuse_get(request):
@@ -170,7 +171,7 @@ def inbox_clear(request, inbox_id: str):
     return redirect("portal:inbox", inbox_id=found.id)
 
 
-@portal_view
+@portal_view(access.OPERATE)
 def inbox_delete(request, inbox_id: str):
     found = _inbox(request, inbox_id)
     if refused := refuse_get(request):
@@ -180,7 +181,7 @@ def inbox_delete(request, inbox_id: str):
     return redirect("portal:inboxes")
 
 
-@portal_view
+@portal_view(access.READ)
 def inbox_timing(request, inbox_id: str):
     found = _inbox(request, inbox_id)
     return page(
@@ -188,7 +189,7 @@ def inbox_timing(request, inbox_id: str):
     )
 
 
-@portal_view
+@portal_view(access.READ)
 def captured_request(request, request_id: str):
     member = request.member
     captured = selectors.captured_request_get(profile=member.account, mode=member.mode, request_id=request_id)

@@ -11,6 +11,7 @@ from django.utils import timezone
 from callbacks_app.models import Recovery
 from callbacks_app.recovery import deliveries_recover_count, deliveries_recover_start
 from portal_app.views.common import not_found, page, portal_view
+from scalehooks import access
 
 MAX_WINDOW = timedelta(days=31)
 
@@ -43,7 +44,7 @@ def _initial() -> dict:
     }
 
 
-@portal_view
+@portal_view(access.account(access.Action.READ, write=access.Action.OPERATE))
 def recover(request):
     """GET: the form. POST ``step=count``: the count and a confirm button; ``step=start``: the job."""
     member = request.member
@@ -74,7 +75,7 @@ def _recovery(request, recovery_id: int) -> Recovery | None:
     return Recovery.objects.filter(id=recovery_id, owner=member.owner, is_test=member.is_test).first()
 
 
-@portal_view
+@portal_view(access.READ)
 def recovery(request, recovery_id: int):
     found = _recovery(request, recovery_id)
     if found is None:
@@ -82,7 +83,7 @@ def recovery(request, recovery_id: int):
     return page(request, "portal/recovery.html", {"recovery": found})
 
 
-@portal_view
+@portal_view(access.READ)
 def recovery_progress(request, recovery_id: int):
     """The progress as JSON, for the page's few lines of script (no framework)."""
     found = _recovery(request, recovery_id)

@@ -8,9 +8,10 @@ from django.utils import timezone
 from callbacks_app.health_selectors import target_figures, target_health_get, targets_health
 from callbacks_app.pausing import target_pause_set
 from portal_app.views.common import page, portal_view, refuse_get
+from scalehooks import access
 
 
-@portal_view
+@portal_view(access.READ)
 def targets(request):
     member = request.member
     listed = list(targets_health(profile=member.account, mode=member.mode))
@@ -33,11 +34,11 @@ def _pause_set(request, target_id: int, *, paused: bool):
     return redirect("portal:targets")
 
 
-@portal_view
+@portal_view(access.CONFIGURE)
 def target_pause(request, target_id: int):
     return _pause_set(request, target_id, paused=True)
 
 
-@portal_view
+@portal_view(access.CONFIGURE)
 def target_resume(request, target_id: int):
     return _pause_set(request, target_id, paused=False)

@@ -7,6 +7,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app import batches, selectors
 from tasks_app import schema as task_doc
@@ -25,6 +26,8 @@ def own_batch(request, name: str):
 
 
 class BatchesApi(APIView):
+    policy = access.account(access.Action.READ, write=access.Action.OPERATE)
+
     @extend_schema(
         operation_id="batches_list",
         summary="List batches, newest first (offset paging)",
@@ -63,6 +66,8 @@ class BatchesApi(APIView):
 
 
 class BatchApi(APIView):
+    policy = access.READ
+
     @extend_schema(
         operation_id="batch_get",
         summary="Read a batch",
@@ -74,6 +79,8 @@ class BatchApi(APIView):
 
 
 class BatchStatusApi(APIView):
+    policy = access.READ
+
     @extend_schema(
         operation_id="batch_status",
         summary="The batch's status and its tasks counted by status",
@@ -85,6 +92,8 @@ class BatchStatusApi(APIView):
 
 
 class BatchFinalizeApi(APIView):
+    policy = access.OPERATE
+
     @extend_schema(
         operation_id="batch_finalize",
         summary="Finalize the batch: no task joins it any more (idempotent)",
@@ -98,6 +107,8 @@ class BatchFinalizeApi(APIView):
 
 
 class BatchMetadataApi(APIView):
+    policy = access.OPERATE
+
     @extend_schema(
         operation_id="batch_metadata_set",
         summary="Replace the batch's metadata",

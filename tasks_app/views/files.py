@@ -7,16 +7,18 @@ from django.http import FileResponse
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scalehooks import access
 from scalehooks.api.fields import StrictCharField
 from scalehooks.api.schema import responses
 from scalehooks.errors import NotFound
 from scalehooks.timestamps import format_timestamp
 from tasks_app import files
 from tasks_app.views.common import valid
+
+CONTENT_WHY = "a stored file's attachment_url: its 192-bit token is the secret, as Scale's signed URLs"
 
 FILE = inline_serializer(
     "File",
@@ -68,6 +70,7 @@ class FileImportInput(serializers.Serializer):
 
 
 class FileUploadApi(APIView):
+    policy = access.OPERATE
     parser_classes = [MultiPartParser, FormParser]
 
     @extend_schema(
@@ -89,6 +92,8 @@ class FileUploadApi(APIView):
 
 
 class FileImportApi(APIView):
+    policy = access.OPERATE
+
     @extend_schema(
         operation_id="files_import",
         summary="Download a file from a URL (through the guarded client) and store it",
@@ -108,8 +113,8 @@ class FileImportApi(APIView):
 
 
 class FileContentApi(APIView):
+    policy = access.public(CONTENT_WHY)
     authentication_classes = []
-    permission_classes = [AllowAny]
     throttle_classes = []
 
     @extend_schema(exclude=True)

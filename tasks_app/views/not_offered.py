@@ -5,6 +5,7 @@ client raises as ``ScaleNotEnabled``. Any method; a key is needed, as on every r
 from drf_spectacular.utils import extend_schema
 from rest_framework.views import APIView
 
+from scalehooks import access
 from scalehooks.errors import NotOffered
 
 FEATURES = {
@@ -16,6 +17,7 @@ FEATURES = {
 
 
 class NotOfferedApi(APIView):
+    policy = access.READ
     feature = ""  # a key of FEATURES, given by the URL pattern
 
     @extend_schema(exclude=True)

@@ -1,10 +1,9 @@
 """``/v1/ops/task/...``: operator actions on any account's task (a 404 for everybody else)."""
 
 from drf_spectacular.utils import extend_schema
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.views import APIView
 
-from scalehooks.api.permissions import IsOperator
+from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app import schema as doc
 from tasks_app import selectors, services
@@ -17,7 +16,7 @@ from tasks_app.views.common import task_response, valid
 
 
 class OpsApi(APIView):
-    permission_classes = [IsAuthenticated, IsOperator]
+    policy = access.OPERATOR
     operator_permission = OPERATE_PERMISSION  # the admin's task actions ask for the same
 
 

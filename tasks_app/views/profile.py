@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app import accounts
 from tasks_app import schema as doc
@@ -17,6 +18,8 @@ from tasks_app.views.common import valid
 
 
 class ProfileApi(APIView):
+    policy = access.account(access.Action.READ, write=access.Action.CONFIGURE)
+
     @extend_schema(
         operation_id="profile_get",
         summary="The account's callback settings for the key's mode",
@@ -42,6 +45,8 @@ class ProfileApi(APIView):
 
 class ProfileRotateCallbackAuthKeyApi(APIView):
     """The new callback auth key of the key's mode, in the profile object."""
+
+    policy = access.CONFIGURE
 
     @extend_schema(
         operation_id="profile_rotate_callback_auth_key",

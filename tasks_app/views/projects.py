@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app import batches, selectors
 from tasks_app import schema_batches as doc
@@ -17,6 +18,8 @@ def own_project(request, name: str):
 
 
 class ProjectsApi(APIView):
+    policy = access.account(access.Action.READ, write=access.Action.OPERATE)
+
     @extend_schema(
         operation_id="projects_list",
         summary="The account's projects (a bare JSON array), newest first",
@@ -48,6 +51,8 @@ class ProjectsApi(APIView):
 
 
 class ProjectApi(APIView):
+    policy = access.READ
+
     @extend_schema(
         operation_id="project_get",
         summary="Read a project",
@@ -59,6 +64,8 @@ class ProjectApi(APIView):
 
 
 class ProjectParamsApi(APIView):
+    policy = access.OPERATE
+
     @extend_schema(
         operation_id="project_params_set",
         summary="Set the params the project's new tasks inherit (a new version)",

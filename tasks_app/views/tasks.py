@@ -13,6 +13,7 @@ from rest_framework import serializers as drf_serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app import batches, selectors, services, task_fields
 from tasks_app import schema as doc
@@ -52,6 +53,8 @@ class TaskApi(APIView):
 
     Scale's API puts both on one path, so one view answers both methods.
     """
+
+    policy = access.account(access.Action.READ, write=access.Action.OPERATE)
 
     @extend_schema(
         operation_id="task_create",
@@ -123,6 +126,8 @@ class TaskApi(APIView):
 class TaskListApi(APIView):
     """``GET /v1/tasks``: filtered, newest first, cursor-paginated with ``next_token``."""
 
+    policy = access.READ
+
     @extend_schema(
         operation_id="tasks_list",
         summary="List tasks, newest first",
@@ -142,6 +147,8 @@ class TaskListApi(APIView):
 
 
 class TaskCancelApi(APIView):
+    policy = access.OPERATE
+
     @extend_schema(
         operation_id="task_cancel",
         summary="Cancel a pending task",
@@ -156,6 +163,8 @@ class TaskCancelApi(APIView):
 
 
 class TaskAuditApi(APIView):
+    policy = access.OPERATE
+
     @extend_schema(
         operation_id="task_audit",
         summary="Accept or reject a completed task",
@@ -177,6 +186,8 @@ class TaskAuditApi(APIView):
 
 
 class TaskUniqueIdApi(APIView):
+    policy = access.OPERATE
+
     @extend_schema(
         operation_id="task_unique_id_set",
         summary="Set the task's unique_id",
@@ -202,6 +213,8 @@ class TaskUniqueIdApi(APIView):
 
 
 class TaskMetadataApi(APIView):
+    policy = access.OPERATE
+
     @extend_schema(
         operation_id="task_metadata_set",
         summary="Replace the task's metadata",
@@ -217,6 +230,8 @@ class TaskMetadataApi(APIView):
 
 class TaskTagsApi(APIView):
     """POST sets the tags, PUT adds to them, DELETE removes from them."""
+
+    policy = access.OPERATE
 
     def _tags(self, request) -> list[str]:
         return valid(TaskTagsInput.from_body(request.data))["tags"]

@@ -5,6 +5,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from scalehooks import access
 from scalehooks.api.fields import StrictInput
 from scalehooks.api.schema import responses
 from tasks_app import teams
@@ -49,6 +50,8 @@ class TeamChangeInput(StrictInput):
 
 
 class TeamsApi(APIView):
+    policy = access.READ
+
     @extend_schema(
         operation_id="teams_list",
         summary="The account's team: the owner (admin) and its teammates",
@@ -60,6 +63,8 @@ class TeamsApi(APIView):
 
 
 class TeamsInviteApi(APIView):
+    policy = access.MANAGE_ACCOUNT
+
     @extend_schema(
         operation_id="teams_invite",
         summary="Invite teammates with a role; the whole team",
@@ -76,6 +81,8 @@ class TeamsInviteApi(APIView):
 
 
 class TeamsSetRoleApi(APIView):
+    policy = access.MANAGE_ACCOUNT
+
     @extend_schema(
         operation_id="teams_set_role",
         summary="Change the role of teammates; the whole team",
@@ -99,6 +106,8 @@ class TeamAlertEmailsInput(StrictInput):
 
 
 class TeamsSetAlertEmailsApi(APIView):
+    policy = access.MANAGE_ACCOUNT
+
     @extend_schema(
         operation_id="teams_set_alert_emails",
         summary="Whether teammates get the callback target alerts by email; the whole team",

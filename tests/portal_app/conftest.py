@@ -9,10 +9,20 @@ from tests.factories import DeliveryFactory, TaskFactory
 
 
 def signed_in(client: Client, *, user, account, mode: str = "test") -> Client:
-    """``client`` signed in to the portal through a one-time link, as a browser does."""
+    """``client`` signed in to the portal through a one-time link, as a browser does: a test
+    side's link reaches the test side only, a live side's link both sides."""
     link = portal_link_create(user=user, account=account, mode=mode)
     answer = client.post(link.path)
     assert answer.status_code == 302, answer.content
+    return client
+
+
+def signed_in_both(client: Client, *, user, account, mode: str = "test") -> Client:
+    """``client`` signed in with a reach of both sides (as a password or a live link signs in),
+    on ``mode``'s side."""
+    signed_in(client, user=user, account=account, mode="live")
+    if mode != "live":
+        assert client.post("/portal/mode", {"mode": mode}).status_code == 302
     return client
 
 
@@ -20,6 +30,12 @@ def signed_in(client: Client, *, user, account, mode: str = "test") -> Client:
 def portal(account):
     """The customer's owner, signed in to the test side."""
     return signed_in(Client(), user=account.user, account=account.profile, mode="test")
+
+
+@pytest.fixture
+def portal_both(account):
+    """The customer's owner, signed in to both sides, on the test side."""
+    return signed_in_both(Client(), user=account.user, account=account.profile, mode="test")
 
 
 @pytest.fixture

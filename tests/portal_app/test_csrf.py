@@ -69,5 +69,5 @@ def test_using_a_link_without_csrf_is_refused(account):
 def test_the_same_post_with_the_token_works(strict_portal):
     page = strict_portal.get("/portal/settings")
     token = page.context["csrf_token"]
-    answer = strict_portal.post("/portal/mode", {"mode": "live", "csrfmiddlewaretoken": str(token)})
+    answer = strict_portal.post("/portal/mode", {"mode": "test", "csrfmiddlewaretoken": str(token)})
     assert answer.status_code == 302

@@ -110,7 +110,8 @@ def test_the_live_side_never_shows_test_data(portal_live, account):
     assert portal_live.post(f"/portal/callbacks/{test_delivery.id}/resend").status_code == 404
 
 
-def test_the_side_switch_changes_what_is_shown(portal, account):
+def test_the_side_switch_changes_what_is_shown(portal_both, account):
+    portal = portal_both
     test_delivery = delivery_of(account.user, is_test=True)
     assert portal.get(f"/portal/callbacks/{test_delivery.id}").status_code == 200
     answer = portal.post("/portal/mode", {"mode": "live", "next": "/portal/callbacks"})
@@ -163,8 +164,9 @@ def test_pages_need_a_signed_in_member():
     assert answer["Location"] == "/portal/sign-in?next=%2Fportal%2Fcallbacks"
 
 
-def test_a_rotated_secret_is_shown_once(portal, account):
-    answer = portal.post("/portal/settings/rotate/api-keys")
+def test_a_rotated_secret_is_shown_once(portal_both, account):
+    portal = portal_both
+    answer = portal.post("/portal/settings/rotate/api-keys", {"confirm": "yes"})
     account.profile.refresh_from_db()
     shown = answer.content.decode()
     key = re.search(r"test_[0-9a-f]{32}", shown).group(0)
@@ -180,7 +182,8 @@ def test_a_refused_action_goes_back_to_its_page_with_the_reason(portal):
     assert "no default callback URL" in portal.get("/portal/settings").content.decode()
 
 
-def test_a_redirect_never_leaves_the_site(portal):
+def test_a_redirect_never_leaves_the_site(portal_both):
+    portal = portal_both
     answer = portal.post("/portal/mode", {"mode": "live", "next": "https://evil.example/"})
     assert answer["Location"] == "/portal/"
     answer = portal.post("/portal/settings/test-callback", HTTP_REFERER="https://evil.example/x")

@@ -141,7 +141,7 @@ def test_an_operator_stays_signed_in_to_the_admin_when_opening_a_customer_link(a
 def test_a_teammate_who_came_by_link_sets_a_password_and_signs_in_with_it(account):
     teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
     mate = account.profile.memberships.get().user
-    client = signed_in(Client(), user=mate, account=account.profile, mode="test")
+    client = signed_in(Client(), user=mate, account=account.profile, mode="live")
     weak = client.post("/portal/settings/password", {"new_password1": "123", "new_password2": "123"})
     assert weak.status_code == 400
     answer = client.post("/portal/settings/password", {"new_password1": PASSWORD, "new_password2": PASSWORD})
@@ -153,11 +153,11 @@ def test_a_teammate_who_came_by_link_sets_a_password_and_signs_in_with_it(accoun
     assert "teammate of customer@example.com" in fresh.get("/portal/").content.decode()
 
 
-def test_an_operator_setting_a_password_in_the_portal_stays_signed_in_to_the_admin(operator_account):
+def test_an_operator_who_opens_a_customers_link_stays_signed_in_to_the_admin(operator_account, account):
     client = Client()
     client.force_login(operator_account.user)
-    signed_in(client, user=operator_account.user, account=operator_account.profile, mode="test")
-    assert client.get("/admin/").status_code == 200
+    signed_in(client, user=account.user, account=account.profile, mode="live")
+    assert client.get("/portal/settings").status_code == 200
     answer = client.post("/portal/settings/password", {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert answer.status_code == 302
     assert client.get("/admin/").status_code == 200
@@ -166,7 +166,7 @@ def test_an_operator_setting_a_password_in_the_portal_stays_signed_in_to_the_adm
 
 def test_a_password_change_ends_the_users_other_portal_sessions(account):
     other_browser = signed_in(Client(), user=account.user, account=account.profile, mode="test")
-    this_browser = signed_in(Client(), user=account.user, account=account.profile, mode="test")
+    this_browser = signed_in(Client(), user=account.user, account=account.profile, mode="live")
     this_browser.post("/portal/settings/password", {"new_password1": PASSWORD, "new_password2": PASSWORD})
     assert this_browser.get("/portal/").status_code == 200
     assert other_browser.get("/portal/").status_code == 302

@@ -3,7 +3,8 @@
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from portal_app.links import portal_account_of, portal_link_create
+from portal_app.access import portal_account_of
+from portal_app.links import portal_link_create
 from tasks_app.keys import Mode
 
 
