@@ -5,6 +5,11 @@ nor Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` applies (the body is read from
 the stream, bounded, by ``capture.body_read``; ``request.POST`` is never
 touched). An unknown or expired token is a 404; otherwise the answer is the
 inbox's script (``answers``), which alone may make it a 5xx.
+
+Every answer, the 404 included, is inert (SPEC §8 "Content"): the script's headers pass
+``answers.allowed_headers`` again here (a script stored before the allow-list may hold any),
+its body goes out as JSON, text or XML, never HTML, with ``answers.INERT_HEADERS``, and no
+cookie is ever set.
 """
 
 import json
@@ -17,6 +22,7 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from inbox_app.answers import INERT_HEADERS, allowed_headers
 from inbox_app.capture import Incoming, body_read, inbox_by_token, request_capture, request_headers
 from scalehooks import access
 
@@ -91,15 +97,30 @@ def inbox_capture(request, token: str, rest: str | None = None):
     """Capture the request, wait the scripted delay, answer as scripted."""
     inbox = inbox_by_token(token)
     if inbox is None:
-        return JsonResponse({"status_code": 404, "error": "No such inbox, or it has expired."}, status=404)
+        return _inert(
+            JsonResponse({"status_code": 404, "error": "No such inbox, or it has expired."}, status=404)
+        )
     captured, answer = request_capture(
         inbox=inbox, incoming=_incoming(request, path=rest), query=_query(request)
     )
     delay_skipped = answer.delay_s > 0 and not _delayed_answer(answer.delay_s)
-    response = HttpResponse(answer.body, status=answer.status, content_type=_content_type(answer.body))
+    headers = allowed_headers(answer.headers)
+    content_type = next((v for n, v in headers.items() if n.lower() == "content-type"), None)
+    response = HttpResponse(
+        answer.body, status=answer.status, content_type=content_type or _content_type(answer.body)
+    )
     if delay_skipped:
         response["X-Inbox-Delay"] = "skipped: too many delayed answers at once"
-    for name, value in answer.headers.items():
-        response[name] = value
+    for name, value in headers.items():
+        if name.lower() != "content-type":
+            response[name] = value
     response["X-Inbox-Request"] = str(captured.id)
+    return _inert(response)
+
+
+def _inert(response: HttpResponse) -> HttpResponse:
+    """``response`` with ``INERT_HEADERS`` and without any cookie."""
+    for name, value in INERT_HEADERS.items():
+        response[name] = value
+    response.cookies.clear()
     return response

@@ -22,7 +22,6 @@ The interface the API, the portal and the admin share (keep it stable):
   ``delivery_href``: link prefixes, the request's or the delivery's id appended
 """
 
-import re
 from datetime import timedelta
 
 from django.conf import settings
@@ -31,6 +30,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from inbox_app.answers import header_refusal
 from inbox_app.models import MAX_SCRIPT_BODY, CapturedRequest, Inbox
 from scalehooks.errors import DomainError
 from tasks_app.keys import Mode
@@ -47,9 +47,6 @@ SCRIPT_FIELDS = (
 MAX_NAME = 200
 MAX_FAIL_COUNT = 1000
 MAX_ANSWER_HEADERS = 20
-_HEADER_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,64}")
-# Headers the server itself writes: a script may not set them.
-RESERVED_HEADERS = {"content-length", "transfer-encoding", "connection", "x-inbox-request"}
 
 
 class TooManyInboxes(DomainError):
@@ -93,13 +90,13 @@ def _status(value, field: str) -> int:
 
 
 def _headers(value) -> dict[str, str]:
+    """The allow-list of SPEC §8 "Content" (``answers.header_refusal``): the API and the
+    portal's script form both come here."""
     if not isinstance(value, dict) or len(value) > MAX_ANSWER_HEADERS:
         raise ValidationError({"answer_headers": [f"An object of at most {MAX_ANSWER_HEADERS} headers."]})
     for name, text in value.items():
-        if not _HEADER_NAME.fullmatch(name) or name.lower() in RESERVED_HEADERS:
-            raise ValidationError({"answer_headers": [f"Not a header name a script may set: {name!r}."]})
-        if not isinstance(text, str) or len(text) > 1024 or any(c in text for c in "\r\n\0"):
-            raise ValidationError({"answer_headers": [f"The value of {name} must be one line of text."]})
+        if refusal := header_refusal(name, text):
+            raise ValidationError({"answer_headers": [refusal]})
     return dict(value)
 
 
