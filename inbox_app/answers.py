@@ -10,8 +10,8 @@ unless a script or a query asks for it.
 An answer is never active content on the service's origin (SPEC §8 "Content"): it carries
 only the headers ``header_refusal`` allows (``Retry-After``, ``Cache-Control``, ``X-*``
 but for those the service or a proxy acts on, and a ``Content-Type`` of JSON, text or
-XML), always ``INERT_HEADERS``, and no cookie. A scripted 3xx stays a 3xx, but with no
-``Location`` it redirects nowhere. The rule is checked when a script is set
+XML), always ``scalehooks.usercontent.INERT_HEADERS`` (``nosniff``, a sandbox CSP), and
+no cookie. A scripted 3xx stays a 3xx, but with no ``Location`` it redirects nowhere. The rule is checked when a script is set
 (``inbox_app.services``) and again at every answer, for scripts stored before it.
 """
 
@@ -23,12 +23,9 @@ MIN_STATUS, MAX_STATUS = 200, 599
 MAX_QUERY_BODY = 4096
 MAX_HEADER_VALUE = 1024
 
-# Every answer of the capture route carries these: a browser neither guesses another type
-# than the one given nor runs anything the body holds (no script, no form, no plugin).
-INERT_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
 ALLOWED_HEADERS = {"retry-after", "cache-control", "content-type"}
 # X-* headers a script may not set: those the capture route writes, those that weaken
-# INERT_HEADERS, and the directives a front server (nginx, Apache, lighttpd) acts on.
+# the inert headers, and the directives a front server (nginx, Apache, lighttpd) acts on.
 RESERVED_X_PREFIXES = (
     "x-inbox-",
     "x-content-type-options",

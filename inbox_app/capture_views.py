@@ -8,7 +8,7 @@ inbox's script (``answers``), which alone may make it a 5xx.
 
 Every answer, the 404 included, is inert (SPEC §8 "Content"): the script's headers pass
 ``answers.allowed_headers`` again here (a script stored before the allow-list may hold any),
-its body goes out as JSON, text or XML, never HTML, with ``answers.INERT_HEADERS``, and no
+its body goes out as JSON, text or XML, never HTML, with ``scalehooks.usercontent.INERT_HEADERS``, and no
 cookie is ever set.
 """
 
@@ -22,9 +22,10 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from inbox_app.answers import INERT_HEADERS, allowed_headers
+from inbox_app.answers import allowed_headers
 from inbox_app.capture import Incoming, body_read, inbox_by_token, request_capture, request_headers
 from scalehooks import access
+from scalehooks.usercontent import INERT_HEADERS
 
 
 def _incoming(request, *, path: str) -> Incoming:

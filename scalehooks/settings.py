@@ -7,6 +7,7 @@ Every value that differs between machines comes from the environment (or a
 
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -68,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Static files (the admin's, Swagger UI's) from the web process, collected by
     # `manage.py collectstatic`: no separate file server needed.
+    # The user-content origin (USERCONTENT_BASE_URL) answers files only: before anything else.
+    "scalehooks.usercontent.UserContentOriginMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "scalehooks.middleware.ApiBodySizeLimitMiddleware",
     # Project and batch names with "/" (sent as %2F): routed on the raw path (scalehooks/api/names.py).
@@ -236,31 +239,11 @@ else:
     Q_CLUSTER["orm"] = "default"
 
 # --- Callbacks --------------------------------------------------------------
+# Seconds between retries (SPEC §6.4): the last retry about 23.6 h after the first attempt.
 CALLBACK_RETRY_SCHEDULE = env.list(
     "CALLBACK_RETRY_SCHEDULE",
     cast=float,
-    default=[
-        10,
-        30,
-        60,
-        120,
-        300,
-        600,
-        900,
-        1800,
-        1800,
-        3600,
-        3600,
-        3600,
-        3600,
-        7200,
-        7200,
-        7200,
-        10800,
-        10800,
-        10800,
-        10800,
-    ],
+    default=[10, 30, 60, 120, 300, 600, 900, 1800, 1800, *[3600] * 4, *[7200] * 3, *[10800] * 4],
 )
 CALLBACK_CONNECT_TIMEOUT = env.float("CALLBACK_CONNECT_TIMEOUT", default=5.0)
 CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
@@ -347,6 +330,17 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 # API body: API_MAX_BODY_BYTES).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 FILES_MAX_BYTES = env.int("FILES_MAX_BYTES", default=50 * 1024 * 1024)
+# Where stored files are served from, when not from this origin (scalehooks/usercontent.py): a
+# second origin of this same service (e.g. https://usercontent.example.com), so that a file a
+# browser would run holds no session of the portal or the admin. Its host is added to
+# ALLOWED_HOSTS.
+USERCONTENT_BASE_URL = env.str("USERCONTENT_BASE_URL", default="").rstrip("/")
+if USERCONTENT_BASE_URL:
+    _usercontent_host = urlsplit(USERCONTENT_BASE_URL).hostname or ""
+    if not _usercontent_host:
+        raise ImproperlyConfigured(f"USERCONTENT_BASE_URL has no host: {USERCONTENT_BASE_URL!r}")
+    if _usercontent_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
+        ALLOWED_HOSTS.append(_usercontent_host)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="6000/min")
 

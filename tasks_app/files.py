@@ -7,6 +7,7 @@ reach (§8) cannot be fetched this way either, and at most ``FILES_MAX_BYTES`` a
 """
 
 import mimetypes
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -23,6 +24,7 @@ from tasks_app.keys import Mode
 from tasks_app.models import UploadedFile
 
 CHUNK_SIZE = 64 * 1024
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,62}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}")
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,15 @@ class StoredFile:
 def _safe_name(name: str) -> str:
     base = PurePosixPath(name.replace("\\", "/")).name or "file"
     return "".join(c if c.isalnum() or c in "._-" else "_" for c in base)[:100] or "file"
+
+
+def _media_type(given: str, *, name: str) -> str:
+    """The file's media type: ``given`` (a client's or a server's ``Content-Type``, parameters
+    dropped) when it is one, else the type its name suggests, else ``application/octet-stream``."""
+    media_type = (given or "").split(";")[0].strip().lower()
+    if _MEDIA_TYPE.fullmatch(media_type):
+        return media_type
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _store(
@@ -48,7 +59,7 @@ def _store(
         token=token,
         storage_name=storage_name,
         original_name=name[:255],
-        mime_type=mime_type or mimetypes.guess_type(safe)[0] or "application/octet-stream",
+        mime_type=_media_type(mime_type, name=safe),
         size=default_storage.size(storage_name),
         project_names=project_names,
     )
@@ -103,6 +114,16 @@ def file_import(*, owner, mode: str, file_url: str, project_names: list[str]) ->
         mime_type=mime_type,
         project_names=project_names,
     )
+
+
+def stored_name(record: UploadedFile) -> str:
+    """The last part of the file's storage name: the name its URL ends with."""
+    return record.storage_name.rsplit("/", 1)[-1]
+
+
+def content_path(record: UploadedFile) -> str:
+    """The path of the file's ``attachment_url`` (the token is the secret)."""
+    return f"/v1/files/content/{record.token}/{stored_name(record)}"
 
 
 def file_by_token(*, token: str) -> UploadedFile | None:

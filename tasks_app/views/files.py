@@ -1,9 +1,14 @@
 """``/v1/files/upload`` and ``/v1/files/import`` (SPEC §12), and the ``attachment_url`` of a
 stored file, ``/v1/files/content/{token}/{name}``: readable without a key (the token is the
-secret, like Scale's signed URLs), so that a task's attachment download can fetch it."""
+secret, like Scale's signed URLs), so that a task's attachment download can fetch it.
+
+A file is never active content on the service's origin (SPEC §8 "Content"): it is served as
+an attachment with ``nosniff`` and ``Content-Security-Policy: sandbox``, whatever its type,
+and from ``USERCONTENT_BASE_URL`` when one is set (``scalehooks.usercontent``: the main
+origin then answers the route with a redirect there)."""
 
 from django.core.files.storage import default_storage
-from django.http import FileResponse
+from django.http import FileResponse, HttpResponseRedirect
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -15,6 +20,7 @@ from scalehooks.api.fields import StrictCharField
 from scalehooks.api.schema import responses
 from scalehooks.errors import NotFound
 from scalehooks.timestamps import format_timestamp
+from scalehooks.usercontent import INERT_HEADERS, on_usercontent_origin, usercontent_base_url
 from tasks_app import files
 from tasks_app.views.common import valid
 
@@ -33,11 +39,17 @@ FILE = inline_serializer(
 )
 
 
+def attachment_url(request, record) -> str:
+    """The file's URL: on the user-content origin when there is one, else on this one."""
+    path = files.content_path(record)
+    base = usercontent_base_url()
+    return f"{base}{path}" if base else request.build_absolute_uri(path)
+
+
 def file_representation(request, record) -> dict:
-    name = record.storage_name.rsplit("/", 1)[-1]
     return {
         "id": record.id,
-        "attachment_url": request.build_absolute_uri(f"/v1/files/content/{record.token}/{name}"),
+        "attachment_url": attachment_url(request, record),
         "created_at": format_timestamp(record.created_at),
         "mime_type": record.mime_type,
         "size": record.size,
@@ -119,7 +131,18 @@ class FileContentApi(APIView):
 
     @extend_schema(exclude=True)
     def get(self, request, token, name):
+        base = usercontent_base_url()
+        if base and not on_usercontent_origin(request):
+            return HttpResponseRedirect(f"{base}{request.path}")
         record = files.file_by_token(token=token)
-        if record is None or record.storage_name.rsplit("/", 1)[-1] != name:
+        if record is None or files.stored_name(record) != name:
             raise NotFound("No such file.")
-        return FileResponse(default_storage.open(record.storage_name, "rb"), content_type=record.mime_type)
+        response = FileResponse(
+            default_storage.open(record.storage_name, "rb"),
+            as_attachment=True,
+            filename=name,
+            content_type=record.mime_type,
+        )
+        for header, value in INERT_HEADERS.items():
+            response[header] = value
+        return response
