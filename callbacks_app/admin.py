@@ -20,6 +20,7 @@ from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery, TargetHealth
 from callbacks_app.pausing import target_pause_set
 from callbacks_app.services import callback_batch_resend, callback_resend
+from scalehooks import json_input
 from scalehooks.admin_inlines import ReadOnlyTabularInline
 from scalehooks.errors import IllegalStateChange
 
@@ -136,7 +137,7 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
     @admin.display(description="payload")
     def pretty_payload(self, obj):
         try:
-            text = json.dumps(json.loads(obj.payload), indent=2, sort_keys=True)
+            text = json.dumps(json_input.loads(obj.payload), indent=2, sort_keys=True)
         except ValueError:
             text = obj.payload
         return format_html('<pre class="payload">{}</pre>', text)

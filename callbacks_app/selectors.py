@@ -21,6 +21,7 @@ from django.db.models.functions import Cast
 
 from callbacks_app.engine.picking import held_by_nobody
 from callbacks_app.models import Delivery, DeliveryAttempt
+from scalehooks import json_input
 from scalehooks.errors import NotFound
 
 
@@ -144,7 +145,7 @@ def _cursor_decode(token: str) -> tuple[datetime, str]:
     """(created_at, id) of the last delivery of the previous page; a ``ValidationError`` for a
     token that ``_cursor_encode`` did not write."""
     try:
-        raw = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        raw = json_input.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         created_at, delivery_id = datetime.fromisoformat(raw["c"]), raw["i"]
         if created_at.tzinfo is None or not isinstance(delivery_id, str):
             raise ValueError(token)

@@ -12,7 +12,6 @@ its body goes out as JSON, text or XML, never HTML, with ``scalehooks.userconten
 cookie is ever set.
 """
 
-import json
 import threading
 import time
 from urllib.parse import parse_qsl
@@ -24,7 +23,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from inbox_app.answers import allowed_headers
 from inbox_app.capture import Incoming, body_read, inbox_by_token, request_capture, request_headers
-from scalehooks import access
+from scalehooks import access, json_input
 from scalehooks.usercontent import INERT_HEADERS
 
 
@@ -64,7 +63,7 @@ def _query(request) -> dict[str, str]:
 
 def _content_type(body: str) -> str:
     try:
-        json.loads(body)
+        json_input.loads(body)
     except ValueError:
         return "text/plain; charset=utf-8"
     return "application/json"

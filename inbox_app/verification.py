@@ -17,11 +17,13 @@
 """
 
 import hmac
-import json
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 
 from standardwebhooks.webhooks import Webhook
+
+from scalehooks import json_input
+from scalehooks.json_input import JSONInputError
 
 MAX_SKEW_S = 300  # Standard Webhooks' tolerance, what receivers' verify() enforces
 TASK_FIELDS = ("task_id", "status", "response", "task")
@@ -91,7 +93,9 @@ def signature_match(
 def payload_shape_problem(body: bytes) -> str | None:
     """Why ``body`` is not a callback body of §6.2 (or a batch's), or None when it is one."""
     try:
-        payload = json.loads(body)
+        payload = json_input.loads(body)
+    except JSONInputError as exc:
+        return f"the body is not JSON ({exc}); a callback body is {{task_id, status, response, task}}"
     except (ValueError, UnicodeDecodeError):
         return "the body is not JSON; a callback body is {task_id, status, response, task}"
     if not isinstance(payload, dict):

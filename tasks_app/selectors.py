@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
+from scalehooks import json_input
 from tasks_app.errors import BatchNotFound, ProjectNotFound, TaskNotFound
 from tasks_app.keys import Mode
 from tasks_app.models import Batch, Project, Task, TaskTag
@@ -75,7 +76,7 @@ class Cursor:
         ``ValidationError``, never a value the query cannot take."""
         invalid = ValidationError({"next_token": ["Invalid next_token."]})
         try:
-            raw = json.loads(
+            raw = json_input.loads(
                 base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), parse_constant=_refuse_constant
             )
             created_at, task_id, offset = raw["c"], raw["i"], raw["o"]

@@ -14,7 +14,7 @@ from callbacks_app.health_selectors import targets_unwell
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_batch_resend, callback_resend
 from portal_app.views.common import error_text, page, portal_view, refuse_get
-from scalehooks import access
+from scalehooks import access, json_input
 from scalehooks.errors import DomainError
 
 PAGE_SIZE = 25
@@ -103,7 +103,7 @@ def _delivery(request, delivery_id: str) -> Delivery:
 
 def _pretty(payload: str) -> str:
     try:
-        return json.dumps(json.loads(payload), indent=2, ensure_ascii=False)
+        return json.dumps(json_input.loads(payload), indent=2, ensure_ascii=False)
     except ValueError:
         return payload
 

@@ -21,6 +21,7 @@ from callbacks_app.admin_actions import REFUSALS, report_counts, resend_tasks
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_resend
 from scalehooks.admin_inlines import ReadOnlyTabularInline
+from scalehooks.json_input import JSONFormField
 from tasks_app import services
 from tasks_app.keys import Mode
 from tasks_app.models import Task
@@ -57,7 +58,7 @@ class AuditStatusFilter(admin.SimpleListFilter):
 
 
 class ResponseForm(forms.Form):
-    response = forms.JSONField(
+    response = JSONFormField(
         widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "class": "vLargeTextField"}),
         help_text="The task's response as a JSON object, validated for the task's type.",
     )
