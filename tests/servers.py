@@ -166,13 +166,20 @@ class FileServer:
     """A threaded HTTP server answering GET from a table of paths (attachments to download).
 
     ``serve("/cat.jpg", Answer(200, b"..."))``; any other path is a 404. Every
-    GET is recorded in ``requests``.
+    GET is recorded in ``requests``. ``hold()`` makes every GET wait, once recorded, until
+    ``release()`` (at most ``HOLD_AT_MOST`` seconds): a download in progress, for as long as a
+    test needs one.
     """
+
+    HOLD_AT_MOST = 10.0
 
     def __init__(self):
         self.requests: list[ReceivedRequest] = []
         self._files: dict[str, Answer] = {}
         self._lock = threading.Lock()
+        self._arrived = threading.Condition(self._lock)
+        self._released = threading.Event()
+        self._released.set()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -180,11 +187,13 @@ class FileServer:
             disable_nagle_algorithm = True
 
             def do_GET(self):
-                with server._lock:
+                with server._arrived:
                     server.requests.append(
                         ReceivedRequest(self.path, dict(self.headers.items()), b"", time.monotonic())
                     )
+                    server._arrived.notify_all()
                     answer = server._files.get(self.path, Answer(404, b"not found"))
+                server._released.wait(server.HOLD_AT_MOST)
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
@@ -207,7 +216,18 @@ class FileServer:
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self._server.server_address[1]}{path}"
 
+    def hold(self) -> None:
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[ReceivedRequest]:
+        """Block until at least ``count`` GETs arrived; fail after ``timeout``."""
+        return _wait_for(self._arrived, self.requests, count, timeout, "downloads")
+
     def close(self) -> None:
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
 
