@@ -111,7 +111,10 @@ def main():
     args = parser.parse_args()
 
     base = f"http://127.0.0.1:{PORT}"
-    harness.configure(args.backend, PUBLIC_BASE_URL=base, CALLBACK_ALLOWED_NETWORKS="")
+    # The capture itself is measured: no per-inbox rate (INBOX_CAPTURE_RATE) in the way.
+    harness.configure(
+        args.backend, PUBLIC_BASE_URL=base, CALLBACK_ALLOWED_NETWORKS="", INBOX_CAPTURE_RATE="1000000/min"
+    )
     harness.start_process(
         [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
         ready=b"Booting worker",

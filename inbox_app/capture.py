@@ -10,6 +10,14 @@ key is never kept in a captured row (nor any ``Authorization`` header).
 Each inbox keeps its newest ``INBOX_MAX_REQUESTS``: every insert deletes the
 one that fell out of the window, found on the ``(inbox, number)`` index, so
 the cost of a capture does not grow with the inbox.
+
+An account's captured requests share ``ACCOUNT_STORAGE_QUOTA_BYTES`` with its files
+(``scalehooks.quota``, ``inbox_app.usage``; each row's ``stored_bytes``: its kept body, path,
+query and headers). A capture that does not fit first deletes the oldest captured requests
+of the account's inboxes, whichever inbox and mode, until it fits (with 1/64 of the quota to
+spare): the newest are kept. When the account's files leave too little room even with none
+of them, the request is still captured (an inbox never refuses a request for room), without
+its body (``truncated``).
 """
 
 from dataclasses import dataclass
@@ -21,9 +29,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from callbacks_app.models import Delivery
+from inbox_app import usage
 from inbox_app.answers import Answer, answer_for
 from inbox_app.models import CapturedRequest, Inbox
 from inbox_app.verification import Secrets, header, verify
+from scalehooks.quota import storage
 from tasks_app.keys import Mode
 from tasks_app.models import Profile
 
@@ -137,6 +147,11 @@ def _attempt_number(headers) -> int | None:
     return int(value) if value.isdigit() and int(value) <= MAX_ATTEMPT else None
 
 
+def _metadata_bytes(incoming: Incoming) -> int:
+    text = [incoming.path[:MAX_PATH], incoming.query[:MAX_QUERY], *(n + v for n, v in incoming.headers)]
+    return sum(len(part.encode("utf-8", errors="replace")) for part in text)
+
+
 def request_capture(*, inbox: Inbox, incoming: Incoming, query) -> tuple[CapturedRequest, Answer]:
     """Store ``incoming`` in ``inbox`` with its verification, and decide the answer.
 
@@ -152,8 +167,15 @@ def request_capture(*, inbox: Inbox, incoming: Incoming, query) -> tuple[Capture
         mode=inbox.mode,
     )
     delivery_id = _delivery_id(incoming.headers, profile=inbox.profile)
+    body, metadata = incoming.body, _metadata_bytes(incoming)
+    owner_id = inbox.profile.user_id
     with transaction.atomic():
-        Inbox.objects.filter(pk=inbox.pk).update(received_count=F("received_count") + 1)
+        room = storage.room(owner_id=owner_id, leaving_out=usage.QUOTA_NAME)
+        if usage.room_made(owner_id=owner_id, needed=len(body) + metadata, room=room) < len(body) + metadata:
+            body = b""  # the account's files leave no room for it
+        Inbox.objects.filter(pk=inbox.pk).update(
+            received_count=F("received_count") + 1, stored_bytes=F("stored_bytes") + len(body) + metadata
+        )
         current = Inbox.objects.get(pk=inbox.pk)
         answer = answer_for(
             inbox=current,
@@ -168,9 +190,10 @@ def request_capture(*, inbox: Inbox, incoming: Incoming, query) -> tuple[Capture
             path=storable(incoming.path[:MAX_PATH]),
             query=storable(incoming.query[:MAX_QUERY]),
             headers=masked(incoming.headers),
-            body=incoming.body,
+            body=body,
             body_size=incoming.body_size,
-            truncated=incoming.truncated,
+            truncated=incoming.body_size > len(body),
+            stored_bytes=len(body) + metadata,
             remote_addr=storable(incoming.remote_addr[:64]),
             received_at=incoming.received_at,
             answer={**answer.as_dict(), "body": storable(answer.body)},
@@ -178,7 +201,10 @@ def request_capture(*, inbox: Inbox, incoming: Incoming, query) -> tuple[Capture
             attempt=_attempt_number(incoming.headers),
             verification=verification.as_dict(),
         )
-        CapturedRequest.objects.filter(
-            inbox=current, number__lte=current.received_count - settings.INBOX_MAX_REQUESTS
-        ).delete()
+        usage.requests_forget(
+            CapturedRequest.objects.filter(
+                inbox=current, number__lte=current.received_count - settings.INBOX_MAX_REQUESTS
+            ),
+            inboxes_locked=True,  # by the update of its counter, above
+        )
     return captured, answer

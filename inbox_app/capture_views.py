@@ -3,8 +3,9 @@
 Outside ``/v1``: no API authentication, and neither the API's body-size limit
 nor Django's ``DATA_UPLOAD_MAX_MEMORY_SIZE`` applies (the body is read from
 the stream, bounded, by ``capture.body_read``; ``request.POST`` is never
-touched). An unknown or expired token is a 404; otherwise the answer is the
-inbox's script (``answers``), which alone may make it a 5xx.
+touched). An unknown or expired token is a 404; a request over the inbox's
+``INBOX_CAPTURE_RATE`` is a 429 with ``Retry-After``, not captured; otherwise the answer is
+the inbox's script (``answers``), which alone may make it a 5xx.
 
 Every answer, the 404 included, is inert (SPEC §8 "Content"): the script's headers pass
 ``answers.allowed_headers`` again here (a script stored before the allow-list may hold any),
@@ -24,6 +25,7 @@ from django.views.decorators.csrf import csrf_exempt
 from inbox_app.answers import allowed_headers
 from inbox_app.capture import Incoming, body_read, inbox_by_token, request_capture, request_headers
 from scalehooks import access, json_input
+from scalehooks.limits import rate_wait
 from scalehooks.usercontent import INERT_HEADERS
 
 
@@ -100,6 +102,8 @@ def inbox_capture(request, token: str, rest: str | None = None):
         return _inert(
             JsonResponse({"status_code": 404, "error": "No such inbox, or it has expired."}, status=404)
         )
+    if (wait := rate_wait(f"inbox:{inbox.pk}", rate=settings.INBOX_CAPTURE_RATE)) is not None:
+        return _too_many(wait)
     captured, answer = request_capture(
         inbox=inbox, incoming=_incoming(request, path=rest), query=_query(request)
     )
@@ -115,6 +119,21 @@ def inbox_capture(request, token: str, rest: str | None = None):
         if name.lower() != "content-type":
             response[name] = value
     response["X-Inbox-Request"] = str(captured.id)
+    return _inert(response)
+
+
+def _too_many(wait: int) -> HttpResponse:
+    """The answer over the inbox's rate: a 429 (never a 5xx), the request not captured."""
+    rate = settings.INBOX_CAPTURE_RATE
+    response = JsonResponse(
+        {
+            "status_code": 429,
+            "error": f"This inbox captures at most {rate} requests (INBOX_CAPTURE_RATE): this one was "
+            f"not captured. Try again in {wait} s.",
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
     return _inert(response)
 
 

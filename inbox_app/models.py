@@ -55,6 +55,9 @@ class Inbox(models.Model):
     # "fail N then ..." sequence starts again.
     received_count = models.PositiveIntegerField(default=0, editable=False)
     script_set_at_count = models.PositiveIntegerField(default=0, editable=False)
+    # Bytes its captured requests hold (the sum of their stored_bytes), changed with them
+    # in the same transaction (inbox_app.usage): the account's quota sums a few inboxes.
+    stored_bytes = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         verbose_name_plural = "inboxes"
@@ -85,6 +88,9 @@ class CapturedRequest(models.Model):
     body = models.BinaryField(default=b"")
     body_size = models.PositiveBigIntegerField(default=0)  # bytes received, kept or not
     truncated = models.BooleanField(default=False)
+    # What the row holds of its account's storage quota (scalehooks.quota): the kept body,
+    # the path, the query and the headers, in bytes.
+    stored_bytes = models.PositiveBigIntegerField(default=0)
     remote_addr = models.CharField(max_length=64, blank=True, default="")
     received_at = models.DateTimeField()
     answer = models.JSONField(default=dict)  # {status, headers, body, delay_s, rule}
@@ -97,7 +103,12 @@ class CapturedRequest(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["inbox", "number"], name="captured_request_number_unique"),
         ]
-        indexes = [models.Index(fields=["received_at"], name="captured_request_received_idx")]
+        indexes = [
+            models.Index(fields=["received_at"], name="captured_request_received_idx"),
+            # An account's usage is summed from the index alone (SQLite keeps the body in the
+            # row: reading a column after it would read the body too).
+            models.Index(fields=["inbox", "stored_bytes"], name="captured_request_usage_idx"),
+        ]
 
     def __str__(self):
         return f"{self.method} {self.path} ({self.inbox_id} #{self.number})"

@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from inbox_app.answers import header_refusal
 from inbox_app.models import MAX_SCRIPT_BODY, CapturedRequest, Inbox
+from inbox_app.usage import requests_forget
 from scalehooks.errors import DomainError
 from tasks_app.keys import Mode
 
@@ -148,7 +149,7 @@ def inbox_delete(*, inbox: Inbox) -> None:
 
 def inbox_requests_clear(*, inbox: Inbox) -> int:
     """Forget every request the inbox captured; returns how many."""
-    return CapturedRequest.objects.filter(inbox=inbox).delete()[0]
+    return requests_forget(CapturedRequest.objects.filter(inbox=inbox))
 
 
 def inbox_prune(*, now=None, batch_size: int = 1000) -> tuple[int, int]:
@@ -164,7 +165,7 @@ def inbox_prune(*, now=None, batch_size: int = 1000) -> tuple[int, int]:
             ]
         )
         if ids:
-            requests_deleted += CapturedRequest.objects.filter(id__in=ids).delete()[0]
+            requests_deleted += requests_forget(CapturedRequest.objects.filter(id__in=ids))
         if len(ids) < batch_size:
             break
     inboxes_deleted = 0

@@ -294,6 +294,8 @@ INBOX_LIFETIME_DAYS = env.int("INBOX_LIFETIME_DAYS", default=30)  # an inbox the
 INBOX_MAX_PER_ACCOUNT = env.int("INBOX_MAX_PER_ACCOUNT", default=20)  # inboxes per account and mode
 # Scripted delays sleeping at once per web process; beyond, an answer goes without its delay.
 INBOX_MAX_DELAYED_ANSWERS = env.int("INBOX_MAX_DELAYED_ANSWERS", default=4)
+# Requests one inbox captures per period (fixed windows, counted in the cache); beyond, a 429.
+INBOX_CAPTURE_RATE = env.str("INBOX_CAPTURE_RATE", default="600/min")
 # Resends of one task's callback per hour (API, admin and command alike); beyond it a 429.
 CALLBACK_RESEND_LIMIT = env.int("CALLBACK_RESEND_LIMIT", default=10)
 

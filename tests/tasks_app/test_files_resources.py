@@ -11,6 +11,7 @@ import requests
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from inbox_app.services import inbox_create
 from tasks_app import files
 from tasks_app.models import UploadedFile
 from tests.servers import Answer
@@ -180,3 +181,15 @@ def test_an_import_beyond_the_quota_is_a_400_and_leaves_nothing(customer, file_s
     assert "ACCOUNT_STORAGE_QUOTA_BYTES" in refused.json()["error"]
     assert UploadedFile.objects.count() == 1
     assert len(stored_files(media_root)) == 1
+
+
+@pytest.mark.django_db
+def test_captured_inbox_requests_count_against_the_files_quota(customer, account, client, settings):
+    settings.ACCOUNT_STORAGE_QUOTA_BYTES = 2000
+    inbox = inbox_create(profile=account.profile, mode="test", name="fills")
+    client.post(f"/inbox/{inbox.token}/", b"x" * 1500, content_type="application/octet-stream")
+
+    refused = upload(customer, b"a" * 600)
+
+    assert refused.status_code == 400, refused.content
+    assert "ACCOUNT_STORAGE_QUOTA_BYTES" in refused.json()["error"]
