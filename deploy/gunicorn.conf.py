@@ -16,7 +16,8 @@ wsgi_app = "scalehooks.wsgi:application"
 bind = [f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"]
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads per worker (gunicorn's gthread worker): a request that waits (an inbox's scripted
-# delay, at most INBOX_MAX_DELAYED_ANSWERS of them per process) leaves the others served.
+# delay, at most INBOX_MAX_DELAYED_ANSWERS of them per process; a file import, at most
+# FILES_IMPORTS_PER_PROCESS) leaves the others served.
 threads = int(os.environ.get("WEB_THREADS", "8"))
 accesslog = "-"
 errorlog = "-"

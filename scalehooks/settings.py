@@ -333,9 +333,10 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 FILES_MAX_BYTES = env.int("FILES_MAX_BYTES", default=50 * 1024 * 1024)
 # Imports downloading at once (each holds a web thread, at most CALLBACK_TIMEOUT): per account
-# (counted in the cache) and per web process; beyond, a 429.
+# (counted in the cache) and per web process; beyond, a 429. With INBOX_MAX_DELAYED_ANSWERS
+# (4) and WEB_THREADS (8), 2 leave a web process threads for everything else.
 FILES_IMPORTS_PER_ACCOUNT = env.int("FILES_IMPORTS_PER_ACCOUNT", default=2)
-FILES_IMPORTS_PER_PROCESS = env.int("FILES_IMPORTS_PER_PROCESS", default=4)
+FILES_IMPORTS_PER_PROCESS = env.int("FILES_IMPORTS_PER_PROCESS", default=2)
 # What one account may store, its files and its inboxes' captured requests together (1 GiB).
 ACCOUNT_STORAGE_QUOTA_BYTES = env.int("ACCOUNT_STORAGE_QUOTA_BYTES", default=1024**3)
 # Where stored files are served from, when not from this origin (scalehooks/usercontent.py): a
