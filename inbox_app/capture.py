@@ -25,7 +25,8 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from callbacks_app.models import Delivery
@@ -168,14 +169,15 @@ def request_capture(*, inbox: Inbox, incoming: Incoming, query) -> tuple[Capture
     )
     delivery_id = _delivery_id(incoming.headers, profile=inbox.profile)
     body, metadata = incoming.body, _metadata_bytes(incoming)
-    owner_id = inbox.profile.user_id
+    owner_id, needed = inbox.profile.user_id, len(incoming.body) + metadata
+    # Read before the transaction (SQLite writes one at a time): captures that run at the same
+    # moment may pass the quota together by their own sizes, as uploads may.
+    room = storage.room(owner_id=owner_id, leaving_out=usage.QUOTA_NAME)
+    fits = usage.captured_bytes(owner_id) + needed <= room
     with transaction.atomic():
-        room = storage.room(owner_id=owner_id, leaving_out=usage.QUOTA_NAME)
-        if usage.room_made(owner_id=owner_id, needed=len(body) + metadata, room=room) < len(body) + metadata:
+        if not fits and usage.room_made(owner_id=owner_id, needed=needed, room=room) < needed:
             body = b""  # the account's files leave no room for it
-        Inbox.objects.filter(pk=inbox.pk).update(
-            received_count=F("received_count") + 1, stored_bytes=F("stored_bytes") + len(body) + metadata
-        )
+        _counted(inbox, stored_bytes=len(body) + metadata)
         current = Inbox.objects.get(pk=inbox.pk)
         answer = answer_for(
             inbox=current,
@@ -201,10 +203,27 @@ def request_capture(*, inbox: Inbox, incoming: Incoming, query) -> tuple[Capture
             attempt=_attempt_number(incoming.headers),
             verification=verification.as_dict(),
         )
-        usage.requests_forget(
-            CapturedRequest.objects.filter(
-                inbox=current, number__lte=current.received_count - settings.INBOX_MAX_REQUESTS
-            ),
-            inboxes_locked=True,  # by the update of its counter, above
-        )
+        CapturedRequest.objects.filter(
+            inbox=current, number__lte=current.received_count - settings.INBOX_MAX_REQUESTS
+        ).delete()  # the rows _counted took off the total
     return captured, answer
+
+
+def _counted(inbox: Inbox, *, stored_bytes: int) -> None:
+    """The inbox's counter + 1 (the new request's number), and its total of stored bytes
+    (``inbox_app.usage``) + the new request's, less the rows leaving its window, which the
+    capture deletes next: one UPDATE, which locks the inbox (no other transaction deletes its
+    rows without that lock first)."""
+    leaving = (
+        CapturedRequest.objects.filter(
+            inbox=OuterRef("pk"), number__lte=OuterRef("received_count") + 1 - settings.INBOX_MAX_REQUESTS
+        )
+        .order_by()
+        .values("inbox")
+        .annotate(total=Sum("stored_bytes"))
+        .values("total")
+    )
+    Inbox.objects.filter(pk=inbox.pk).update(
+        received_count=F("received_count") + 1,
+        stored_bytes=F("stored_bytes") + stored_bytes - Coalesce(Subquery(leaving), 0),
+    )

@@ -4,9 +4,10 @@
 Each captured request holds ``stored_bytes`` (its kept body, path, query and headers), and
 each inbox the total of its requests' (``Inbox.stored_bytes``), so that an account's usage
 is a sum over its few inboxes, not over its thousands of requests. The totals change with
-the rows, in the same transaction: a capture adds its row's bytes (``inbox_app.capture``),
-``requests_forget`` takes off the bytes of every row it deletes (the inbox's window, the
-room a capture makes, "clear", the daily prune). Deleting an inbox deletes its total with it.
+the rows, in the same transaction: a capture adds its row's bytes and takes off those of the
+rows leaving its inbox's window (``inbox_app.capture._counted``), ``requests_forget`` takes
+off the bytes of every row it deletes (the room a capture makes, "clear", the daily prune).
+Deleting an inbox deletes its total with it.
 
 Lock order, on PostgreSQL: an inbox row before the captured requests of that inbox, inboxes
 in id order: captures, clears and the prune never wait for each other in a circle.
