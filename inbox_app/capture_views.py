@@ -9,8 +9,8 @@ the inbox's script (``answers``), which alone may make it a 5xx.
 
 Every answer, the 404 included, is inert (SPEC §8 "Content"): the script's headers pass
 ``answers.allowed_headers`` again here (a script stored before the allow-list may hold any),
-its body goes out as JSON, text or XML, never HTML, with ``scalehooks.usercontent.INERT_HEADERS``, and no
-cookie is ever set.
+its body goes out as JSON, text or XML, never HTML, with
+``scalehooks.usercontent.INERT_HEADERS``, and no cookie is ever set.
 """
 
 import threading

@@ -67,10 +67,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # Static files (the admin's, Swagger UI's) from the web process, collected by
-    # `manage.py collectstatic`: no separate file server needed.
     # The user-content origin (USERCONTENT_BASE_URL) answers files only: before anything else.
     "scalehooks.usercontent.UserContentOriginMiddleware",
+    # Static files (the admin's, Swagger UI's) from the web process, collected by
+    # `manage.py collectstatic`: no separate file server needed.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "scalehooks.middleware.ApiBodySizeLimitMiddleware",
     # Project and batch names with "/" (sent as %2F): routed on the raw path (scalehooks/api/names.py).
@@ -332,24 +332,22 @@ API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
 # API body: API_MAX_BODY_BYTES).
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(BASE_DIR / "media")))
 FILES_MAX_BYTES = env.int("FILES_MAX_BYTES", default=50 * 1024 * 1024)
-# Imports downloading at once (each holds a web thread, at most CALLBACK_TIMEOUT): per account
-# (counted in the cache) and per web process; beyond, a 429. With INBOX_MAX_DELAYED_ANSWERS
-# (4) and WEB_THREADS (8), 2 leave a web process threads for everything else.
+# Imports downloading at once, each holding a web thread: per account (counted in the cache)
+# and per web process (with INBOX_MAX_DELAYED_ANSWERS, under WEB_THREADS); beyond, a 429.
 FILES_IMPORTS_PER_ACCOUNT = env.int("FILES_IMPORTS_PER_ACCOUNT", default=2)
 FILES_IMPORTS_PER_PROCESS = env.int("FILES_IMPORTS_PER_PROCESS", default=2)
 # What one account may store, its files and its inboxes' captured requests together (1 GiB).
 ACCOUNT_STORAGE_QUOTA_BYTES = env.int("ACCOUNT_STORAGE_QUOTA_BYTES", default=1024**3)
-# Where stored files are served from, when not from this origin (scalehooks/usercontent.py): a
-# second origin of this same service (e.g. https://usercontent.example.com), so that a file a
-# browser would run holds no session of the portal or the admin. Its host is added to
-# ALLOWED_HOSTS.
+# Stored files served from a second origin of this service (scalehooks/usercontent.py), e.g.
+# https://usercontent.example.com, whose host is then allowed too.
 USERCONTENT_BASE_URL = env.str("USERCONTENT_BASE_URL", default="").rstrip("/")
 if USERCONTENT_BASE_URL:
-    _usercontent_host = urlsplit(USERCONTENT_BASE_URL).hostname or ""
-    if not _usercontent_host:
-        raise ImproperlyConfigured(f"USERCONTENT_BASE_URL has no host: {USERCONTENT_BASE_URL!r}")
-    if _usercontent_host not in ALLOWED_HOSTS and "*" not in ALLOWED_HOSTS:
-        ALLOWED_HOSTS.append(_usercontent_host)
+    _usercontent = urlsplit(USERCONTENT_BASE_URL)
+    if _usercontent.scheme not in ("http", "https") or not _usercontent.hostname or _usercontent.path:
+        raise ImproperlyConfigured(
+            f"USERCONTENT_BASE_URL: an origin (scheme://host[:port]), not {USERCONTENT_BASE_URL!r}"
+        )
+    ALLOWED_HOSTS = [*ALLOWED_HOSTS, _usercontent.hostname]
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 API_THROTTLE_RATE = env.str("API_THROTTLE_RATE", default="6000/min")
 

@@ -148,3 +148,22 @@ def test_the_usercontent_host_is_added_to_the_allowed_hosts():
     ).stdout
 
     assert shown.strip() == "['hooks.example.com', 'files.example.net']"
+
+
+def test_a_usercontent_base_url_with_a_path_is_refused_at_start():
+    environment = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "scalehooks.settings",
+        "SECRET_KEY": "a-key-of-this-test-" * 3,
+        "USERCONTENT_BASE_URL": "https://files.example.net/files",
+    }
+    started = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; settings.ALLOWED_HOSTS"],
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert started.returncode != 0
+    assert "USERCONTENT_BASE_URL: an origin (scheme://host[:port])" in started.stderr
