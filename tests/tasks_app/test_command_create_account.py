@@ -48,6 +48,21 @@ def test_create_account_refuses_a_case_variant_of_an_existing_email(existing):
     assert get_user_model().objects.filter(email__iexact="ada@example.com").count() == 1
 
 
+@pytest.mark.parametrize("invited", ["ada@example.com", "Ada@Example.com"])
+def test_a_pending_invitation_does_not_block_create_account(customer, invited):
+    # Given a team invitation of the address (issue 25 F13: it used to squat the address)
+    answer = customer.post("/v1/teams/invite", {"emails": [invited], "team_role": "member"}, format="json")
+    assert answer.status_code == 200
+
+    # When the operator creates an account of it
+    call_command("create_account", "ada@example.com", stdout=io.StringIO())
+
+    # Then the account is its address's one user, with its own keys
+    users = list(get_user_model().objects.filter(email__iexact="ada@example.com"))
+    assert [user.email for user in users] == ["ada@example.com"]
+    assert Profile.objects.filter(user=users[0]).exists()
+
+
 def test_create_account_refuses_an_invalid_default_callback_url():
     with pytest.raises(CommandError, match="default-callback-url"):
         call_command(
