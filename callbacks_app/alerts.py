@@ -7,7 +7,8 @@ conditional UPDATE on ``fanned_out_at`` (one taker, however many jobs and
 clusters see it), then sends:
 
 - an email through Django's email backend to the account's owner and to the
-  teammates who opted in (``Membership.alert_emails``), when the alert's
+  teammates who accepted their invitation (which confirmed their address,
+  SPEC §6.6) and opted in (``Membership.alert_emails``), when the alert's
   ``email`` says so (the dedupe windows were decided with the transition);
 - one ``Delivery`` per URL of ``OPS_WEBHOOK_URLS`` in the ledger (event
   ``ops.alert``, no task, no batch), signed with ``OPS_WEBHOOK_SECRET`` and
@@ -101,11 +102,14 @@ def alerts_fan_out_overdue(*, now) -> int:
 
 
 def alert_recipients(*, owner_id: int) -> list[str]:
-    """The account's owner, then its teammates who opted in to alert emails."""
+    """The account's owner, then its teammates who opted in to alert emails, of those whose address
+    is confirmed: who accepted their invitation. An address nobody confirmed is mailed nothing."""
     profile = Profile.objects.select_related("user").filter(user_id=owner_id).first()
     if profile is None:
         return []
-    teammates = Membership.objects.filter(account=profile, alert_emails=True).select_related("user")
+    teammates = Membership.objects.filter(
+        account=profile, alert_emails=True, accepted_at__isnull=False
+    ).select_related("user")
     emails = [profile.user.email, *(m.user.email for m in teammates)]
     return list(dict.fromkeys(email for email in emails if email))
 

@@ -14,9 +14,11 @@ after which SNS deletes an unconfirmed subscription (72 hours before May
 2023). A delivery's 24 h window is the shorter, binding one; a later
 callback to the address asks for a new link once the old one has expired.
 
-Emails per account per hour (``CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR``, callbacks
-and confirmations together): an account over it has its email deliveries held
-(not failed, no attempt spent) until the hour has room, within their window.
+Emails per account per hour (``CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR``, callbacks,
+confirmations and team invitations together): an account over it has its email
+deliveries held (not failed, no attempt spent) until the hour has room, within
+their window. The team's invitations (``tasks_app.invitations``) are mailed
+through the same budget and sender (``email_budget_has_room``, ``account_email_send``).
 """
 
 import hashlib
@@ -36,6 +38,7 @@ from django_q.tasks import async_task
 from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation
 from callbacks_app.targets import email_target
+from tasks_app.models import Invitation
 
 logger = logging.getLogger(__name__)
 
@@ -111,10 +114,7 @@ def email_confirmation_send(*, confirmation_id: int) -> bool:
     confirmation = EmailConfirmation.objects.filter(id=confirmation_id).first()
     if confirmation is None or confirmation.is_confirmed:
         return False
-    now = timezone.now()
-    if emails_sent_this_hour(owner_ids=[confirmation.owner_id], now=now).get(confirmation.owner_id, 0) >= (
-        settings.CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR
-    ):
+    if not email_budget_has_room(owner_id=confirmation.owner_id, now=timezone.now()):
         logger.warning(
             "Confirmation email to an address of account %s not sent: its email limit for the hour is reached",
             confirmation.owner_id,
@@ -123,7 +123,8 @@ def email_confirmation_send(*, confirmation_id: int) -> bool:
         return False
     token = secrets.token_urlsafe(32)
     EmailConfirmation.objects.filter(id=confirmation.id).update(token_hash=token_hash(token))
-    message = EmailMessage(
+    sent = account_email_send(
+        to=confirmation.address,
         subject="Confirm that ScaleHooks may send task callbacks to this address",
         body=(
             f"An account of ScaleHooks asked to send its task callbacks to {confirmation.address}.\n\n"
@@ -132,20 +133,37 @@ def email_confirmation_send(*, confirmation_id: int) -> bool:
             f"The link is valid for {int(CONFIRMATION_LINK_VALID.total_seconds() // 3600)} hours. "
             "If you did not expect this email, ignore it: nothing will be sent.\n"
         ),
+        what="Confirmation",
+        log_extra={"confirmation_id": confirmation.id},
+    )
+    if not sent:
+        return False
+    EmailConfirmation.objects.filter(id=confirmation.id).update(sent_at=timezone.now())
+    return True
+
+
+def email_budget_has_room(*, owner_id: int, now) -> bool:
+    """Whether the account may send one more email this hour (``CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR``)."""
+    sent = emails_sent_this_hour(owner_ids=[owner_id], now=now).get(owner_id, 0)
+    return sent < settings.CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR
+
+
+def account_email_send(*, to: str, subject: str, body: str, what: str, log_extra: dict) -> bool:
+    """Send one email the service writes on an account's behalf (an address confirmation, a team
+    invitation) through Django's email backend; True when the mail server took it. A refusal or
+    failure is logged (``what`` names the email, by its kind only) and answers False."""
+    message = EmailMessage(
+        subject=subject,
+        body=body,
         from_email=settings.CALLBACK_EMAIL_FROM,
-        to=[confirmation.address],
+        to=[to],
         connection=get_connection(fail_silently=False, timeout=settings.CALLBACK_TIMEOUT),
     )
     try:
         message.send()
     except Exception as exc:  # smtplib, socket and backend errors alike: asked again later
-        logger.warning(
-            "Confirmation email not accepted: %s",
-            type(exc).__name__,
-            extra={"confirmation_id": confirmation.id},
-        )
+        logger.warning("%s email not accepted: %s", what, type(exc).__name__, extra=log_extra)
         return False
-    EmailConfirmation.objects.filter(id=confirmation.id).update(sent_at=timezone.now())
     return True
 
 
@@ -200,7 +218,7 @@ def email_confirmation_confirm(*, token: str) -> EmailConfirmation | None:
 
 
 def emails_sent_this_hour(*, owner_ids, now) -> dict[int, int]:
-    """Emails (callback attempts and confirmations) each account sent in the last hour."""
+    """Emails (callback attempts, confirmations, team invitations) each account sent in the last hour."""
     since = now - EMAIL_BUDGET_PERIOD
     counts: dict[int, int] = {}
     attempts = (
@@ -219,7 +237,13 @@ def emails_sent_this_hour(*, owner_ids, now) -> dict[int, int]:
         .annotate(n=Count("id"))
         .order_by()
     )
-    for owner_id, n in [*attempts, *confirmations]:
+    invitations = (
+        Invitation.objects.filter(account__user_id__in=owner_ids, sent_at__gt=since)
+        .values_list("account__user_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for owner_id, n in [*attempts, *confirmations, *invitations]:
         counts[owner_id] = counts.get(owner_id, 0) + n
     return counts
 

@@ -17,7 +17,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from callbacks_app.confirmations import email_confirmation_request
+from callbacks_app.confirmations import (  # noqa: F401 - the first two: tasks_app's invitations are mailed here
+    account_email_send,
+    email_budget_has_room,
+    email_confirmation_request,
+)
 from callbacks_app.delivery_sql import delivery_insert, delivery_insert_with
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.kicks import request_drain, wakeup_in_transaction

@@ -1,13 +1,11 @@
 """One-time portal links (SPEC §14): issued by ``POST /v1/portal/sessions`` and ``manage.py
 portal_link``, used once by the sign-in page.
 
-The token carries 128 random bits and is stored only as its SHA-256 (as API keys are,
-``tasks_app.keys``). Using a link is one conditional UPDATE (unused and unexpired → used),
+The token carries 128 random bits and is stored only as its SHA-256 (``tasks_app.keys``, as
+API keys and team invitations are). Using a link is one conditional UPDATE (unused and unexpired → used),
 so two tabs opening the same link cannot both sign in.
 """
 
-import hashlib
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -18,6 +16,7 @@ from django.utils import timezone
 from portal_app.access import portal_account_of
 from portal_app.models import PortalLink
 from scalehooks.errors import DomainError, NotFound
+from tasks_app.keys import generate_link_token, hash_link_token
 from tasks_app.models import Membership, Profile
 
 LINK_LIFETIME = timedelta(minutes=15)
@@ -37,10 +36,6 @@ class IssuedLink:
 
     path: str
     expires_at: datetime
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
 def account_member(*, account: Profile, email: str):
@@ -69,9 +64,9 @@ def portal_link_create(*, user, account: Profile, mode: str, key_hash: str = "")
     sign in (a staff or superuser account, a non-member)."""
     if portal_account_of(user) != account:
         raise ValidationError({"email": ["The portal signs in the people of this account only."]})
-    token = secrets.token_urlsafe(16)  # 128 bits
+    token = generate_link_token()
     link = PortalLink.objects.create(
-        token_hash=_hash(token),
+        token_hash=hash_link_token(token),
         user=user,
         account=account,
         mode=mode,
@@ -83,7 +78,9 @@ def portal_link_create(*, user, account: Profile, mode: str, key_hash: str = "")
 
 def portal_link_check(*, token: str) -> PortalLink:
     """The link of ``token`` if it may still sign in; ``NotFound``, ``LinkUsed`` or ``LinkExpired``."""
-    link = PortalLink.objects.filter(token_hash=_hash(token)).select_related("user", "account").first()
+    link = (
+        PortalLink.objects.filter(token_hash=hash_link_token(token)).select_related("user", "account").first()
+    )
     if link is None:
         raise NotFound("No such sign-in link.")
     if link.used_at is not None:

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal_app.views import account, auth, batches, callbacks, inboxes, recover, targets
+from portal_app.views import account, auth, batches, callbacks, inboxes, invitations, recover, targets
 
 app_name = "portal"
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("sign-in", auth.sign_in, name="sign-in"),
     path("sign-out", auth.sign_out, name="sign-out"),
     path("link/<str:token>", auth.link, name="link"),
+    path("invitations/<str:token>", invitations.invitation, name="invitation"),
     path("mode", auth.mode_switch, name="mode"),
     path("callbacks", callbacks.callbacks, name="callbacks"),
     path("callbacks/<str:delivery_id>", callbacks.delivery, name="delivery"),

@@ -15,8 +15,11 @@ everything done with it; an action on the whole account (both modes: the API key
 needs the live side (``Action.account_wide``).
 """
 
+import functools
 from dataclasses import dataclass
 from enum import StrEnum
+
+from django.urls import URLPattern, URLResolver
 
 
 class Action(StrEnum):
@@ -55,6 +58,7 @@ class Caller(StrEnum):
     PUBLIC = "public"  # nobody needs to be known: the answer serves no account's data
     ACCOUNT = "account"  # an API key, or a portal session, of the account whose data it serves
     OPERATOR = "operator"  # the Operators group, or a superuser
+    SUPERUSER = "superuser"  # a superuser only: the admin's users and groups, adding and deleting rows
     SIGNED_IN = "signed_in"  # any portal session (signing out, switching sides)
 
 
@@ -91,6 +95,7 @@ def account(action: Action, *, write: Action | None = None) -> Policy:
 
 
 OPERATOR = Policy(Caller.OPERATOR)
+SUPERUSER = Policy(Caller.SUPERUSER)
 SIGNED_IN = Policy(Caller.SIGNED_IN)
 READ, OPERATE, CONFIGURE, MANAGE_ACCOUNT, OWN_PASSWORD = (account(action) for action in Action)
 
@@ -115,3 +120,29 @@ def policy_of(callback) -> Policy | None:
         view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
         found = getattr(view_class, POLICY_ATTRIBUTE, None)
     return found if isinstance(found, Policy) else None
+
+
+def _as_function(view):
+    """A bound method (the admin's login view) as a function, which can carry a policy."""
+
+    @functools.wraps(view)
+    def function(request, *args, **kwargs):
+        return view(request, *args, **kwargs)
+
+    return function
+
+
+def routes_declare(patterns: list, policy: Policy, *, by_name: dict[str, Policy] | None = None) -> list:
+    """Declare ``policy`` for every route of ``patterns`` (URL patterns and includes, as a site
+    of Django's generates them) that declares none, or the policy ``by_name`` gives its URL name.
+    For the admin site, whose views Django writes: ``scalehooks.admin``."""
+    by_name = by_name or {}
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            routes_declare(entry.url_patterns, policy, by_name=by_name)
+        elif isinstance(entry, URLPattern) and policy_of(entry.callback) is None:
+            callback = entry.callback
+            if hasattr(callback, "__self__"):
+                callback = _as_function(callback)
+            entry.callback = route_policy(by_name.get(entry.name, policy))(callback)
+    return patterns

@@ -6,6 +6,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from tasks_app.keys import (
@@ -77,6 +78,18 @@ def _validated(name: str, validate, *args, **kwargs):
         raise ValidationError({name: exc.messages}) from None
 
 
+def email_normalized(email: str) -> str:
+    """The one form of an address: case variants are one address (in full, the local part too)."""
+    return email.strip().lower()
+
+
+def email_in_use(*, email: str) -> bool:
+    """Whether a user of any kind (an operator, an account's owner or teammate, anybody) holds
+    ``email``, as its email or its user name, in any case."""
+    address = email_normalized(email)
+    return get_user_model().objects.filter(Q(email__iexact=address) | Q(username__iexact=address)).exists()
+
+
 def account_create(
     *,
     email: str,
@@ -90,7 +103,9 @@ def account_create(
     ``staff``: an operator (staff, in the Operators group: the admin and ``/v1/ops``).
     ``default_callback_url`` is the live default, ``test_default_callback_url``
     the test one; ``allowed_networks`` (CIDRs) are the otherwise forbidden
-    networks this account's callbacks may reach (SPEC §8).
+    networks this account's callbacks may reach (SPEC §8). An email already held by a user, in
+    any case, is refused (a ``ValidationError`` on ``email``); a pending team invitation of the
+    address is no user and does not block it.
     """
     networks = _validated("allowed_networks", validate_allowed_networks, list(allowed_networks))
     for name, url in (
@@ -99,6 +114,14 @@ def account_create(
     ):
         _validated(name, validate_callback_target, url, allowed_networks=networks)
     with transaction.atomic():
+        if email_in_use(email=email):
+            raise ValidationError(
+                {
+                    "email": [
+                        f"A user with the email address {email} already exists (addresses are one in any case)."
+                    ]
+                }
+            )
         user = get_user_model().objects.create_user(username=email, email=email)
         if staff:
             operator_add(user=user)

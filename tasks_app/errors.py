@@ -3,7 +3,7 @@
 The API's exception handler (``scalehooks.api.exception_handlers``) answers them.
 """
 
-from scalehooks.errors import Conflict, IllegalStateChange, NotFound
+from scalehooks.errors import Conflict, DomainError, IllegalStateChange, NotFound
 
 
 class TaskNotFound(NotFound):
@@ -44,3 +44,15 @@ class BatchNotFound(NotFound):
 
 class DuplicateName(Conflict):
     """A project or batch of that name already exists in the account and mode (HTTP 409)."""
+
+
+class InvitationUsed(DomainError):
+    """The team invitation was accepted already: its link works once."""
+
+
+class InvitationExpired(DomainError):
+    """The team invitation is older than its 48 hours."""
+
+
+class InvitationRefused(Conflict):
+    """A user holds the invited address by now: an invitation never attaches an existing user."""

@@ -34,6 +34,15 @@ def hash_api_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def generate_link_token() -> str:
+    """The token of a one-time link (portal sign-in links, team invitations): 128 random bits."""
+    return secrets.token_urlsafe(16)
+
+
+# What is stored of a link's token: its SHA-256, as of an API key (128 random bits need no slow hash).
+hash_link_token = hash_api_key
+
+
 def api_key_prefix(key: str) -> str:
     return key[:API_KEY_VISIBLE_PREFIX]
 

@@ -283,11 +283,12 @@ class Batch(models.Model):
 
 
 class Membership(models.Model):
-    """A teammate of an account (SPEC §12): a user invited by the account's owner, with a role.
+    """A teammate of an account (SPEC §12): a user who accepted the account's invitation, with a role.
 
     The owner is not a membership: it is the profile's user, shown as ``admin``. A user is
-    the teammate of at most one account; it has no API keys of its own (it will sign in to
-    the portal, §14).
+    the teammate of at most one account; it has no API keys of its own (it signs in to the
+    portal, §14). A membership is made only by accepting an ``Invitation``
+    (``tasks_app.invitations``), which confirms the address (SPEC §6.6): ``accepted_at``.
     """
 
     class Role(models.TextChoices):
@@ -302,12 +303,49 @@ class Membership(models.Model):
     invited_at = models.DateTimeField(auto_now_add=True)
     # The teammate also gets the account's callback target alerts by email (SPEC §16); the owner always does.
     alert_emails = models.BooleanField(default=False)
+    # When its person accepted the invitation through the link mailed to the address, which
+    # confirms the address; None for a membership made before invitations existed (its address
+    # was confirmed by nobody: it is mailed nothing).
+    accepted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["invited_at", "id"]
 
     def __str__(self):
         return f"{self.user} ({self.role}) of {self.account}"
+
+
+class Invitation(models.Model):
+    """An address invited to an account's team with a role, pending until the address's holder
+    accepts it through the one-time link mailed to it (SPEC §8 "People", ``tasks_app.invitations``).
+
+    Nothing is attached before: the acceptance makes the user and its ``Membership``. ``email``
+    is the address in lower case, in full (case variants are one address). The link's token
+    carries 128 random bits and only its SHA-256 is stored (``token_hash``), kept once used so
+    that a used link says so; it is empty until the link is mailed, and stays empty for an
+    address that already had a user when it was to be mailed (no usable link exists then).
+    """
+
+    account = models.ForeignKey(Profile, on_delete=models.CASCADE, related_name="invitations")
+    email = models.CharField(max_length=254)
+    role = models.CharField(max_length=16, choices=Membership.Role.choices, default=Membership.Role.MEMBER)
+    token_hash = models.CharField(max_length=64, blank=True, default="", db_index=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    invited_at = models.DateTimeField()  # when it was last made pending: its 48 hours count from here
+    expires_at = models.DateTimeField()
+    # When its email went out; for an address that already had a user, when it would have (no
+    # email is sent then, but the hourly email budget counts it, so that the budget tells nothing).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["invited_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["account", "email"], name="invitation_per_account_and_address"),
+        ]
+
+    def __str__(self):
+        return f"invitation of {self.email} ({self.role}) to {self.account}"
 
 
 class UploadedFile(models.Model):

@@ -18,13 +18,18 @@ OPERATORS_GROUP = "Operators"
 # What the admin's task actions (complete, error, fix, recall, resend) require, and /v1/ops with them.
 OPERATE_PERMISSION = "tasks_app.change_task"
 
-# (app label, codename): the admin's pages (tasks, profiles, the ledger, the dashboard,
-# django-q2's job lists) and actions (task actions, key rotations, resend). Nothing deletes.
+# (app label, codename): the admin's pages (tasks, profiles, projects, batches, the ledger,
+# callback targets, the dashboard, django-q2's job lists) and actions (task actions, key
+# rotations, resend, pausing a target). Nothing adds or deletes.
 OPERATOR_PERMISSIONS = (
     ("tasks_app", "view_task"),
     ("tasks_app", "change_task"),
     ("tasks_app", "view_profile"),
     ("tasks_app", "change_profile"),
+    ("tasks_app", "view_project"),
+    ("tasks_app", "view_batch"),
+    ("callbacks_app", "view_targethealth"),
+    ("callbacks_app", "change_targethealth"),
     ("callbacks_app", "view_delivery"),
     ("callbacks_app", "view_faileddelivery"),
     ("callbacks_app", "view_deliveryattempt"),
@@ -45,7 +50,8 @@ def operator_permissions(permission_model=Permission):
 
 
 def operators_group() -> Group:
-    """The Operators group; created with its permissions if it does not exist (left as it is if it does)."""
+    """The Operators group; created with its permissions if it does not exist (left as it is if it
+    does: the migrations that change ``OPERATOR_PERMISSIONS`` update it)."""
     group, created = Group.objects.get_or_create(name=OPERATORS_GROUP)
     if created:
         group.permissions.set(operator_permissions())

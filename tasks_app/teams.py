@@ -1,22 +1,26 @@
-"""An account's team (SPEC §12): its owner and the teammates it invited, each a user with a role.
+"""An account's team (SPEC §12): its owner, its teammates, and the addresses it invited.
 
-The owner is the profile's user and is shown with the role ``admin`` (Scale's highest);
-its role cannot be changed. A teammate is a ``Membership``: a user of this service without
-API keys or a usable password, who will sign in to the portal (§14). A user belongs to one
-account at most: inviting the owner or a teammate of another account is a conflict.
+The owner is the profile's user and is shown with the role ``admin`` (Scale's highest); its role
+cannot be changed. A teammate is a ``Membership``: a user of this service without API keys, who
+signs in to the portal (§14), made only by accepting an invitation mailed to the address
+(``tasks_app.invitations``: an invitation never attaches an existing user, SPEC §8 "People").
+An invited address is listed as pending (``status`` "invited") until it is accepted or expires.
+Case variants of an address are one address everywhere.
 """
 
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.base_user import BaseUserManager
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models.functions import Lower
 
-from scalehooks.errors import Conflict
+from tasks_app.accounts import email_normalized
+from tasks_app.invitations import invitations_create, invitations_pending
 from tasks_app.models import Membership, Profile
 
 OWNER_ROLE = Membership.Role.ADMIN
+ACTIVE = "active"  # the owner, and teammates who accepted
+INVITED = "invited"  # a pending invitation
 
 
 @dataclass(frozen=True)
@@ -26,6 +30,7 @@ class Teammate:
     first_name: str
     last_name: str
     alert_emails: bool  # gets the callback target alerts by email (SPEC §16); the owner always does
+    status: str = ACTIVE
 
 
 def _teammate(user, role: str, alert_emails: bool) -> Teammate:
@@ -39,73 +44,88 @@ def _teammate(user, role: str, alert_emails: bool) -> Teammate:
 
 
 def teammates_list(*, account: Profile) -> list[Teammate]:
-    """The owner first, then the teammates in the order they were invited."""
+    """The owner first, then the teammates in the order they joined, then the pending invitations
+    in the order they were made."""
     members = Membership.objects.filter(account=account).select_related("user")
+    invited = invitations_pending(account=account)
     return [
         _teammate(account.user, OWNER_ROLE, True),
         *(_teammate(m.user, m.role, m.alert_emails) for m in members),
+        *(Teammate(i.email, i.role, "", "", alert_emails=False, status=INVITED) for i in invited),
     ]
 
 
-def _normalized(emails: list[str]) -> list[str]:
-    return list(dict.fromkeys(BaseUserManager.normalize_email(email) for email in emails))
+def _addresses(emails: list[str]) -> list[str]:
+    return list(dict.fromkeys(email_normalized(email) for email in emails))
 
 
 def teammates_invite(*, account: Profile, emails: list[str], role: str) -> list[Teammate]:
-    """Make each email a teammate with ``role`` (a new user for an unknown email). A teammate
-    already in the team, and the owner, are left as they are. ``Conflict`` for the user of
-    another account; nothing is changed then. Returns the whole team."""
-    User = get_user_model()
-    with transaction.atomic():
-        for email in _normalized(emails):
-            user = (
-                User.objects.filter(email__iexact=email).first()
-                or User.objects.filter(username=email).first()
-            )
-            if user is None:
-                user = User.objects.create_user(username=email, email=email, password=None)
-            elif user.pk == account.user_id or Membership.objects.filter(account=account, user=user).exists():
-                continue
-            elif Profile.objects.filter(user=user).exists() or Membership.objects.filter(user=user).exists():
-                raise Conflict(f"{email} is already a user of another account.")
-            Membership.objects.create(account=account, user=user, role=role)
+    """Invite each address with ``role`` (``tasks_app.invitations``): a pending invitation whose
+    link is mailed to the address. The owner and teammates are left as they are. The answer is
+    the same whoever holds an address: the whole team, the invitations listed as pending."""
+    invitations_create(account=account, emails=emails, role=role)
     return teammates_list(account=account)
 
 
+def _not_the_owner(account: Profile, addresses: list[str], why: str) -> None:
+    if account.user.email.lower() in addresses:
+        raise ValidationError({"emails": [f"{account.user.email} is the account's owner: {why}."]})
+
+
+def _members(account: Profile, addresses: list[str]):
+    """The account's memberships of ``addresses``, locked for an update."""
+    return (
+        Membership.objects.select_for_update()
+        .alias(address=Lower("user__email"))
+        .filter(account=account, address__in=addresses)
+    )
+
+
 def teammates_role_set(*, account: Profile, emails: list[str], role: str) -> list[Teammate]:
-    """Give each teammate ``role``. The owner's role cannot change, and an email that is not
-    a teammate is refused (a ``ValidationError`` naming it); nothing is changed then.
+    """Give each teammate or pending invitation ``role``. The owner's role cannot change, and an
+    address that is neither is refused (a ``ValidationError`` naming it); nothing is changed then.
     Returns the whole team."""
-    emails = _normalized(emails)
-    owner = account.user.email.lower()
-    if owner in {email.lower() for email in emails}:
-        raise ValidationError(
-            {"emails": [f"{account.user.email} is the account's owner: its role cannot change."]}
-        )
+    addresses = _addresses(emails)
+    _not_the_owner(account, addresses, "its role cannot change")
     with transaction.atomic():
-        members = Membership.objects.select_for_update().filter(account=account, user__email__in=emails)
-        found = {m.user.email.lower() for m in members.select_related("user")}
-        missing = [email for email in emails if email.lower() not in found]
+        members = _members(account, addresses)
+        invited = invitations_pending(account=account).select_for_update().filter(email__in=addresses)
+        found = {m.user.email.lower() for m in members.select_related("user")} | {i.email for i in invited}
+        missing = [address for address in addresses if address not in found]
         if missing:
-            raise ValidationError({"emails": [f"Not a teammate of this account: {', '.join(missing)}."]})
+            raise ValidationError(
+                {"emails": [f"Neither a teammate nor invited to this account: {', '.join(missing)}."]}
+            )
         members.update(role=role)
+        invited.update(role=role)
     return teammates_list(account=account)
 
 
 def teammates_alert_emails_set(*, account: Profile, emails: list[str], alert_emails: bool) -> list[Teammate]:
     """Whether each teammate gets the callback target alerts by email (SPEC §16). The owner always
-    does; an email that is not a teammate is refused (a ``ValidationError`` naming it) and nothing
-    is changed then. Returns the whole team."""
-    emails = _normalized(emails)
-    if account.user.email.lower() in {email.lower() for email in emails}:
-        raise ValidationError(
-            {"emails": [f"{account.user.email} is the account's owner: it always gets alerts."]}
-        )
+    does. Only a teammate who accepted an invitation may be opted in: accepting confirmed the
+    address (§6.6). A pending invitation (or, to opt in, a teammate who accepted none) or any other
+    address is refused (a ``ValidationError`` naming it) and nothing is changed then. Returns the
+    whole team."""
+    addresses = _addresses(emails)
+    _not_the_owner(account, addresses, "it always gets alerts")
     with transaction.atomic():
-        members = Membership.objects.select_for_update().filter(account=account, user__email__in=emails)
-        found = {m.user.email.lower() for m in members.select_related("user")}
-        missing = [email for email in emails if email.lower() not in found]
-        if missing:
-            raise ValidationError({"emails": [f"Not a teammate of this account: {', '.join(missing)}."]})
+        members = _members(account, addresses)
+        found = {m.user.email.lower(): m for m in members.select_related("user")}
+        invited = set(
+            invitations_pending(account=account).filter(email__in=addresses).values_list("email", flat=True)
+        )
+        unconfirmed = [a for a in addresses if a in invited or (a in found and found[a].accepted_at is None)]
+        unknown = [a for a in addresses if a not in found and a not in invited]
+        errors = []
+        if unconfirmed and alert_emails:
+            errors.append(
+                "No invitation accepted yet, and alert emails go only to addresses confirmed by accepting "
+                f"one: {', '.join(unconfirmed)}."
+            )
+        if unknown:
+            errors.append(f"Not a teammate of this account: {', '.join(unknown)}.")
+        if errors:
+            raise ValidationError({"emails": errors})
         members.update(alert_emails=alert_emails)
     return teammates_list(account=account)

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import factory
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from tasks_app.models import Task
@@ -14,6 +15,30 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"customer{n}@example.com")
     email = factory.SelfAttribute("username")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A teammate who accepted the account's invitation (``tasks_app.invitations``), made directly:
+    a user without a usable password, a member of ``account`` with ``role``. ``email=`` names the
+    user: ``MembershipFactory(account=profile, email="mate@example.com", role="admin")``."""
+
+    class Meta:
+        model = "tasks_app.Membership"
+        exclude = ("email",)
+
+    email = factory.Sequence(lambda n: f"mate{n}@example.com")
+    user = factory.SubFactory(
+        UserFactory,
+        username=factory.SelfAttribute("..email"),
+        password=factory.LazyFunction(lambda: make_password(None)),
+    )
+    role = "member"
+    accepted_at = factory.LazyFunction(timezone.now)
+
+
+def teammate_create(*, account, email: str = "mate@example.com", role: str = "member", **fields):
+    """An accepted teammate of ``account`` (a ``Profile``): its user."""
+    return MembershipFactory(account=account, email=email, role=role, **fields).user
 
 
 class TaskFactory(factory.django.DjangoModelFactory):

@@ -1,4 +1,8 @@
-"""``/v1/teams``: the account's team, as the official client calls it (SPEC §12)."""
+"""``/v1/teams``: the account's team, as the official client calls it (SPEC §12).
+
+Invitations are pending until accepted through the link mailed to the address
+(``tasks_app.invitations``); the team lists them with ``status`` "invited".
+"""
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -24,6 +28,11 @@ TEAMMATE = inline_serializer(
         "firstName": serializers.CharField(allow_blank=True),
         "lastName": serializers.CharField(allow_blank=True),
         "alertEmails": serializers.BooleanField(help_text="Gets the callback target alerts by email"),
+        "status": serializers.ChoiceField(
+            choices=[teams.ACTIVE, teams.INVITED],
+            help_text="active: the owner, or a teammate who accepted; invited: an invitation pending "
+            "until the address's holder accepts it through the mailed link (48 hours)",
+        ),
     },
     many=True,
 )
@@ -37,6 +46,7 @@ def team_representation(team: list[teams.Teammate]) -> list[dict]:
             "firstName": t.first_name,
             "lastName": t.last_name,
             "alertEmails": t.alert_emails,
+            "status": t.status,
         }
         for t in team
     ]
@@ -54,7 +64,7 @@ class TeamsApi(APIView):
 
     @extend_schema(
         operation_id="teams_list",
-        summary="The account's team: the owner (admin) and its teammates",
+        summary="The account's team: the owner (admin), its teammates, then pending invitations",
         tags=["teams"],
         responses=responses(TEAMMATE),
     )
@@ -67,10 +77,16 @@ class TeamsInviteApi(APIView):
 
     @extend_schema(
         operation_id="teams_invite",
-        summary="Invite teammates with a role; the whole team",
+        summary="Invite addresses with a role (a link mailed to each, accepted there); the whole team",
+        description=(
+            "Each address gets a pending invitation, listed with status invited, and a one-time link "
+            "mailed to it (valid 48 hours, within the account's hourly email budget): its holder "
+            "becomes a teammate by accepting it. An invitation never attaches an existing user, and "
+            "the answer is the same whoever holds an address. The owner and teammates are left as they are."
+        ),
         tags=["teams"],
         request=TeamChangeInput,
-        responses=responses(TEAMMATE, 400, 409, 413),
+        responses=responses(TEAMMATE, 400, 413),
     )
     def post(self, request):
         data = valid(TeamChangeInput(data=request.data))
@@ -85,7 +101,7 @@ class TeamsSetRoleApi(APIView):
 
     @extend_schema(
         operation_id="teams_set_role",
-        summary="Change the role of teammates; the whole team",
+        summary="Change the role of teammates and pending invitations; the whole team",
         tags=["teams"],
         request=TeamChangeInput,
         responses=responses(TEAMMATE, 400, 413),
@@ -110,7 +126,7 @@ class TeamsSetAlertEmailsApi(APIView):
 
     @extend_schema(
         operation_id="teams_set_alert_emails",
-        summary="Whether teammates get the callback target alerts by email; the whole team",
+        summary="Whether teammates who accepted get the callback target alerts by email; the whole team",
         tags=["teams"],
         request=TeamAlertEmailsInput,
         responses=responses(TEAMMATE, 400, 413),

@@ -191,6 +191,9 @@ def test_settings_send_a_test_callback_and_show_a_rotated_secret_once(
 
     page.click("#portal-nav >> text=Settings")
     page.click("#rotate-signing-secret")
+    expect(page.locator("#what-stops")).to_contain_text("After 24 hours")  # what stops working, first
+    shot(page, artifacts, "12-settings-rotate-confirm")
+    page.click("#confirm-rotation")
     secret = page.inner_text("#new-secrets .new-secret")
     account.profile.refresh_from_db()
     assert secret == account.profile.test_signing_secret

@@ -3,9 +3,11 @@ signed in Standard Webhooks format with ``OPS_WEBHOOK_SECRET``."""
 
 import base64
 import collections
+import re
 from datetime import timedelta
 
 import pytest
+from django.test import Client
 from django.utils import timezone
 from django_q.brokers import get_broker
 from standardwebhooks.webhooks import Webhook
@@ -16,6 +18,7 @@ from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
 from tests.servers import Answer, CallbackReceiver
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -144,3 +147,62 @@ def test_the_admin_lists_an_operators_alert_and_refuses_to_resend_it(account, ad
     assert "operators&#x27; alert" in listing.content.decode()
     assert "is not resent" in resend.content.decode()
     assert Delivery.objects.count() == 1
+
+
+INVITATION_LINK = re.compile(r"http://testserver(/portal/invitations/[A-Za-z0-9_-]+)")
+
+
+def mailed(smtp_server, matches, what: str):
+    """The first accepted email for which ``matches(message)`` holds, waited for."""
+    return wait_until(
+        lambda: next((m for m in smtp_server.messages if matches(m)), None),
+        timeout=30,
+        message=f"no {what} email",
+    )
+
+
+def callback_to(account, url: str) -> None:
+    task = TaskFactory(owner=account.user, callback_url=url)
+    task_complete(task_id=task.id, response={"category": "red"})
+
+
+@pytest.mark.cluster
+def test_alert_emails_reach_an_invitee_only_once_it_accepted_through_the_mailed_link(
+    start_cluster, account, customer, receiver, smtp_server, settings
+):
+    """Issue 25 F6: no alert email to an address nobody confirmed (SPEC §6.6)."""
+    settings.PUBLIC_BASE_URL = "http://testserver"
+    start_cluster(
+        EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}", PUBLIC_BASE_URL="http://testserver"
+    )
+    # Given two invited addresses, opted in to the alert emails
+    team = ["ann@example.com", "bob@example.com"]
+    customer.post("/v1/teams/invite", {"emails": team, "team_role": "member"}, format="json")
+    opted_in = customer.post(
+        "/v1/teams/set_alert_emails", {"emails": team, "alert_emails": True}, format="json"
+    )
+
+    # When a target of the account starts failing
+    receiver.answer(Answer(500, b"down"))
+    callback_to(account, receiver.url)
+    failing = mailed(smtp_server, lambda m: "failing" in m.message["Subject"], "failing alert")
+
+    # Then only the owner is mailed the alert: the invitees' addresses are confirmed by nobody
+    assert failing.rcpt_tos == ["customer@example.com"]
+    assert opted_in.status_code == 400
+    assert "accepted" in opted_in.json()["error"]
+
+    # When ann accepts through the link mailed to her, and is opted in
+    invitation = mailed(smtp_server, lambda m: m.rcpt_tos == ["ann@example.com"], "invitation")
+    assert Client().post(INVITATION_LINK.search(invitation.body).group(1)).status_code == 302
+    opted_in = customer.post(
+        "/v1/teams/set_alert_emails", {"emails": ["ann@example.com"], "alert_emails": True}, format="json"
+    )
+    assert opted_in.status_code == 200
+    # and the target recovers
+    receiver.answer(Answer(200))
+    callback_to(account, receiver.url)
+    recovered = mailed(smtp_server, lambda m: "delivered again" in m.message["Subject"], "recovery alert")
+
+    # Then ann gets the next alert; bob, who never accepted, does not
+    assert sorted(recovered.rcpt_tos) == ["ann@example.com", "customer@example.com"]

@@ -10,11 +10,9 @@ import pytest
 from callbacks_app.alerts import alerts_fan_out_pending
 from callbacks_app.failure_classes import failure_class
 from callbacks_app.models import Delivery, TargetAlert, TargetHealth, TargetHealthSlot
-from tasks_app.models import Membership
 from tasks_app.services import task_complete
-from tasks_app.teams import teammates_invite
 from tests.conftest import deliver_until_finished
-from tests.factories import TaskFactory
+from tests.factories import TaskFactory, teammate_create
 from tests.servers import Answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -100,8 +98,8 @@ def test_failing_again_within_24_hours_records_the_alert_but_sends_no_second_ema
 
 
 def test_teammates_who_opt_in_get_the_alert_emails_too(account, receiver, smtp_server):
-    teammates_invite(account=account.profile, emails=["ann@example.com", "bob@example.com"], role="member")
-    Membership.objects.filter(user__email="ann@example.com").update(alert_emails=True)
+    teammate_create(account=account.profile, email="ann@example.com", alert_emails=True)
+    teammate_create(account=account.profile, email="bob@example.com")
     receiver.answer(Answer(500))
 
     deliver_until_finished(completed_delivery(account, receiver.url).id)
@@ -109,6 +107,18 @@ def test_teammates_who_opt_in_get_the_alert_emails_too(account, receiver, smtp_s
 
     failing = next(m for m in smtp_server.messages if "failing" in m.message["Subject"])
     assert sorted(failing.rcpt_tos) == ["ann@example.com", "customer@example.com"]
+
+
+def test_a_teammate_whose_address_nobody_confirmed_gets_no_alert_email(account, receiver, smtp_server):
+    # Given a membership an earlier release attached without an invitation, opted in
+    teammate_create(account=account.profile, email="ann@example.com", alert_emails=True, accepted_at=None)
+    receiver.answer(Answer(500))
+
+    deliver_until_finished(completed_delivery(account, receiver.url).id)
+    alerts_fan_out_pending()
+
+    failing = next(m for m in smtp_server.messages if "failing" in m.message["Subject"])
+    assert failing.rcpt_tos == ["customer@example.com"]
 
 
 def test_health_is_kept_per_account_and_mode(account, other_account, receiver, smtp_server):

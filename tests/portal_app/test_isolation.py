@@ -15,7 +15,7 @@ from inbox_app.services import inbox_create
 from portal_app import urls as portal_urls
 from tasks_app.batches import batch_create, project_create
 from tasks_app.keys import hash_api_key
-from tasks_app.teams import teammates_invite
+from tests.factories import teammate_create
 from tests.portal_app.conftest import delivery_of, signed_in
 
 pytestmark = pytest.mark.django_db
@@ -122,8 +122,7 @@ def test_the_side_switch_changes_what_is_shown(portal_both, account):
 
 
 def test_a_teammate_sees_the_accounts_data(account):
-    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
-    mate = account.profile.memberships.get().user
+    mate = teammate_create(account=account.profile, email="mate@example.com", role="member")
     delivery = delivery_of(account.user, is_test=True)
     client = signed_in(Client(), user=mate, account=account.profile, mode="test")
     answer = client.get(f"/portal/callbacks/{delivery.id}")
@@ -133,8 +132,7 @@ def test_a_teammate_sees_the_accounts_data(account):
 
 
 def test_a_teammate_who_is_not_an_admin_cannot_rotate_keys(account):
-    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
-    mate = account.profile.memberships.get().user
+    mate = teammate_create(account=account.profile, email="mate@example.com", role="member")
     before = account.profile.test_callback_auth_key
     client = signed_in(Client(), user=mate, account=account.profile, mode="test")
     assert client.post("/portal/settings/rotate/callback-auth-key").status_code == 403
@@ -143,8 +141,7 @@ def test_a_teammate_who_is_not_an_admin_cannot_rotate_keys(account):
 
 
 def test_a_removed_teammate_is_signed_out(account):
-    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
-    mate = account.profile.memberships.get().user
+    mate = teammate_create(account=account.profile, email="mate@example.com", role="member")
     client = signed_in(Client(), user=mate, account=account.profile, mode="test")
     account.profile.memberships.all().delete()
     answer = client.get("/portal/callbacks")

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from portal_app.links import portal_link_create
 from portal_app.models import PortalLink
-from tasks_app.teams import teammates_invite
+from tests.factories import teammate_create
 from tests.portal_app.conftest import signed_in
 
 pytestmark = pytest.mark.django_db
@@ -64,7 +64,7 @@ def test_the_api_gives_a_link_to_the_keys_side(api, account):
 
 
 def test_the_api_gives_a_teammate_a_link_but_nobody_else(api, account, other_account):
-    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
+    teammate_create(account=account.profile, email="mate@example.com", role="member")
     client = api.as_key(account.test_api_key)
     url = client.post("/v1/portal/sessions", {"email": "Mate@example.com"}, format="json").json()["url"]
     browser = Client()
@@ -81,7 +81,7 @@ def test_the_api_needs_a_key(api):
 
 
 def test_the_command_prints_a_link_for_a_teammate(account, capsys):
-    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
+    teammate_create(account=account.profile, email="mate@example.com", role="member")
     call_command("portal_link", "mate@example.com", "--url", "http://testserver")
     url = capsys.readouterr().out.splitlines()[0]
     client = Client()
@@ -139,8 +139,7 @@ def test_an_operator_stays_signed_in_to_the_admin_when_opening_a_customer_link(a
 
 
 def test_a_teammate_who_came_by_link_sets_a_password_and_signs_in_with_it(account):
-    teammates_invite(account=account.profile, emails=["mate@example.com"], role="member")
-    mate = account.profile.memberships.get().user
+    mate = teammate_create(account=account.profile, email="mate@example.com", role="member")
     client = signed_in(Client(), user=mate, account=account.profile, mode="live")
     weak = client.post("/portal/settings/password", {"new_password1": "123", "new_password2": "123"})
     assert weak.status_code == 400

@@ -1,6 +1,6 @@
 from callbacks_app.models import Delivery
 from inbox_app.models import CapturedRequest, Inbox
-from tasks_app.models import IdempotencyKey, Membership, Profile, Task, TaskTag, UploadedFile
+from tasks_app.models import IdempotencyKey, Invitation, Membership, Profile, Task, TaskTag, UploadedFile
 
 
 def database_state() -> dict:
@@ -14,6 +14,7 @@ def database_state() -> dict:
             IdempotencyKey,
             Profile,
             Membership,
+            Invitation,
             UploadedFile,
             Inbox,
             CapturedRequest,

@@ -2,8 +2,10 @@ import io
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from tasks_app.accounts import account_create
 from tasks_app.models import Profile
 
 pytestmark = pytest.mark.django_db
@@ -29,6 +31,36 @@ def test_create_account_prints_working_keys_once_and_stores_only_hashes(api):
 def test_create_account_refuses_an_existing_email(account):
     with pytest.raises(CommandError, match="already exists"):
         call_command("create_account", "customer@example.com", stdout=io.StringIO())
+
+
+@pytest.mark.parametrize("existing", ["ada@example.com", "Ada@Example.com", "ADA@EXAMPLE.COM"])
+def test_create_account_refuses_a_case_variant_of_an_existing_email(existing):
+    # Given an account of ada@example.com
+    account_create(email=existing)
+
+    # When the operator creates an account of another case of the same address
+    with pytest.raises(
+        CommandError, match=re.escape("A user with the email address Ada@example.COM already exists")
+    ):
+        call_command("create_account", "Ada@example.COM", stdout=io.StringIO())
+
+    # Then it is refused: one address, one user
+    assert get_user_model().objects.filter(email__iexact="ada@example.com").count() == 1
+
+
+@pytest.mark.parametrize("invited", ["ada@example.com", "Ada@Example.com"])
+def test_a_pending_invitation_does_not_block_create_account(customer, invited):
+    # Given a team invitation of the address (issue 25 F13: it used to squat the address)
+    answer = customer.post("/v1/teams/invite", {"emails": [invited], "team_role": "member"}, format="json")
+    assert answer.status_code == 200
+
+    # When the operator creates an account of it
+    call_command("create_account", "ada@example.com", stdout=io.StringIO())
+
+    # Then the account is its address's one user, with its own keys
+    users = list(get_user_model().objects.filter(email__iexact="ada@example.com"))
+    assert [user.email for user in users] == ["ada@example.com"]
+    assert Profile.objects.filter(user=users[0]).exists()
 
 
 def test_create_account_refuses_an_invalid_default_callback_url():

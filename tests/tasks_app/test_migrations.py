@@ -49,3 +49,28 @@ def test_0004_keeps_the_current_url_and_secret_as_live_and_gives_test_fresh_ones
         assert after.test_previous_signing_secret == ""
         assert after.allowed_networks == []
     assert migrated[0].test_signing_secret != migrated[1].test_signing_secret
+
+
+def test_0010_removes_memberships_of_operators_and_account_owners_and_mails_no_unconfirmed_one(migrator):
+    old = migrator([("tasks_app", "0009_task_owner_no_index_of_its_own")])
+    User, Profile = old.get_model("auth", "User"), old.get_model("tasks_app", "Profile")
+    Membership = old.get_model("tasks_app", "Membership")
+    account = Profile.objects.create(user=User.objects.create(username="owner@example.com"))
+    users = {
+        "superuser": User.objects.create(username="root", email="root@ops.example", is_superuser=True),
+        "staff": User.objects.create(username="staff", email="staff@ops.example", is_staff=True),
+        "owner": User.objects.create(username="other@example.com", email="other@example.com"),
+        "plain": User.objects.create(username="mate@example.com", email="mate@example.com"),
+    }
+    Profile.objects.create(user=users["owner"])
+    for user in users.values():
+        Membership.objects.create(account=account, user=user, role="admin", alert_emails=True)
+
+    new = migrator([("tasks_app", "0010_invitations")])
+
+    kept = list(
+        new.get_model("tasks_app", "Membership").objects.values(
+            "user__username", "alert_emails", "accepted_at"
+        )
+    )
+    assert kept == [{"user__username": "mate@example.com", "alert_emails": False, "accepted_at": None}]

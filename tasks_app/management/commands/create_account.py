@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from tasks_app.accounts import account_create, issued_secrets
+from tasks_app.accounts import account_create, email_in_use, issued_secrets
 
 # account_create's arguments, as this command's options.
 OPTIONS = {
@@ -67,8 +67,10 @@ class Command(BaseCommand):
         password_env,
         **options,
     ):
-        if get_user_model().objects.filter(username=email).exists():
-            raise CommandError(f"An account {email} already exists.")
+        if email_in_use(email=email):  # before asking for a password; account_create checks again
+            raise CommandError(
+                f"A user with the email address {email} already exists (addresses are one in any case)."
+            )
         password = self._password(email=email, staff=staff, password_env=password_env)
         with transaction.atomic():
             try:
@@ -81,6 +83,8 @@ class Command(BaseCommand):
                 )
             except ValidationError as exc:
                 name, messages = next(iter(exc.message_dict.items()))
+                if name == "email":
+                    raise CommandError(messages[0]) from None
                 raise CommandError(f"Invalid {OPTIONS.get(name, name)}: {messages[0]}") from None
             if password:
                 account.user.set_password(password)
