@@ -10,8 +10,10 @@ clusters see it), then sends:
   teammates who opted in (``Membership.alert_emails``), when the alert's
   ``email`` says so (the dedupe windows were decided with the transition);
 - one ``Delivery`` per URL of ``OPS_WEBHOOK_URLS`` in the ledger (event
-  ``ops.alert``, no task, no batch), signed with ``OPS_WEBHOOK_SECRET`` and
-  sent and retried by the engine like any callback.
+  ``ops.alert``, no task, no batch, and no account: SPEC §6.1), signed with
+  ``OPS_WEBHOOK_SECRET`` and sent and retried by the engine like any callback.
+  No account's API, portal, health, fair share or email budget counts it;
+  the admin shows it to operators.
 
 An alert names its own account's target, error and scrubbed answer excerpt,
 and nothing of another account: emails go to that account's people only.
@@ -201,7 +203,8 @@ def ops_payload(alert: TargetAlert) -> str:
 
 
 def ops_deliveries_create(*, alert: TargetAlert) -> list[Delivery]:
-    """One ledger delivery per ``OPS_WEBHOOK_URLS`` URL, due now (the engine sends and retries it)."""
+    """One ledger delivery per ``OPS_WEBHOOK_URLS`` URL, due now (the engine sends and retries it),
+    of no account: the alert names its account in the payload only."""
     urls = settings.OPS_WEBHOOK_URLS
     if not urls:
         return []
@@ -210,7 +213,7 @@ def ops_deliveries_create(*, alert: TargetAlert) -> list[Delivery]:
     deliveries = []
     for url in urls:
         delivery = Delivery(
-            owner_id=alert.health.owner_id,
+            owner_id=None,
             event=Delivery.Event.OPS_ALERT,
             target=url,
             payload=payload,

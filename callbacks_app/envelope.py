@@ -11,9 +11,9 @@ from callbacks_app.targets import email_target
 from tasks_app.models import Profile
 
 
-def request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now) -> dict[str, str]:
+def request_headers(*, delivery: Delivery, profile: Profile | None, attempt: int, now) -> dict[str, str]:
     """The headers of attempt number ``attempt`` of ``delivery``, signed at ``now`` with
-    the secrets of the task's mode."""
+    the secrets of the task's mode (``profile``: its account's; None for an operators' alert)."""
     if delivery.is_ops_alert:
         return ops_request_headers(delivery=delivery, attempt=attempt, now=now)
     mode = delivery.mode
