@@ -43,8 +43,8 @@ CLASS_TEXT = {
     "3xx": "answered with a redirect (3xx), which callbacks do not follow",
     "timeout": "did not answer in time (timeout)",
     "tls": "failed the TLS handshake (certificate or protocol)",
-    "connection": "could not be connected to (connection refused, reset or unresolvable)",
-    "refused": "was refused before sending (a forbidden address, or the mail server refused)",
+    "connection": "could not be connected to (connection refused or reset)",
+    "refused": "was refused before sending (its name does not resolve to an allowed address, or the mail server refused)",
     "other": "failed",
 }
 
