@@ -30,6 +30,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from callbacks_app.models import Delivery, TargetAlert
+from scalehooks.api.names import header_safe
 from scalehooks.timestamps import format_timestamp
 from tasks_app.models import Membership, Profile
 
@@ -114,7 +115,7 @@ def alert_recipients(*, owner_id: int) -> list[str]:
 
 def alert_subject(alert: TargetAlert) -> str:
     health = alert.health
-    where = f"{health.origin} ({health.mode})"
+    where = header_safe(f"{health.origin} ({health.mode})")  # one line, whatever an origin holds
     if alert.kind == TargetAlert.Kind.FAILING:
         return f"[ScaleHooks] Callbacks to {where} are failing"
     if alert.kind == TargetAlert.Kind.RECOVERED:
