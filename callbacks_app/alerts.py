@@ -11,8 +11,10 @@ clusters see it), then sends:
   SPEC §6.6) and opted in (``Membership.alert_emails``), when the alert's
   ``email`` says so (the dedupe windows were decided with the transition);
 - one ``Delivery`` per URL of ``OPS_WEBHOOK_URLS`` in the ledger (event
-  ``ops.alert``, no task, no batch), signed with ``OPS_WEBHOOK_SECRET`` and
-  sent and retried by the engine like any callback.
+  ``ops.alert``, no task, no batch, and no account: SPEC §6.1), signed with
+  ``OPS_WEBHOOK_SECRET`` and sent and retried by the engine like any callback.
+  No account's API, portal, health, fair share or email budget counts it;
+  the admin shows it to operators.
 
 An alert names its own account's target, error and scrubbed answer excerpt,
 and nothing of another account: emails go to that account's people only.
@@ -29,6 +31,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from callbacks_app.models import Delivery, TargetAlert
+from scalehooks.api.names import header_safe
 from scalehooks.timestamps import format_timestamp
 from tasks_app.models import Membership, Profile
 
@@ -42,8 +45,8 @@ CLASS_TEXT = {
     "3xx": "answered with a redirect (3xx), which callbacks do not follow",
     "timeout": "did not answer in time (timeout)",
     "tls": "failed the TLS handshake (certificate or protocol)",
-    "connection": "could not be connected to (connection refused, reset or unresolvable)",
-    "refused": "was refused before sending (a forbidden address, or the mail server refused)",
+    "connection": "could not be connected to (connection refused or reset)",
+    "refused": "was refused before sending (its name does not resolve to an allowed address, or the mail server refused)",
     "other": "failed",
 }
 
@@ -116,7 +119,7 @@ def alert_recipients(*, owner_id: int) -> list[str]:
 
 def alert_subject(alert: TargetAlert) -> str:
     health = alert.health
-    where = f"{health.origin} ({health.mode})"
+    where = header_safe(f"{health.origin} ({health.mode})")  # one line, whatever an origin holds
     if alert.kind == TargetAlert.Kind.FAILING:
         return f"[ScaleHooks] Callbacks to {where} are failing"
     if alert.kind == TargetAlert.Kind.RECOVERED:
@@ -205,7 +208,8 @@ def ops_payload(alert: TargetAlert) -> str:
 
 
 def ops_deliveries_create(*, alert: TargetAlert) -> list[Delivery]:
-    """One ledger delivery per ``OPS_WEBHOOK_URLS`` URL, due now (the engine sends and retries it)."""
+    """One ledger delivery per ``OPS_WEBHOOK_URLS`` URL, due now (the engine sends and retries it),
+    of no account: the alert names its account in the payload only."""
     urls = settings.OPS_WEBHOOK_URLS
     if not urls:
         return []
@@ -214,7 +218,7 @@ def ops_deliveries_create(*, alert: TargetAlert) -> list[Delivery]:
     deliveries = []
     for url in urls:
         delivery = Delivery(
-            owner_id=alert.health.owner_id,
+            owner_id=None,
             event=Delivery.Event.OPS_ALERT,
             target=url,
             payload=payload,

@@ -8,12 +8,13 @@ from django.conf import settings
 from callbacks_app.models import Delivery
 from callbacks_app.signing import active_signing_secrets, sign
 from callbacks_app.targets import email_target
+from scalehooks.api.names import header_safe
 from tasks_app.models import Profile
 
 
-def request_headers(*, delivery: Delivery, profile: Profile, attempt: int, now) -> dict[str, str]:
+def request_headers(*, delivery: Delivery, profile: Profile | None, attempt: int, now) -> dict[str, str]:
     """The headers of attempt number ``attempt`` of ``delivery``, signed at ``now`` with
-    the secrets of the task's mode."""
+    the secrets of the task's mode (``profile``: its account's; None for an operators' alert)."""
     if delivery.is_ops_alert:
         return ops_request_headers(delivery=delivery, attempt=attempt, now=now)
     mode = delivery.mode
@@ -58,11 +59,13 @@ def email_message_id(delivery_id: str) -> str:
 
 
 def email_subject(delivery: Delivery) -> str:
-    """``Task <task_id> <status>`` (SPEC §6.6), or ``Batch <name> completed`` for a batch's callback."""
+    """``Task <task_id> <status>`` (SPEC §6.6), or ``Batch <name> completed`` for a batch's callback:
+    one line whatever the name holds (a name stored before control characters were refused in
+    names would break the header, and the email would never be sent)."""
     if delivery.event == Delivery.Event.TEST:
         return "ScaleHooks test callback"
     if delivery.task_id is None:
-        return f"Batch {delivery.batch.name} completed"
+        return f"Batch {header_safe(delivery.batch.name)} completed"
     return f"Task {delivery.task.id} {delivery.task.status}"
 
 

@@ -11,6 +11,8 @@ import functools
 import re
 from urllib.parse import quote
 
+from django.conf import settings
+
 from tasks_app.models import Profile
 
 MASK = "***"
@@ -22,10 +24,14 @@ def masked_headers(headers: dict[str, str]) -> dict[str, str]:
     return {name: MASK if name.lower() in SECRET_HEADERS else value for name, value in headers.items()}
 
 
-def secret_values(*, profile: Profile, headers: dict[str, str]) -> list[str]:
+def secret_values(*, profile: Profile | None, headers: dict[str, str]) -> list[str]:
     """Every secret an attempt could leak: keys, signing secrets (with and without
-    their ``whsec_`` prefix) and the signatures it sent."""
-    values = [profile.live_callback_auth_key, profile.test_callback_auth_key, *profile.signing_secrets()]
+    their ``whsec_`` prefix) and the signatures it sent. ``profile`` None: an operators'
+    alert, of no account, signed with ``OPS_WEBHOOK_SECRET``."""
+    if profile is None:
+        values = [settings.OPS_WEBHOOK_SECRET]
+    else:
+        values = [profile.live_callback_auth_key, profile.test_callback_auth_key, *profile.signing_secrets()]
     values += [v.removeprefix("whsec_") for v in values if v.startswith("whsec_")]
     for name, value in headers.items():
         if name.lower() == "webhook-signature":

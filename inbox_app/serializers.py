@@ -4,16 +4,17 @@ from rest_framework import serializers
 
 from inbox_app.services import MAX_NAME
 from scalehooks.api.fields import StrictInput, TimestampField
+from scalehooks.api.names import refuse_control_characters
 
 
 class InboxCreateInput(StrictInput):
-    name = serializers.CharField(max_length=MAX_NAME)
+    name = serializers.CharField(max_length=MAX_NAME, validators=[refuse_control_characters])
 
 
 class ScriptInput(StrictInput):
     """Any of the script's fields; ``inbox_app.services`` validates them."""
 
-    name = serializers.CharField(max_length=MAX_NAME, required=False)
+    name = serializers.CharField(max_length=MAX_NAME, required=False, validators=[refuse_control_characters])
     answer_status = serializers.IntegerField(min_value=200, max_value=599, required=False)
     answer_body = serializers.CharField(allow_blank=True, trim_whitespace=False, required=False)
     answer_headers = serializers.DictField(child=serializers.CharField(allow_blank=True), required=False)

@@ -33,6 +33,7 @@ from django.utils import timezone
 from inbox_app.answers import header_refusal
 from inbox_app.models import MAX_SCRIPT_BODY, CapturedRequest, Inbox
 from inbox_app.usage import requests_forget
+from scalehooks.api.names import refuse_control_characters
 from scalehooks.errors import DomainError
 from tasks_app.keys import Mode
 
@@ -54,12 +55,22 @@ class TooManyInboxes(DomainError):
     pass
 
 
-def inbox_create(*, profile, mode: str, name: str) -> Inbox:
-    """A new inbox of ``profile`` in ``mode`` (the mode of the key that asks), expiring after
-    ``INBOX_LIFETIME_DAYS``; at most ``INBOX_MAX_PER_ACCOUNT`` per account and mode."""
+def _valid_name(name: str) -> str:
+    """A name of 1 to ``MAX_NAME`` characters, none of them a control or format character."""
     name = (name or "").strip()
     if not name or len(name) > MAX_NAME:
         raise ValidationError({"name": [f"A name of 1 to {MAX_NAME} characters."]})
+    try:
+        refuse_control_characters(name)
+    except ValidationError as exc:
+        raise ValidationError({"name": exc.messages}) from None
+    return name
+
+
+def inbox_create(*, profile, mode: str, name: str) -> Inbox:
+    """A new inbox of ``profile`` in ``mode`` (the mode of the key that asks), expiring after
+    ``INBOX_LIFETIME_DAYS``; at most ``INBOX_MAX_PER_ACCOUNT`` per account and mode."""
+    name = _valid_name(name)
     mode = Mode(mode).value
     with transaction.atomic():
         if Inbox.objects.filter(profile=profile, mode=mode).count() >= settings.INBOX_MAX_PER_ACCOUNT:
@@ -76,9 +87,7 @@ def inbox_create(*, profile, mode: str, name: str) -> Inbox:
 
 
 def inbox_rename(*, inbox: Inbox, name: str) -> Inbox:
-    name = (name or "").strip()
-    if not name or len(name) > MAX_NAME:
-        raise ValidationError({"name": [f"A name of 1 to {MAX_NAME} characters."]})
+    name = _valid_name(name)
     inbox.name = name
     inbox.save(update_fields=["name"])
     return inbox

@@ -35,11 +35,8 @@ def attachment_fetch(url: str) -> AttachmentResult:
     try:
         response = outgoing_session().get(url, stream=True)
     except ForbiddenAddress as exc:  # the guard's refusal, before anything is sent
-        return AttachmentResult(
-            url=url,
-            ok=False,
-            error=f"Refused: {exc.hostname} resolves to {exc.address}, a forbidden address (not downloaded)",
-        )
+        # For the operator's log only (what it resolved to, or that it did not).
+        return AttachmentResult(url=url, ok=False, error=f"Refused: {exc} (not downloaded)")
     except requests.Timeout:
         return AttachmentResult(url=url, ok=False, error=f"Timed out after {total_timeout:g} s")
     except requests.RequestException as exc:

@@ -206,8 +206,10 @@ def file_import(*, owner, mode: str, file_url: str, project_names: list[str]) ->
 
         try:
             response = outgoing_session().get(file_url, stream=True)
-        except (InvalidIPAddress, ForbiddenAddress):
+        except InvalidIPAddress:
             raise _refused(file_url, "its address is not allowed (private, loopback or reserved)") from None
+        except ForbiddenAddress as exc:  # one wording whether or how the name resolved (SPEC §8)
+            raise _refused(file_url, exc.public_message) from None
         except requests.Timeout:
             raise _refused(file_url, "the download timed out") from None
         except requests.RequestException as exc:

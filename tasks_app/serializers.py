@@ -11,7 +11,7 @@ import json
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
-from scalehooks.api.fields import StrictBooleanField, StrictCharField, StrictInput, TimestampField
+from scalehooks.api.fields import NameField, StrictBooleanField, StrictCharField, StrictInput, TimestampField
 from tasks_app.models import MAX_TAG_LENGTH, MAX_TAGS, Batch, Task
 from tasks_app.task_params import TYPE_PARAMS
 from tasks_app.task_types import get_task_type
@@ -70,9 +70,9 @@ class TaskCreateInput(serializers.Serializer):
         validators=[CallbackTargetValidator()],
     )
     metadata = MetadataField(required=False, default=dict)
-    unique_id = StrictCharField(max_length=255, required=False, allow_null=True, default=None)
+    unique_id = NameField(max_length=255, required=False, allow_null=True, default=None)
     tags = serializers.ListField(
-        child=StrictCharField(max_length=MAX_TAG_LENGTH), required=False, max_length=MAX_TAGS
+        child=NameField(max_length=MAX_TAG_LENGTH), required=False, max_length=MAX_TAGS
     )
     project = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
     batch = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
@@ -202,7 +202,7 @@ class TaskAuditInput(StrictInput):
 class TaskUniqueIdInput(StrictInput):
     """The new unique_id (unique per account and mode)."""
 
-    unique_id = StrictCharField(max_length=255)
+    unique_id = NameField(max_length=255)
 
 
 class TaskTagsInput(StrictInput):
@@ -210,7 +210,7 @@ class TaskTagsInput(StrictInput):
     (``{"tags": [...]}`` is accepted too). No body is the empty list: the client sends ``[]``
     as no body at all, with its JSON content type."""
 
-    tags = serializers.ListField(child=StrictCharField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS)
+    tags = serializers.ListField(child=NameField(max_length=MAX_TAG_LENGTH), max_length=MAX_TAGS)
 
     @classmethod
     def from_body(cls, body) -> "TaskTagsInput":
@@ -259,7 +259,7 @@ class ProjectCreateInput(StrictInput):
     """``POST /v1/projects`` as the official client sends it (``params``, ``datasetId`` may be null)."""
 
     type = StrictCharField(max_length=64)
-    name = StrictCharField(max_length=255)
+    name = NameField(max_length=255)
     params = MetadataField(required=False, allow_null=True, default=None)
     rapid = StrictBooleanField(required=False, default=False)
     studio = StrictBooleanField(required=False, default=False)
@@ -287,7 +287,7 @@ class BatchCreateInput(StrictInput):
     """``POST /v1/batches``."""
 
     project = StrictCharField(max_length=255)
-    name = StrictCharField(max_length=255)
+    name = NameField(max_length=255)
     callback = StrictCharField(
         max_length=2048, required=False, allow_blank=True, default="", validators=[CallbackTargetValidator()]
     )

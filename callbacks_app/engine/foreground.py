@@ -22,7 +22,7 @@ def callback_deliver(*, delivery_id: str) -> DeliveryAttempt | None:
         return None
     (claim,) = claims
     sent = attempt_send(
-        delivery=claim.delivery, headers=claim.headers, account_networks=claim.profile.allowed_networks
+        delivery=claim.delivery, headers=claim.headers, account_networks=claim.account_networks
     )
     attempts_record(results=[(claim, sent)])
     claim.attempt.refresh_from_db()

@@ -41,8 +41,13 @@ class Claim:
     token: str
     delivery: Delivery
     attempt: DeliveryAttempt
-    profile: Profile
+    profile: Profile | None  # the account's; None for an operators' alert (it has no account)
     headers: dict[str, str]
+
+    @property
+    def account_networks(self) -> list[str]:
+        """The private networks the delivery's account was allowed (none for an operators' alert)."""
+        return self.profile.allowed_networks if self.profile is not None else []
 
 
 def new_lease_token() -> str:
@@ -93,23 +98,17 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
             else:
                 live.append(delivery)
         attempts = claim_sql.attempts_open(deliveries=live, now=now)
-    owners = {delivery.owner_id for delivery in live}
+    # An operators' alert has no account (``owner_id`` None): no profile, signed with OPS_WEBHOOK_SECRET.
+    owners = {delivery.owner_id for delivery in live if delivery.owner_id is not None}
     profiles = claim_sql.profiles_of(user_ids=owners)
-    return [
-        Claim(
-            token=token,
-            delivery=delivery,
-            attempt=attempt,
-            profile=profiles[delivery.owner_id],
-            headers=request_headers(
-                delivery=delivery,
-                profile=profiles[delivery.owner_id],
-                attempt=attempt.number,
-                now=now,
-            ),
+    claims = []
+    for delivery, attempt in zip(live, attempts, strict=True):
+        profile = profiles[delivery.owner_id] if delivery.owner_id is not None else None
+        headers = request_headers(delivery=delivery, profile=profile, attempt=attempt.number, now=now)
+        claims.append(
+            Claim(token=token, delivery=delivery, attempt=attempt, profile=profile, headers=headers)
         )
-        for delivery, attempt in zip(live, attempts, strict=True)
-    ]
+    return claims
 
 
 def _tasks_locked_of(*, delivery_ids: list[str]) -> dict[str, Task] | None:

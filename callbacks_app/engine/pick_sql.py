@@ -48,6 +48,10 @@ class _Statements:
         )
         self.due_order = f" ORDER BY {q('next_attempt_at')} LIMIT %s"
         self.not_in = {column: f" AND {q(column)} NOT IN " for column in ("target_origin", "owner_id", "id")}
+        # An operators' alert has no account (owner_id NULL), and ``NULL NOT IN (…)`` is not true:
+        # the exclusion of accounts says what it does with them (``accounts_out`` holds None or not).
+        self.operators_kept = f" AND ({q('owner_id')} IS NULL OR {q('owner_id')} NOT IN "
+        self.operators_out = f" AND {q('owner_id')} IS NOT NULL"
         self.paused = f"SELECT 1 FROM {q(TargetHealth._meta.db_table)} WHERE {q('state')} = %s LIMIT 1"
         self.datetime = Delivery._meta.get_field("next_attempt_at")
 
@@ -73,7 +77,8 @@ def due_candidates(
 ) -> list[tuple[str, int, str]]:
     """Up to ``window`` (id, account, origin) rows of pending deliveries due at ``now`` that nobody
     holds, oldest due first, none of ``origins_out``, ``accounts_out`` or ``ids_out``
-    (``picking.deliveries_due`` with those exclusions, without paused targets' exclusion)."""
+    (``picking.deliveries_due`` with those exclusions, without paused targets' exclusion). An
+    operators' alert's account is None: left out only when ``accounts_out`` holds None."""
     conn = _connection()[0]
     sql, params = due_statement(
         now=now, window=window, origins_out=origins_out, accounts_out=accounts_out, ids_out=ids_out
@@ -96,10 +101,17 @@ def due_statement(
     conn, st = _connection()
     now_db = st.datetime.get_db_prep_value(now, conn)
     exclusions, excluded = [], []
-    for column, values in (("target_origin", origins_out), ("owner_id", accounts_out), ("id", ids_out)):
+    accounts = [account for account in accounts_out if account is not None]
+    for column, values in (("target_origin", origins_out), ("owner_id", accounts), ("id", ids_out)):
         if values:
-            exclusions.append(st.not_in[column] + "(" + ", ".join(["%s"] * len(values)) + ")")
+            head = st.not_in[column]
+            if column == "owner_id" and None not in accounts_out:
+                head = st.operators_kept
+            tail = ")" if head is st.operators_kept else ""
+            exclusions.append(head + "(" + ", ".join(["%s"] * len(values)) + ")" + tail)
             excluded += list(values)
+    if None in accounts_out:
+        exclusions.append(st.operators_out)
     excluding = "".join(exclusions)
     # The lapsed leases are few (workers that died): all of them, ordered by the outer query.
     unleased, lapsed = st.due_parts[0] + excluding + st.due_order, st.due_parts[1] + excluding

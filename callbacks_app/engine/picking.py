@@ -10,14 +10,15 @@ them over.
 A drain job's slots are shared between accounts by fair queuing: an account
 alone may take every free slot; as soon as another account has work waiting,
 each gets its share of the job's slots (``slots // accounts``), the one with
-the fewest sends in flight first. An account below its share gets it at once,
+the fewest sends in flight first. The operators' alerts (``ops.alert``, of no
+account: ``owner_id`` None) are a party of their own, charged to no account. An account below its share gets it at once,
 even when another account's sends hold every slot (the job then runs over its
 slots until those end; at most twice its slots), so one account's slow or
 hostile receivers delay its own callbacks, not other accounts'.
 """
 
 from collections import Counter, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -39,8 +40,8 @@ MIN_CANDIDATES = DRAIN_IN_FLIGHT // 2  # due rows looked at when no slot is free
 MAX_CANDIDATES = 256
 PICK_PASSES = 3  # rounds of candidate queries per pick at most
 
-# (account id, target origin) of one send in flight in a drain job.
-Holding = tuple[int, str]
+# (account id, target origin) of one send in flight in a drain job (account None: an operators' alert).
+Holding = tuple[int | None, str]
 
 
 def held_by_nobody(now) -> Q:
@@ -70,7 +71,7 @@ class _Pick:
         self.limit, self.slots = limit, slots
         self.cap = settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET
         self.origin_in_flight: Counter[str] = Counter()  # across all workers
-        self.account_in_flight: Counter[int] = Counter()  # across all workers
+        self.account_in_flight: Counter[int | None] = Counter()  # across all workers (None: operators)
         for origin, owner_id, n in pick_sql.sends_in_flight(now=now):
             self.origin_in_flight[origin] += n
             self.account_in_flight[owner_id] += n
@@ -106,7 +107,7 @@ class _Pick:
             return False
         return not self.full() or self.job_account[owner_id] >= self.share()
 
-    def satisfied(self) -> set[int]:
+    def satisfied(self) -> set[int | None]:
         """Accounts that can take nothing more: no slot is free and they hold their largest possible share."""
         if self.free() > 0:
             return set()
@@ -121,7 +122,7 @@ class _Pick:
         self.job_total += 1
 
 
-def _candidates(pick: _Pick, *, now, window: int, exclude_accounts: set[int]) -> list[tuple]:
+def _candidates(pick: _Pick, *, now, window: int, exclude_accounts: set[int | None]) -> list[tuple]:
     """Up to ``window`` due (id, account, origin) rows, oldest due first, none of a full origin."""
     full = {origin for origin in pick.origin_in_flight | pick.job_origin if pick.origin_full(origin)}
     pick.capped = pick.capped or bool(full)
@@ -129,15 +130,24 @@ def _candidates(pick: _Pick, *, now, window: int, exclude_accounts: set[int]) ->
         return pick_sql.due_candidates(
             now=now, window=window, origins_out=full, accounts_out=exclude_accounts, ids_out=pick.picked
         )
+    due = deliveries_due(now=now).exclude(pick.paused).exclude(target_origin__in=full)
     return list(
-        deliveries_due(now=now)
-        .exclude(pick.paused)
-        .exclude(target_origin__in=full)
-        .exclude(owner_id__in=exclude_accounts)
+        without_accounts(due, exclude_accounts)
         .exclude(id__in=pick.picked)
         .order_by("next_attempt_at")
         .values_list("id", "owner_id", "target_origin")[:window]
     )
+
+
+def without_accounts(deliveries, accounts: Collection[int | None]):
+    """``deliveries`` less those of ``accounts``, where None stands for the operators' alerts (of
+    no account): they are left out only when it is listed (``pick_sql.due_candidates`` alike)."""
+    ids = [account for account in accounts if account is not None]
+    if ids:
+        deliveries = deliveries.exclude(owner_id__in=ids)
+    if None in accounts:
+        deliveries = deliveries.exclude(owner__isnull=True)
+    return deliveries
 
 
 def _allocate(pick: _Pick, candidates: list[tuple]) -> bool:

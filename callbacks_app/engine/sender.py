@@ -32,7 +32,7 @@ class Sender:
             attempt_send_http(
                 delivery=claim.delivery,
                 headers=claim.headers,
-                account_networks=claim.profile.allowed_networks,
+                account_networks=claim.account_networks,
             )
         )
 

@@ -61,9 +61,16 @@ class Delivery(models.Model):
         Batch, on_delete=models.CASCADE, related_name="deliveries", null=True, blank=True, db_index=False
     )
     # The account whose callback this is (the task's owner): whose profile signs it, and whose share
-    # of the engine it takes. Filled from the task when not given.
+    # of the engine it takes. Filled from the task when not given. NULL for an operators' alert
+    # (``ops.alert``, SPEC §6.1), which belongs to no account: no account's API, portal, health,
+    # fair share or email budget counts it, and ``OPS_WEBHOOK_SECRET`` signs it.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="callback_deliveries", db_index=False
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="callback_deliveries",
+        db_index=False,
+        null=True,
+        blank=True,
     )
     event = models.CharField(max_length=32, choices=Event.choices)
     target = models.CharField(max_length=2048)
@@ -95,6 +102,12 @@ class Delivery(models.Model):
                 | Q(task__isnull=True, batch__isnull=False)
                 | Q(task__isnull=True, batch__isnull=True, event__in=["callback.test", "ops.alert"]),
                 name="delivery_of_a_task_or_a_batch_or_neither",
+            ),
+            # An account's callback has its account; an operators' alert has none.
+            models.CheckConstraint(
+                condition=Q(owner__isnull=False) & ~Q(event="ops.alert")
+                | Q(owner__isnull=True, event="ops.alert"),
+                name="delivery_of_an_account_unless_an_operators_alert",
             ),
         ]
         indexes = [

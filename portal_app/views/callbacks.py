@@ -47,7 +47,11 @@ def overview(request):
 
 class DeliveryFilterForm(forms.Form):
     status = forms.ChoiceField(choices=[("", "any status"), *Delivery.Status.choices], required=False)
-    event = forms.ChoiceField(choices=[("", "any event"), *Delivery.Event.choices], required=False)
+    event = forms.ChoiceField(
+        # An account's own events: the operators' alerts belong to no account (SPEC §6.1).
+        choices=[("", "any event"), *(c for c in Delivery.Event.choices if c[0] != Delivery.Event.OPS_ALERT)],
+        required=False,
+    )
     task_id = forms.CharField(required=False, max_length=64, label="Task id")
     unique_id = forms.CharField(required=False, max_length=255, label="unique_id")
     target = forms.CharField(required=False, max_length=2048, label="Target contains")

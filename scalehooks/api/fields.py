@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from rest_framework import serializers
 
+from scalehooks.api.names import refuse_control_characters
 from scalehooks.timestamps import format_timestamp
 
 
@@ -23,6 +24,15 @@ class StrictCharField(serializers.CharField):
         if not isinstance(data, str):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class NameField(StrictCharField):
+    """A name a customer gives (a project's, a tag, a ``unique_id``…): a JSON string without
+    control or format characters (``scalehooks.api.names.refuse_control_characters``)."""
+
+    def __init__(self, **kwargs):
+        kwargs["validators"] = [*kwargs.get("validators", ()), refuse_control_characters]
+        super().__init__(**kwargs)
 
 
 class StrictBooleanField(serializers.BooleanField):

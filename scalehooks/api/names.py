@@ -1,4 +1,18 @@
-"""Project and batch names in URLs (SPEC §12): routed on the raw path, so that ``a%2Fb`` is one name.
+"""Names a customer gives: what a name may hold, and project and batch names in URLs.
+
+What a name may hold (SPEC §8 "Input"): no character of Unicode categories Cc
+(controls: CR, LF, ESC, DEL, …), Cf (format: bidi overrides and isolates,
+zero-width characters, the byte order mark) or Zl / Zp (the line and paragraph
+separators that ``str.splitlines`` breaks on). A name travels into email
+subjects, log lines, admin and portal pages and file names, where such a
+character breaks a header or disguises the text (``invoice\u202egnp.exe``).
+``refuse_control_characters`` is the one validator of every name: project,
+batch and inbox names, tags, ``unique_id``, a file's name, display name,
+reference id and project names (API serializers, the inbox service that the
+portal calls too). Metadata, instructions, comments and scripted answers are
+data, kept as given.
+
+Project and batch names in URLs (SPEC §12) are routed on the raw path, so that ``a%2Fb`` is one name.
 
 The official client URL-quotes a name (``a/b`` → ``a%2Fb``), but WSGI decodes
 ``PATH_INFO``, which makes that slash a separator. ``RawNamePathMiddleware``
@@ -10,9 +24,40 @@ Without a raw path (Django's development server) a name with ``/`` cannot be
 routed (a 404); every other name works the same.
 """
 
+import unicodedata
 from urllib.parse import quote, unquote, urlsplit
 
+from django.core.exceptions import ValidationError
 from django.urls import register_converter
+
+# Unicode categories no name may hold: controls, format characters, line and paragraph separators.
+REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp"})
+
+
+def control_characters(value: str) -> list[str]:
+    """The characters of ``value`` that no name may hold (``REFUSED_CATEGORIES``), in order."""
+    return [char for char in value if unicodedata.category(char) in REFUSED_CATEGORIES]
+
+
+def refuse_control_characters(value) -> None:
+    """A name's validator (Django's and DRF's alike): ``ValidationError`` naming the first
+    control or format character found, as a code point (the character itself would not show)."""
+    if not isinstance(value, str):
+        return
+    found = control_characters(value)
+    if found:
+        raise ValidationError(
+            "Must not contain control or format characters (found U+%(code)04X).",
+            code="control_character",
+            params={"code": ord(found[0])},
+        )
+
+
+def header_safe(text: str) -> str:
+    """``text`` for one line of an email header or a log line: each character no name may hold
+    replaced by U+FFFD (a name stored before the rule, or any other text put in a subject)."""
+    return "".join("\ufffd" if unicodedata.category(c) in REFUSED_CATEGORIES else c for c in text)
+
 
 ROUTED_PREFIXES = ("/v1/projects/", "/v1/batches/")
 

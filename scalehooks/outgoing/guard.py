@@ -37,21 +37,26 @@ DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class ForbiddenAddress(requests.RequestException):
-    """The target resolves to an address outgoing requests may not reach.
+    """The target may not be reached: its name resolves to an address outgoing requests may not
+    reach, or to none (``address`` None).
 
-    Its text names the address (for the operator's log); ``public_message``
-    does not (what a name resolves to is not shown to customers)."""
+    Its text says which, and names the address (for the operator's log). ``public_message``, what
+    an account sees, says neither: a refusal never tells whether or how a name resolved (SPEC §8),
+    else an account could map which internal names exist."""
 
-    def __init__(self, hostname: str, address):
+    def __init__(self, hostname: str, address=None):
         self.hostname = hostname
         self.address = address
-        super().__init__(f"{hostname} resolves to {address}, which callbacks may not reach")
+        if address is None:
+            super().__init__(f"{hostname} does not resolve")
+        else:
+            super().__init__(f"{hostname} resolves to {address}, a forbidden address")
 
     @property
     def public_message(self) -> str:
-        if self.hostname.strip("[]") == str(self.address):
-            return f"{self.hostname} is a forbidden address (private or reserved)"
-        return f"{self.hostname} resolves to a forbidden address (private or reserved)"
+        if self.address is not None and self.hostname.strip("[]") == str(self.address):
+            return f"{self.hostname} is a forbidden address (private or reserved)"  # as the account wrote it
+        return f"{self.hostname} does not resolve to an allowed address"
 
 
 @dataclass
@@ -86,7 +91,14 @@ def resolve_checked(hostname: str, port: int, *, reach: Reach | None = None, own
     try:
         infos = socket.getaddrinfo(hostname, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
-        raise requests.ConnectionError(f"Could not resolve {hostname}") from exc
+        # Refused as a forbidden address is: the account is not told which it was (SPEC §8).
+        logger.info(
+            "Outgoing request refused: %s does not resolve (%s)",
+            hostname,
+            exc,
+            extra={"hostname": hostname},
+        )
+        raise ForbiddenAddress(hostname) from exc
     addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
     if own_inbox:
         reach.address = addresses[0]

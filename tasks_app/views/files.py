@@ -16,7 +16,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from scalehooks import access
-from scalehooks.api.fields import StrictCharField
+from scalehooks.api.fields import NameField
+from scalehooks.api.names import refuse_control_characters
 from scalehooks.api.schema import responses
 from scalehooks.errors import NotFound
 from scalehooks.timestamps import format_timestamp
@@ -66,19 +67,25 @@ def _project_names(data) -> list[str]:
     return [str(n) for n in ([one] if one else []) + list(names)]
 
 
+def _name(**kwargs) -> serializers.CharField:
+    """A name of a multipart form (``NameField`` is the JSON one): no control or format character."""
+    return serializers.CharField(max_length=255, validators=[refuse_control_characters], **kwargs)
+
+
 class FileUploadInput(serializers.Serializer):
     file = serializers.FileField()
-    project_name = serializers.CharField(max_length=255, required=False)
-    display_name = serializers.CharField(max_length=255, required=False)
-    reference_id = serializers.CharField(max_length=255, required=False)
+    project_name = _name(required=False)
+    project_names = serializers.ListField(child=_name(), required=False)
+    display_name = _name(required=False)
+    reference_id = _name(required=False)
 
 
 class FileImportInput(serializers.Serializer):
     file_url = serializers.URLField(max_length=2048)
-    project_name = StrictCharField(max_length=255, required=False)
-    project_names = serializers.ListField(child=StrictCharField(max_length=255), required=False)
-    display_name = StrictCharField(max_length=255, required=False)
-    reference_id = StrictCharField(max_length=255, required=False)
+    project_name = NameField(max_length=255, required=False)
+    project_names = serializers.ListField(child=NameField(max_length=255), required=False)
+    display_name = NameField(max_length=255, required=False)
+    reference_id = NameField(max_length=255, required=False)
 
 
 class FileUploadApi(APIView):

@@ -14,9 +14,11 @@ from standardwebhooks.webhooks import Webhook
 
 from callbacks_app.alerts import alerts_fan_out_pending
 from callbacks_app.models import Delivery, TargetAlert
+from callbacks_app.selectors import account_outcomes
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
+from tests.portal_app.conftest import signed_in
 from tests.servers import Answer, CallbackReceiver
 from tests.waiting import wait_until
 
@@ -116,6 +118,24 @@ def test_operators_alerts_do_not_count_in_the_health_of_the_account(
     assert origins == {f"http://127.0.0.1:{receiver.port}"}
 
 
+def test_an_operators_alert_belongs_to_no_account(account, receiver, ops_receiver, smtp_server, client):
+    """SPEC §6.1: the operators' webhooks go through the same sender but belong to no account: the
+    account's portal neither lists them nor counts them, nor does any other account's."""
+    fail_then_recover(account, receiver)
+    deliveries = deliver_ops_alerts()
+    portal = signed_in(client, user=account.user, account=account.profile, mode="live")
+
+    listing = portal.get("/portal/callbacks").content.decode()
+    pages = [portal.get(f"/portal/callbacks/{d.id}").status_code for d in deliveries]
+    counted = account_outcomes(owner=account.user, is_test=False, since=timezone.now() - timedelta(hours=1))
+
+    assert ops_receiver.url not in listing
+    assert "ops.alert" not in listing
+    assert pages == [404] * len(deliveries)
+    assert sum(counted.values()) == 2  # the account's two task callbacks, not the operators' alerts
+    assert {d.owner_id for d in Delivery.objects.filter(event="ops.alert")} == {None}
+
+
 @pytest.mark.cluster
 def test_an_alert_whose_fan_out_job_was_lost_is_sent_by_a_cluster_all_the_same(
     start_cluster, account, receiver, smtp_server
@@ -130,9 +150,28 @@ def test_an_alert_whose_fan_out_job_was_lost_is_sent_by_a_cluster_all_the_same(
     assert not TargetAlert.objects.filter(fanned_out_at__isnull=True).exists()
 
 
+@pytest.mark.cluster
+def test_a_cluster_sends_the_operators_alerts_of_no_account_signed_with_the_ops_secret(
+    start_cluster, account, receiver, ops_receiver, smtp_server
+):
+    """The drain job's sender (not the foreground loop) sends a delivery that has no account."""
+    fail_then_recover(account, receiver)  # the fan-out jobs are queued for the cluster
+
+    start_cluster(
+        EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}",
+        OPS_WEBHOOK_URLS=ops_receiver.url,
+        OPS_WEBHOOK_SECRET=OPS_SECRET,
+    )
+
+    requests = ops_receiver.wait_for(3, timeout=30)
+    kinds = collections.Counter(Webhook(OPS_SECRET).verify(r.body, r.headers)["type"] for r in requests)
+    assert kinds == {"target.failing": 1, "delivery.exhausted": 1, "target.recovered": 1}
+    assert {d.owner_id for d in Delivery.objects.filter(event="ops.alert")} == {None}
+
+
 def test_the_admin_lists_an_operators_alert_and_refuses_to_resend_it(account, admin_client):
     ops = Delivery.objects.create(
-        owner=account.user,
+        owner=None,
         event="ops.alert",
         target="http://127.0.0.1:9/ops",
         payload="{}",

@@ -103,6 +103,37 @@ def test_due_candidates_are_the_orm_pick_oldest_first(ledger, exclusions):
     assert expected  # every case leaves something to pick
 
 
+@pytest.mark.parametrize(
+    "accounts_out",
+    [["theirs"], [None], [None, "theirs"]],
+    ids=["an-account", "the-operators", "both"],
+)
+def test_due_candidates_leave_out_the_operators_alerts_only_when_told(ledger, accounts_out):
+    """An operators' alert belongs to no account (``owner_id`` NULL): leaving accounts out keeps it,
+    leaving ``None`` out leaves it alone out."""
+    now, rows = ledger
+    alert = Delivery.objects.create(
+        owner=None,
+        event=Delivery.Event.OPS_ALERT,
+        target="http://ops.example/alerts",
+        payload="{}",
+        status="pending",
+        next_attempt_at=now - timedelta(seconds=6),
+    )
+    theirs = rows["due_theirs"].owner_id
+    accounts = [theirs if a == "theirs" else a for a in accounts_out]
+    expected = deliveries_due(now=now).exclude(owner_id__in=[a for a in accounts if a is not None])
+    if None in accounts:
+        expected = expected.exclude(owner__isnull=True)
+    expected = list(expected.order_by("next_attempt_at").values_list("id", "owner_id", "target_origin")[:10])
+
+    got = pick_sql.due_candidates(now=now, window=10, accounts_out=accounts)
+
+    assert [tuple(row) for row in got] == expected
+    assert (alert.id in [row[0] for row in got]) is (None not in accounts)
+    assert rows["due_a"].id in [row[0] for row in got]
+
+
 def test_due_candidates_take_only_the_window_of_the_oldest(ledger):
     now, rows = ledger
     got = pick_sql.due_candidates(now=now, window=2)

@@ -266,3 +266,74 @@ def test_two_accounts_with_backlogs_share_a_jobs_slots(account, other_account, s
 
     assert len(picked & {d.id for d in first}) == 32
     assert len(picked & {d.id for d in second}) == 32
+
+
+# Operators' alerts (SPEC §6.1) belong to no account: a party of their own in the fair shares.
+
+OPS = "http://ops.example/alerts"
+
+
+def ops_alerts_due(count: int, *, age_seconds: float) -> list[Delivery]:
+    now = timezone.now()
+    return [
+        Delivery.objects.create(
+            owner=None,
+            event=Delivery.Event.OPS_ALERT,
+            target=OPS,
+            payload="{}",
+            status="pending",
+            next_attempt_at=now - timedelta(seconds=age_seconds - i * 0.001),
+        )
+        for i in range(count)
+    ]
+
+
+def test_an_operators_alert_in_the_window_hides_no_other_accounts_work(account, other_account, settings):
+    """The look past one account's backlog leaves out the accounts it saw: the operators' alert
+    among them (no account) must not leave out everybody."""
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
+    (alert,) = ops_alerts_due(1, age_seconds=900)
+    due_deliveries(
+        owner=account.user,
+        targets=[f"http://origin{i % 30}.example/hook" for i in range(600)],
+        age_seconds=600,
+    )
+    (newcomer,) = due_deliveries(owner=other_account.user, targets=[HEALTHY], age_seconds=1)
+
+    picked = deliveries_to_send(now=timezone.now(), limit=8)
+
+    assert newcomer.id in picked
+    assert alert.id in picked
+    assert len(picked) == 8
+
+
+def test_an_operators_alert_gets_a_share_of_a_job_whose_slots_one_account_holds(account, settings):
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
+    hostile = due_deliveries(
+        owner=account.user,
+        targets=[f"http://origin{i % 30}.example/hook" for i in range(600)],
+        age_seconds=600,
+    )
+    lease(hostile[:DRAIN_IN_FLIGHT])
+    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(DRAIN_IN_FLIGHT)]
+    alerts = ops_alerts_due(3, age_seconds=1)
+
+    picked = deliveries_to_send(now=timezone.now(), limit=0, held=held)
+
+    assert picked == [a.id for a in alerts]
+
+
+def test_operators_alerts_in_flight_count_against_no_accounts_share(account, settings):
+    """An account alone takes every free slot, whatever the operators' alerts in flight."""
+    settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET = 1000
+    alerts = ops_alerts_due(4, age_seconds=900)
+    lease(alerts)
+    backlog = due_deliveries(
+        owner=account.user,
+        targets=[f"http://origin{i % 30}.example/hook" for i in range(100)],
+        age_seconds=60,
+    )
+
+    picked = deliveries_to_send(now=timezone.now(), limit=16, held=[(None, "http://ops.example:80")] * 4)
+
+    assert picked == [d.id for d in backlog[:16]]
