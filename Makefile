@@ -6,6 +6,10 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The settings file `make run` writes and every command reads (scalehooks/settings.py reads
+# ENV_FILE too; the test suite reads none).
+ENV_FILE ?= .env
+LOOPBACK := 127.0.0.0/8,::1/128
 PG_URL ?= postgres://postgres@127.0.0.1:5432/scalehooks
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
@@ -43,11 +47,19 @@ WEB := HOST=$(HOST) PORT=$(PORT) $(PY) -m gunicorn -c deploy/gunicorn.conf.py
 # the first `make run` writes a random one to .env, which every manage.py
 # command (and gunicorn) reads.
 define ensure_secret_key
-@if [ -z "$$SECRET_KEY" ] && ! grep -qsE '^(export )?SECRET_KEY=' .env; then \
+@if [ -z "$$SECRET_KEY" ] && ! grep -qsE '^(export )?SECRET_KEY=' $(ENV_FILE); then \
 	key=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(50))'); \
-	{ [ ! -s .env ] || [ -z "$$(tail -c1 .env)" ] || echo; echo "SECRET_KEY=$$key"; } >> .env; \
-	echo "Wrote a new random SECRET_KEY to .env."; \
+	$(PY) deploy/dotenv_set.py $(ENV_FILE) SECRET_KEY=$$key; \
+	echo "Wrote a new random SECRET_KEY to $(ENV_FILE)."; \
 fi
+endef
+
+# What `make run` and `make dev` chose, written to $(ENV_FILE): every `./manage` command run from
+# another shell then links to this server and accepts the same loopback targets.
+define write_choices
+@$(PY) deploy/dotenv_set.py $(ENV_FILE) HOST=$(HOST) PORT=$(PORT) \
+	PUBLIC_BASE_URL=$$PUBLIC_BASE_URL CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS
+@echo "Wrote HOST, PORT, PUBLIC_BASE_URL and CALLBACK_ALLOWED_NETWORKS to $(ENV_FILE) for ./manage commands."
 endef
 
 # The service as a small install runs it for real: gunicorn (deploy/gunicorn.conf.py,
@@ -55,24 +67,28 @@ endef
 # django-q2 cluster, on SQLite and the ORM broker by default, DEBUG off.
 # Loopback callback targets are allowed so that a receiver on this machine can
 # be used for trying it out. Ctrl-C stops both.
-run: export CALLBACK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
+run: export ENV_FILE := $(ENV_FILE)
+run: export CALLBACK_ALLOWED_NETWORKS ?= $(LOOPBACK)
 run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(ensure_secret_key)
+	$(write_choices)
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py demo_account --url http://$(HOST):$(PORT)
+	$(PY) manage.py demo_account
 	@echo "Loopback callback targets are allowed for local testing (CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS)."
 	$(call with_cluster,$(WEB))
 
 # Development: Django's auto-reloading server (DEBUG on) and a django-q2 cluster
 # (restart `make dev` to reload the cluster's code). Ctrl-C stops both.
-dev: export CALLBACK_ALLOWED_NETWORKS ?= 127.0.0.0/8,::1/128
+dev: export ENV_FILE := $(ENV_FILE)
+dev: export CALLBACK_ALLOWED_NETWORKS ?= $(LOOPBACK)
 dev: export DEBUG ?= 1
 dev: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 dev: $(VENV)/.installed
+	$(write_choices)
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_account --url http://$(HOST):$(PORT)
+	$(PY) manage.py demo_account
 	@echo "Loopback callback targets are allowed for local testing (CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS)."
 	$(call with_cluster,$(PY) manage.py runserver $(HOST):$(PORT))
 

@@ -15,7 +15,9 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The .env file (ENV_FILE, relative to this project's directory; `make run` writes what it chose
+# there): what the environment does not set is read from it.
+environ.Env.read_env(BASE_DIR / env.str("ENV_FILE", default=".env"), overwrite=False)
 
 # The built-in key is public (it is in this file): good for DEBUG only.
 DEVELOPMENT_SECRET_KEY = "insecure-dev-only-change-me"

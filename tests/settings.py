@@ -10,6 +10,9 @@ import tempfile
 import uuid
 from pathlib import Path
 
+# The suite reads no developer's .env (make run writes its choices there): only what is set here
+# and in the environment. The clusters the tests start inherit it.
+os.environ.setdefault("ENV_FILE", os.devnull)
 # Receivers run on 127.0.0.1: allow loopback, as `make run` does.
 os.environ.setdefault("CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 # Short retries so a whole schedule runs in seconds; a test may set its own.

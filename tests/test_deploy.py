@@ -134,34 +134,59 @@ def group_is_gone(pgid: int, timeout: float) -> bool:
     return False
 
 
-@pytest.mark.cluster
-def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_path):
-    """`make run` itself, on a free port, a fresh SQLite file and its own STATIC_ROOT."""
-    port = free_port()
-    static_root = tmp_path / "static"
-    venv = Path(sys.prefix)  # the virtualenv running the suite: nothing to install
-    log = tempfile.NamedTemporaryFile(prefix="make-run-", suffix=".log", delete=False)  # noqa: SIM115 - open while make runs
-    env = production_env(
-        tmp_path,
-        SECRET_KEY=A_SECRET_KEY,  # else make run would write one to .env
-        STATIC_ROOT=str(static_root),
-        Q_CLUSTER_NAME=f"make-run-test-{port}",
-        Q_WORKERS="1",
-        WEB_CONCURRENCY="1",
+def fresh_clone(tmp_path: Path) -> Path:
+    """A clone of this checkout's commit, with the virtualenv running the suite as its `.venv`
+    (what `make run` would install): a fresh machine's checkout, nothing left by a developer."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(BASE_DIR), str(clone)], check=True, timeout=120)
+    (clone / ".venv").symlink_to(sys.prefix)
+    return clone
+
+
+def a_new_shell() -> dict:
+    """The environment of a user's new terminal: none of the suite's settings, none of make's."""
+    return {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TERM") if key in os.environ}
+
+
+def in_a_second_shell(clone: Path, command: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["bash", "-c", command], cwd=clone, env=a_new_shell(), capture_output=True, text=True, timeout=120
     )
+
+
+def printed(output: str, label: str) -> str:
+    """The value `make run` printed after ``label``."""
+    for line in output.splitlines():
+        if line.strip().startswith(label):
+            return line.split(label, 1)[1].split()[0]
+    raise AssertionError(f"{label!r} not printed:\n{output}")
+
+
+def inbox_shows_a_verified_callback(portal: requests.Session, url: str, timeout: float = 60) -> bool:
+    listed = portal.get(f"{url}/portal/inboxes", timeout=10).text
+    inbox_path = listed.split('href="/portal/inboxes/inb_', 1)[1].split('"', 1)[0]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        page = portal.get(f"{url}/portal/inboxes/inb_{inbox_path}", timeout=10).text
+        if 'class="verified' in page or 'tr class="verified' in page:
+            return True
+        time.sleep(0.5)
+    return False
+
+
+@pytest.mark.cluster
+def test_the_quick_start_word_for_word_from_a_fresh_clone_on_another_port(tmp_path):
+    """README's quick start as a new user follows it: `make run` on a port of its own in a fresh
+    clone, then, from a second shell, the printed curl line, `./manage portal_link`, the portal's
+    demo inbox and a loopback default URL given to `./manage create_account`; gunicorn and
+    WhiteNoise serve; Ctrl-C stops everything."""
+    clone = fresh_clone(tmp_path)
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="make-run-", suffix=".log", delete=False)  # noqa: SIM115 - open while make runs
     make = subprocess.Popen(
-        [
-            "make",
-            "--no-print-directory",
-            "run",
-            f"VENV={venv}",
-            "-o",
-            f"{venv}/.installed",
-            "HOST=127.0.0.1",
-            f"PORT={port}",
-        ],
-        cwd=BASE_DIR,
-        env=env,
+        ["make", "--no-print-directory", "run", f"PORT={port}", "-o", ".venv/.installed"],
+        cwd=clone,
+        env={**a_new_shell(), "Q_WORKERS": "1", "WEB_CONCURRENCY": "1"},  # two cores: fewer processes
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -172,7 +197,7 @@ def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_pa
         return Path(log.name).read_text(errors="replace")
 
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 180
         while True:
             assert make.poll() is None, output()
             assert time.monotonic() < deadline, output()
@@ -188,23 +213,46 @@ def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_pa
         css = requests.get(f"{url}/static/admin/css/base.css", timeout=5)
         assert css.status_code == 200
         assert css.headers["Content-Type"].startswith("text/css")
-        assert css.headers["Server"].startswith("gunicorn")
         # collectstatic ran with the hashed-name storage; those names are cached for good.
-        hashed = json.loads((static_root / "staticfiles.json").read_text())["paths"]["admin/css/base.css"]
-        assert hashed != "admin/css/base.css"
-        cached = requests.get(f"{url}/static/{hashed}", timeout=5)
-        assert cached.status_code == 200
-        assert "immutable" in cached.headers["Cache-Control"]
+        hashed = json.loads((clone / "static" / "staticfiles.json").read_text())["paths"][
+            "admin/css/base.css"
+        ]
+        assert "immutable" in requests.get(f"{url}/static/{hashed}", timeout=5).headers["Cache-Control"]
         assert "ScaleHooks demo customer account" in output()
         assert '"GET /healthz HTTP/1.1" 200' in output()  # gunicorn's access log on stdout
+
+        # Step 2: the curl line make run printed, as printed.
+        curl = output().split("Try: ", 1)[1].split("       then open", 1)[0]
+        created = in_a_second_shell(clone, curl)
+        assert created.returncode == 0 and '"status":"completed"' in created.stdout, created
+
+        # Step 1, from the second shell: another one-time link, to this server's port.
+        linked = in_a_second_shell(clone, "./manage portal_link demo@scalehooks.local")
+        assert linked.returncode == 0, linked.stderr
+        link = linked.stdout.split()[0]
+        assert link.startswith(f"{url}/portal/link/"), linked.stdout
+        portal = requests.Session()
+        portal.get(link, timeout=10)
+        signed = portal.post(
+            link, data={"csrfmiddlewaretoken": portal.cookies["csrftoken"]}, headers={"Referer": link}
+        )
+        assert signed.status_code == 200 and "TEST side" in signed.text, signed.text[:500]
+
+        # Step 3: the callback in the demo inbox, verified.
+        assert inbox_shows_a_verified_callback(portal, url), output()
+
+        # A receiver on this machine, given from the second shell: make run's loopback allowance holds there too.
+        account = in_a_second_shell(
+            clone,
+            f"./manage create_account new@example.com --test-default-callback-url http://127.0.0.1:{port}/x",
+        )
+        assert account.returncode == 0, account.stderr
 
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in make's terminal
 
         try:
             make.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            # Seen once in a PostgreSQL run of the suite (gunicorn's worker had not exited): what
-            # was still running, for the next time.
             still = subprocess.run(
                 ["ps", "-o", "pid,stat,wchan:24,args", "--sid", str(make.pid)], capture_output=True, text=True
             ).stdout
@@ -216,6 +264,32 @@ def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_pa
         except ProcessLookupError:
             pass
         make.wait()
+
+
+def test_a_refused_loopback_target_names_the_fix(tmp_path):
+    env = production_env(tmp_path, SECRET_KEY=A_SECRET_KEY, CALLBACK_ALLOWED_NETWORKS="")
+    subprocess.run(
+        [sys.executable, "manage.py", "migrate", "-v", "0"], cwd=BASE_DIR, env=env, check=True, timeout=120
+    )
+
+    refused = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "create_account",
+            "a@example.com",
+            "--test-default-callback-url",
+            "http://127.0.0.1:9/x",
+        ],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert refused.returncode != 0
+    assert "CALLBACK_ALLOWED_NETWORKS" in refused.stderr and "--allow-network" in refused.stderr
 
 
 def gunicorn_config(env: dict) -> dict:

@@ -1,5 +1,6 @@
 import secrets
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -69,9 +70,14 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--url", default="http://127.0.0.1:8000", help="Where the server listens.")
+        parser.add_argument(
+            "--url",
+            default=None,
+            help="Where the server is reached (default: PUBLIC_BASE_URL, which `make run` writes to .env).",
+        )
 
     def handle(self, *args, url, **options):
+        url = (url or settings.PUBLIC_BASE_URL).rstrip("/")
         profile, keys = demo_customer()
         password = _fresh_password(profile.user)
         operator, operator_keys = demo_operator()

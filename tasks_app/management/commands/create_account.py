@@ -18,6 +18,14 @@ OPTIONS = {
 }
 
 
+# A refusal of a private or loopback target names the two ways to open it.
+FORBIDDEN_HINT = (
+    " A receiver on this machine or your network? Open its range to every account with "
+    "CALLBACK_ALLOWED_NETWORKS (`make run` writes 127.0.0.0/8,::1/128 to .env, which this command "
+    "reads), or to this account alone with --allow-network CIDR."
+)
+
+
 class Command(BaseCommand):
     help = (
         "Create a customer account and print its keys (shown only this once). With --staff, an "
@@ -85,7 +93,8 @@ class Command(BaseCommand):
                 name, messages = next(iter(exc.message_dict.items()))
                 if name == "email":
                     raise CommandError(messages[0]) from None
-                raise CommandError(f"Invalid {OPTIONS.get(name, name)}: {messages[0]}") from None
+                hint = FORBIDDEN_HINT if "are not allowed" in messages[0] else ""
+                raise CommandError(f"Invalid {OPTIONS.get(name, name)}: {messages[0]}{hint}") from None
             if password:
                 account.user.set_password(password)
                 account.user.save(update_fields=["password"])
