@@ -168,7 +168,7 @@ def inbox_shows_a_verified_callback(portal: requests.Session, url: str, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         page = portal.get(f"{url}/portal/inboxes/inb_{inbox_path}", timeout=10).text
-        if 'class="verified' in page or 'tr class="verified' in page:
+        if '<tr class="verified"' in page:
             return True
         time.sleep(0.5)
     return False
