@@ -28,6 +28,7 @@ from callbacks_app.kicks import request_drain, wakeup_in_transaction
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import batch_callback_payload, callback_payload, sample_callback_payload
 from callbacks_app.targets import email_target, target_origin
+from callbacks_app.task_targets import callback_target, no_callback_reason
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Batch, Profile, Task
 from tasks_app.representation import batch_counts
@@ -36,19 +37,6 @@ logger = logging.getLogger(__name__)
 
 # The events a caller names when it records a callback (``callback_delivery_create(event=...)``).
 CallbackEvent = Delivery.Event
-
-
-def callback_target(task: Task) -> str:
-    """The task's ``callback_url``, else its account's default of the task's mode; "" when
-    neither is set."""
-    if task.callback_url:
-        return task.callback_url
-    profile = (
-        Profile.objects.filter(user_id=task.owner_id)
-        .only("live_default_callback_url", "test_default_callback_url")
-        .first()
-    )
-    return profile.default_callback_url_of(task.mode) if profile else ""
 
 
 def callback_delivery_create(
@@ -229,9 +217,7 @@ def callback_resend_refusal(*, task: Task, now: datetime | None = None) -> Excep
             "(allowed only when completed or error)."
         )
     if not callback_target(task):
-        return NoCallbackTarget(
-            f"Task {task.id} has no callback_url and the account has no default callback URL."
-        )
+        return NoCallbackTarget(no_callback_reason(task=task))
     return _resend_limit_refusal(task=task, now=now or timezone.now())
 
 

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal_app.views import account, auth, batches, callbacks, inboxes, invitations, recover, targets
+from portal_app.views import account, auth, batches, callbacks, inboxes, invitations, recover, targets, tasks
 
 app_name = "portal"
 
@@ -16,6 +16,8 @@ urlpatterns = [
     path("callbacks", callbacks.callbacks, name="callbacks"),
     path("callbacks/<str:delivery_id>", callbacks.delivery, name="delivery"),
     path("callbacks/<str:delivery_id>/resend", callbacks.delivery_resend, name="delivery-resend"),
+    path("tasks/<str:task_id>", tasks.task, name="task"),
+    path("tasks/<str:task_id>/resend", tasks.task_resend, name="task-resend"),
     path("recover", recover.recover, name="recover"),
     path("recover/<int:recovery_id>", recover.recovery, name="recovery"),
     path("recover/<int:recovery_id>/progress", recover.recovery_progress, name="recovery-progress"),

@@ -15,7 +15,8 @@ from callbacks_app.models import Delivery
 from callbacks_app.services import callback_batch_resend, callback_resend
 from portal_app.views.common import error_text, page, portal_view, refuse_get
 from scalehooks import access, json_input
-from scalehooks.errors import DomainError
+from scalehooks.errors import DomainError, NotFound
+from tasks_app.selectors import task_get
 
 PAGE_SIZE = 25
 LATEST = 10
@@ -96,8 +97,19 @@ def callbacks(request):
             "next_query": next_query,
             "paged": bool(request.GET.get("cursor")),
             "filtered": any(value not in ("", None) for value in filters.values()),
+            "task_found": _task_of_side(member, filters.get("task_id")),
         },
     )
+
+
+def _task_of_side(member, task_id: str | None):
+    """The side's task ``task_id`` names, if it is one (its page holds what no delivery shows)."""
+    if not task_id:
+        return None
+    try:
+        return task_get(user=member.owner, mode=member.mode, task_id=task_id.strip())
+    except NotFound:
+        return None
 
 
 def _delivery(request, delivery_id: str) -> Delivery:

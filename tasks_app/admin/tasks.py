@@ -20,6 +20,7 @@ from django.utils.html import format_html
 from callbacks_app.admin_actions import REFUSALS, report_counts, resend_tasks
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_resend
+from callbacks_app.task_targets import callback_target, task_callback_note
 from scalehooks.admin_inlines import ReadOnlyTabularInline
 from scalehooks.json_input import JSONFormField
 from tasks_app import services
@@ -125,6 +126,7 @@ class TaskAdmin(admin.ModelAdmin):
         "params",
         "response",
         "callback_url",
+        "callback",
         "callback_succeeded",
         "callback_succeeded_at",
         "metadata",
@@ -166,6 +168,11 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.display(description="mode", ordering="is_test")
     def mode(self, obj):
         return obj.mode
+
+    @admin.display(description="callback")
+    def callback(self, obj):
+        """Where its callbacks go, or why none went out (a task completed with no target)."""
+        return task_callback_note(task=obj) or callback_target(obj) or "—"
 
     # Operator actions: one URL per action on the task's page, and bulk actions.
 

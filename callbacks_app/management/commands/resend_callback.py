@@ -22,8 +22,8 @@ from callbacks_app.services import (
     callback_batch_resend_refusal,
     callback_resend,
     callback_resend_refusal,
-    callback_target,
 )
+from callbacks_app.task_targets import callback_target
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Batch, Task
 
