@@ -19,7 +19,7 @@ from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resen
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery, TargetHealth
 from callbacks_app.pausing import target_pause_set
-from callbacks_app.services import callback_batch_resend, callback_resend
+from callbacks_app.resends import callback_batch_resend, callback_resend
 from scalehooks import json_input
 from scalehooks.admin_inlines import ReadOnlyTabularInline
 from scalehooks.errors import IllegalStateChange

@@ -25,6 +25,7 @@ from django.utils import timezone
 from callbacks_app import health, holds
 from callbacks_app.alerts import alerts_fan_out_on_commit
 from callbacks_app.models import Delivery, TargetAlert, TargetHealth
+from scalehooks.audit import audit_record
 from scalehooks.errors import IllegalStateChange
 
 
@@ -118,6 +119,13 @@ def target_pause_set(*, target: TargetHealth, paused: bool, by: str) -> TargetHe
         row.save(update_fields=health.HEALTH_FIELDS)
         saved = TargetAlert.objects.bulk_create(alerts)
         alerts_fan_out_on_commit(alerts=saved)
+        audit_record(
+            action="target.pause" if paused else "target.resume",
+            target=row,
+            account_id=row.owner_id,
+            mode=row.mode,
+            origin=row.origin,
+        )
     if not paused:
         from callbacks_app.kicks import request_drain
 

@@ -22,6 +22,7 @@ urlpatterns = [
     path("recover/<int:recovery_id>", recover.recovery, name="recovery"),
     path("recover/<int:recovery_id>/progress", recover.recovery_progress, name="recovery-progress"),
     path("settings", account.settings_page, name="settings"),
+    path("activity", account.activity, name="activity"),
     path("settings/default-url", account.default_url_set, name="default-url"),
     path("settings/password", account.password_set, name="password"),
     path("settings/test-callback", account.test_callback_send, name="test-callback"),

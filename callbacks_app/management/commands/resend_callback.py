@@ -1,6 +1,6 @@
 """``manage.py resend_callback``: re-send task callbacks from the command line (SPEC §6.7, §7).
 
-Every task goes through ``callbacks_app.services.callback_resend``, the
+Every task goes through ``callbacks_app.resends.callback_resend``, the
 service behind the API route and the admin actions.
 """
 
@@ -16,7 +16,7 @@ from tqdm import tqdm
 from callbacks_app.engine import deliveries_deliver_until_finished
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.models import Delivery
-from callbacks_app.services import (
+from callbacks_app.resends import (
     RESENDABLE_STATUSES,
     callback_batch_resend,
     callback_batch_resend_refusal,
@@ -24,6 +24,7 @@ from callbacks_app.services import (
     callback_resend_refusal,
 )
 from callbacks_app.task_targets import callback_target
+from scalehooks.audit import from_command_line
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Batch, Task
 
@@ -96,6 +97,7 @@ class Command(BaseCommand):
             help="Deliver in the foreground, attempt after attempt, and report each outcome.",
         )
 
+    @from_command_line
     def handle(self, *args, task_ids, dry_run, wait, batch, **options):
         if dry_run and wait:
             raise CommandError("--dry-run and --wait exclude each other.")
