@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resend_tasks
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery, TargetHealth
-from callbacks_app.pausing import target_pause_set
+from callbacks_app.pausing import target_pause_set, target_waiting_release
 from callbacks_app.resends import callback_batch_resend, callback_resend
 from scalehooks import json_input
 from scalehooks.admin_inlines import ReadOnlyTabularInline
@@ -223,7 +223,7 @@ class TargetHealthAdmin(admin.ModelAdmin):
     search_fields = ("origin", "owner__username", "owner__email")
     list_select_related = ("owner",)
     readonly_fields = [field.name for field in TargetHealth._meta.fields]
-    actions = ("pause_targets", "resume_targets")
+    actions = ("pause_targets", "resume_targets", "retry_waiting_now")
 
     def get_ordering(self, request):
         unwell_first = Case(When(state=TargetHealth.State.HEALTHY, then=Value(1)), default=Value(0))
@@ -253,3 +253,8 @@ class TargetHealthAdmin(admin.ModelAdmin):
     @admin.action(description="Resume the selected targets (their waiting callbacks go out)")
     def resume_targets(self, request, queryset):
         self._set_paused(request, queryset, paused=False)
+
+    @admin.action(description="Retry waiting now: the selected targets' waiting callbacks go at once")
+    def retry_waiting_now(self, request, queryset):
+        released = sum(target_waiting_release(target_id=target.id) for target in queryset)
+        self.message_user(request, f"{released} waiting callback(s) are due now (paused targets left alone).")

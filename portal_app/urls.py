@@ -34,6 +34,7 @@ urlpatterns = [
     path("targets", targets.targets, name="targets"),
     path("targets/<int:target_id>/pause", targets.target_pause, name="target-pause"),
     path("targets/<int:target_id>/resume", targets.target_resume, name="target-resume"),
+    path("targets/<int:target_id>/retry-now", targets.target_retry_now, name="target-retry-now"),
     path("batches", batches.batches, name="batches"),
     path("batches/<int:batch_id>", batches.batch, name="batch"),
     path("inboxes", inboxes.inboxes, name="inboxes"),
