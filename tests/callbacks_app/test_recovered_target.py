@@ -51,7 +51,9 @@ def test_a_recovered_targets_waiting_deliveries_go_at_once_oldest_first(start_cl
     resent = [request.headers["webhook-id"] for request in arrivals[3:]]
     assert resent == waiting, "the waiting deliveries went at once, oldest first"
     wait_until(
-        lambda: set(Delivery.objects.filter(task_id__in=older).values_list("status", flat=True)) == {"succeeded"},
+        lambda: (
+            set(Delivery.objects.filter(task_id__in=older).values_list("status", flat=True)) == {"succeeded"}
+        ),
         timeout=10,
         message="both recorded as succeeded",
     )
