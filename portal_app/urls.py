@@ -1,8 +1,19 @@
 """``/portal/``: the customer portal's pages and actions."""
 
-from django.urls import path
+from django.urls import path, re_path
 
-from portal_app.views import account, auth, batches, callbacks, inboxes, invitations, recover, targets, tasks
+from portal_app.views import (
+    account,
+    auth,
+    batches,
+    callbacks,
+    common,
+    inboxes,
+    invitations,
+    recover,
+    targets,
+    tasks,
+)
 
 app_name = "portal"
 
@@ -37,6 +48,7 @@ urlpatterns = [
     path("targets/<int:target_id>/retry-now", targets.target_retry_now, name="target-retry-now"),
     path("batches", batches.batches, name="batches"),
     path("batches/<int:batch_id>", batches.batch, name="batch"),
+    path("batches/<int:batch_id>/resend", batches.batch_resend, name="batch-resend"),
     path("inboxes", inboxes.inboxes, name="inboxes"),
     path("inboxes/create", inboxes.inbox_create, name="inbox-create"),
     path("inboxes/<str:inbox_id>", inboxes.inbox, name="inbox"),
@@ -47,4 +59,6 @@ urlpatterns = [
     path("inboxes/<str:inbox_id>/delete", inboxes.inbox_delete, name="inbox-delete"),
     path("inboxes/<str:inbox_id>/timing", inboxes.inbox_timing, name="inbox-timing"),
     path("inbox-requests/<str:request_id>", inboxes.captured_request, name="captured-request"),
+    # A portal address typed with a trailing slash (/portal/inboxes/): the same page.
+    re_path(r"^(?P<path>.+)/$", common.without_trailing_slash, name="without-slash"),
 ]

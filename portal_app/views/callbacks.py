@@ -134,6 +134,7 @@ def delivery(request, delivery_id: str):
         {
             "delivery": found,
             "payload": _pretty(found.payload),
+            "raw_payload": found.payload,
             "attempts": attempts,
             "task": found.task,
             "resendable": found.task_id is not None or found.batch_id is not None,
