@@ -1,13 +1,12 @@
 """``/portal/``: the customer portal's pages and actions."""
 
-from django.urls import path, re_path
+from django.urls import path
 
 from portal_app.views import (
     account,
     auth,
     batches,
     callbacks,
-    common,
     inboxes,
     invitations,
     recover,
@@ -59,6 +58,4 @@ urlpatterns = [
     path("inboxes/<str:inbox_id>/delete", inboxes.inbox_delete, name="inbox-delete"),
     path("inboxes/<str:inbox_id>/timing", inboxes.inbox_timing, name="inbox-timing"),
     path("inbox-requests/<str:request_id>", inboxes.captured_request, name="captured-request"),
-    # A portal address typed with a trailing slash (/portal/inboxes/): the same page.
-    re_path(r"^(?P<path>.+)/$", common.without_trailing_slash, name="without-slash"),
 ]

@@ -6,11 +6,11 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import Resolver404, resolve, reverse
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from portal_app.access import portal_member
-from scalehooks.access import Action, Caller, Policy, public, route_policy
+from scalehooks.access import Action, Caller, Policy, route_policy
 from scalehooks.audit import actor_set
 from scalehooks.errors import DomainError, NotFound
 
@@ -107,15 +107,3 @@ def refuse_get(request):
     if request.method != "POST":
         return page(request, "portal/not_found.html", {"message": "Use the page's button."}, status=405)
     return None
-
-
-@route_policy(public("a redirect to the same portal address without its trailing slash, when there is one"))
-def without_trailing_slash(request, path: str):
-    """``/portal/inboxes/`` → ``/portal/inboxes`` (a 404 page when that is no portal page either)."""
-    target = f"/portal/{path}"
-    try:
-        resolve(target)
-    except Resolver404:
-        return not_found(request)
-    query = request.META.get("QUERY_STRING", "")
-    return HttpResponseRedirect(target + (f"?{query}" if query else ""))

@@ -274,8 +274,6 @@ def _admin_rows(now) -> None:
 REGEX_EXAMPLES = {
     # the inbox's capture route: its token is the inbox's (a public route, SPEC §15)
     "inbox/": lambda values: f"/inbox/{values['inbox_token']}/hook",
-    # a portal address with a trailing slash
-    "portal/^(?P<path>": lambda values: "/portal/inboxes/",
     # the admin's app index and its catch-all
     "admin/^(?P<app_label>": lambda values: "/admin/tasks_app/",
     "admin/(?P<url>.*)$": lambda values: "/admin/no-such-page/",
