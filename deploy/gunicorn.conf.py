@@ -18,6 +18,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads per worker (gunicorn's gthread worker): a request that waits (an inbox's scripted
 # delay, at most INBOX_MAX_DELAYED_ANSWERS of them per process) leaves the others served.
 threads = int(os.environ.get("WEB_THREADS", "8"))
+# gthread, except that a thread only ever takes a request that arrived whole: the worker's own
+# event loop reads it first, and closes with a 408 a connection whose request is not whole
+# WEB_REQUEST_TIMEOUT seconds (default 30) after its first byte could be read. Slow or
+# dripping clients cost a socket each, never a thread (scalehooks/web_worker.py).
+worker_class = "scalehooks.web_worker.BufferingThreadWorker"
 accesslog = "-"
 errorlog = "-"
 # gunicorn 27's control socket (one path per user, $HOME/.gunicorn/gunicorn.ctl):

@@ -342,6 +342,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# The web process (deploy/gunicorn.conf.py, scalehooks/web_worker.py) reads each request whole
+# before a thread takes it; one not whole this many seconds after its first byte could be
+# read gets a 408 and its connection is closed (slow or dripping clients never hold a thread).
+WEB_REQUEST_TIMEOUT = env.float("WEB_REQUEST_TIMEOUT", default=30.0)
 # Files (SPEC §12): stored through STORAGES["default"] (a FileSystemStorage here) under
 # MEDIA_ROOT; `files/import` keeps at most FILES_MAX_BYTES of a download (an upload is an
 # API body: API_MAX_BODY_BYTES).
