@@ -25,6 +25,10 @@ threads = int(os.environ.get("WEB_THREADS", "8"))
 worker_class = "scalehooks.web_worker.BufferingThreadWorker"
 accesslog = "-"
 errorlog = "-"
+# No secret in the access log (SPEC §8): no Basic-auth user name (the API key), the tokens of
+# inbox, sign-in link, confirmation and file paths masked, queries as "?***", the referer's too.
+logger_class = "scalehooks.log_masking.AccessLogger"
+access_log_format = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 # gunicorn 27's control socket (one path per user, $HOME/.gunicorn/gunicorn.ctl):
 # not used here, and two web processes of one user would share it.
 control_socket_disable = True

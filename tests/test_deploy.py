@@ -347,3 +347,62 @@ def wait_until_up(url: str, server: subprocess.Popen) -> None:
             return
         except requests.ConnectionError:
             time.sleep(0.2)
+
+
+@pytest.mark.cluster
+def test_the_logs_of_the_web_process_hold_no_key_token_or_query(tmp_path):
+    """Issue 25 F16: gunicorn's default access log format logged the Basic-auth user name, which is
+    the API key, and every request line whole (inbox and link tokens in paths, queries); Django's
+    warnings log the path of a 4xx ("Not Found: /portal/link/<token>")."""
+    port = free_port()
+    env = production_env(
+        tmp_path,
+        SECRET_KEY=A_SECRET_KEY,
+        WEB_CONCURRENCY="1",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")  # as `make run` does: the pages' assets
+    key = re.search(r"Live API key:\s+(\S+)", manage(env, "create_account", "logs@example.com")).group(1)
+    log = tmp_path / "web.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+            cwd=BASE_DIR,
+            env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, server)
+        inbox = requests.post(f"{url}/v1/inboxes", json={"name": "logs"}, auth=(key, ""), timeout=10).json()
+        link = requests.post(f"{url}/v1/portal/sessions", json={}, auth=(key, ""), timeout=10).json()["url"]
+        secrets = {
+            "the API key": key,
+            "the inbox token": inbox["url"].rstrip("/").rsplit("/", 1)[-1],
+            "the portal link token": link.rsplit("/", 1)[-1],
+            "a query value": "query-secret-0123456789",
+            "an unknown link token": "unknown-link-token-0123456789",
+            "a confirmation token": "confirmation-token-0123456789",
+        }
+
+        assert requests.get(f"{url}/v1/tasks", auth=(key, ""), timeout=10).status_code == 200
+        requests.post(
+            f"{inbox['url'].rstrip('/')}/hook?token=query-secret-0123456789", json={"a": 1}, timeout=10
+        )
+        assert requests.get(link, timeout=10).status_code == 200
+        assert requests.get(f"{url}/portal/link/unknown-link-token-0123456789", timeout=10).status_code == 404
+        requests.get(f"{url}/callbacks/confirm/confirmation-token-0123456789", timeout=10)
+        requests.get(f"{url}/inbox/unknown-link-token-0123456789/x", timeout=10)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    text = log.read_text(errors="replace")
+    assert '"GET /v1/tasks HTTP/1.1" 200' in text  # the requests are logged, their secrets are not
+    assert "POST /inbox/" in text and "GET /portal/link/" in text
+    leaked = {what: secret for what, secret in secrets.items() if secret in text}
+    assert leaked == {}, text
