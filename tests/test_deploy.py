@@ -198,7 +198,7 @@ def test_make_run_serves_with_gunicorn_and_whitenoise_and_stops_on_ctrl_c(tmp_pa
         cached = requests.get(f"{url}/static/{hashed}", timeout=5)
         assert cached.status_code == 200
         assert "immutable" in cached.headers["Cache-Control"]
-        assert "ScaleHooks demo account" in output()
+        assert "ScaleHooks demo customer account" in output()
         assert '"GET /healthz HTTP/1.1" 200' in output()  # gunicorn's access log on stdout
 
         os.killpg(make.pid, signal.SIGINT)  # Ctrl-C in make's terminal
