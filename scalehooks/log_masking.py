@@ -12,7 +12,7 @@ link) and query strings (a receiver's or a customer's own tokens). Here:
   secret header or the referer's; ``ACCESS_LOG_FORMAT`` names no user;
 - ``SecretPathsMasked``: a logging filter for Django's own lines (``django.request``'s "Not
   Found: /portal/link/<token>", ``django.security.*``, the development server's request
-  lines in ``make dev``), configured in ``settings.LOGGING``.
+  lines in ``make dev``), wired by ``logging_config``, which is ``settings.LOGGING``.
 """
 
 import logging
@@ -105,3 +105,60 @@ class SecretPathsMasked(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+def logging_config(*, level: str, q_level: str) -> dict:
+    """``settings.LOGGING``: every line on the console, through ``SecretPathsMasked`` (and the
+    development server's request lines through it too); ``level`` and ``q_level``: the project's
+    and django-q2's levels (``LOG_LEVEL``, ``Q_LOG_LEVEL``)."""
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {
+            "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+            "django.server": {
+                "()": "django.utils.log.ServerFormatter",
+                "format": "[{server_time}] {message}",
+                "style": "{",
+            },
+        },
+        "filters": {
+            "url_queries_redacted": {"()": "scalehooks.outgoing.redaction.UrlQueriesRedacted"},
+            # Tokens in paths (inboxes, sign-in links, confirmations, files) masked in Django's own
+            # lines ("Not Found: /portal/link/<token>") and the development server's (SPEC §8).
+            "secret_paths_masked": {"()": "scalehooks.log_masking.SecretPathsMasked"},
+        },
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "plain",
+                "filters": ["secret_paths_masked"],
+            },
+            # `make dev`: runserver's request lines, as Django logs them, without a secret.
+            "django.server": {
+                "class": "logging.StreamHandler",
+                "formatter": "django.server",
+                "filters": ["secret_paths_masked"],
+            },
+        },
+        "root": {"handlers": ["console"], "level": level},
+        "loggers": {
+            "django-q": {"level": q_level, "propagate": True},
+            "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+            # Django's default handler of its own lines (printed with DEBUG on) is replaced: they go
+            # to the root's console handler, through the filter, once.
+            "django": {"handlers": [], "level": "INFO", "propagate": True},
+            # urllib3 logs the URLs it sends to with their query, where customers put
+            # tokens: every urllib3 module that logs a URL gets the filter (a logger's
+            # filter does not apply to its children's records).
+            **{
+                name: {"filters": ["url_queries_redacted"], "propagate": True}
+                for name in (
+                    "urllib3.connectionpool",
+                    "urllib3.connection",
+                    "urllib3.poolmanager",
+                    "urllib3.util.retry",
+                )
+            },
+        },
+    }

@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from scalehooks.log_masking import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -366,54 +368,6 @@ CACHES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "django.server": {
-            "()": "django.utils.log.ServerFormatter",
-            "format": "[{server_time}] {message}",
-            "style": "{",
-        },
-    },
-    "filters": {
-        "url_queries_redacted": {"()": "scalehooks.outgoing.redaction.UrlQueriesRedacted"},
-        # Tokens in paths (inboxes, sign-in links, confirmations, files) masked in Django's own
-        # lines ("Not Found: /portal/link/<token>") and the development server's (SPEC §8).
-        "secret_paths_masked": {"()": "scalehooks.log_masking.SecretPathsMasked"},
-    },
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["secret_paths_masked"],
-        },
-        # `make dev`: runserver's request lines, as Django logs them, without a secret.
-        "django.server": {
-            "class": "logging.StreamHandler",
-            "formatter": "django.server",
-            "filters": ["secret_paths_masked"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING"), "propagate": True},
-        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
-        # Django's default handler of its own lines (printed with DEBUG on) is replaced: they go
-        # to the root's console handler, through the filter, once.
-        "django": {"handlers": [], "level": "INFO", "propagate": True},
-        # urllib3 logs the URLs it sends to with their query, where customers put
-        # tokens: every urllib3 module that logs a URL gets the filter (a logger's
-        # filter does not apply to its children's records).
-        **{
-            name: {"filters": ["url_queries_redacted"], "propagate": True}
-            for name in (
-                "urllib3.connectionpool",
-                "urllib3.connection",
-                "urllib3.poolmanager",
-                "urllib3.util.retry",
-            )
-        },
-    },
-}
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"), q_level=env.str("Q_LOG_LEVEL", default="WARNING")
+)
