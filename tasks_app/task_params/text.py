@@ -83,26 +83,6 @@ class DataCollectionParams(ScaleParams):
         return data
 
 
-class TextCollectionField(serializers.Serializer):
-    field_id = StrictCharField(max_length=200)
-    title = StrictCharField(max_length=1_000)
-    type = serializers.ChoiceField(choices=("text", "number", "category", "date"), default="text")
-    description = StrictCharField(max_length=10_000, required=False)
-    choices = serializers.ListField(child=StrictCharField(), required=False)
-
-
-class TextCollectionParams(ScaleParams):
-    attachment = StrictCharField(max_length=10_000, required=False, allow_blank=True)
-    attachment_type = serializers.ChoiceField(choices=ATTACHMENT_TYPES, default="text")
-    fields = TextCollectionField(many=True, allow_empty=False)
-
-    def validate_fields(self, value):
-        ids = [f["field_id"] for f in value]
-        if len(set(ids)) != len(ids):
-            raise serializers.ValidationError("field_id values must be distinct.")
-        return value
-
-
 class EntityLabel(serializers.Serializer):
     name = StrictCharField(max_length=1_000)
     description = StrictCharField(max_length=10_000, required=False, allow_blank=True)
@@ -130,6 +110,5 @@ TEXT_PARAMS = {
     "transcription": TranscriptionParams,
     "documenttranscription": DocumentTranscriptionParams,
     "datacollection": DataCollectionParams,
-    "textcollection": TextCollectionParams,
     "namedentityrecognition": NamedEntityRecognitionParams,
 }

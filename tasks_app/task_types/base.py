@@ -72,6 +72,12 @@ class TaskType:
         """A response valid for ``params``, for test mode (SPEC §13)."""
         raise NotImplementedError
 
+    def validate_prelabels(self, *, params: dict, value) -> None:
+        """A ``hypothesis`` or ``base_annotations`` given at creation: Scale's reference asks
+        that prelabels have the schema of the task's response. Raises as
+        ``validate_response`` does (under ``response``)."""
+        self.validate_response(params=params, response=value)
+
     def attachment_urls(self, params: dict) -> list[str]:
         """The params that name a remote file to download at creation."""
         return []

@@ -1,5 +1,6 @@
 """Task types about text, documents and websites: categorization, comparison, transcription,
-documenttranscription, datacollection, textcollection, namedentityrecognition.
+documenttranscription, datacollection, namedentityrecognition (``textcollection``: its own
+module, ``collection``).
 
 Where Scale's v1 documentation is silent about a response's exact shape, the
 type's docstring says what this service checks.
@@ -141,38 +142,6 @@ class DataCollection(TaskType):
 
     def synthetic_response(self, *, params):
         return {"fields": dict.fromkeys(params["fields"], "")}
-
-    def attachment_urls(self, params):
-        return remote_attachment(params)
-
-
-TEXT_FIELD_SAMPLES = {"text": "", "number": 0, "date": "1970-01-01"}
-
-
-@register
-class TextCollection(TaskType):
-    """Response ``{"fields": {field_id: value}}`` with exactly the params' field ids."""
-
-    name = "textcollection"
-
-    def validate_response(self, *, params, response):
-        values = require_object(response).get("fields")
-        if not isinstance(values, dict):
-            raise invalid_response("`fields` must be an object.")
-        known = {f["field_id"] for f in params["fields"]}
-        if set(values) != known:
-            raise invalid_response(f"`fields` must have exactly the keys {sorted(known)}.")
-        return {"fields": values}
-
-    def synthetic_response(self, *, params):
-        values = {}
-        for field in params["fields"]:
-            if field.get("type") == "category":
-                choices = field.get("choices") or [""]
-                values[field["field_id"]] = choices[0]
-            else:
-                values[field["field_id"]] = TEXT_FIELD_SAMPLES.get(field.get("type", "text"), "")
-        return {"fields": values}
 
     def attachment_urls(self, params):
         return remote_attachment(params)

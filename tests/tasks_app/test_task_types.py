@@ -10,11 +10,10 @@ pytestmark = pytest.mark.django_db
 
 TEXTCOLLECTION = {
     "instruction": "Read the label.",
-    "attachment_type": "text",
-    "attachment": "Best before 2025-01-01",
+    "attachments": [{"type": "text", "content": "Best before 2025-01-01"}],
     "fields": [
-        {"field_id": "date", "title": "Best before", "type": "date"},
-        {"field_id": "brand", "title": "Brand"},
+        {"field_id": "date", "title": "Best before", "type": "datetime", "required": True},
+        {"field_id": "brand", "title": "Brand", "type": "text"},
     ],
 }
 IMAGEANNOTATION = {
@@ -32,14 +31,21 @@ def test_create_each_type(customer, kind, body):
 
     assert answer.status_code == 200, answer.json()
     assert answer.json()["type"] == kind
-    assert Task.objects.get(id=answer.json()["task_id"]).params["attachment"] == body["attachment"]
+    stored = Task.objects.get(id=answer.json()["task_id"]).params
+    assert stored.get("attachment", stored.get("attachments")) == body.get(
+        "attachment", body.get("attachments")
+    )
 
 
 @pytest.mark.parametrize(
     "kind, body, field",
     [
         ("textcollection", {**TEXTCOLLECTION, "fields": []}, "fields"),
-        ("textcollection", {**TEXTCOLLECTION, "fields": [{"field_id": "a", "title": "A"}] * 2}, "fields"),
+        (
+            "textcollection",
+            {**TEXTCOLLECTION, "fields": [{"field_id": "a", "title": "A", "type": "text"}] * 2},
+            "fields",
+        ),
         ("textcollection", {**TEXTCOLLECTION, "fields": [{"title": "no id"}]}, "fields"),
         ("imageannotation", {**IMAGEANNOTATION, "attachment": "not a url"}, "attachment"),
         ("imageannotation", {**IMAGEANNOTATION, "geometries": {}}, "geometries"),
@@ -90,9 +96,12 @@ CATEGORIZATION_PARAMS = {"attachment_type": "text", "attachment": "x", "categori
             False,
         ),
         ("categorization", CATEGORIZATION_PARAMS, {"category": "red", "extra": 1}, False),
-        ("textcollection", TEXTCOLLECTION, {"fields": {"date": "2025-01-01", "brand": "Acme"}}, True),
+        ("textcollection", TEXTCOLLECTION, {"annotations": {"date": "2025-01-01", "brand": "Acme"}}, True),
+        ("textcollection", TEXTCOLLECTION, {"annotations": {"date": "2025-01-01"}}, True),
+        ("textcollection", TEXTCOLLECTION, {"annotations": {"brand": "Acme"}}, False),
+        ("textcollection", TEXTCOLLECTION, {"annotations": {"date": "2025-01-01", "colour": "red"}}, False),
+        ("textcollection", TEXTCOLLECTION, {"annotations": ["2025-01-01"]}, False),
         ("textcollection", TEXTCOLLECTION, {"fields": {"date": "2025-01-01"}}, False),
-        ("textcollection", TEXTCOLLECTION, {"fields": ["2025-01-01"]}, False),
         ("imageannotation", IMAGEANNOTATION, {"annotations": [{"type": "box", "label": "car"}]}, True),
         ("imageannotation", IMAGEANNOTATION, {"annotations": [{"type": "polygon"}]}, False),
         ("imageannotation", IMAGEANNOTATION, {"annotations": "none"}, False),
