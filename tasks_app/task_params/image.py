@@ -1,25 +1,47 @@
-"""Params of the image and video task types (``tasks_app.task_types.image`` and ``.video``)."""
+"""Params of the image and video task types (``tasks_app.task_types.image`` and ``.video``).
+
+The structures they hold (label descriptions, geometries, annotation attributes, layers,
+context attachments) are checked by ``annotation``.
+"""
 
 from rest_framework import serializers
 
 from scalehooks.api.fields import LenientNumberField, StrictBooleanField
-from tasks_app.task_params.common import MAX_URL, GeometriesField, ObjectsToAnnotateField, ScaleParams
+from tasks_app.task_params import annotation, shapes
+from tasks_app.task_params.common import MAX_URL, GeometriesField, ImageParams, ObjectsToAnnotateField
 
 
-class ImageAnnotationParams(ScaleParams):
+class ImageAnnotationParams(ImageParams):
     attachment = serializers.URLField(max_length=MAX_URL)
     attachment_type = serializers.ChoiceField(choices=("image",), default="image")
+    context_attachments = shapes.Shaped(annotation.context_attachments, required=False)
     geometries = GeometriesField()
+    links = shapes.Shaped(shapes.obj({}, strict=False), required=False)
+    padding = LenientNumberField(integer=True, min_value=0, required=False)
+    paddingX = LenientNumberField(integer=True, min_value=0, required=False)
+    paddingY = LenientNumberField(integer=True, min_value=0, required=False)
+    can_add_base_annotations = StrictBooleanField(required=False)
+    can_edit_base_annotations = StrictBooleanField(required=False)
+    can_edit_base_annotation_labels = StrictBooleanField(required=False)
+    can_delete_base_annotations = StrictBooleanField(required=False)
+
+    def validate(self, data):
+        for item in data.get("context_attachments", []):
+            if item["attachment"] == data["attachment"]:
+                raise serializers.ValidationError(
+                    {"context_attachments": ["The task's attachment cannot be a context attachment."]}
+                )
+        return data
 
 
-class SingleGeometryParams(ScaleParams):
+class SingleGeometryParams(ImageParams):
     """The legacy image types: one geometry, its labels in ``objects_to_annotate``."""
 
     attachment = serializers.URLField(max_length=MAX_URL)
     attachment_type = serializers.ChoiceField(choices=("image",), default="image")
     objects_to_annotate = ObjectsToAnnotateField()
     with_labels = StrictBooleanField(required=False)
-    examples = serializers.ListField(required=False)
+    examples = shapes.Shaped(shapes.list_of(shapes.any_json(), max_items=100), required=False)
 
 
 class AnnotationParams(SingleGeometryParams):
@@ -37,13 +59,19 @@ class VerticesParams(SingleGeometryParams):
         return data
 
 
+class LineAnnotationParams(VerticesParams):
+    splines = StrictBooleanField(required=False)
+
+
 class CuboidAnnotationParams(AnnotationParams):
-    camera_intrinsics = serializers.DictField(required=False)
-    camera_rotation_quaternion = serializers.DictField(required=False)
+    camera_intrinsics = shapes.Shaped(annotation.CAMERA_OPTIONS["camera_intrinsics"], required=False)
+    camera_rotation_quaternion = shapes.Shaped(
+        annotation.CAMERA_OPTIONS["camera_rotation_quaternion"], required=False
+    )
     camera_height = LenientNumberField(required=False)
 
 
-class SegmentAnnotationParams(ScaleParams):
+class SegmentAnnotationParams(ImageParams):
     attachment = serializers.URLField(max_length=MAX_URL)
     attachment_type = serializers.ChoiceField(choices=("image",), default="image")
     labels = ObjectsToAnnotateField()
@@ -51,7 +79,7 @@ class SegmentAnnotationParams(ScaleParams):
     instance_labels = serializers.ListField(required=False)
 
 
-class VideoAnnotationParams(ScaleParams):
+class VideoAnnotationParams(ImageParams):
     attachments = serializers.ListField(
         child=serializers.URLField(max_length=MAX_URL), min_length=1, max_length=10_000
     )
@@ -61,7 +89,7 @@ class VideoAnnotationParams(ScaleParams):
     events_to_annotate = serializers.ListField(required=False)
 
 
-class VideoPlaybackAnnotationParams(ScaleParams):
+class VideoPlaybackAnnotationParams(ImageParams):
     attachment = serializers.URLField(max_length=MAX_URL)
     attachment_type = serializers.ChoiceField(choices=("video",), default="video")
     geometries = GeometriesField()
@@ -73,7 +101,7 @@ IMAGE_PARAMS = {
     "imageannotation": ImageAnnotationParams,
     "annotation": AnnotationParams,
     "polygonannotation": VerticesParams,
-    "lineannotation": VerticesParams,
+    "lineannotation": LineAnnotationParams,
     "pointannotation": SingleGeometryParams,
     "cuboidannotation": CuboidAnnotationParams,
     "segmentannotation": SegmentAnnotationParams,

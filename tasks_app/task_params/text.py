@@ -48,7 +48,7 @@ class ComparisonParams(ScaleParams):
 class TranscriptionParams(ScaleParams):
     attachment_type = serializers.ChoiceField(choices=ATTACHMENT_TYPES, default="image")
     attachment = StrictCharField(max_length=10_000)
-    fields = FieldsField(allow_empty=False)
+    fields = FieldsField(min_items=1)
     repeatable_fields = FieldsField(required=False)
 
     def validate(self, data):
@@ -75,7 +75,7 @@ class DocumentTranscriptionParams(ScaleParams):
 class DataCollectionParams(ScaleParams):
     attachment_type = serializers.ChoiceField(choices=ATTACHMENT_TYPES, default="website")
     attachment = StrictCharField(max_length=10_000)
-    fields = FieldsField(allow_empty=False)
+    fields = FieldsField(min_items=1)
 
     def validate(self, data):
         if data["attachment_type"] != "text":

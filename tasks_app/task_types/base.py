@@ -136,13 +136,17 @@ def remote_attachment(params: dict) -> list[str]:
     return []
 
 
-def label_names(objects: list) -> list[str]:
-    """The label names of ``objects_to_annotate``: strings, or objects naming a ``choice``."""
-    names = []
-    for item in objects or []:
+def leaf_labels(objects: list) -> list[str]:
+    """The labels an annotation may take from ``objects_to_annotate`` (or ``labels``, or an
+    attribute's ``choices``): strings, and the ``choice`` of each ``LabelDescription`` without
+    ``subchoices`` (Scale: only the leaves are returned), in order."""
+    names, stack = [], list(reversed(objects or []))
+    while stack:
+        item = stack.pop()
         if isinstance(item, str):
             names.append(item)
-        elif isinstance(item, dict):
-            names.append(item.get("choice"))
-            names.extend(label_names(item.get("subchoices", [])))
-    return [name for name in names if isinstance(name, str)]
+        elif isinstance(item, dict) and item.get("subchoices"):
+            stack.extend(reversed(item["subchoices"]))
+        elif isinstance(item, dict) and isinstance(item.get("choice"), str):
+            names.append(item["choice"])
+    return names

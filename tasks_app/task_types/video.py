@@ -10,12 +10,12 @@ frames for ``videoannotation``), checked as ``imageannotation`` checks its own.
 from tasks_app.task_types.base import (
     TaskType,
     invalid_response,
-    label_names,
+    leaf_labels,
     register,
     require_keys,
     require_object,
 )
-from tasks_app.task_types.image import check_annotations_by_geometry, sample_geometry
+from tasks_app.task_types.geometry import check_annotations_by_geometry, sample_annotation
 
 
 class VideoType(TaskType):
@@ -24,9 +24,7 @@ class VideoType(TaskType):
 
     def validate_response(self, *, params, response):
         require_keys(require_object(response), allowed={"annotations"}, required={"annotations"})
-        annotations = check_annotations_by_geometry(
-            response["annotations"], params["geometries"], coordinates=False
-        )
+        annotations = check_annotations_by_geometry(response["annotations"], params, coordinates=False)
         frames = self.frame_count(params)
         for annotation in annotations:
             frame = annotation.get("frame")
@@ -38,8 +36,8 @@ class VideoType(TaskType):
 
     def synthetic_response(self, *, params):
         kind, spec = next(iter(params["geometries"].items()))
-        label = label_names(spec["objects_to_annotate"])[0]
-        return {"annotations": [{"frame": 0, "type": kind, **sample_geometry(kind, label)}]}
+        label = leaf_labels(spec["objects_to_annotate"])[0]
+        return {"annotations": [{"frame": 0, **sample_annotation(kind, label, params, typed=True)}]}
 
 
 @register

@@ -1,0 +1,53 @@
+"""The create parameters Scale documents for every type (issue 27): accepted with Scale's
+meaning and kept in ``params``; a malformed one is a 400 naming it."""
+
+import pytest
+
+from tasks_app.models import Task
+from tests.tasks_app.task_samples import SAMPLES
+
+pytestmark = pytest.mark.django_db
+
+IMAGE = SAMPLES["imageannotation"].params
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_clear_unique_id_on_error_is_kept_in_params(customer, kind):
+    answer = customer.post(
+        f"/v1/task/{kind}",
+        {**SAMPLES[kind].params, "unique_id": f"{kind}-1", "clear_unique_id_on_error": True},
+        format="json",
+    )
+
+    assert answer.status_code == 200, answer.json()
+    assert answer.json()["params"]["clear_unique_id_on_error"] is True
+
+
+def test_an_unknown_key_under_params_is_a_400_naming_it(customer):
+    answer = customer.post("/v1/task/imageannotation", {"params": {**IMAGE, "colour": "red"}}, format="json")
+
+    assert answer.status_code == 400
+    assert "colour" in answer.json()["details"]
+    assert not Task.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"clear_unique_id_on_error": "yes"}, "clear_unique_id_on_error"),
+        ({"urgency": "whenever"}, "urgency"),
+        ({"layers": {"boxes": "all of them"}}, "layers"),
+        ({"layers": {"boxes": [{"left": 1, "top": 1, "width": "wide", "height": 2}]}}, "layers"),
+        ({"layers": {"circles": []}}, "layers"),
+        ({"hypothesis": {"annotations": [{"type": "polygon", "label": "car"}]}}, "hypothesis"),
+        ({"hypothesis": {"annotations": [{"type": "box", "label": "tram"}]}}, "hypothesis"),
+        ({"hypothesis": ["box"]}, "hypothesis"),
+        ({"base_annotations": {"annotations": "none"}}, "base_annotations"),
+    ],
+)
+def test_a_malformed_common_parameter_is_a_400_naming_it(customer, change, named):
+    answer = customer.post("/v1/task/imageannotation", {**IMAGE, **change}, format="json")
+
+    assert answer.status_code == 400
+    assert named in answer.json()["details"], answer.json()
+    assert not Task.objects.exists()
