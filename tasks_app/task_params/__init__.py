@@ -9,6 +9,7 @@ params once stored (its response, its attachments, its synthetic response) is
 from rest_framework import serializers
 
 from tasks_app.task_params.collection import TextCollectionParams
+from tasks_app.task_params.documents import DocumentTranscriptionParams
 from tasks_app.task_params.image import IMAGE_PARAMS
 from tasks_app.task_params.text import TEXT_PARAMS
 
@@ -16,5 +17,6 @@ from tasks_app.task_params.text import TEXT_PARAMS
 TYPE_PARAMS: dict[str, type[serializers.Serializer]] = {
     **TEXT_PARAMS,
     "textcollection": TextCollectionParams,
+    "documenttranscription": DocumentTranscriptionParams,
     **IMAGE_PARAMS,
 }
