@@ -39,9 +39,9 @@ def validate_url(value: str) -> str:
     return value
 
 
-def ObjectsToAnnotateField(**kwargs):
+def ObjectsToAnnotateField(*, max_items: int = annotation.MAX_LABELS, **kwargs):
     """Label names, or ``LabelDescription`` objects (Scale's nested labels)."""
-    return shapes.Shaped(annotation.labels(), **kwargs)
+    return shapes.Shaped(annotation.labels(max_items=max_items), **kwargs)
 
 
 def GeometriesField(**kwargs):

@@ -74,27 +74,54 @@ class CuboidAnnotationParams(AnnotationParams):
 class SegmentAnnotationParams(ImageParams):
     attachment = serializers.URLField(max_length=MAX_URL)
     attachment_type = serializers.ChoiceField(choices=("image",), default="image")
-    labels = ObjectsToAnnotateField()
+    labels = ObjectsToAnnotateField(max_items=50)  # Scale: at most 50 labels
     allow_unlabeled = StrictBooleanField(default=False)
-    instance_labels = serializers.ListField(required=False)
+    context_attachments = shapes.Shaped(annotation.context_attachments, required=False)
+
+
+EVENTS = shapes.Shaped(
+    shapes.list_of(shapes.string(max_length=1_000, blank=False), min_items=1), required=False
+)
+FRAME_RATE = LenientNumberField(min_value=0, required=False)
 
 
 class VideoAnnotationParams(ImageParams):
+    """Frames (``attachments``, image URLs in order, with ``attachment_type`` ``image``) or a
+    video file (``attachment``, with ``attachment_type`` ``video``)."""
+
     attachments = serializers.ListField(
-        child=serializers.URLField(max_length=MAX_URL), min_length=1, max_length=10_000
+        child=serializers.URLField(max_length=MAX_URL), min_length=1, max_length=10_000, required=False
     )
-    attachment_type = serializers.ChoiceField(choices=("image",), default="image")
+    attachment = serializers.URLField(max_length=MAX_URL, required=False)
+    attachment_type = serializers.ChoiceField(choices=("image", "video"), default="image")
     geometries = GeometriesField()
-    frame_rate = LenientNumberField(min_value=0, required=False)
-    events_to_annotate = serializers.ListField(required=False)
+    frame_rate = FRAME_RATE
+    events_to_annotate = EVENTS
+
+    def validate(self, data):
+        if data["attachment_type"] == "image":
+            if "attachments" not in data or "attachment" in data:
+                raise serializers.ValidationError(
+                    {"attachments": ["Frames: attachments, without attachment."]}
+                )
+        elif "attachment" not in data or "attachments" in data:
+            raise serializers.ValidationError({"attachments": ["A video: attachment, without attachments."]})
+        if data.get("frame_rate") == 0:
+            raise serializers.ValidationError({"frame_rate": ["Must be above 0."]})
+        return data
 
 
 class VideoPlaybackAnnotationParams(ImageParams):
     attachment = serializers.URLField(max_length=MAX_URL)
     attachment_type = serializers.ChoiceField(choices=("video",), default="video")
     geometries = GeometriesField()
-    frame_rate = LenientNumberField(min_value=0, required=False)
-    events_to_annotate = serializers.ListField(required=False)
+    frame_rate = FRAME_RATE
+    events_to_annotate = EVENTS
+
+    def validate(self, data):
+        if data.get("frame_rate") == 0:
+            raise serializers.ValidationError({"frame_rate": ["Must be above 0."]})
+        return data
 
 
 IMAGE_PARAMS = {

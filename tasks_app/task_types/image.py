@@ -128,13 +128,27 @@ class CuboidAnnotation(SingleGeometry):
     geometry = "cuboid"
 
 
+def instance_labels(labels: list) -> set[str]:
+    """The leaves of ``labels`` segmented per instance (``instance_label``)."""
+    found, stack = set(), list(labels or [])
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict) and item.get("subchoices"):
+            stack.extend(item["subchoices"])
+        elif isinstance(item, dict) and item.get("instance_label"):
+            found.add(item["choice"])
+    return found
+
+
 @register
 class SegmentAnnotation(TaskType):
-    """Params: ``attachment``, ``labels`` (names or {choice}), ``allow_unlabeled``. Response, as
-    Scale gives it, links to the masks: ``{"annotations": {"combined": {"image",
-    "indexedImage"}, "labeled": {label: [url, ...]}, "unlabeled": url | null}, "labelMapping":
-    {label: {"color", "index"}}}``; the labels must be of the params. The synthetic response
-    of test mode names the task's own attachment as every mask (no image is drawn)."""
+    """Params: ``attachment``, ``labels`` (names or label descriptions), ``allow_unlabeled``.
+    Response, as Scale's callback format gives it, links to PNG masks: ``{"annotations":
+    {"combined": {"image", "indexedImage", "extendedIndexedImage"}, "labeled": {label: url},
+    "unlabeled": url | null}, "labelMapping": {label: {"color", "index"}}}``, a list of
+    masks and of mappings for a label segmented per instance; the labels are leaves of the
+    params. The synthetic response of test mode names the task's own attachment as every
+    mask (no image is drawn)."""
 
     name = "segmentannotation"
 
@@ -146,25 +160,37 @@ class SegmentAnnotation(TaskType):
         if not isinstance(annotations, dict) or not isinstance(annotations.get("labeled", {}), dict):
             raise invalid_response("`annotations` must be an object with a `labeled` object.")
         names = leaf_labels(params["labels"])
-        unknown = set(annotations.get("labeled", {})) - set(names)
         mapping = response.get("labelMapping", {})
         if not isinstance(mapping, dict):
             raise invalid_response("`labelMapping` must be an object.")
-        unknown |= set(mapping) - set(names)
+        unknown = (set(annotations.get("labeled", {})) | set(mapping)) - set(names)
         if unknown:
             raise invalid_response(f"Unknown labels {sorted(unknown)}; the task's labels are {names}.")
+        for label, mask in annotations.get("labeled", {}).items():
+            if not (
+                isinstance(mask, str) or (isinstance(mask, list) and all(isinstance(m, str) for m in mask))
+            ):
+                raise invalid_response(
+                    f"`annotations.labeled.{label}` must be a mask URL, or a list of them."
+                )
         return response
 
     def synthetic_response(self, *, params):
         mask = params["attachment"]
         names = leaf_labels(params["labels"])
+        per_instance = instance_labels(params["labels"])
         return {
             "annotations": {
-                "combined": {"image": mask, "indexedImage": mask},
-                "labeled": {name: [] for name in names},
-                "unlabeled": None,
+                "combined": {"image": mask, "indexedImage": mask, "extendedIndexedImage": mask},
+                "labeled": {name: [mask] if name in per_instance else mask for name in names},
+                "unlabeled": mask if params.get("allow_unlabeled") else None,
             },
-            "labelMapping": {name: {"color": "#000000", "index": i + 1} for i, name in enumerate(names)},
+            "labelMapping": {
+                name: [{"color": "#000000", "index": i + 1}]
+                if name in per_instance
+                else {"color": "#000000", "index": i + 1}
+                for i, name in enumerate(names)
+            },
         }
 
     def attachment_urls(self, params):

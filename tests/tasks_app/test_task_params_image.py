@@ -217,3 +217,102 @@ def test_a_malformed_single_geometry_parameter_is_a_400_naming_it(customer, kind
 
     assert answer.status_code == 400
     assert named in answer.json()["details"], answer.json()
+
+
+SEGMENT = {
+    "attachment": IMAGE,
+    "attachment_type": "image",
+    "labels": [
+        "road",
+        {"choice": "vehicle", "subchoices": [{"choice": "car", "instance_label": True}, "bus"]},
+    ],
+    "allow_unlabeled": True,
+    "annotation_attributes": {"parked": {"description": "Parked?", "choices": ["yes", "no"]}},
+    "context_attachments": [{"attachment": "https://example.com/side.jpg"}],
+}
+
+
+def test_segmentannotation_keeps_every_documented_parameter(customer):
+    answer = customer.post("/v1/task/segmentannotation", SEGMENT, format="json")
+
+    assert answer.status_code == 200, answer.json()
+    params = Task.objects.get().params
+    assert {key: params[key] for key in SEGMENT} == SEGMENT
+
+
+@pytest.mark.parametrize(
+    "change, named",
+    [
+        ({"labels": [f"label {i}" for i in range(51)]}, "labels"),  # Scale: at most 50 labels
+        ({"labels": [{"choice": "car", "instance_label": "yes"}]}, "labels"),
+        ({"instance_labels": ["car"]}, "instance_labels"),  # not a parameter of Scale's
+        ({"context_attachments": [{"url": IMAGE}]}, "context_attachments"),
+    ],
+)
+def test_a_malformed_segmentannotation_parameter_is_a_400_naming_it(customer, change, named):
+    answer = customer.post("/v1/task/segmentannotation", {**SEGMENT, **change}, format="json")
+
+    assert answer.status_code == 400
+    assert named in answer.json()["details"], answer.json()
+
+
+def test_the_synthetic_segmentation_has_scales_masks():
+    kind = get_task_type("segmentannotation")
+
+    response = kind.synthetic_response(params=SEGMENT)
+
+    assert set(response["annotations"]["combined"]) == {"image", "indexedImage", "extendedIndexedImage"}
+    assert set(response["annotations"]["labeled"]) == {"road", "car", "bus"}  # the leaves
+    assert isinstance(response["annotations"]["labeled"]["road"], str)
+    assert isinstance(response["labelMapping"]["car"], list)  # an instance label: one entry per instance
+    assert kind.validate_response(params=SEGMENT, response=response) == response
+
+
+VIDEO = {
+    "attachment_type": "video",
+    "attachment": "https://example.com/clip.mp4",
+    "geometries": {"box": {"objects_to_annotate": ["car"]}},
+    "events_to_annotate": ["Turning", "Braking"],
+    "frame_rate": 5,
+    "annotation_attributes": {"moving": {"description": "Moving?", "choices": ["yes", "no"]}},
+    "layers": {"url": "https://example.com/video-layers.json"},
+}
+
+
+@pytest.mark.parametrize("kind", ["videoannotation", "videoplaybackannotation"])
+def test_a_video_file_is_annotated_with_every_documented_parameter(customer, kind):
+    answer = customer.post(f"/v1/task/{kind}", VIDEO, format="json")
+
+    assert answer.status_code == 200, answer.json()
+    params = Task.objects.get().params
+    assert {key: params[key] for key in VIDEO} == VIDEO
+
+
+@pytest.mark.parametrize(
+    "kind, change, named",
+    [
+        ("videoannotation", {"events_to_annotate": [{"label": "Turning"}]}, "events_to_annotate"),
+        ("videoplaybackannotation", {"events_to_annotate": "Turning"}, "events_to_annotate"),
+        ("videoannotation", {"attachment_type": "image"}, "attachments"),  # frames needed
+        (
+            "videoannotation",
+            {"attachments": ["https://example.com/f0.jpg"]},
+            "attachments",
+        ),  # not with a video
+        ("videoplaybackannotation", {"frame_rate": 0}, "frame_rate"),
+    ],
+)
+def test_a_malformed_video_parameter_is_a_400_naming_it(customer, kind, change, named):
+    answer = customer.post(f"/v1/task/{kind}", {**VIDEO, **change}, format="json")
+
+    assert answer.status_code == 400
+    assert named in answer.json()["details"], answer.json()
+
+
+def test_the_synthetic_video_response_annotates_the_events():
+    kind = get_task_type("videoplaybackannotation")
+
+    response = kind.synthetic_response(params=VIDEO)
+
+    assert response["events"] == [{"label": "Turning", "type": "point", "start": 0}]
+    assert kind.validate_response(params=VIDEO, response=response) == response
