@@ -11,6 +11,8 @@ kind, are kept as given. ``field_id`` values are distinct across the whole form:
 response is keyed by them.
 """
 
+from collections import Counter
+
 from rest_framework import serializers
 
 from scalehooks.api.fields import StrictCharField
@@ -119,8 +121,8 @@ def form_field(value, path, depth=1):
 
 def form(value, path):
     fields = shapes.list_of(form_field, min_items=1, max_items=MAX_FIELDS)(value, path)
-    ids = [field["field_id"] for field in walk_fields(fields)]
-    repeated = sorted({field_id for field_id in ids if ids.count(field_id) > 1})
+    counts = Counter(field["field_id"] for field in walk_fields(fields))
+    repeated = sorted(field_id for field_id, count in counts.items() if count > 1)
     if repeated:
         shapes.invalid(path, f"field_id values must be distinct; repeated: {', '.join(repeated)}.")
     return fields

@@ -108,6 +108,12 @@ def require_list_of_objects(value, name: str) -> list[dict]:
     return value
 
 
+def one_of(value, names: set[str]) -> bool:
+    """Whether ``value`` is one of the strings ``names`` (a list or an object from a response
+    is none of them, and cannot be looked up in a set)."""
+    return isinstance(value, str) and value in names
+
+
 def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 

@@ -16,6 +16,7 @@ from tasks_app.task_types.base import (
     TaskType,
     invalid_response,
     is_number,
+    one_of,
     register,
     require_keys,
     require_list_of_objects,
@@ -65,7 +66,7 @@ class DocumentTranscription(TaskType):
         require_keys(require_object(response), allowed={"annotations"}, required={"annotations"})
         labels = set(feature_labels(params["features"]))
         for annotation in require_list_of_objects(response["annotations"], "annotations"):
-            if annotation.get("label") not in labels:
+            if not one_of(annotation.get("label"), labels):
                 raise invalid_response(f"Annotation label must be one of {sorted(labels)}.")
             page = annotation.get("page", 0)
             if not is_number(page) or page < 0 or page != int(page):

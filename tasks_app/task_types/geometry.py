@@ -75,12 +75,12 @@ def sample_geometry(kind: str) -> dict:
     }[kind]
 
 
-def check_label(annotation: dict, names: list[str], *, required: bool) -> None:
+def check_label(annotation: dict, names: set[str], *, required: bool) -> None:
     label = annotation.get("label")
     if label is None and not required:
         return
-    if names and label not in names:
-        raise invalid_response(f"Annotation label must be one of {names}.")
+    if names and (not isinstance(label, str) or label not in names):
+        raise invalid_response(f"Annotation label must be one of {sorted(names)}.")
 
 
 def attribute_applies(attribute: dict, kind: str | None) -> bool:
@@ -107,22 +107,32 @@ def sample_attributes(attributes: dict, kind: str | None) -> dict:
     }
 
 
-def check_attributes(annotation: dict, attributes: dict) -> None:
-    """``annotation.attributes``: keys of the params' annotation attributes, values of their kind."""
+def attribute_choices(attributes: dict) -> dict[str, set]:
+    """The leaf choices of each category attribute, to check many annotations against."""
+    return {
+        key: set(leaf_labels(attribute["choices"]))
+        for key, attribute in (attributes or {}).items()
+        if attribute.get("type", "category") == "category"
+    }
+
+
+def check_attributes(annotation: dict, attributes: dict, choices: dict[str, set] | None = None) -> None:
+    """``annotation.attributes``: keys of the params' annotation attributes, values of their kind
+    (``choices``: ``attribute_choices(attributes)``, computed once for many annotations)."""
     values = annotation.get("attributes", {})
     if not isinstance(values, dict):
         raise invalid_response("Annotation `attributes` must be an object.")
     unknown = sorted(set(values) - set(attributes or {}))
     if unknown:
         raise invalid_response(f"Unknown annotation attributes {unknown}.")
+    choices = attribute_choices(attributes) if choices is None else choices
     for key, value in values.items():
         attribute = attributes[key]
         kind = attribute.get("type", "category")
         if kind == "category":
-            choices = leaf_labels(attribute["choices"])
             chosen = value if isinstance(value, list) and attribute.get("allow_multiple") else [value]
-            if not all(item in choices for item in chosen):
-                raise invalid_response(f"Attribute `{key}` must be one of {choices}.")
+            if not all(isinstance(item, str) and item in choices[key] for item in chosen):
+                raise invalid_response(f"Attribute `{key}` must be one of {sorted(choices[key])}.")
         elif kind in ("number", "angle", *OFFSET_ATTRIBUTES) and not is_number(value):
             raise invalid_response(f"Attribute `{key}` must be a number.")
         elif kind in ("text", "linked") and not isinstance(value, str):
@@ -149,13 +159,14 @@ def check_annotations_by_geometry(annotations, params: dict, *, coordinates: boo
     the params' annotation attributes and, with ``coordinates``, or whenever it gives any, the
     coordinates of its type."""
     geometries = params["geometries"]
-    allowed = sorted(geometries)
+    labels = {kind: set(leaf_labels(spec.get("objects_to_annotate"))) for kind, spec in geometries.items()}
+    choices = attribute_choices(params.get("annotation_attributes"))
     for annotation in require_list_of_objects(annotations, "annotations"):
         kind = annotation.get("type")
         if not isinstance(kind, str) or kind not in geometries:
-            raise invalid_response(f"Annotation type must be one of {allowed}.")
-        check_label(annotation, leaf_labels(geometries[kind].get("objects_to_annotate")), required=False)
-        check_attributes(annotation, params.get("annotation_attributes"))
+            raise invalid_response(f"Annotation type must be one of {sorted(geometries)}.")
+        check_label(annotation, labels[kind], required=False)
+        check_attributes(annotation, params.get("annotation_attributes"), choices)
         if coordinates or set(annotation) - {"type", "label", "uuid", "attributes", "frame", "edges"}:
             check_geometry(annotation, kind)
     return annotations

@@ -18,6 +18,7 @@ from tasks_app.task_types.base import (
     require_object,
 )
 from tasks_app.task_types.geometry import (
+    attribute_choices,
     check_annotations_by_geometry,
     check_attributes,
     check_geometry,
@@ -69,10 +70,11 @@ class SingleGeometry(TaskType):
 
     def validate_response(self, *, params, response):
         require_keys(require_object(response), allowed={"annotations"}, required={"annotations"})
-        names = leaf_labels(params["objects_to_annotate"])
+        names = set(leaf_labels(params["objects_to_annotate"]))
+        choices = attribute_choices(params.get("annotation_attributes"))
         for annotation in require_list_of_objects(response["annotations"], "annotations"):
             check_label(annotation, names, required=bool(params.get("with_labels")))
-            check_attributes(annotation, params.get("annotation_attributes"))
+            check_attributes(annotation, params.get("annotation_attributes"), choices)
             check_geometry(annotation, self.geometry)
         return {"annotations": response["annotations"]}
 

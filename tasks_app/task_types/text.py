@@ -12,6 +12,7 @@ from tasks_app.task_types.base import (
     TaskType,
     invalid_response,
     leaf_labels,
+    one_of,
     register,
     remote_attachment,
     require_keys,
@@ -183,17 +184,18 @@ class NamedEntityRecognition(TaskType):
         length = len(params["text"])
         ids = set()
         for annotation in require_list_of_objects(response["annotations"], "annotations"):
-            if annotation.get("label") not in names:
+            if not one_of(annotation.get("label"), names):
                 raise invalid_response(f"Annotation label must be one of {sorted(names)}.")
             require_numbers(annotation, ("start", "end"), "annotation")
             if not 0 <= annotation["start"] < annotation["end"] <= length:
                 raise invalid_response(f"Annotation offsets must satisfy 0 <= start < end <= {length}.")
-            ids.add(annotation.get("id"))
+            if isinstance(annotation.get("id"), str):
+                ids.add(annotation["id"])
         relationship_names = {item["name"] for item in params.get("relationships", []) if "name" in item}
         for link in require_list_of_objects(response.get("relationships", []), "relationships"):
-            if link.get("source_ref") not in ids or link.get("target_ref") not in ids:
+            if not one_of(link.get("source_ref"), ids) or not one_of(link.get("target_ref"), ids):
                 raise invalid_response("A relationship's source_ref and target_ref are ids of annotations.")
-            if "name" in link and link["name"] not in relationship_names:
+            if "name" in link and not one_of(link["name"], relationship_names):
                 raise invalid_response(f"A relationship's name must be one of {sorted(relationship_names)}.")
         return response
 

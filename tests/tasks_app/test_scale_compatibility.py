@@ -254,3 +254,33 @@ def test_a_route_marked_served_is_routed_to_a_view_that_serves_it(row):
 
     assert view is not NotOfferedApi
     assert hasattr(view, verb.lower())
+
+
+HOSTILE = [
+    None,
+    0,
+    -1,
+    1e308,
+    "x",
+    "",
+    [],
+    {},
+    [[]],
+    [None],
+    [{}],
+    {"x": None},
+    [1, "a"],
+    {"annotations": [{}]},
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind, param", STRUCTURES, ids=pair_ids(STRUCTURES))
+def test_a_structure_of_any_shape_is_a_400_or_a_task_never_a_500(customer_test_mode, kind, param):
+    # a test key: an accepted value also goes through the synthetic response
+    for value in HOSTILE:
+        body = examples.without_none({**examples.MINIMAL[kind], **examples.ALONE.get((kind, param), {})})
+
+        answer = customer_test_mode.post(f"/v1/task/{kind}", {**body, param: value}, format="json")
+
+        assert answer.status_code in (200, 400), (value, answer.content[:300])

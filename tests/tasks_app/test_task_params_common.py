@@ -51,3 +51,64 @@ def test_a_malformed_common_parameter_is_a_400_naming_it(customer, change, named
     assert answer.status_code == 400
     assert named in answer.json()["details"], answer.json()
     assert not Task.objects.exists()
+
+
+def nested_labels(depth: int) -> list:
+    labels: list = ["car"]
+    for level in range(depth):
+        labels = [{"choice": f"level {level}", "subchoices": labels}]
+    return labels
+
+
+def nested_fields(depth: int) -> list:
+    fields = [
+        {"type": "text", "field_id": "a0", "title": "A"},
+        {"type": "text", "field_id": "b0", "title": "B"},
+    ]
+    for level in range(1, depth + 1):
+        fields = [
+            {"type": "field_set", "field_id": f"a{level}", "title": "A", "fields": fields},
+            {"type": "text", "field_id": f"b{level}", "title": "B"},
+        ]
+    return fields
+
+
+@pytest.mark.parametrize(
+    "kind, body, named",
+    [
+        (
+            "annotation",
+            {"attachment": IMAGE["attachment"], "objects_to_annotate": nested_labels(17)},
+            "objects_to_annotate",
+        ),
+        (
+            "annotation",
+            {"attachment": IMAGE["attachment"], "objects_to_annotate": ["car"] * 1_001},
+            "objects_to_annotate",
+        ),
+        ("textcollection", {"fields": nested_fields(17)}, "fields"),
+        (
+            "textcollection",
+            {"fields": [{"type": "text", "field_id": f"f{i}", "title": "F"} for i in range(501)]},
+            "fields",
+        ),
+    ],
+)
+def test_too_deep_or_too_long_a_structure_is_a_400(customer, kind, body, named):
+    answer = customer.post(f"/v1/task/{kind}", body, format="json")
+
+    assert answer.status_code == 400
+    assert named in answer.json()["details"]
+
+
+def test_a_structure_at_the_limits_is_accepted(customer_test_mode):
+    deep = customer_test_mode.post(
+        "/v1/task/annotation",
+        {"attachment": IMAGE["attachment"], "objects_to_annotate": nested_labels(15)},
+        format="json",
+    )
+    fields = customer_test_mode.post("/v1/task/textcollection", {"fields": nested_fields(15)}, format="json")
+
+    assert deep.status_code == 200, deep.json()
+    assert deep.json()["response"]["annotations"][0]["label"] == "car"
+    assert fields.status_code == 200, fields.json()

@@ -5,6 +5,7 @@ import pytest
 from tasks_app.models import Task
 from tasks_app.task_types import get_task_type
 from tests.factories import TaskFactory
+from tests.tasks_app.task_samples import SAMPLES
 
 pytestmark = pytest.mark.django_db
 
@@ -140,3 +141,27 @@ def test_response_validation_of_each_type(operator, kind, params, response, vali
 )
 def test_attachment_urls_to_download(kind, params, urls):
     assert get_task_type(kind).attachment_urls(params) == urls
+
+
+HOSTILE_RESPONSES = [
+    {"annotations": [{"label": ["x"], "type": ["box"], "start": 0, "end": 1, "frame": 0}]},
+    {"annotations": [{"label": {"x": 1}, "vertices": [{"x": [], "y": {}}]}]},
+    {"annotations": {"labeled": {"road": {"x": 1}}, "combined": []}, "labelMapping": []},
+    {"annotations": {"date": ["2025"], "brand": {"x": 1}}},
+    {"category": [["red"]]},
+    {"category": {"red": 1}},
+    {"fields": {"difference": []}, "choices": {"better": ["first"]}},
+    {"taxonomies": {"genre": [["Action"]]}},
+    {"annotations": [{"label": "person", "start": 0, "end": 5}], "relationships": [{"source_ref": ["a"]}]},
+]
+
+
+@pytest.mark.parametrize("kind", sorted(SAMPLES))
+def test_a_response_of_any_shape_is_a_400_or_a_completion_never_a_500(operator, kind):
+    task = TaskFactory(type=kind, params=SAMPLES[kind].params)
+
+    for response in HOSTILE_RESPONSES:
+        answer = operator.post(f"/v1/ops/task/{task.id}/complete", {"response": response}, format="json")
+
+        assert answer.status_code in (200, 400), (response, answer.content[:300])
+        Task.objects.filter(id=task.id).update(status="pending", response=None, completed_at=None)
