@@ -137,7 +137,8 @@ def task_create_body(*, task_type: str, data, defaults: dict | None = None, allo
         try:
             validate_attachment_url(url)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError({"attachment": exc.messages}) from None
+            name = "attachment" if params.get("attachment") == url else "attachments"
+            raise serializers.ValidationError({name: exc.messages}) from None
     return {"task_type": kind.name, "fields": fields, "params": params}
 
 

@@ -112,3 +112,36 @@ def test_a_structure_at_the_limits_is_accepted(customer_test_mode):
     assert deep.status_code == 200, deep.json()
     assert deep.json()["response"]["annotations"][0]["label"] == "car"
     assert fields.status_code == 200, fields.json()
+
+
+@pytest.mark.parametrize(
+    "kind, body, named",
+    [
+        ("imageannotation", {**IMAGE, "attachment": "http://127.0.0.1/a.png"}, "attachment"),
+        (
+            "videoannotation",
+            {
+                "attachments": ["https://example.com/f0.png", "http://127.0.0.1/f1.png"],
+                "geometries": IMAGE["geometries"],
+            },
+            "attachments",
+        ),
+        (
+            "textcollection",
+            {
+                "attachments": [{"type": "image", "content": "http://127.0.0.1/a.png"}],
+                "fields": [{"type": "text", "field_id": "t", "title": "T"}],
+            },
+            "attachments",
+        ),
+    ],
+)
+def test_an_attachment_at_a_forbidden_address_is_a_400_naming_its_parameter(
+    customer, settings, kind, body, named
+):
+    settings.CALLBACK_ALLOWED_NETWORKS = []
+
+    answer = customer.post(f"/v1/task/{kind}", body, format="json")
+
+    assert answer.status_code == 400
+    assert named in answer.json()["details"], answer.json()
