@@ -3,8 +3,8 @@
 ``MINIMAL[kind]``: the required parameters only. ``EXAMPLES[kind]``: a value for each
 parameter of the type's table (taken from Scale's pages where they give one), ``COMMON``:
 for each parameter of the "Every type" table. ``fulls(kind)``: creates with every
-parameter set. ``MALFORMED[kind][param]`` (or ``MALFORMED_COMMON[param]``): a value whose
-documented structure is broken, for each parameter whose check is a structure.
+parameter set. ``malformed(kind, param)``: a value of each parameter that is wrong (of the
+wrong type, out of range, or whose documented structure is broken).
 """
 
 from tasks_app.task_types import get_task_type
@@ -309,9 +309,50 @@ def alone(kind: str, param: str) -> dict:
 
 
 MALFORMED_COMMON = {
+    "project": "no such project",
+    "batch": "no such batch",
+    "instruction": 5,
+    "callback_url": "ftp://example.com/callback",
+    "metadata": "notes",
+    "unique_id": 5,
+    "tags": "tag1",
+    "priority": "soon",
+    "clear_unique_id_on_error": "yes",
+    "urgency": "whenever",
+    "force": "yes",
     "hypothesis": ["not", "an", "object"],
     "base_annotations": "annotations",
     "layers": {"boxes": [{"left": 1, "top": 1, "width": "wide", "height": 2}]},
+}
+# A wrong value of a parameter of this name, whatever the type.
+MALFORMED_BY_NAME = {
+    "attachment": 5,
+    "attachments": "one",
+    "attachment_type": "hologram",
+    "categories": ["red"],
+    "allow_multiple": "yes",
+    "allow_unlabeled": "yes",
+    "with_labels": "yes",
+    "splines": "yes",
+    "min_width": -1,
+    "min_height": -1,
+    "min_vertices": 0,
+    "max_vertices": 0,
+    "camera_height": "high",
+    "frame_rate": -1,
+    "padding": -1,
+    "paddingX": -1,
+    "paddingY": -1,
+    "can_add_base_annotations": "yes",
+    "can_edit_base_annotations": "yes",
+    "can_edit_base_annotation_labels": "yes",
+    "can_delete_base_annotations": "yes",
+    "text": 5,
+    "lang": 7,
+    "geometry": "circle",
+    "title": 7,
+    "description": 7,
+    "responses_required": 0,
 }
 MALFORMED_ATTRIBUTES = {"parked": {"type": "category", "description": "Parked?"}}  # no choices
 MALFORMED_LABELS = [{"choice": "car", "subchoices": "bus"}]
@@ -384,3 +425,11 @@ MALFORMED = {
         "annotation_attributes": MALFORMED_ATTRIBUTES,
     },
 }
+
+
+def malformed(kind: str, param: str):
+    """A malformed value of ``param`` for ``kind`` (``None`` when there is none)."""
+    for table in (MALFORMED[kind], MALFORMED_COMMON, MALFORMED_BY_NAME):
+        if param in table:
+            return table[param]
+    return None

@@ -2,8 +2,8 @@
 
 The document's tables are read: every parameter marked accepted is created, alone with the
 type's required parameters, with a documented example value and comes back in the task;
-every one whose check is a structure is sent malformed and is a 400 whose ``details`` names
-it; the parameters the service takes are exactly the accepted ones; every type is created
+every one is sent malformed and is a 400 whose ``details`` names it (through the official
+client too for the structures: ``ScaleInvalidRequest`` whose message names it); the parameters the service takes are exactly the accepted ones; every type is created
 with all its parameters at once through the official client against a live server (with a
 live key: all kept; with a test key: a synthetic response valid for the type); and the
 client's routes are served, or a 402, as the routes table says.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from django.urls import resolve
 from scaleapi import ScaleClient
-from scaleapi.exceptions import ScaleNotEnabled
+from scaleapi.exceptions import ScaleInvalidRequest, ScaleNotEnabled
 from scaleapi.tasks import TaskType
 
 from tasks_app.models import Task
@@ -86,9 +86,9 @@ def test_the_service_takes_exactly_the_accepted_parameters(kind):
     assert accepted == set(TYPE_PARAMS[kind]().fields) | TASK_FIELDS
 
 
-@pytest.mark.parametrize("kind, param", STRUCTURES, ids=pair_ids(STRUCTURES))
-def test_each_structure_has_a_malformed_example(kind, param):
-    assert param in examples.MALFORMED[kind] or param in examples.MALFORMED_COMMON
+@pytest.mark.parametrize("kind, param", ACCEPTED, ids=pair_ids(ACCEPTED))
+def test_each_parameter_has_a_malformed_example(kind, param):
+    assert examples.malformed(kind, param) is not None
 
 
 @pytest.fixture
@@ -131,15 +131,19 @@ def test_an_accepted_parameter_is_kept(customer, setup, kind, param):
     assert kept(answer.json(), {param: body[param]}) == {param: body[param]}
 
 
-@pytest.mark.django_db
-@pytest.mark.parametrize("kind, param", STRUCTURES, ids=pair_ids(STRUCTURES))
-def test_a_malformed_structure_is_a_400_naming_it(customer, kind, param):
-    malformed = examples.MALFORMED[kind].get(param, examples.MALFORMED_COMMON.get(param))
-    body = examples.without_none(
-        {**examples.MINIMAL[kind], **examples.ALONE.get((kind, param), {}), param: malformed}
-    )
+def malformed_body(kind: str, param: str) -> dict:
+    body = {
+        **examples.MINIMAL[kind],
+        **examples.ALONE.get((kind, param), {}),
+        param: examples.malformed(kind, param),
+    }
+    return examples.without_none(body)
 
-    answer = customer.post(f"/v1/task/{kind}", body, format="json")
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("kind, param", ACCEPTED, ids=pair_ids(ACCEPTED))
+def test_a_malformed_parameter_is_a_400_naming_it(customer, kind, param):
+    answer = customer.post(f"/v1/task/{kind}", malformed_body(kind, param), format="json")
 
     assert answer.status_code == 400, answer.json()
     assert param in answer.json()["details"], answer.json()
@@ -191,6 +195,15 @@ def test_the_official_client_creates_each_type_with_every_parameter(scale, recei
         assert kept(scale.get_task(task.id).as_dict(), body) == body
 
     assert covered == {param for param, row in rows(kind).items() if row["accepted"]}
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind, param", STRUCTURES, ids=pair_ids(STRUCTURES))
+def test_the_official_client_raises_scale_invalid_request_naming_a_malformed_structure(scale, kind, param):
+    with pytest.raises(ScaleInvalidRequest, match=rf"^<Response \[400\]> {param}[:.\[]"):
+        scale.create_task(TaskType(kind), **malformed_body(kind, param))
+
+    assert not Task.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
