@@ -130,7 +130,7 @@ def form(value, path):
 
 class TextCollectionParams(ScaleParams):
     """``attachments`` and ``fields`` as Scale's reference gives them; ``attachment`` and
-    ``attachment_type`` (one attachment) as this service took them before."""
+    ``attachment_type``: one attachment, the form SPEC §4 names."""
 
     attachments = shapes.Shaped(shapes.list_of(attachment, max_items=100), required=False)
     attachment = StrictCharField(max_length=10_000, required=False, allow_blank=True)
