@@ -5,14 +5,18 @@ deleted here. The one thing an operator does from a delivery is resend its
 task's callback, through ``callback_resend``.
 """
 
+import functools
 import json
 
-from django.contrib import admin
-from django.contrib.admin.utils import quote
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Value, When
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resend_tasks
@@ -234,6 +238,61 @@ class TargetHealthAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    change_form_template = "admin/callbacks_app/targethealth/change_form.html"
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "<path:object_id>/pause/",
+                self.admin_site.admin_view(functools.partial(self.pause_view, paused=True)),
+                name=f"{prefix}_pause",
+            ),
+            path(
+                "<path:object_id>/resume/",
+                self.admin_site.admin_view(functools.partial(self.pause_view, paused=False)),
+                name=f"{prefix}_resume",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Nothing on the page is edited (the recording keeps the row): its buttons pause and resume.
+        extra_context = {
+            **(extra_context or {}),
+            "can_pause": self.has_change_permission(request),
+            "probe_minutes": settings.CALLBACK_TARGET_PROBE_MINUTES,
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def pause_view(self, request, object_id, *, paused: bool):
+        """Pause or resume one target from its page (a POST), then show the page again."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        target = get_object_or_404(TargetHealth, pk=unquote(object_id))
+        try:
+            target_pause_set(target=target, paused=paused, by=f"operator {request.user.username}")
+        except IllegalStateChange as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            verb = "Paused" if paused else "Resumed"
+            follows = (
+                "its callbacks wait without spending retries, one probe every "
+                f"{settings.CALLBACK_TARGET_PROBE_MINUTES:g} minutes"
+                if paused
+                else "its waiting callbacks go out now"
+            )
+            self.message_user(request, f"{verb} {target.origin}: {follows}.", messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:callbacks_app_targethealth_change", args=[quote(target.pk)])
+        )
 
     def _set_paused(self, request, queryset, *, paused: bool) -> None:
         done, refused = 0, 0
