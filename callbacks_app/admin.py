@@ -23,8 +23,8 @@ from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resen
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery, TargetHealth
 from callbacks_app.pausing import target_pause_set
+from callbacks_app.payloads import payload_indented
 from callbacks_app.services import callback_batch_resend, callback_resend
-from scalehooks import json_input
 from scalehooks.admin_inlines import ReadOnlyTabularInline
 from scalehooks.errors import IllegalStateChange
 
@@ -140,11 +140,16 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
 
     @admin.display(description="payload")
     def pretty_payload(self, obj):
-        try:
-            text = json.dumps(json_input.loads(obj.payload), indent=2, sort_keys=True)
-        except ValueError:
-            text = obj.payload
-        return format_html('<pre class="payload">{}</pre>', text)
+        """The frozen bytes every attempt sends, as they are; indented below, keys in the same order."""
+        return format_html(
+            '<p class="help">Frozen: every attempt sends these {} bytes (UTF-8).</p>'
+            '<pre class="payload" id="payload-bytes">{}</pre>'
+            "<details><summary>Indented for reading (same keys, same order)</summary>"
+            '<pre class="payload">{}</pre></details>',
+            len(obj.payload.encode()),
+            obj.payload,
+            payload_indented(obj.payload),
+        )
 
     @admin.action(description="Resend the callback of the selected deliveries' tasks", permissions=["resend"])
     def resend_callbacks(self, request, queryset):

@@ -1,5 +1,6 @@
 """Small filters of the portal's templates."""
 
+from datetime import UTC
 from urllib.parse import parse_qsl, urlencode
 
 from django import template
@@ -21,3 +22,15 @@ def status_mark(status: str):
 def cut_cursor(query: str) -> str:
     """The query string without its cursor: the first page of the same filters."""
     return urlencode([(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "cursor"])
+
+
+@register.filter
+def when(value):
+    """A time as the portal shows it (SPEC §14): UTC with its seconds, in a ``<time>`` element to
+    which the page's script (``portal/local-times.js``) adds the viewer's own zone; "—" for none."""
+    if value is None:
+        return "—"
+    utc = value.astimezone(UTC)
+    return format_html(
+        '<time datetime="{}">{} UTC</time>', f"{utc:%Y-%m-%dT%H:%M:%SZ}", f"{utc:%Y-%m-%d %H:%M:%S}"
+    )

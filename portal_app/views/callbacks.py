@@ -1,6 +1,5 @@
 """The overview, the callbacks list with its filters and cursor pages, one delivery, resend."""
 
-import json
 from datetime import timedelta
 
 from django import forms
@@ -12,9 +11,10 @@ from django.utils import timezone
 from callbacks_app import selectors
 from callbacks_app.health_selectors import targets_unwell
 from callbacks_app.models import Delivery
+from callbacks_app.payloads import payload_indented
 from callbacks_app.services import callback_batch_resend, callback_resend
 from portal_app.views.common import error_text, page, portal_view, refuse_get
-from scalehooks import access, json_input
+from scalehooks import access
 from scalehooks.errors import DomainError, NotFound
 from tasks_app.selectors import task_get
 
@@ -117,13 +117,6 @@ def _delivery(request, delivery_id: str) -> Delivery:
     return selectors.delivery_of_account(owner=member.owner, is_test=member.is_test, delivery_id=delivery_id)
 
 
-def _pretty(payload: str) -> str:
-    try:
-        return json.dumps(json_input.loads(payload), indent=2, ensure_ascii=False)
-    except ValueError:
-        return payload
-
-
 @portal_view(access.READ)
 def delivery(request, delivery_id: str):
     found = _delivery(request, delivery_id)
@@ -133,7 +126,8 @@ def delivery(request, delivery_id: str):
         "portal/delivery.html",
         {
             "delivery": found,
-            "payload": _pretty(found.payload),
+            "payload_indented": payload_indented(found.payload),
+            "payload_bytes": len(found.payload.encode()),
             "attempts": attempts,
             "task": found.task,
             "resendable": found.task_id is not None or found.batch_id is not None,
