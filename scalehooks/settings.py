@@ -382,8 +382,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING"), "propagate": True},
-        # django-axes' start-up banner ("AXES: BEGIN ..."), once per process: nothing to act on.
-        # Its warnings (a lockout) still reach the log.
+        # Not django-axes' start-up banner, once per process ("AXES: BEGIN"); lockouts still log.
         "axes.apps": {"level": "WARNING", "propagate": True},
         # urllib3 logs the URLs it sends to with their query, where customers put
         # tokens: every urllib3 module that logs a URL gets the filter (a logger's
