@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from callbacks_app import health_selectors, selectors
+from callbacks_app import durations, health_selectors, selectors
 from callbacks_app.models import Delivery
 
 
@@ -116,7 +116,7 @@ def dashboard_view(request, *, site):
         ],
         "total": sum(outcomes.values()),
         "success_rate": selectors.success_rate(outcomes),
-        "latency": selectors.attempt_latency(since=since),
+        "latency": durations.attempt_latency(since=since),
         "pending": selectors.pending_retries(now=now),
         "overdue_after": int(selectors.OVERDUE_AFTER.total_seconds()),
         "worst_targets": selectors.worst_targets(since=since),

@@ -204,45 +204,6 @@ def success_rate(outcomes: dict[str, int]) -> float | None:
 
 
 @dataclass(frozen=True)
-class Latency:
-    attempts: int
-    p50_ms: int | None
-    p95_ms: int | None
-
-
-def attempt_latency(*, since: datetime) -> Latency:
-    """Number of attempts started since ``since`` and their duration percentiles (nearest rank).
-
-    One query: attempts grouped by duration (a few thousand distinct values at
-    most), a running count over them, and the first duration whose running
-    count reaches 50 % and 95 % of the total. Read from ``attempt_latency_idx``
-    alone on both SQLite and PostgreSQL.
-    """
-    table = DeliveryAttempt._meta.db_table
-    sql = f"""
-        SELECT MAX(total),
-               MIN(CASE WHEN 100 * running >= 50 * total THEN duration_ms END),
-               MIN(CASE WHEN 100 * running >= 95 * total THEN duration_ms END)
-        FROM (
-            SELECT duration_ms,
-                   SUM(COUNT(*)) OVER (ORDER BY duration_ms) AS running,
-                   SUM(COUNT(*)) OVER () AS total
-            FROM {table}
-            WHERE started_at >= %s
-            GROUP BY duration_ms
-        ) AS by_duration
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(since)])
-        total, p50, p95 = cursor.fetchone()
-    return Latency(
-        attempts=int(total or 0),
-        p50_ms=None if p50 is None else int(p50),
-        p95_ms=None if p95 is None else int(p95),
-    )
-
-
-@dataclass(frozen=True)
 class PendingRetries:
     pending: int  # deliveries not finished yet
     retrying: int  # of which at least one attempt failed: waiting for a retry

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from callbacks_app import selectors
+from callbacks_app import durations, selectors
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tests.factories import DeliveryFactory
 
@@ -59,21 +59,21 @@ def test_attempt_latency_percentiles_are_nearest_rank_over_the_window():
     attempts(range(1, 101))  # 1 .. 100 ms, shuffled order does not matter
     attempts([10_000] * 50, age=timedelta(hours=3))  # outside the window
 
-    latency = selectors.attempt_latency(since=NOW - timedelta(hours=1))
+    latency = durations.attempt_latency(since=NOW - timedelta(hours=1))
 
-    assert latency == selectors.Latency(attempts=100, p50_ms=50, p95_ms=95)
+    assert latency == durations.Latency(attempts=100, p50_ms=50, p95_ms=95)
 
 
 def test_attempt_latency_with_repeated_durations():
     attempts([5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 900])
 
-    latency = selectors.attempt_latency(since=NOW - timedelta(hours=1))
+    latency = durations.attempt_latency(since=NOW - timedelta(hours=1))
 
     assert (latency.p50_ms, latency.p95_ms) == (5, 5)
 
 
 def test_attempt_latency_without_attempts_is_empty():
-    assert selectors.attempt_latency(since=NOW - timedelta(hours=1)) == selectors.Latency(0, None, None)
+    assert durations.attempt_latency(since=NOW - timedelta(hours=1)) == durations.Latency(0, None, None)
 
 
 def test_pending_retries_counts_overdue_and_finds_the_next_retry():
@@ -145,7 +145,7 @@ def test_dashboard_shows_the_figures_of_the_window(admin_client):
     assert response.context["total"] == 5  # the four above and the attempts' pending delivery
     assert "75.0 %" in html  # 3 of the 4 finished ones succeeded
     assert "http://broken.example/hook" in html
-    assert response.context["latency"] == selectors.Latency(2, 20, 40)
+    assert response.context["latency"] == durations.Latency(2, 20, 40)
 
 
 def test_dashboard_window_excludes_older_deliveries(admin_client):
