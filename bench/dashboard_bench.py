@@ -39,7 +39,7 @@ DASHBOARD_INDEXES = {  # name: (table, columns, condition)
     "delivery_created_status_idx": ("callbacks_app_delivery", "created_at, status", ""),
     "delivery_succeeded_idx": ("callbacks_app_delivery", "finished_at", "status = 'succeeded'"),
     "delivery_failed_idx": ("callbacks_app_delivery", "finished_at", "status = 'failed'"),
-    "attempt_latency_idx": ("callbacks_app_deliveryattempt", "started_at, duration_ms", ""),
+    "attempt_latency_idx": ("callbacks_app_deliveryattempt", "started_at, duration_ms, succeeded", ""),
 }
 
 

@@ -20,6 +20,8 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resend_tasks
+from callbacks_app.admin_display import delivery_outcome, with_outcome
+from callbacks_app.admin_filters import AccountFilter, ModeFilter, RetryingFilter
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery, TargetHealth
 from callbacks_app.pausing import target_pause_set
@@ -71,18 +73,18 @@ class AttemptInline(ReadOnlyTabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
-    list_display = (
-        "id",
-        "task_link",
-        "event",
+    # Narrow enough for the admin's content area: the outcome column says the attempts, the last
+    # error and the next attempt; the page has every field.
+    list_display = ("id", "task_link", "event", "outcome", "short_target", "created_at")
+    list_filter = (
         "status",
-        "short_target",
-        "attempt_count",
+        RetryingFilter,
+        "event",
+        AccountFilter,
+        ModeFilter,
+        "target_kind",
         "created_at",
-        "finished_at",
-        "next_attempt_at",
     )
-    list_filter = ("status", "event", "target_kind", "created_at")
     search_fields = ("=id", "=task__id", "target")
     search_help_text = "Delivery id or task id (exact), or part of the target."
     show_full_result_count = False
@@ -110,7 +112,7 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
-            queryset = queryset.defer("payload")
+            queryset = with_outcome(queryset.defer("payload"))
         return queryset
 
     def has_add_permission(self, request):
@@ -136,7 +138,11 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
 
     @admin.display(description="target", ordering="target")
     def short_target(self, obj):
-        return truncatechars(obj.target, 60)
+        return format_html('<span title="{}">{}</span>', obj.target, truncatechars(obj.target, 40))
+
+    @admin.display(description="outcome", ordering="status")
+    def outcome(self, obj):
+        return delivery_outcome(obj)
 
     @admin.display(description="payload")
     def pretty_payload(self, obj):

@@ -6,6 +6,9 @@ from urllib.parse import parse_qsl, urlencode
 from django import template
 from django.utils.html import format_html
 
+from callbacks_app.figures import percent_text
+from callbacks_app.selectors import delivery_state
+
 register = template.Library()
 
 _MARKS = {"succeeded": ("ok", "✓ succeeded"), "failed": ("bad", "✗ failed")}
@@ -34,3 +37,16 @@ def when(value):
     return format_html(
         '<time datetime="{}">{} UTC</time>', f"{utc:%Y-%m-%dT%H:%M:%SZ}", f"{utc:%Y-%m-%d %H:%M:%S}"
     )
+
+
+@register.filter
+def percent(rate) -> str:
+    """A rate as the dashboard writes it (never "100.0 %" while anything failed)."""
+    return percent_text(rate)
+
+
+@register.inclusion_tag("portal/_delivery_state.html")
+def delivery_outcome(delivery):
+    """A delivery's status in a list, with its failed attempts, last error (a private target's
+    hidden) and next attempt when it failed or is retrying (SPEC §14)."""
+    return {"delivery": delivery, "state": delivery_state(delivery, operator=False)}

@@ -4,7 +4,7 @@ tasks' callback outcomes (``callback_succeeded``)."""
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 
-from callbacks_app.selectors import deliveries_of_batch
+from callbacks_app.selectors import deliveries_of_batch, with_last_failure
 from portal_app.views.common import not_found, page, portal_view
 from scalehooks import access
 from tasks_app.models import Task
@@ -44,6 +44,6 @@ def batch(request, batch_id: int):
             "batch": found,
             "counts": batch_counts(found),
             "task_callbacks": _task_callbacks(found),
-            "deliveries": list(deliveries_of_batch(batch=found)[:50]),
+            "deliveries": list(with_last_failure(deliveries_of_batch(batch=found))[:50]),
         },
     )

@@ -6,6 +6,7 @@ import pytest
 from django.contrib.admin.utils import quote
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from callbacks_app.models import Delivery
 from tasks_app.services import task_complete
@@ -197,3 +198,35 @@ def test_the_payload_is_shown_as_the_frozen_bytes_every_attempt_sends(admin_clie
     shown = html.replace("&quot;", '"')
     assert payload in shown  # the bytes as sent: key order and spacing kept
     assert f"{len(payload.encode())} bytes" in html
+
+
+def test_the_list_marks_a_retrying_delivery_with_its_attempts_and_last_error(admin_client):
+    delivery = DeliveryFactory(status="pending", attempt_count=3, next_attempt_at=timezone.now())
+    for number in (1, 2, 3):
+        DeliveryAttemptFactory(
+            delivery=delivery,
+            number=number,
+            status_code=503,
+            succeeded=False,
+            error=f"HTTP 503 (try {number})",
+        )
+
+    html = admin_client.get(reverse("admin:callbacks_app_delivery_changelist")).content.decode()
+
+    row = html.split(f"{delivery.id}</a>")[1].split("</tr>")[0]
+    assert "retrying after 3 failed attempts" in row
+    assert "HTTP 503 (try 3)" in row
+
+
+def test_the_list_filters_by_account_and_mode(admin_client, account, other_account):
+    mine_live = DeliveryFactory(task=TaskFactory(owner=account.user, is_test=False))
+    mine_test = DeliveryFactory(task=TaskFactory(owner=account.user, is_test=True))
+    DeliveryFactory(task=TaskFactory(owner=other_account.user, is_test=False))
+    changelist = reverse("admin:callbacks_app_delivery_changelist")
+
+    by_account = admin_client.get(changelist, {"account": account.user.id})
+    by_both = admin_client.get(changelist, {"account": account.user.id, "mode": "test"})
+
+    assert {d.id for d in by_account.context["cl"].result_list} == {mine_live.id, mine_test.id}
+    assert [d.id for d in by_both.context["cl"].result_list] == [mine_test.id]
+    assert account.user.email in by_account.content.decode()  # the filter names the accounts

@@ -103,3 +103,40 @@ def test_the_payload_is_shown_as_the_frozen_bytes_every_attempt_sends(portal, ac
 
     assert payload in page.replace("&quot;", '"')
     assert f"{len(payload.encode())} bytes" in page
+
+
+def test_the_list_marks_a_retrying_delivery_with_its_attempts_and_last_error(portal, account):
+    delivery = delivery_of(
+        account.user, is_test=True, status="pending", attempt_count=3, next_attempt_at=timezone.now()
+    )
+    for number in (1, 2, 3):
+        DeliveryAttemptFactory(
+            delivery=delivery,
+            number=number,
+            status_code=503,
+            succeeded=False,
+            error=f"HTTP 503 (try {number})",
+        )
+
+    html = portal.get("/portal/callbacks").content.decode()
+
+    row = html.split(f'href="/portal/callbacks/{delivery.id}"')[1].split("</tr>")[0]
+    assert "retrying after 3 failed attempts" in row
+    assert "HTTP 503 (try 3)" in row
+
+
+def test_a_private_targets_last_error_stays_hidden_in_the_list(portal, account):
+    delivery = delivery_of(account.user, is_test=True, status="pending", attempt_count=1)
+    DeliveryAttemptFactory(
+        delivery=delivery,
+        number=1,
+        status_code=None,
+        succeeded=False,
+        error="10.0.0.7 refused",
+        private_target=True,
+    )
+
+    html = portal.get("/portal/callbacks").content.decode()
+
+    assert "retrying after 1 failed attempt" in html
+    assert "10.0.0.7" not in html
