@@ -17,6 +17,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resend_tasks
@@ -75,7 +76,9 @@ class AttemptInline(ReadOnlyTabularInline):
 class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
     # Narrow enough for the admin's content area: the outcome column says the attempts, the last
     # error and the next attempt; the page has every field.
-    list_display = ("id", "task_link", "event", "outcome", "short_target", "created_at")
+    list_display = ("delivery", "event", "outcome", "target_and_time")
+    list_display_links = None  # the delivery column links to the delivery (and to its task)
+    change_list_template = "admin/callbacks_app/delivery/change_list.html"
     list_filter = (
         "status",
         RetryingFilter,
@@ -136,9 +139,20 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
         url = reverse("admin:tasks_app_task_change", args=[quote(obj.task_id)])
         return format_html('<a href="{}">{}</a>', url, obj.task_id)
 
-    @admin.display(description="target", ordering="target")
-    def short_target(self, obj):
-        return format_html('<span title="{}">{}</span>', obj.target, truncatechars(obj.target, 40))
+    @admin.display(description="delivery, task or batch", ordering="id")
+    def delivery(self, obj):
+        url = reverse("admin:callbacks_app_delivery_change", args=[quote(obj.pk)])
+        return format_html('<a href="{}">{}</a><br><small>{}</small>', url, obj.pk, self.task_link(obj))
+
+    @admin.display(description="target, created", ordering="created_at")
+    def target_and_time(self, obj):
+        created = formats.localize(timezone.template_localtime(obj.created_at))
+        return format_html(
+            '<span title="{}">{}</span><br><small class="nowrap">{}</small>',
+            obj.target,
+            truncatechars(obj.target, 60),
+            created,
+        )
 
     @admin.display(description="outcome", ordering="status")
     def outcome(self, obj):
@@ -272,6 +286,7 @@ class TargetHealthAdmin(admin.ModelAdmin):
         # Nothing on the page is edited (the recording keeps the row): its buttons pause and resume.
         extra_context = {
             **(extra_context or {}),
+            "title": "Callback target",  # nothing on it is edited
             "can_pause": self.has_change_permission(request),
             "probe_minutes": settings.CALLBACK_TARGET_PROBE_MINUTES,
             "show_save": False,
@@ -316,10 +331,15 @@ class TargetHealthAdmin(admin.ModelAdmin):
         verb = "paused" if paused else "resumed"
         self.message_user(request, f"{done} callback target(s) {verb}; {refused} left as they were.")
 
-    @admin.action(description="Pause the selected targets (their callbacks wait, one probe every 2 h)")
+    @admin.action(
+        description="Pause the selected targets (their callbacks wait, one probe every 2 h)",
+        permissions=["change"],
+    )
     def pause_targets(self, request, queryset):
         self._set_paused(request, queryset, paused=True)
 
-    @admin.action(description="Resume the selected targets (their waiting callbacks go out)")
+    @admin.action(
+        description="Resume the selected targets (their waiting callbacks go out)", permissions=["change"]
+    )
     def resume_targets(self, request, queryset):
         self._set_paused(request, queryset, paused=False)

@@ -70,6 +70,7 @@ class LastError:
     status_code: int | None
     error: str
     target: str
+    excerpt: str = ""  # the start of the receiver's answer
     delivery_id: str = ""  # the dashboard's: its delivery's page
     failure_class: str = (
         ""  # the portal's: 4xx, 5xx, timeout, connection, tls (callbacks_app.failure_classes)
@@ -101,7 +102,7 @@ def last_error(*, since: datetime) -> LastError | None:
         DeliveryAttempt.objects.filter(started_at__gte=since, succeeded=False)
         .exclude(error=DeliveryAttempt.UNFINISHED)
         .select_related("delivery")
-        .only("started_at", "status_code", "error", "delivery__id", "delivery__target")
+        .only("started_at", "status_code", "error", "response_excerpt", "delivery__id", "delivery__target")
         .order_by("-started_at")
         .first()
     )
@@ -111,6 +112,7 @@ def last_error(*, since: datetime) -> LastError | None:
         at=attempt.started_at,
         status_code=attempt.status_code,
         error=attempt.error,
+        excerpt=attempt.response_excerpt,
         target=attempt.delivery.target,
         delivery_id=attempt.delivery.id,
     )
@@ -150,7 +152,8 @@ def account_last_error(*, owner_id: int, mode: str) -> LastError | None:
     return LastError(
         at=target.last_error_at,
         status_code=target.last_status_code,
-        error=target.last_error or target.last_excerpt,
+        error=target.last_error,
+        excerpt=target.last_excerpt,
         target=target.origin,
         failure_class=target.last_error_class,
     )

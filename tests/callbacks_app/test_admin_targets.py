@@ -91,3 +91,21 @@ def test_staff_without_the_change_permission_cannot_pause(client, django_user_mo
     assert answer.status_code == 403
     failing_target.refresh_from_db()
     assert failing_target.state == TargetHealth.State.FAILING
+
+
+def test_staff_without_the_change_permission_is_offered_no_pause_action(
+    client, django_user_model, failing_target
+):
+    from django.contrib.auth.models import Permission
+
+    staff = django_user_model.objects.create_user("viewer@example.com", is_staff=True)
+    staff.user_permissions.add(Permission.objects.get(codename="view_targethealth"))
+    client.force_login(staff)
+    changelist = reverse("admin:callbacks_app_targethealth_changelist")
+
+    page = client.get(changelist).content.decode()
+    client.post(changelist, {"action": "pause_targets", "_selected_action": [failing_target.id]})
+
+    assert "pause_targets" not in page
+    failing_target.refresh_from_db()
+    assert failing_target.state == TargetHealth.State.FAILING
