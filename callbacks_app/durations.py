@@ -42,17 +42,16 @@ class Latency:
 NO_ATTEMPT = Latency(0, None, None)
 
 
-def _percentiles_sql(source: str, windows: int) -> str:
-    """Per key, for each window i (0 the widest, the one ``source`` is limited to): the attempts
-    and their p50 and p95. ``source`` yields (key, started_at, duration_ms); its parameters come
-    after the windows' starts but the first, in the statement's parameters."""
-    counts = ", ".join(
-        ["COUNT(*) AS n0"]
-        + [f"SUM(CASE WHEN started_at >= %s THEN 1 ELSE 0 END) AS n{i}" for i in range(1, windows)]
-    )
+def _percentiles_sql(source: str, windows: int, *, keyed: bool) -> str:
+    """For each window i (0 the widest, the one ``source`` is limited to): the attempts and their
+    p50 and p95, by key when ``keyed``. ``source`` yields (k when keyed, started_at, duration_ms);
+    the statement's parameters are the windows' starts but the first, each twice (its running
+    count, its total), then the source's."""
+    counts = ["COUNT(*)"] + ["SUM(CASE WHEN started_at >= %s THEN 1 ELSE 0 END)"] * (windows - 1)
+    partition = "PARTITION BY k " if keyed else ""
     running = ", ".join(
-        f"SUM(n{i}) OVER (PARTITION BY k ORDER BY duration_ms) AS r{i}, SUM(n{i}) OVER (PARTITION BY k) AS t{i}"
-        for i in range(windows)
+        f"SUM({count}) OVER ({partition}ORDER BY duration_ms) AS r{i}, SUM({count}) OVER ({partition.strip()}) AS t{i}"
+        for i, count in enumerate(counts)
     )
     figures = ", ".join(
         f"MAX(t{i}), "
@@ -60,24 +59,28 @@ def _percentiles_sql(source: str, windows: int) -> str:
         f"MIN(CASE WHEN t{i} > 0 AND 100 * r{i} >= 95 * t{i} THEN duration_ms END)"
         for i in range(windows)
     )
+    key = "k, " if keyed else ""
     return f"""
-        SELECT k, {figures}
+        SELECT {key or "'', "}{figures}
         FROM (
-            SELECT k, duration_ms, {running}
-            FROM (SELECT k, duration_ms, {counts} FROM ({source}) AS source GROUP BY k, duration_ms) AS by_duration
+            SELECT {key}duration_ms, {running}
+            FROM ({source}) AS source
+            GROUP BY {key}duration_ms
         ) AS ranked
-        GROUP BY k
+        {"GROUP BY k" if keyed else ""}
     """
 
 
-def _latencies(source: str, source_params: list, *, now: datetime, windows: Mapping[str, timedelta]) -> dict:
-    """``{(key, window name): Latency}`` of the keys ``source`` yields attempts of."""
+def _latencies(
+    source: str, source_params: list, *, now: datetime, windows: Mapping[str, timedelta], keyed: bool = True
+) -> dict:
+    """``{(key, window name): Latency}`` of the keys ``source`` yields attempts of ("" unkeyed)."""
     names = sorted(windows, key=lambda name: windows[name], reverse=True)  # the widest first
     adapt = connection.ops.adapt_datetimefield_value
     starts = [adapt(now - windows[name]) for name in names]
-    sql = _percentiles_sql(source, len(names))
+    sql = _percentiles_sql(source, len(names), keyed=keyed)
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*starts[1:], *source_params])
+        cursor.execute(sql, [*(start for start in starts[1:] for _ in range(2)), *source_params])
         rows = cursor.fetchall()
     found = {}
     for key, *figures in rows:
@@ -92,10 +95,14 @@ def _latencies(source: str, source_params: list, *, now: datetime, windows: Mapp
 def attempt_latency(*, since: datetime) -> Latency:
     """Every attempt started since ``since`` (the dashboard)."""
     table = DeliveryAttempt._meta.db_table
-    source = f"SELECT '' AS k, started_at, duration_ms FROM {table} WHERE started_at >= %s"
+    source = f"SELECT started_at, duration_ms FROM {table} WHERE started_at >= %s"
     now = timezone.now()
     found = _latencies(
-        source, [connection.ops.adapt_datetimefield_value(since)], now=now, windows={"all": now - since}
+        source,
+        [connection.ops.adapt_datetimefield_value(since)],
+        now=now,
+        windows={"all": now - since},
+        keyed=False,
     )
     return found.get(("", "all"), NO_ATTEMPT)
 
