@@ -25,9 +25,9 @@ from callbacks_app.admin_display import delivery_outcome, with_outcome
 from callbacks_app.admin_filters import AccountFilter, ModeFilter, RetryingFilter
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery, TargetHealth
-from callbacks_app.pausing import target_pause_set
+from callbacks_app.pausing import target_pause_set, target_waiting_release
 from callbacks_app.payloads import payload_indented
-from callbacks_app.services import callback_batch_resend, callback_resend
+from callbacks_app.resends import callback_batch_resend, callback_resend
 from scalehooks.admin_inlines import ReadOnlyTabularInline
 from scalehooks.errors import IllegalStateChange
 
@@ -252,7 +252,7 @@ class TargetHealthAdmin(admin.ModelAdmin):
     search_fields = ("origin", "owner__username", "owner__email")
     list_select_related = ("owner",)
     readonly_fields = [field.name for field in TargetHealth._meta.fields]
-    actions = ("pause_targets", "resume_targets")
+    actions = ("pause_targets", "resume_targets", "retry_waiting_now")
 
     def get_ordering(self, request):
         unwell_first = Case(When(state=TargetHealth.State.HEALTHY, then=Value(1)), default=Value(0))
@@ -343,3 +343,11 @@ class TargetHealthAdmin(admin.ModelAdmin):
     )
     def resume_targets(self, request, queryset):
         self._set_paused(request, queryset, paused=False)
+
+    @admin.action(
+        description="Retry waiting now: the selected targets' waiting callbacks go at once",
+        permissions=["change"],
+    )
+    def retry_waiting_now(self, request, queryset):
+        released = sum(target_waiting_release(target_id=target.id) for target in queryset)
+        self.message_user(request, f"{released} waiting callback(s) are due now (paused targets left alone).")

@@ -7,7 +7,7 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
-from callbacks_app.services import callback_batch_resend, callback_resend
+from callbacks_app.resends import callback_batch_resend, callback_resend
 from scalehooks.errors import IllegalStateChange
 
 # Domain refusals an operator action reports as an error message, changing nothing.
@@ -19,11 +19,12 @@ def resend_tasks(modeladmin, request, task_ids) -> None:
     queued, refused = 0, []
     for task_id in task_ids:
         try:
-            callback_resend(task_id=task_id)
+            new = callback_resend(task_id=task_id)
         except REFUSALS as exc:
             refused.append(str(exc))
         else:
             queued += 1
+            modeladmin.log_change(request, new, f"Resent the callback of task {task_id} (bulk action).")
     report_counts(modeladmin, request, done=queued, refused=refused, verb="Resent the callback of")
 
 
@@ -32,11 +33,14 @@ def resend_batches(modeladmin, request, batch_ids) -> None:
     queued, refused = 0, []
     for batch_id in batch_ids:
         try:
-            callback_batch_resend(batch_id=batch_id)
+            new = callback_batch_resend(batch_id=batch_id)
         except REFUSALS as exc:
             refused.append(str(exc))
         else:
             queued += 1
+            modeladmin.log_change(
+                request, new, f"Resent the callback of batch {new.batch.name} (bulk action)."
+            )
     report_counts(
         modeladmin, request, done=queued, refused=refused, verb="Resent the callback of", noun="batch"
     )
@@ -90,5 +94,7 @@ class ResendButtonMixin:
         except REFUSALS as exc:
             self.message_user(request, str(exc), messages.ERROR)
             return HttpResponseRedirect(request.path.removesuffix("resend/") + "change/")
-        self.message_user(request, f"Resent the callback of {whose} as delivery {new.id}.", messages.SUCCESS)
+        message = f"Resent the callback of {whose} as delivery {new.id}."
+        self.message_user(request, message, messages.SUCCESS)
+        self.log_change(request, new, message)  # the admin's "Recent actions"; the audit trail has it too
         return HttpResponseRedirect(reverse("admin:callbacks_app_delivery_change", args=[quote(new.id)]))

@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django_q.tasks import async_task
 
 from callbacks_app import health_sql
 from callbacks_app.failure_classes import failure_class
@@ -31,6 +32,7 @@ from scalehooks.db import arrays_of, update_each
 
 DURATION_BUCKETS_MS = (50, 100, 250, 500, 1000, 2500, 5000, 10000, 15000)
 EXCERPT_KEPT = 500  # characters of the last error's answer kept (and mailed)
+RELEASE_JOB = "callbacks_app.jobs.targets_waiting_release"  # a recovered target's waiting deliveries
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,9 @@ def batch_health_record(*, results: list, failed_ids: set[str], now: datetime) -
         )
     alerts = targets_health_record(attempts=attempts, now=now)
     alerts_fan_out_on_commit(alerts=alerts)
+    recovered = [alert.health_id for alert in alerts if alert.kind == TargetAlert.Kind.RECOVERED]
+    if recovered:  # their waiting deliveries go at once, in a job of their own (lock order)
+        transaction.on_commit(lambda: async_task(RELEASE_JOB, recovered, task_name="recovered targets"))
     return alerts
 
 

@@ -9,7 +9,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app import alerts, confirmations, engine, health, recovery, services
+from callbacks_app import alerts, confirmations, engine, health, pausing, recovery, services
 
 
 def deliveries_drain() -> None:
@@ -35,3 +35,8 @@ def deliveries_recover(recovery_id: int) -> None:
 
 def alerts_fan_out(alert_ids: list[int]) -> int:
     return alerts.alerts_fan_out(alert_ids=alert_ids)
+
+
+def targets_waiting_release(target_ids: list[int]) -> int:
+    """Recovered targets' waiting deliveries, due at once (``pausing.target_waiting_release``)."""
+    return sum(pausing.target_waiting_release(target_id=target_id) for target_id in target_ids)

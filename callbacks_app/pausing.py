@@ -16,8 +16,9 @@ window (and the attempts) it had left and cannot exhaust on resume or as a probe
 Held deliveries then go out oldest due first, as the picking always orders them.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -25,6 +26,7 @@ from django.utils import timezone
 from callbacks_app import health, holds
 from callbacks_app.alerts import alerts_fan_out_on_commit
 from callbacks_app.models import Delivery, TargetAlert, TargetHealth
+from scalehooks.audit import audit_record
 from scalehooks.errors import IllegalStateChange
 
 
@@ -57,6 +59,56 @@ def deliveries_due_unpaused(*, now):
     )
     paused = paused_exclusion(now=now)
     return due if paused is None else due.exclude(paused)
+
+
+def _waiting(row: TargetHealth, *, now: datetime):
+    """The target's deliveries waiting for a retry (attempted, pending, not being sent, due later).
+    Not a resend waiting for another attempt in flight, which was never attempted."""
+    return Delivery.objects.filter(
+        holds.target_deliveries(row),
+        Q(leased_until__isnull=True) | Q(leased_until__lt=now),
+        status=Delivery.Status.PENDING,
+        first_attempt_at__isnull=False,
+        next_attempt_at__gt=now,
+    )
+
+
+def _waiting_release(row: TargetHealth, *, now: datetime) -> int:
+    """Make the target's waiting deliveries due now, oldest first: each group of
+    ``CALLBACK_MAX_IN_FLIGHT_PER_TARGET`` (the per-origin cap, which the picking keeps) due a
+    microsecond after the one before, in the order they were made. How many."""
+    waiting = _waiting(row, now=now)
+    ids = list(waiting.order_by("created_at", "id").values_list("id", flat=True))
+    cap = max(1, settings.CALLBACK_MAX_IN_FLIGHT_PER_TARGET)
+    for start in range(0, len(ids), cap):
+        due = now + timedelta(microseconds=start // cap)
+        waiting.filter(id__in=ids[start : start + cap]).update(next_attempt_at=due)
+    if ids:
+        from callbacks_app.kicks import request_drain
+
+        transaction.on_commit(request_drain)
+    return len(ids)
+
+
+def target_waiting_release(*, target_id: int) -> int:
+    """A target's waiting deliveries go at once (SPEC §16): when it recovers (its first 2xx after
+    failing: ``health.batch_health_record`` queues this after the recording commits), and by hand
+    ("retry waiting now", portal and admin). A paused target's wait for their probe or a resume
+    (which releases them too). How many were released."""
+    now = timezone.now()
+    with transaction.atomic():
+        row = TargetHealth.objects.filter(id=target_id).first()
+        if row is None or row.state == TargetHealth.State.PAUSED:
+            return 0
+        released = _waiting_release(row, now=now)
+        audit_record(
+            action="target.retry_waiting",
+            target=row,
+            account_id=row.owner_id,
+            mode=row.mode,
+            released=released,
+        )
+    return released
 
 
 def _probe_of(row: TargetHealth, *, now: datetime) -> str:
@@ -115,9 +167,17 @@ def target_pause_set(*, target: TargetHealth, paused: bool, by: str) -> TargetHe
             row.state = TargetHealth.State.FAILING if row.consecutive_failures else TargetHealth.State.HEALTHY
             health.unpause(row)
             alerts = []
+            _waiting_release(row, now=now)  # its held deliveries are locked already: the order above
         row.save(update_fields=health.HEALTH_FIELDS)
         saved = TargetAlert.objects.bulk_create(alerts)
         alerts_fan_out_on_commit(alerts=saved)
+        audit_record(
+            action="target.pause" if paused else "target.resume",
+            target=row,
+            account_id=row.owner_id,
+            mode=row.mode,
+            origin=row.origin,
+        )
     if not paused:
         from callbacks_app.kicks import request_drain
 

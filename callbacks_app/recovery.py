@@ -19,7 +19,8 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from callbacks_app.models import Delivery, Recovery
-from callbacks_app.services import callback_batch_resend, callback_resend
+from callbacks_app.resends import callback_batch_resend, callback_resend
+from scalehooks.audit import Actor, acting, audit_record
 from scalehooks.errors import DomainError
 
 logger = logging.getLogger(__name__)
@@ -68,6 +69,15 @@ def deliveries_recover_start(*, owner, is_test: bool, since: datetime, until: da
         recovery = Recovery.objects.create(
             owner=owner, is_test=is_test, since=since, until=until, total=plan.total
         )
+        audit_record(
+            action="callback.recover",
+            target=recovery,
+            account_id=recovery.owner_id,
+            mode="test" if is_test else "live",
+            since=since.isoformat(),
+            until=until.isoformat(),
+            total=plan.total,
+        )
         transaction.on_commit(
             lambda: async_task(RECOVER_JOB, recovery.id, task_name=f"recover window {recovery.id}")
         )
@@ -101,9 +111,10 @@ def deliveries_recover_run(*, recovery_id: int) -> Recovery:
     )
     Recovery.objects.filter(id=recovery_id).update(status=Recovery.Status.RUNNING, total=plan.total, done=0)
     subjects = [("task", task_id) for task_id in plan.task_ids] + [("batch", b) for b in plan.batch_ids]
-    for kind, subject_id in subjects:
-        outcome = "resent" if _resend(kind, subject_id) else "skipped"
-        Recovery.objects.filter(id=recovery_id).update(done=F("done") + 1, **{outcome: F(outcome) + 1})
+    with acting(Actor(label=f"recovery {recovery_id}", via="job")):  # its resends, in the trail
+        for kind, subject_id in subjects:
+            outcome = "resent" if _resend(kind, subject_id) else "skipped"
+            Recovery.objects.filter(id=recovery_id).update(done=F("done") + 1, **{outcome: F(outcome) + 1})
     Recovery.objects.filter(id=recovery_id).update(
         status=Recovery.Status.FINISHED, finished_at=timezone.now()
     )

@@ -108,9 +108,13 @@ def delivery_state(delivery: Delivery, *, operator: bool) -> DeliveryState:
 
 
 def deliveries_of_account(*, owner, is_test: bool) -> QuerySet[Delivery]:
-    """Every delivery of one account's side (live or test), newest first, payload deferred."""
+    """Every delivery of one account's side (live or test), newest first, payload deferred, with
+    its batch (a list names it)."""
     return (
-        Delivery.objects.filter(owner=owner, is_test=is_test).defer("payload").order_by("-created_at", "-id")
+        Delivery.objects.filter(owner=owner, is_test=is_test)
+        .select_related("batch")
+        .defer("payload", "batch__metadata")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -12,9 +12,9 @@ from rest_framework.views import APIView
 
 from callbacks_app.health_selectors import target_figures, target_health_get, targets_health
 from callbacks_app.pausing import target_pause_set
+from callbacks_app.resends import callback_batch_resend, callback_resend
 from callbacks_app.selectors import deliveries_of_batch, deliveries_of_task
 from callbacks_app.serializers import CallbackTargetOutput, DeliveryOutput
-from callbacks_app.services import callback_batch_resend, callback_resend
 from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app.schema import BATCH_NAME, TASK_ID

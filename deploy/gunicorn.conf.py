@@ -19,8 +19,17 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # delay, at most INBOX_MAX_DELAYED_ANSWERS of them per process; a file import, at most
 # FILES_IMPORTS_PER_PROCESS) leaves the others served.
 threads = int(os.environ.get("WEB_THREADS", "8"))
+# gthread, except that a thread only ever takes a request that arrived whole: the worker's own
+# event loop reads it first, and closes with a 408 a connection whose request is not whole
+# WEB_REQUEST_TIMEOUT seconds (default 30) after its first byte could be read. Slow or
+# dripping clients cost a socket each, never a thread (scalehooks/web_worker.py).
+worker_class = "scalehooks.web_worker.BufferingThreadWorker"
 accesslog = "-"
 errorlog = "-"
+# No secret in the access log (SPEC §8): no Basic-auth user name (the API key), the tokens of
+# inbox, sign-in link, confirmation and file paths masked, queries as "?***", the referer's too.
+logger_class = "scalehooks.log_masking.AccessLogger"
+access_log_format = '%(h)s - - %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
 # gunicorn 27's control socket (one path per user, $HOME/.gunicorn/gunicorn.ctl):
 # not used here, and two web processes of one user would share it.
 control_socket_disable = True

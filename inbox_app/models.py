@@ -1,5 +1,6 @@
 """The callback inbox (SPEC §15): an account's request bins and the requests they captured."""
 
+import json
 import secrets
 import time
 from urllib.parse import quote
@@ -124,6 +125,17 @@ class CapturedRequest(models.Model):
     def verified(self) -> bool:
         """Every check passed."""
         return not self.verification.get("reasons")
+
+    @property
+    def body_pretty(self) -> str:
+        """The body for reading: JSON indented (its keys in the order they came), else as text."""
+        from scalehooks import json_input
+
+        text = self.body_text
+        try:
+            return json.dumps(json_input.loads(text), indent=2, ensure_ascii=False)
+        except ValueError:
+            return text
 
     @property
     def body_text(self) -> str:

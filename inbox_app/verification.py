@@ -210,6 +210,8 @@ def checks(verification: dict) -> list[Check]:
         Check(
             "payload shape",
             bool(verification.get("payload_shape_ok")),
-            "§6.2" if verification.get("payload_shape_ok") else "not a callback body",
+            "task_id, status, response and task"
+            if verification.get("payload_shape_ok")
+            else "not a callback body",
         ),
     ]

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from portal_app.views import account, auth, batches, callbacks, inboxes, invitations, recover, targets, tasks
+from portal_app.views import (
+    account,
+    auth,
+    batches,
+    callbacks,
+    inboxes,
+    invitations,
+    recover,
+    targets,
+    tasks,
+)
 
 app_name = "portal"
 
@@ -22,6 +32,7 @@ urlpatterns = [
     path("recover/<int:recovery_id>", recover.recovery, name="recovery"),
     path("recover/<int:recovery_id>/progress", recover.recovery_progress, name="recovery-progress"),
     path("settings", account.settings_page, name="settings"),
+    path("activity", account.activity, name="activity"),
     path("settings/default-url", account.default_url_set, name="default-url"),
     path("settings/password", account.password_set, name="password"),
     path("settings/test-callback", account.test_callback_send, name="test-callback"),
@@ -33,8 +44,10 @@ urlpatterns = [
     path("targets", targets.targets, name="targets"),
     path("targets/<int:target_id>/pause", targets.target_pause, name="target-pause"),
     path("targets/<int:target_id>/resume", targets.target_resume, name="target-resume"),
+    path("targets/<int:target_id>/retry-now", targets.target_retry_now, name="target-retry-now"),
     path("batches", batches.batches, name="batches"),
     path("batches/<int:batch_id>", batches.batch, name="batch"),
+    path("batches/<int:batch_id>/resend", batches.batch_resend, name="batch-resend"),
     path("inboxes", inboxes.inboxes, name="inboxes"),
     path("inboxes/create", inboxes.inbox_create, name="inbox-create"),
     path("inboxes/<str:inbox_id>", inboxes.inbox, name="inbox"),

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from scalehooks.log_masking import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -60,6 +62,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served from here: /v1/docs works offline
     "axes",
+    "auditlog",  # who did what (scalehooks/audit.py)
     "django_q",
     "tasks_app",
     "callbacks_app",
@@ -81,6 +84,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Who acts and from where, for the audit trail (scalehooks/audit.py): after the admin's user is known.
+    "scalehooks.audit.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: answers locked-out admin logins.
@@ -331,6 +336,10 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 
 API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=1024 * 1024)
+# The web process (deploy/gunicorn.conf.py, scalehooks/web_worker.py) reads each request whole
+# before a thread takes it; one not whole this many seconds after its first byte could be
+# read gets a 408 and its connection is closed (slow or dripping clients never hold a thread).
+WEB_REQUEST_TIMEOUT = env.float("WEB_REQUEST_TIMEOUT", default=30.0)
 # Files (SPEC §12): stored through STORAGES["default"] (a FileSystemStorage here) under
 # MEDIA_ROOT; `files/import` keeps at most FILES_MAX_BYTES of a download (an upload is an
 # API body: API_MAX_BODY_BYTES).
@@ -367,34 +376,6 @@ CACHES = {
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-    },
-    "filters": {
-        "url_queries_redacted": {"()": "scalehooks.outgoing.redaction.UrlQueriesRedacted"},
-    },
-    "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
-    },
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {
-        "django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING"), "propagate": True},
-        # Not django-axes' start-up banner, once per process ("AXES: BEGIN"); lockouts still log.
-        "axes.apps": {"level": "WARNING", "propagate": True},
-        # urllib3 logs the URLs it sends to with their query, where customers put
-        # tokens: every urllib3 module that logs a URL gets the filter (a logger's
-        # filter does not apply to its children's records).
-        **{
-            name: {"filters": ["url_queries_redacted"], "propagate": True}
-            for name in (
-                "urllib3.connectionpool",
-                "urllib3.connection",
-                "urllib3.poolmanager",
-                "urllib3.util.retry",
-            )
-        },
-    },
-}
+LOGGING = logging_config(
+    level=env.str("LOG_LEVEL", default="INFO"), q_level=env.str("Q_LOG_LEVEL", default="WARNING")
+)

@@ -9,8 +9,9 @@ may see); elsewhere the same style without them, since nobody is signed in to th
 """
 
 from django.contrib import admin
-from django.http import JsonResponse
+from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
+from django.urls import Resolver404, resolve
 from django.views import defaults
 
 ADMIN_PREFIX = "/admin/"
@@ -47,9 +48,22 @@ def permission_denied(request, exception=None):
 def not_found(request, exception=None):
     if request.path.startswith("/v1/"):
         return JsonResponse({"status_code": 404, "error": "Not found."}, status=404)
-    if request.path.startswith("/portal/"):  # the portal's own layout
-        return render(request, "portal/not_found.html", {"message": "No such page."}, status=404)
+    if request.path.startswith("/portal/"):
+        if request.path.endswith("/") and _resolves(request.path.rstrip("/")):  # /portal/inboxes/
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponseRedirect(request.path.rstrip("/") + (f"?{query}" if query else ""))
+        return render(
+            request, "portal/not_found.html", {"message": "No such page."}, status=404
+        )  # its layout
     return _styled(request, "errors/404.html", 404)
+
+
+def _resolves(path: str) -> bool:
+    try:
+        resolve(path)
+    except Resolver404:
+        return False
+    return True
 
 
 def server_error(request):

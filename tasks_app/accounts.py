@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from scalehooks.audit import audit_record
 from tasks_app.keys import (
     Mode,
     api_key_prefix,
@@ -133,6 +134,7 @@ def account_create(
         )
         keys = _issue_api_keys(profile)
         profile.save()
+        audit_record(action="account.create", target=profile, account_id=user.pk, staff=staff)
     return IssuedAccount(profile=profile, keys=keys)
 
 
@@ -147,6 +149,12 @@ def api_keys_rotate(*, profile: Profile) -> IssuedKeys:
             "test_api_key_prefix",
         ]
     )
+    audit_record(
+        action="keys.rotate_api_keys",
+        target=profile,
+        account_id=profile.user_id,
+        new_prefixes=[profile.live_api_key_prefix, profile.test_api_key_prefix],
+    )
     return keys
 
 
@@ -156,6 +164,9 @@ def callback_auth_key_rotate(*, profile: Profile, mode: str) -> str:
     key = generate_callback_auth_key()
     setattr(profile, field, key)
     profile.save(update_fields=[field])
+    audit_record(
+        action="keys.rotate_callback_auth_key", target=profile, account_id=profile.user_id, mode=mode
+    )
     return key
 
 
@@ -173,6 +184,7 @@ def signing_secret_rotate(*, profile: Profile, mode: str) -> str:
     setattr(profile, expires_at, timezone.now() + SIGNING_SECRET_OVERLAP)
     setattr(profile, current, generate_signing_secret())
     profile.save(update_fields=[current, previous, expires_at])
+    audit_record(action="keys.rotate_signing_secret", target=profile, account_id=profile.user_id, mode=mode)
     return getattr(profile, current)
 
 
@@ -186,22 +198,33 @@ def profile_update(
     """Change what is given: the default callback URL of ``mode`` (validated as every callback
     target, §8; the other mode's is left alone), whether the account's test tasks complete
     themselves (SPEC §13)."""
-    changed = []
+    changed = {}
     if default_callback_url is not None:
         validate_callback_target(default_callback_url, allowed_networks=profile.allowed_networks)
         field = mode_field(mode, "default_callback_url")
+        changed[field] = [getattr(profile, field), default_callback_url]
         setattr(profile, field, default_callback_url)
-        changed.append(field)
     if test_tasks_autocomplete is not None:
+        changed["test_tasks_autocomplete"] = [profile.test_tasks_autocomplete, test_tasks_autocomplete]
         profile.test_tasks_autocomplete = test_tasks_autocomplete
-        changed.append("test_tasks_autocomplete")
-    profile.save(update_fields=changed)
+    profile.save(update_fields=list(changed))
+    if changed:
+        audit_record(
+            action="settings.update", target=profile, account_id=profile.user_id, mode=mode, changes=changed
+        )
     return profile
 
 
 def profile_allowed_networks_set(*, profile: Profile, networks: list[str]) -> Profile:
     """Set the otherwise forbidden networks this account's callbacks may reach (an operator's
     decision, SPEC §8). What its attempts to them answer is shown to operators only."""
+    before = profile.allowed_networks
     profile.allowed_networks = validate_allowed_networks(networks)
     profile.save(update_fields=["allowed_networks"])
+    audit_record(
+        action="settings.allowed_networks",
+        target=profile,
+        account_id=profile.user_id,
+        changes={"allowed_networks": [before, profile.allowed_networks]},
+    )
     return profile

@@ -30,6 +30,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from callbacks_app.services import account_email_send, email_budget_has_room
+from scalehooks.audit import actor_set, audit_record
 from scalehooks.errors import NotFound
 from tasks_app.accounts import email_in_use, email_normalized
 from tasks_app.errors import InvitationExpired, InvitationRefused, InvitationUsed
@@ -201,6 +202,14 @@ def invitation_accept(*, token: str) -> Membership:
             )
             membership = Membership.objects.create(
                 account=invitation.account, user=user, role=invitation.role, accepted_at=now
+            )
+            actor_set(label=invitation.email, user=user)
+            audit_record(
+                action="team.accept_invitation",
+                target=invitation.account,
+                account_id=invitation.account.user_id,
+                email=invitation.email,
+                role=invitation.role,
             )
     except IntegrityError:  # a user of that name was made meanwhile
         raise InvitationRefused(

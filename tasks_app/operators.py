@@ -30,6 +30,7 @@ OPERATOR_PERMISSIONS = (
     ("tasks_app", "view_batch"),
     ("callbacks_app", "view_targethealth"),
     ("callbacks_app", "change_targethealth"),
+    ("auditlog", "view_logentry"),  # the audit trail (scalehooks/audit.py)
     ("callbacks_app", "view_delivery"),
     ("callbacks_app", "view_faileddelivery"),
     ("callbacks_app", "view_deliveryattempt"),

@@ -82,6 +82,9 @@ class TaskCreateInput(serializers.Serializer):
 COMMON_FIELDS = frozenset(TaskCreateInput().fields)
 
 
+# Prelabels a create may give: each has the schema of the type's response (Scale's reference).
+PRELABELS = ("hypothesis", "base_annotations")
+
 # The fields of a create a project's params give a task that omits them (SPEC §12).
 INHERITED_COMMON_FIELDS = frozenset({"instruction", "callback_url", "metadata", "tags"})
 
@@ -122,11 +125,20 @@ def task_create_body(*, task_type: str, data, defaults: dict | None = None, allo
     params = params_input(data=params)
     params.is_valid(raise_exception=True)
     params = dict(params.validated_data)
+    for name in PRELABELS:
+        if name in params:
+            try:
+                kind.validate_prelabels(params=params, value=params[name])
+            except DjangoValidationError as exc:
+                raise serializers.ValidationError(
+                    {name: exc.message_dict.get("response", exc.messages)}
+                ) from None
     for url in kind.attachment_urls(params):
         try:
             validate_attachment_url(url)
         except DjangoValidationError as exc:
-            raise serializers.ValidationError({"attachment": exc.messages}) from None
+            name = "attachment" if params.get("attachment") == url else "attachments"
+            raise serializers.ValidationError({name: exc.messages}) from None
     return {"task_type": kind.name, "fields": fields, "params": params}
 
 

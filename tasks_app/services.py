@@ -30,6 +30,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from callbacks_app.services import CallbackEvent, callback_delivery_create
+from scalehooks.audit import audit_record
 from scalehooks.timestamps import format_timestamp
 from tasks_app import completion_sql
 from tasks_app.attachments import attachment_fetch
@@ -377,3 +378,11 @@ def task_recall(*, task_id: str) -> Task:
         callback_delivery_create(task=task, event=CallbackEvent.RECALLED)
         batch_progress(task=task)
     return task
+
+
+def task_operator_action_record(*, task: Task, action: str) -> None:
+    """Record an operator's change of ``task`` (complete, error, fix, recall; from the admin or
+    ``/v1/ops``) in the audit trail, once it committed: the change stays one statement."""
+    audit_record(
+        action=f"task.{action}", target=task, account_id=task.owner_id, mode=task.mode, status=task.status
+    )

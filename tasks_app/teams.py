@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models.functions import Lower
 
+from scalehooks.audit import audit_record
 from tasks_app.accounts import email_normalized
 from tasks_app.invitations import invitations_create, invitations_pending
 from tasks_app.models import Membership, Profile
@@ -63,7 +64,15 @@ def teammates_invite(*, account: Profile, emails: list[str], role: str) -> list[
     """Invite each address with ``role`` (``tasks_app.invitations``): a pending invitation whose
     link is mailed to the address. The owner and teammates are left as they are. The answer is
     the same whoever holds an address: the whole team, the invitations listed as pending."""
-    invitations_create(account=account, emails=emails, role=role)
+    with transaction.atomic():
+        invitations_create(account=account, emails=emails, role=role)
+        audit_record(
+            action="team.invite",
+            target=account,
+            account_id=account.user_id,
+            emails=_addresses(emails),
+            role=role,
+        )
     return teammates_list(account=account)
 
 
@@ -98,6 +107,9 @@ def teammates_role_set(*, account: Profile, emails: list[str], role: str) -> lis
             )
         members.update(role=role)
         invited.update(role=role)
+        audit_record(
+            action="team.set_role", target=account, account_id=account.user_id, emails=addresses, role=role
+        )
     return teammates_list(account=account)
 
 
@@ -128,4 +140,11 @@ def teammates_alert_emails_set(*, account: Profile, emails: list[str], alert_ema
         if errors:
             raise ValidationError({"emails": errors})
         members.update(alert_emails=alert_emails)
+        audit_record(
+            action="team.set_alert_emails",
+            target=account,
+            account_id=account.user_id,
+            emails=addresses,
+            alert_emails=alert_emails,
+        )
     return teammates_list(account=account)

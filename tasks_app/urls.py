@@ -22,6 +22,12 @@ urlpatterns = [
     path("projects", projects.ProjectsApi.as_view(), name="projects"),
     path("projects/<name:name>", projects.ProjectApi.as_view(), name="project"),
     path("projects/<name:name>/setParams", projects.ProjectParamsApi.as_view(), name="project-set-params"),
+    # A 402 whatever the project, as the studio routes below: it reveals nothing of it.
+    path(
+        "projects/<str:rest>/taskTemplates",
+        not_offered.NotOfferedApi.as_view(feature="taskTemplates"),
+        name="not-offered-task-templates",
+    ),
     path("batches", batches.BatchesApi.as_view(), name="batches"),
     path("batches/<name:name>", batches.BatchApi.as_view(), name="batch"),
     path("batches/<name:name>/status", batches.BatchStatusApi.as_view(), name="batch-status"),

@@ -15,6 +15,7 @@ TASKS_ADMIN_MAY_IMPORT = (
     "callbacks_app.admin_actions",
     "callbacks_app.admin_display",
     "callbacks_app.models",
+    "callbacks_app.resends",
     "callbacks_app.task_targets",
 )
 CALLBACKS_MAY_IMPORT = ("tasks_app.models", "tasks_app.representation", "tasks_app.callback_outcomes")

@@ -5,13 +5,16 @@ Each test starts Python (or make) in a subprocess on the production settings
 key of their own and serve static files differently.
 """
 
+import base64
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -327,3 +330,165 @@ def test_gunicorn_config_reads_address_and_workers_from_the_environment():
     configured = gunicorn_config({"HOST": "0.0.0.0", "PORT": "9001", "WEB_CONCURRENCY": "5"})
     assert configured["bind"] == ["0.0.0.0:9001"]
     assert configured["workers"] == 5
+
+
+def manage(env: dict, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+class Dripping:
+    """A client sending its request a byte every 0.2 s (its head, or its body after a whole head),
+    that records the server's first answer."""
+
+    def __init__(self, port: int, *, part: str, key: str):
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        head = (
+            f"POST /v1/task/categorization HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Authorization: Basic {base64.b64encode(f'{key}:'.encode()).decode()}\r\n"
+            "Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n"
+        ).encode()
+        if part == "body":
+            self.sock.sendall(head)
+            self.rest = b"{" + b" " * 9999
+        else:
+            self.rest = head
+        self.answer = b""
+        self.thread = threading.Thread(target=self._drip, daemon=True)
+        self.thread.start()
+
+    def _drip(self):
+        self.sock.settimeout(0.2)
+        for byte in self.rest:
+            try:
+                self.sock.sendall(bytes([byte]))
+                self.answer = self.sock.recv(4096)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            return  # answered, or closed (b"")
+
+    def answered(self, timeout: float) -> bytes:
+        self.thread.join(timeout)
+        return self.answer
+
+
+@pytest.mark.cluster
+def test_dripping_clients_hold_no_thread_and_are_cut_at_the_request_deadline(tmp_path):
+    """More clients than threads send their requests a byte at a time; a normal API request is
+    answered while they still drip, and they get a 408 at WEB_REQUEST_TIMEOUT (SPEC §8 "Resources")."""
+    env = production_env(
+        tmp_path,
+        SECRET_KEY=A_SECRET_KEY,
+        WEB_CONCURRENCY="1",
+        WEB_THREADS="2",
+        WEB_REQUEST_TIMEOUT="4",
+    )
+    manage(env, "migrate", "--noinput")
+    key = re.search(r"Live API key:\s+(\S+)", manage(env, "create_account", "drip@example.com")).group(1)
+    port = free_port()
+    server = subprocess.Popen(  # the web command of `make run` (Makefile, WEB)
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+        cwd=BASE_DIR,
+        env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, server)
+        dripping = [Dripping(port, part=part, key=key) for part in ("head", "body") for _ in range(3)]
+        time.sleep(0.5)  # every dripping client has sent some of its request (no timing is asserted)
+
+        answer = requests.get(f"{url}/v1/tasks", auth=(key, ""), timeout=10)
+
+        assert answer.status_code == 200
+        assert [d.answer for d in dripping] == [b""] * 6  # still dripping, still unanswered
+        for client in dripping:
+            cut = client.answered(timeout=30)
+            assert cut.startswith(b"HTTP/1.1 408 Request Timeout"), cut
+            assert b'"status_code": 408' in cut
+    finally:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait()
+
+
+def wait_until_up(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        assert server.poll() is None, "the server stopped"
+        assert time.monotonic() < deadline, "the server did not start"
+        try:
+            requests.get(f"{url}/healthz", timeout=5)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.2)
+
+
+@pytest.mark.cluster
+def test_the_logs_of_the_web_process_hold_no_key_token_or_query(tmp_path):
+    """Issue 25 F16: gunicorn's default access log format logged the Basic-auth user name, which is
+    the API key, and every request line whole (inbox and link tokens in paths, queries); Django's
+    warnings log the path of a 4xx ("Not Found: /portal/link/<token>")."""
+    port = free_port()
+    env = production_env(
+        tmp_path,
+        SECRET_KEY=A_SECRET_KEY,
+        WEB_CONCURRENCY="1",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        STATIC_ROOT=str(tmp_path / "static"),
+    )
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput", "--verbosity", "0")  # as `make run` does: the pages' assets
+    key = re.search(r"Live API key:\s+(\S+)", manage(env, "create_account", "logs@example.com")).group(1)
+    log = tmp_path / "web.log"
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+            cwd=BASE_DIR,
+            env={**env, "HOST": "127.0.0.1", "PORT": str(port)},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, server)
+        inbox = requests.post(f"{url}/v1/inboxes", json={"name": "logs"}, auth=(key, ""), timeout=10).json()
+        link = requests.post(f"{url}/v1/portal/sessions", json={}, auth=(key, ""), timeout=10).json()["url"]
+        secrets = {
+            "the API key": key,
+            "the inbox token": inbox["url"].rstrip("/").rsplit("/", 1)[-1],
+            "the portal link token": link.rsplit("/", 1)[-1],
+            "a query value": "query-secret-0123456789",
+            "an unknown link token": "unknown-link-token-0123456789",
+            "a confirmation token": "confirmation-token-0123456789",
+        }
+
+        assert requests.get(f"{url}/v1/tasks", auth=(key, ""), timeout=10).status_code == 200
+        requests.post(
+            f"{inbox['url'].rstrip('/')}/hook?token=query-secret-0123456789", json={"a": 1}, timeout=10
+        )
+        assert requests.get(link, timeout=10).status_code == 200
+        assert requests.get(f"{url}/portal/link/unknown-link-token-0123456789", timeout=10).status_code == 404
+        requests.get(f"{url}/callbacks/confirm/confirmation-token-0123456789", timeout=10)
+        requests.get(f"{url}/inbox/unknown-link-token-0123456789/x", timeout=10)
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
+
+    text = log.read_text(errors="replace")
+    assert '"GET /v1/tasks HTTP/1.1" 200' in text  # the requests are logged, their secrets are not
+    assert "POST /inbox/" in text and "GET /portal/link/" in text
+    leaked = {what: secret for what, secret in secrets.items() if secret in text}
+    assert leaked == {}, text

@@ -20,7 +20,7 @@ from callbacks_app.engine.attempt import SendResult
 from callbacks_app.engine.leases import Claim, lease_end
 from callbacks_app.masking import masked_headers, scrub, secret_values
 from callbacks_app.models import Delivery, DeliveryAttempt
-from callbacks_app.services import callback_resends_release
+from callbacks_app.resends import callback_resends_release
 from scalehooks.db import arrays_of, update_each
 from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
 

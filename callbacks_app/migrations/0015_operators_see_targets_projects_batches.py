@@ -1,5 +1,5 @@
-"""The Operators group sees projects, batches and callback targets, and pauses and resumes targets
-(the dashboard links to them; ``tasks_app.operators.OPERATOR_PERMISSIONS``)."""
+"""The Operators group sees projects, batches, callback targets and the audit trail, and pauses and
+resumes targets (the dashboard links to them; ``tasks_app.operators.OPERATOR_PERMISSIONS``)."""
 
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
@@ -10,6 +10,7 @@ ADDED = (
     ("tasks_app", "view_batch"),
     ("callbacks_app", "view_targethealth"),
     ("callbacks_app", "change_targethealth"),
+    ("auditlog", "view_logentry"),
 )
 
 
@@ -41,6 +42,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("callbacks_app", "0014_no_redundant_indexes"),
         ("tasks_app", "0009_task_owner_no_index_of_its_own"),
+        ("auditlog", "0017_add_actor_email"),
     ]
 
     operations = [migrations.RunPython(add, remove)]

@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.forms import SetPasswordForm
+from django.db.models import Q
 from django.shortcuts import redirect
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
@@ -10,6 +11,7 @@ from callbacks_app.services import callback_test_send
 from portal_app.access import portal_password_changed
 from portal_app.views.common import page, portal_view, refuse_get
 from scalehooks import access
+from scalehooks.audit import audit_trail
 from tasks_app import accounts
 from tasks_app.keys import mask_secret
 from tasks_app.teams import teammates_list
@@ -151,3 +153,17 @@ def rotate_api_keys(request):
         "Callbacks, their auth keys and signing secrets are not affected.",
     ]
     return _rotation(request, what="both API keys", stops=stops, rotate=rotate)
+
+
+ACTIVITY_SHOWN = 100
+
+
+@portal_view(access.READ)
+def activity(request):
+    """Who did what to the account, when and from where (the audit trail): this side's actions
+    and the account's own (its keys, its team), newest first."""
+    member = request.member
+    entries = audit_trail(account_id=member.account.user_id).filter(
+        Q(additional_data__mode=member.mode) | Q(additional_data__mode=None)
+    )[:ACTIVITY_SHOWN]
+    return page(request, "portal/activity.html", {"entries": entries})

@@ -12,7 +12,7 @@ from callbacks_app import figures, selectors
 from callbacks_app.health_selectors import targets_unwell
 from callbacks_app.models import Delivery
 from callbacks_app.payloads import payload_indented
-from callbacks_app.services import callback_batch_resend, callback_resend
+from callbacks_app.resends import callback_batch_resend, callback_resend
 from portal_app.views.common import error_text, page, portal_view, refuse_get
 from scalehooks import access
 from scalehooks.errors import DomainError, NotFound

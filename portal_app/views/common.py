@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 
 from portal_app.access import portal_member
 from scalehooks.access import Action, Caller, Policy, route_policy
+from scalehooks.audit import actor_set
 from scalehooks.errors import DomainError, NotFound
 
 # What each action needs, said to a member whose role or side does not allow it.
@@ -80,6 +81,7 @@ def portal_view(policy: Policy):
             if member is None:
                 return _sign_in_redirect(request)
             request.member = member
+            actor_set(label=member.user.email, user=member.user, via="portal")
             action = policy.action_for(request.method)
             if policy.caller is Caller.ACCOUNT and not member.may(action):
                 return forbidden(request, action)

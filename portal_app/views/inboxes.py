@@ -112,6 +112,9 @@ def _inbox_page(request, inbox, *, form=None, status=200):
             "paged": before is not None,
             "older": shown[-1].id if len(shown) == REQUESTS_SHOWN else None,
             "is_default": member.account.default_callback_url_of(member.mode) == inbox.url,
+            "forced_failures_left": max(
+                0, inbox.fail_count - (inbox.received_count - inbox.script_set_at_count)
+            ),
             "request_href": "/portal/inbox-requests/",
             "delivery_href": "/portal/callbacks/",
         },

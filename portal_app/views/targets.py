@@ -6,7 +6,7 @@ from django.shortcuts import redirect
 from django.utils import timezone
 
 from callbacks_app.health_selectors import target_figures, target_health_get, targets_health
-from callbacks_app.pausing import target_pause_set
+from callbacks_app.pausing import target_pause_set, target_waiting_release
 from portal_app.views.common import page, portal_view, refuse_get
 from scalehooks import access
 
@@ -47,3 +47,15 @@ def target_pause(request, target_id: int):
 @portal_view(access.CONFIGURE)
 def target_resume(request, target_id: int):
     return _pause_set(request, target_id, paused=False)
+
+
+@portal_view(access.OPERATE)
+def target_retry_now(request, target_id: int):
+    """Its callbacks waiting for a retry go at once (a receiver fixed before the backoff ends)."""
+    member = request.member
+    target = target_health_get(owner_id=member.owner.pk, mode=member.mode, target_id=target_id)
+    if refused := refuse_get(request):
+        return refused
+    released = target_waiting_release(target_id=target.id)
+    messages.success(request, f"{released} waiting callback(s) to {target.origin} are due now.")
+    return redirect("portal:targets")

@@ -4,8 +4,8 @@ and resend (the API's service)."""
 from django.contrib import messages
 from django.shortcuts import redirect
 
+from callbacks_app.resends import callback_resend
 from callbacks_app.selectors import deliveries_of_task, with_last_failure
-from callbacks_app.services import callback_resend
 from callbacks_app.task_targets import callback_target, task_callback_note
 from portal_app.views.common import page, portal_view, refuse_get
 from scalehooks import access

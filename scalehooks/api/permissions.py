@@ -17,6 +17,7 @@ from rest_framework.exceptions import NotAuthenticated, NotFound, PermissionDeni
 from rest_framework.permissions import BasePermission
 
 from scalehooks.access import OWNER_ROLE, Caller, allowed, policy_of
+from scalehooks.audit import actor_set
 
 
 class DeclaredPolicy(BasePermission):
@@ -28,8 +29,13 @@ class DeclaredPolicy(BasePermission):
             return True
         if request.auth is None:
             raise NotAuthenticated()
+        profile, mode = request.auth.profile, request.auth.mode
+        key = f"{profile.live_api_key_prefix if mode == 'live' else profile.test_api_key_prefix}…"
         if policy.caller is Caller.OPERATOR:
-            return _operator(request, view)
+            _operator(request, view)
+            actor_set(label=f"operator {request.user.get_username()} (API key {key})", user=request.user)
+            return True
+        actor_set(label=f"API key {key}", user=request.user)
         action = policy.action_for(request.method)
         if policy.caller is not Caller.ACCOUNT or not allowed(OWNER_ROLE, action):
             raise NotFound()
@@ -40,9 +46,8 @@ class DeclaredPolicy(BasePermission):
         return True
 
 
-def _operator(request, view) -> bool:
+def _operator(request, view) -> None:
     user = request.user
     permission = getattr(view, "operator_permission", None)  # none named: nobody passes
     if not (permission and user and user.is_active and user.is_staff and user.has_perm(permission)):
         raise NotFound()
-    return True

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from callbacks_app.admin_actions import ResendButtonMixin, resend_batches
-from callbacks_app.services import callback_batch_resend
+from callbacks_app.resends import callback_batch_resend
 from tasks_app.admin.tasks import DeliveryInline, ModeFilter
 from tasks_app.keys import Mode
 from tasks_app.models import Batch, Project

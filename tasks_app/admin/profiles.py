@@ -6,10 +6,13 @@ from django import forms
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from scalehooks.audit import audit_record, audit_trail, audit_trail_html
 from tasks_app import accounts
 from tasks_app.keys import Mode, mask_secret
 from tasks_app.models import Profile
 from tasks_app.validators import validate_allowed_networks, validate_callback_target
+
+ACTIVITY_SHOWN = 50
 
 
 class NetworksField(forms.CharField):
@@ -80,6 +83,7 @@ class ProfileAdmin(admin.ModelAdmin):
         "test_signing_secret_masked",
         "test_previous_signing_secret_expires_at",
         "created_at",
+        "activity",
     )
     readonly_fields = tuple(f for f in fields if f not in ProfileForm.Meta.fields)
     actions = [
@@ -92,6 +96,18 @@ class ProfileAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # accounts are created with `manage.py create_account`, which issues keys
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if form.changed_data:  # the audit trail, beside the admin's own "Recent actions"
+            changes = {
+                name: [form.initial.get(name), form.cleaned_data.get(name)] for name in form.changed_data
+            }
+            audit_record(action="settings.update", target=obj, account_id=obj.user_id, changes=changes)
+
+    @admin.display(description="activity (newest first)")
+    def activity(self, obj):
+        return audit_trail_html(audit_trail(account_id=obj.user_id)[:ACTIVITY_SHOWN])
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -126,6 +142,8 @@ class ProfileAdmin(admin.ModelAdmin):
             (profile, accounts.api_keys_rotate(profile=profile))
             for profile in queryset.select_related("user")
         ]
+        for profile, _ in issued:
+            self.log_change(request, profile, "Rotated the API keys.")
         self.message_user(
             request,
             f"Rotated the API keys of {len(issued)} account{'s' if len(issued) != 1 else ''}; "
@@ -146,6 +164,7 @@ class ProfileAdmin(admin.ModelAdmin):
         count = 0
         for profile in queryset:
             accounts.callback_auth_key_rotate(profile=profile, mode=mode)
+            self.log_change(request, profile, f"Rotated the {mode} callback auth key.")
             count += 1
         self.message_user(
             request,
@@ -166,6 +185,7 @@ class ProfileAdmin(admin.ModelAdmin):
         count = 0
         for profile in queryset:
             accounts.signing_secret_rotate(profile=profile, mode=mode)
+            self.log_change(request, profile, f"Rotated the {mode} signing secret.")
             count += 1
         self.message_user(
             request,

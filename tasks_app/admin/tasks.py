@@ -20,9 +20,10 @@ from django.utils.html import format_html
 from callbacks_app.admin_actions import REFUSALS, report_counts, resend_tasks
 from callbacks_app.admin_display import delivery_outcome, with_outcome
 from callbacks_app.models import Delivery
-from callbacks_app.services import callback_resend
+from callbacks_app.resends import callback_resend
 from callbacks_app.task_targets import callback_target, task_callback_note
 from scalehooks.admin_inlines import ReadOnlyTabularInline
+from scalehooks.audit import audit_trail, audit_trail_html
 from scalehooks.json_input import JSONFormField
 from tasks_app import services
 from tasks_app.keys import Mode
@@ -146,6 +147,7 @@ class TaskAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "completed_at",
+        "history",
     )
     fields = readonly_fields
     HEAVY = (
@@ -173,6 +175,10 @@ class TaskAdmin(admin.ModelAdmin):
     @admin.display(description="mode", ordering="is_test")
     def mode(self, obj):
         return obj.mode
+
+    @admin.display(description="history (newest first)")
+    def history(self, obj):
+        return audit_trail_html(audit_trail(target=obj)[:50])
 
     @admin.display(description="callback")
     def callback(self, obj):
@@ -204,7 +210,9 @@ class TaskAdmin(admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
     def _task_for_action(self, request, object_id) -> Task:
-        task = get_object_or_404(Task.objects.only("id", "type", "status"), pk=unquote(object_id))
+        task = get_object_or_404(
+            Task.objects.only("id", "type", "status", "owner_id", "is_test"), pk=unquote(object_id)
+        )
         if not self.has_change_permission(request, task):
             raise PermissionDenied
         return task
@@ -227,7 +235,7 @@ class TaskAdmin(admin.ModelAdmin):
                 for message in exc.messages:
                     form.add_error(field, message)
             else:
-                self.message_user(request, done.format(task=task), messages.SUCCESS)
+                self._done(request, task, action, done)
                 return self._back_to_task(task.id)
         context = {
             **self.admin_site.each_context(request),
@@ -283,8 +291,18 @@ class TaskAdmin(admin.ModelAdmin):
         except REFUSALS as exc:
             self.message_user(request, str(exc), messages.ERROR)
         else:
-            self.message_user(request, done.format(task=task), messages.SUCCESS)
+            self._done(request, task, action, done)
         return self._back_to_task(task.id)
+
+    def _done(self, request, task: Task, action: str, done: str) -> None:
+        """Say it, and keep it: the admin's "Recent actions", and the audit trail (a resend is
+        recorded by its service)."""
+        message = done.format(task=task)
+        self.message_user(request, message, messages.SUCCESS)
+        self.log_change(request, task, message)
+        if action != "resend":
+            task.refresh_from_db(fields=["status"])
+            services.task_operator_action_record(task=task, action=action)
 
     def recall_view(self, request, object_id):
         return self._post_action_view(
@@ -313,9 +331,11 @@ class TaskAdmin(admin.ModelAdmin):
         recalled, refused = 0, []
         for task_id in queryset.values_list("id", flat=True):
             try:
-                services.task_recall(task_id=task_id)
+                task = services.task_recall(task_id=task_id)
             except REFUSALS as exc:
                 refused.append(str(exc))
             else:
                 recalled += 1
+                self.log_change(request, task, "Recalled to pending (bulk action).")
+                services.task_operator_action_record(task=task, action="recall")
         report_counts(self, request, done=recalled, refused=refused, verb="Recalled")

@@ -8,8 +8,15 @@ params once stored (its response, its attachments, its synthetic response) is
 
 from rest_framework import serializers
 
+from tasks_app.task_params.collection import TextCollectionParams
+from tasks_app.task_params.documents import DocumentTranscriptionParams
 from tasks_app.task_params.image import IMAGE_PARAMS
 from tasks_app.task_params.text import TEXT_PARAMS
 
 # task type name → its params input
-TYPE_PARAMS: dict[str, type[serializers.Serializer]] = {**TEXT_PARAMS, **IMAGE_PARAMS}
+TYPE_PARAMS: dict[str, type[serializers.Serializer]] = {
+    **TEXT_PARAMS,
+    "textcollection": TextCollectionParams,
+    "documenttranscription": DocumentTranscriptionParams,
+    **IMAGE_PARAMS,
+}

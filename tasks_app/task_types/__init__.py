@@ -5,7 +5,7 @@ mode (SPEC §13) and names the attachments to download. Its params at creation a
 an API input, declared in ``tasks_app.task_params`` (one input per type, same names).
 """
 
-from tasks_app.task_types import image, text, video  # noqa: F401  (each registers its types)
+from tasks_app.task_types import collection, documents, image, text, video  # noqa: F401  (each registers its types)
 from tasks_app.task_types.base import (
     ATTACHMENT_TYPES,
     GEOMETRY_KINDS,

@@ -72,6 +72,12 @@ class TaskType:
         """A response valid for ``params``, for test mode (SPEC §13)."""
         raise NotImplementedError
 
+    def validate_prelabels(self, *, params: dict, value) -> None:
+        """A ``hypothesis`` or ``base_annotations`` given at creation: Scale's reference asks
+        that prelabels have the schema of the task's response. Raises as
+        ``validate_response`` does (under ``response``)."""
+        self.validate_response(params=params, response=value)
+
     def attachment_urls(self, params: dict) -> list[str]:
         """The params that name a remote file to download at creation."""
         return []
@@ -102,6 +108,12 @@ def require_list_of_objects(value, name: str) -> list[dict]:
     return value
 
 
+def one_of(value, names: set[str]) -> bool:
+    """Whether ``value`` is one of the strings ``names`` (a list or an object from a response
+    is none of them, and cannot be looked up in a set)."""
+    return isinstance(value, str) and value in names
+
+
 def is_number(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
@@ -130,13 +142,17 @@ def remote_attachment(params: dict) -> list[str]:
     return []
 
 
-def label_names(objects: list) -> list[str]:
-    """The label names of ``objects_to_annotate``: strings, or objects naming a ``choice``."""
-    names = []
-    for item in objects or []:
+def leaf_labels(objects: list) -> list[str]:
+    """The labels an annotation may take from ``objects_to_annotate`` (or ``labels``, or an
+    attribute's ``choices``): strings, and the ``choice`` of each ``LabelDescription`` without
+    ``subchoices`` (Scale: only the leaves are returned), in order."""
+    names, stack = [], list(reversed(objects or []))
+    while stack:
+        item = stack.pop()
         if isinstance(item, str):
             names.append(item)
-        elif isinstance(item, dict):
-            names.append(item.get("choice"))
-            names.extend(label_names(item.get("subchoices", [])))
-    return [name for name in names if isinstance(name, str)]
+        elif isinstance(item, dict) and item.get("subchoices"):
+            stack.extend(reversed(item["subchoices"]))
+        elif isinstance(item, dict) and isinstance(item.get("choice"), str):
+            names.append(item["choice"])
+    return names

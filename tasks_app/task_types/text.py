@@ -1,13 +1,18 @@
-"""Task types about text, documents and websites: categorization, comparison, transcription,
-documenttranscription, datacollection, textcollection, namedentityrecognition.
+"""Task types about text and websites: categorization, comparison, transcription,
+datacollection, namedentityrecognition (``textcollection``: ``collection``;
+``documenttranscription``: ``documents``).
 
 Where Scale's v1 documentation is silent about a response's exact shape, the
 type's docstring says what this service checks.
 """
 
+import uuid
+
 from tasks_app.task_types.base import (
     TaskType,
     invalid_response,
+    leaf_labels,
+    one_of,
     register,
     remote_attachment,
     require_keys,
@@ -18,13 +23,23 @@ from tasks_app.task_types.base import (
 )
 
 
+def taxonomy_choices(taxonomy: dict) -> list[str]:
+    return leaf_labels(taxonomy["choices"])
+
+
 @register
 class Categorization(TaskType):
-    """Response ``{"category": "a"}``, or a list of distinct categories with ``allow_multiple``."""
+    """Response ``{"category": "a"}`` (a list of distinct categories with ``allow_multiple``),
+    as Scale's callback example gives it; with ``taxonomies``, ``{"taxonomies": {key:
+    [choice, ...]}}``: for each taxonomy the chosen leaves of its choices (one unless it
+    allows several). Scale's pages show no response of the taxonomies form; this is the
+    reading this service answers."""
 
     name = "categorization"
 
     def validate_response(self, *, params, response):
+        if "taxonomies" in params and "categories" not in params:
+            return self._validate_taxonomies(params, response)
         category = require_object(response).get("category")
         categories = params["categories"]
         if params.get("allow_multiple"):
@@ -38,7 +53,25 @@ class Categorization(TaskType):
         require_keys(response, allowed={"category"}, required={"category"})
         return {"category": category}
 
+    def _validate_taxonomies(self, params, response):
+        require_keys(require_object(response), allowed={"taxonomies"}, required={"taxonomies"})
+        answers, taxonomies = response["taxonomies"], params["taxonomies"]
+        if not isinstance(answers, dict) or set(answers) != set(taxonomies):
+            raise invalid_response(f"`taxonomies` must have exactly the keys {sorted(taxonomies)}.")
+        for key, chosen in answers.items():
+            choices = taxonomy_choices(taxonomies[key])
+            most = len(choices) if taxonomies[key].get("allow_multiple") else 1
+            if (
+                not isinstance(chosen, list)
+                or not 1 <= len(chosen) <= most
+                or any(c not in choices for c in chosen)
+            ):
+                raise invalid_response(f"`taxonomies.{key}` must be a list of at most {most} of {choices}.")
+        return {"taxonomies": answers}
+
     def synthetic_response(self, *, params):
+        if "taxonomies" in params and "categories" not in params:
+            return {"taxonomies": {key: taxonomy_choices(t)[:1] for key, t in params["taxonomies"].items()}}
         first = params["categories"][0]
         return {"category": [first] if params.get("allow_multiple") else first}
 
@@ -104,30 +137,6 @@ class Transcription(TaskType):
 
 
 @register
-class DocumentTranscription(TaskType):
-    """Params: ``attachment`` (a PDF or image URL), ``features`` [{type, label, ...}].
-    Response ``{"annotations": [{"type", "label", ...}]}``: each annotation names the label of
-    one of the features (the rest of its content, such as the text read, is kept as sent)."""
-
-    name = "documenttranscription"
-
-    def validate_response(self, *, params, response):
-        require_keys(require_object(response), allowed={"annotations"}, required={"annotations"})
-        labels = {feature["label"] for feature in params["features"]}
-        for annotation in require_list_of_objects(response["annotations"], "annotations"):
-            if annotation.get("label") not in labels:
-                raise invalid_response(f"Annotation label must be one of {sorted(labels)}.")
-        return {"annotations": response["annotations"]}
-
-    def synthetic_response(self, *, params):
-        feature = params["features"][0]
-        return {"annotations": [{"type": feature["type"], "label": feature["label"], "text": ""}]}
-
-    def attachment_urls(self, params):
-        return [params["attachment"]]
-
-
-@register
 class DataCollection(TaskType):
     """Params: ``attachment`` (usually a website), ``fields`` {key: description}.
     Response ``{"fields": {key: text}}`` with exactly the keys of the params."""
@@ -146,61 +155,54 @@ class DataCollection(TaskType):
         return remote_attachment(params)
 
 
-TEXT_FIELD_SAMPLES = {"text": "", "number": 0, "date": "1970-01-01"}
-
-
-@register
-class TextCollection(TaskType):
-    """Response ``{"fields": {field_id: value}}`` with exactly the params' field ids."""
-
-    name = "textcollection"
-
-    def validate_response(self, *, params, response):
-        values = require_object(response).get("fields")
-        if not isinstance(values, dict):
-            raise invalid_response("`fields` must be an object.")
-        known = {f["field_id"] for f in params["fields"]}
-        if set(values) != known:
-            raise invalid_response(f"`fields` must have exactly the keys {sorted(known)}.")
-        return {"fields": values}
-
-    def synthetic_response(self, *, params):
-        values = {}
-        for field in params["fields"]:
-            if field.get("type") == "category":
-                choices = field.get("choices") or [""]
-                values[field["field_id"]] = choices[0]
-            else:
-                values[field["field_id"]] = TEXT_FIELD_SAMPLES.get(field.get("type", "text"), "")
-        return {"fields": values}
-
-    def attachment_urls(self, params):
-        return remote_attachment(params)
+def entity_names(labels: list) -> list[str]:
+    """The names of a task's entity labels, their ``children`` included, in order."""
+    names, stack = [], list(reversed(labels or []))
+    while stack:
+        label = stack.pop()
+        names.append(label["name"])
+        stack.extend(reversed(label.get("children", [])))
+    return names
 
 
 @register
 class NamedEntityRecognition(TaskType):
-    """Params: ``text``, ``labels`` [{name, description?}]. Response ``{"annotations":
-    [{"label", "start", "end"}, ...]}``: a label of the params and character offsets with
-    ``0 <= start < end <= len(text)`` (``end`` exclusive, as Python slices)."""
+    """Params: ``text``, ``labels`` [{name, display_name?, description?, children?}],
+    ``relationships``. Response, as Scale's callback format gives it: ``{"annotations":
+    [{"id", "start", "end", "text", "label", "attributes"?}], "relationships": [{"id",
+    "source_ref", "target_ref", "name"?}]}``: a label of the params (children included),
+    character offsets with ``0 <= start < end <= len(text)`` (``end`` exclusive, as Python
+    slices), relationships between annotations of the response by their ``id``."""
 
     name = "namedentityrecognition"
 
     def validate_response(self, *, params, response):
-        require_keys(require_object(response), allowed={"annotations"}, required={"annotations"})
-        names = {label["name"] for label in params["labels"]}
+        require_keys(
+            require_object(response), allowed={"annotations", "relationships"}, required={"annotations"}
+        )
+        names = set(entity_names(params["labels"]))
         length = len(params["text"])
+        ids = set()
         for annotation in require_list_of_objects(response["annotations"], "annotations"):
-            if annotation.get("label") not in names:
+            if not one_of(annotation.get("label"), names):
                 raise invalid_response(f"Annotation label must be one of {sorted(names)}.")
             require_numbers(annotation, ("start", "end"), "annotation")
             if not 0 <= annotation["start"] < annotation["end"] <= length:
                 raise invalid_response(f"Annotation offsets must satisfy 0 <= start < end <= {length}.")
-        return {"annotations": response["annotations"]}
+            if isinstance(annotation.get("id"), str):
+                ids.add(annotation["id"])
+        relationship_names = {item["name"] for item in params.get("relationships", []) if "name" in item}
+        for link in require_list_of_objects(response.get("relationships", []), "relationships"):
+            if not one_of(link.get("source_ref"), ids) or not one_of(link.get("target_ref"), ids):
+                raise invalid_response("A relationship's source_ref and target_ref are ids of annotations.")
+            if "name" in link and not one_of(link["name"], relationship_names):
+                raise invalid_response(f"A relationship's name must be one of {sorted(relationship_names)}.")
+        return response
 
     def synthetic_response(self, *, params):
-        if not params["text"]:
-            return {"annotations": []}
-        return {
-            "annotations": [{"label": params["labels"][0]["name"], "start": 0, "end": len(params["text"])}]
-        }
+        text = params["text"]
+        if not text:
+            return {"annotations": [], "relationships": []}
+        label = params["labels"][0]["name"]
+        annotation = {"id": str(uuid.uuid4()), "start": 0, "end": len(text), "text": text, "label": label}
+        return {"annotations": [annotation], "relationships": []}

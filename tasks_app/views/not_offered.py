@@ -1,5 +1,5 @@
 """The parts of Scale's API that the official client calls and this service does not offer
-(studio, evaluation and training tasks, v2): a 402 in the error shape of SPEC §4, which the
+(studio, evaluation and training tasks, project task templates, v2): a 402 in the error shape of SPEC §4, which the
 client raises as ``ScaleNotEnabled``. Any method; a key is needed, as on every route."""
 
 from drf_spectacular.utils import extend_schema
@@ -12,6 +12,7 @@ FEATURES = {
     "studio": "Scale Studio",
     "evaluation_tasks": "Evaluation tasks",
     "training_tasks": "Training tasks",
+    "taskTemplates": "Project task templates",
     "v2": "Scale's v2 API",
 }
 

@@ -20,6 +20,12 @@ class OpsApi(APIView):
     operator_permission = OPERATE_PERMISSION  # the admin's task actions ask for the same
 
 
+def _done(task, action: str):
+    """The changed task, its change in the audit trail (by the operator the key belongs to)."""
+    services.task_operator_action_record(task=task, action=action)
+    return task_response(task)
+
+
 def _ops_schema(action: str, summary: str, request=None):
     return extend_schema(
         operation_id=f"ops_task_{action}",
@@ -36,7 +42,7 @@ class OpsTaskCompleteApi(OpsApi):
     def post(self, request, task_id):
         task = selectors.task_get_for_operator(task_id=task_id)
         data = valid(TaskCompleteInput(data=request.data))
-        return task_response(services.task_complete(task_id=task.id, response=data["response"]))
+        return _done(services.task_complete(task_id=task.id, response=data["response"]), "complete")
 
 
 class OpsTaskErrorApi(OpsApi):
@@ -44,7 +50,7 @@ class OpsTaskErrorApi(OpsApi):
     def post(self, request, task_id):
         task = selectors.task_get_for_operator(task_id=task_id)
         data = valid(TaskErrorInput(data=request.data))
-        return task_response(services.task_error(task_id=task.id, error=data["error"]))
+        return _done(services.task_error(task_id=task.id, error=data["error"]), "error")
 
 
 class OpsTaskFixApi(OpsApi):
@@ -52,11 +58,11 @@ class OpsTaskFixApi(OpsApi):
     def post(self, request, task_id):
         task = selectors.task_get_for_operator(task_id=task_id)
         data = valid(TaskCompleteInput(data=request.data))
-        return task_response(services.task_fix(task_id=task.id, response=data["response"]))
+        return _done(services.task_fix(task_id=task.id, response=data["response"]), "fix")
 
 
 class OpsTaskRecallApi(OpsApi):
     @_ops_schema("recall", "Take a completed task back to pending")
     def post(self, request, task_id):
         task = selectors.task_get_for_operator(task_id=task_id)
-        return task_response(services.task_recall(task_id=task.id))
+        return _done(services.task_recall(task_id=task.id), "recall")

@@ -9,7 +9,7 @@ from django.utils import timezone
 from callbacks_app.engine import callback_deliver, deliveries_claim
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery
-from callbacks_app.services import callback_resend
+from callbacks_app.resends import callback_resend
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Task
 from tasks_app.services import task_complete

@@ -10,9 +10,8 @@ from django.test import Client
 from django.utils import timezone
 
 from callbacks_app.models import Delivery, Recovery, TargetHealth
-from inbox_app.models import CapturedRequest, Inbox
+from inbox_app.models import CapturedRequest
 from inbox_app.services import inbox_create
-from portal_app import urls as portal_urls
 from tasks_app.batches import batch_create, project_create
 from tasks_app.keys import hash_api_key
 from tests.factories import teammate_create
@@ -45,48 +44,8 @@ def others_objects(other_account):
     }
 
 
-# Every portal URL that names an object, and the object it names.
-OBJECT_URLS = [
-    ("/portal/callbacks/{delivery.id}", "delivery"),
-    ("/portal/callbacks/{delivery.id}/resend", "delivery"),
-    ("/portal/batches/{batch.id}", "batch"),
-    ("/portal/recover/{recovery.id}", "recovery"),
-    ("/portal/recover/{recovery.id}/progress", "recovery"),
-    ("/portal/inboxes/{inbox.id}", "inbox"),
-    ("/portal/inboxes/{inbox.id}/requests", "inbox"),
-    ("/portal/inboxes/{inbox.id}/script", "inbox"),
-    ("/portal/inboxes/{inbox.id}/use", "inbox"),
-    ("/portal/inboxes/{inbox.id}/clear", "inbox"),
-    ("/portal/inboxes/{inbox.id}/delete", "inbox"),
-    ("/portal/inboxes/{inbox.id}/timing", "inbox"),
-    ("/portal/inbox-requests/{captured.id}", "captured"),
-    ("/portal/targets/{target.id}/pause", "target"),
-    ("/portal/targets/{target.id}/resume", "target"),
-]
-
-
-@pytest.mark.parametrize("method", ["get", "post"])
-@pytest.mark.parametrize(("url", "kind"), OBJECT_URLS)
-def test_another_accounts_object_is_a_404(portal, others_objects, url, kind, method):
-    # given the customer signed in, and an object of another account
-    # when any portal URL names that object, by GET or POST
-    answer = getattr(portal, method)(url.format(**others_objects))
-    # then it is a 404, in the portal's layout, and nothing was done
-    assert answer.status_code == 404
-    assert b"Not found" in answer.content
-    assert Delivery.objects.filter(owner=others_objects["delivery"].owner).count() == 1
-    assert CapturedRequest.objects.filter(inbox__profile__user=others_objects["delivery"].owner).count() == 1
-    assert Inbox.objects.filter(id=others_objects["inbox"].id, fail_count=0).exists()
-    assert TargetHealth.objects.get(id=others_objects["target"].id).state == TargetHealth.State.HEALTHY
-
-
-def test_the_matrix_covers_every_portal_url_that_names_an_object():
-    named = {
-        str(pattern.pattern)
-        for pattern in portal_urls.urlpatterns
-        if "<" in str(pattern.pattern) and not {"token", "what"} & set(pattern.pattern.converters)
-    }
-    assert len(named) == len(OBJECT_URLS)
+# Every portal URL that names an object is tried as another account, whatever the method, by the
+# authorization matrix (tests/security/test_authorization_matrix.py), read from the URL configuration.
 
 
 def test_another_accounts_deliveries_are_not_listed(portal, others_objects, account):

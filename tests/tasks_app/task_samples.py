@@ -65,13 +65,12 @@ SAMPLES = {
     ),
     "textcollection": Sample(
         {
-            "attachment_type": "text",
-            "attachment": "Best before 2025-01-01",
-            "fields": [{"field_id": "date", "title": "Best before", "type": "date"}],
+            "attachments": [{"type": "text", "content": "Best before 2025-01-01"}],
+            "fields": [{"field_id": "date", "title": "Best before", "type": "datetime", "required": True}],
         },
         "fields",
-        {"fields": {"date": "2025-01-01"}},
-        {"fields": {}},
+        {"annotations": {"date": "2025-01-01"}},
+        {"annotations": {}},
     ),
     "namedentityrecognition": Sample(
         {"text": "Ada Lovelace met Babbage.", "labels": [{"name": "person", "description": "A person"}]},

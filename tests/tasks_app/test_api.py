@@ -48,7 +48,7 @@ def test_create_accepts_params_nested_under_params(customer):
     [
         ({"categories": ["red"]}, "categories"),
         ({"categories": ["red", "red"]}, "categories"),
-        ({"attachment_type": "video"}, "attachment_type"),
+        ({"attachment_type": "hologram"}, "attachment_type"),
         ({"callback_url": "ftp://example.com/x"}, "callback_url"),
         ({"callback_url": "http://user:pw@example.com/x"}, "callback_url"),
         ({"callback_url": "http://10.0.0.1/x"}, "callback_url"),

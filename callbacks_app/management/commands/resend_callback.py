@@ -1,6 +1,6 @@
 """``manage.py resend_callback``: re-send task callbacks from the command line (SPEC §6.7, §7).
 
-Every task goes through ``callbacks_app.services.callback_resend``, the
+Every task goes through ``callbacks_app.resends.callback_resend``, the
 service behind the API route and the admin actions.
 """
 
@@ -21,7 +21,7 @@ from tqdm import tqdm
 from callbacks_app.engine import deliveries_deliver_until_finished
 from callbacks_app.errors import NoCallbackTarget, ResendLimitReached
 from callbacks_app.models import Delivery
-from callbacks_app.services import (
+from callbacks_app.resends import (
     RESENDABLE_STATUSES,
     callback_batch_resend,
     callback_batch_resend_refusal,
@@ -29,6 +29,7 @@ from callbacks_app.services import (
     callback_resend_refusal,
 )
 from callbacks_app.task_targets import callback_target
+from scalehooks.audit import from_command_line
 from scalehooks.errors import IllegalStateChange
 from tasks_app.models import Batch, Task
 
@@ -124,6 +125,7 @@ class Command(BaseCommand):
             ),
         )
 
+    @from_command_line
     def handle(self, *args, **options):
         self.bar = tqdm(disable=True)
         self.waited: list[str] = []  # the deliveries --wait delivers

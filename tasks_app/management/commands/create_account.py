@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from scalehooks.audit import from_command_line
 from tasks_app.accounts import account_create, email_in_use, issued_secrets
 
 # account_create's arguments, as this command's options.
@@ -64,6 +65,7 @@ class Command(BaseCommand):
             "(without it: asked for on a terminal, else none is set; use changepassword).",
         )
 
+    @from_command_line
     def handle(
         self,
         *args,

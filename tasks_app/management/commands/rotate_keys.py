@@ -2,6 +2,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from scalehooks.audit import from_command_line
 from tasks_app.accounts import api_keys_rotate, callback_auth_key_rotate, signing_secret_rotate
 from tasks_app.keys import Mode
 from tasks_app.models import Profile
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             help="With --callback-auth or --signing: only this mode's (default: both).",
         )
 
+    @from_command_line
     def handle(self, *args, email, api, callback_auth, signing, mode, **options):
         if not (api or callback_auth or signing):
             raise CommandError("Say what to rotate: --api, --callback-auth and/or --signing.")
