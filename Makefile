@@ -62,6 +62,13 @@ define write_choices
 @echo "Wrote HOST, PORT, PUBLIC_BASE_URL and CALLBACK_ALLOWED_NETWORKS to $(ENV_FILE) for ./manage commands."
 endef
 
+# The database brought up to date, quietly (an error still shows): a first run applies some
+# eighty migrations, which nobody needs to read.
+define migrate
+@$(PY) manage.py migrate --noinput --verbosity 0
+@echo "Database migrated."
+endef
+
 # The service as a small install runs it for real: gunicorn (deploy/gunicorn.conf.py,
 # WEB_CONCURRENCY workers) with WhiteNoise serving the static files, and a
 # django-q2 cluster, on SQLite and the ORM broker by default, DEBUG off.
@@ -73,9 +80,9 @@ run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: $(VENV)/.installed
 	$(ensure_secret_key)
 	$(write_choices)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py collectstatic --noinput --verbosity 0
-	$(PY) manage.py demo_account
+	$(migrate)
+	@$(PY) manage.py collectstatic --noinput --verbosity 0
+	@$(PY) manage.py demo_account
 	@echo "Loopback callback targets are allowed for local testing (CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS)."
 	$(call with_cluster,$(WEB))
 
@@ -87,8 +94,8 @@ dev: export DEBUG ?= 1
 dev: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 dev: $(VENV)/.installed
 	$(write_choices)
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_account
+	$(migrate)
+	@$(PY) manage.py demo_account
 	@echo "Loopback callback targets are allowed for local testing (CALLBACK_ALLOWED_NETWORKS=$$CALLBACK_ALLOWED_NETWORKS)."
 	$(call with_cluster,$(PY) manage.py runserver $(HOST):$(PORT))
 

@@ -33,11 +33,13 @@ os.environ.setdefault("SECRET_KEY", "bench-only-" + "not-secret-" * 5)  # DEBUG 
 os.environ.setdefault("STATIC_ROOT", tempfile.mkdtemp(prefix="scalehooks-bench-static-"))
 os.environ.setdefault("LOG_LEVEL", "WARNING")
 
+ACCOUNTS = 10  # deliveries are spread over this many accounts, five target origins each
+
 DASHBOARD_INDEXES = {  # name: (table, columns, condition)
     "delivery_created_status_idx": ("callbacks_app_delivery", "created_at, status", ""),
     "delivery_succeeded_idx": ("callbacks_app_delivery", "finished_at", "status = 'succeeded'"),
     "delivery_failed_idx": ("callbacks_app_delivery", "finished_at", "status = 'failed'"),
-    "attempt_latency_idx": ("callbacks_app_deliveryattempt", "started_at, duration_ms", ""),
+    "attempt_latency_idx": ("callbacks_app_deliveryattempt", "started_at, duration_ms, succeeded", ""),
 }
 
 
@@ -79,6 +81,7 @@ def fill(vendor: str, *, attempts: int, spread_days: float) -> tuple[int, float]
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from callbacks_app.models import TargetHealth
     from tasks_app.models import Task
 
     started = time.perf_counter()
@@ -87,6 +90,9 @@ def fill(vendor: str, *, attempts: int, spread_days: float) -> tuple[int, float]
     spread = int(spread_days * 86400)
     now = timezone.now().replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     owner = get_user_model().objects.create_user("bench@example.com")
+    accounts = [get_user_model().objects.create_user(f"bench-{k}@example.com") for k in range(ACCOUNTS)]
+    first_account = accounts[0].id
+    assert [a.id for a in accounts] == list(range(first_account, first_account + ACCOUNTS))
     Task.objects.bulk_create(
         Task(id=f"{i:024x}", owner=owner, type="categorization", status="completed", params={})
         for i in range(1000)
@@ -99,15 +105,17 @@ def fill(vendor: str, *, attempts: int, spread_days: float) -> tuple[int, float]
     )
     finished = ago(vendor, now, f"n * {spread} / {deliveries} - 30")
     empty_json = "'{}'" if vendor == "sqlite" else "CAST('{}' AS jsonb)"
+    false = "0" if vendor == "sqlite" else "FALSE"
     lpad = "printf('%024x', n % 1000)" if vendor == "sqlite" else "lpad(to_hex(n % 1000), 24, '0')"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(f"""
             WITH RECURSIVE seq(n) AS (SELECT CAST(1 AS BIGINT) UNION ALL SELECT n + 1 FROM seq WHERE n < {deliveries})
             INSERT INTO callbacks_app_delivery
-                (id, task_id, event, target, target_kind, payload, status, attempt_count,
-                 next_attempt_at, first_attempt_at, created_at, finished_at)
-            SELECT 'msg_' || n, {lpad}, 'task.completed',
-                   'https://hooks' || (n % 50) || '.example.com/callback', 'http', '{{}}',
+                (id, task_id, owner_id, is_test, event, target, target_origin, target_kind, payload,
+                 status, attempt_count, next_attempt_at, first_attempt_at, created_at, finished_at)
+            SELECT 'msg_' || n, {lpad}, {first_account} + n % {ACCOUNTS}, {false}, 'task.completed',
+                   'https://hooks' || (n % 50) || '.example.com/callback',
+                   'https://hooks' || (n % 50) || '.example.com:443', 'http', '{{}}',
                    {status}, CASE WHEN n <= {third} THEN 3 ELSE 2 END,
                    CASE WHEN n % 1000 = 0 THEN {ago(vendor, now, "60 - n % 120")} END,
                    {created}, {created},
@@ -119,13 +127,19 @@ def fill(vendor: str, *, attempts: int, spread_days: float) -> tuple[int, float]
             WITH RECURSIVE seq(m) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT m + 1 FROM seq WHERE m < {attempts - 1})
             INSERT INTO callbacks_app_deliveryattempt
                 (delivery_id, number, started_at, duration_ms, status_code, error,
-                 response_excerpt, request_headers, succeeded)
+                 response_excerpt, request_headers, succeeded, private_target)
             SELECT 'msg_' || (m % {deliveries} + 1), m / {deliveries} + 1,
                    {ago(vendor, now, f"(m % {deliveries} + 1) * {spread} / {deliveries} - 10 * (m / {deliveries})")},
                    {duration}, CASE WHEN m % 3 = 0 THEN 500 ELSE 200 END, '', '', {empty_json},
-                   m % 3 <> 0
+                   m % 3 <> 0, {false}
             FROM seq
         """)
+    TargetHealth.objects.bulk_create(
+        TargetHealth(
+            owner_id=first_account + n % ACCOUNTS, mode="live", origin=f"https://hooks{n}.example.com:443"
+        )
+        for n in range(50)
+    )
     settle(vendor)
     return deliveries, time.perf_counter() - started
 
@@ -152,6 +166,24 @@ def render_times(client, window: str, runs: int) -> list[float]:
         response = client.get("/admin/dashboard/", {"window": window})
         times.append(time.perf_counter() - started)
         assert response.status_code == 200, response.status_code
+    return times
+
+
+def target_figures_times(runs: int) -> list[float]:
+    """The 1 h and 24 h figures of the first account's five targets, p50/p95 from the ledger."""
+    from django.utils import timezone
+
+    from callbacks_app.health_selectors import target_figures
+    from callbacks_app.models import TargetHealth
+
+    first = TargetHealth.objects.order_by("owner_id").values_list("owner_id", flat=True).first()
+    targets = list(TargetHealth.objects.filter(owner_id=first, mode="live"))
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        figures = target_figures(targets=targets, now=timezone.now())
+        times.append(time.perf_counter() - started)
+    assert len(figures) == len(targets) == 5, figures
     return times
 
 
@@ -213,6 +245,12 @@ def main():
     for window in ("1h", "24h", "7d"):
         times = render_times(client, window, args.runs)
         print(f"  {window:>4}  {min(times):.3f}  {statistics.median(times):.3f}  {max(times):.3f}")
+
+    print(
+        f"an account's targets' figures (/v1/callback_targets, the portal's targets page), {args.runs} runs:"
+    )
+    times = target_figures_times(args.runs)
+    print(f"  median {statistics.median(times):.3f} s (min {min(times):.3f}, max {max(times):.3f})")
 
     drop_dashboard_indexes(vendor)
     try:

@@ -5,22 +5,29 @@ deleted here. The one thing an operator does from a delivery is resend its
 task's callback, through ``callback_resend``.
 """
 
+import functools
 import json
 
-from django.contrib import admin
-from django.contrib.admin.utils import quote
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.utils import quote, unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Value, When
+from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.defaultfilters import truncatechars
-from django.urls import reverse
+from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 
 from callbacks_app.admin_actions import ResendButtonMixin, resend_batches, resend_tasks
+from callbacks_app.admin_display import delivery_outcome, with_outcome
+from callbacks_app.admin_filters import AccountFilter, ModeFilter, RetryingFilter
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation, FailedDelivery, TargetHealth
 from callbacks_app.pausing import target_pause_set, target_waiting_release
+from callbacks_app.payloads import payload_indented
 from callbacks_app.resends import callback_batch_resend, callback_resend
-from scalehooks import json_input
 from scalehooks.admin_inlines import ReadOnlyTabularInline
 from scalehooks.errors import IllegalStateChange
 
@@ -67,18 +74,20 @@ class AttemptInline(ReadOnlyTabularInline):
 
 @admin.register(Delivery)
 class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
-    list_display = (
-        "id",
-        "task_link",
-        "event",
+    # Narrow enough for the admin's content area: the outcome column says the attempts, the last
+    # error and the next attempt; the page has every field.
+    list_display = ("delivery", "event", "outcome", "target_and_time")
+    list_display_links = None  # the delivery column links to the delivery (and to its task)
+    change_list_template = "admin/callbacks_app/delivery/change_list.html"
+    list_filter = (
         "status",
-        "short_target",
-        "attempt_count",
+        RetryingFilter,
+        "event",
+        AccountFilter,
+        ModeFilter,
+        "target_kind",
         "created_at",
-        "finished_at",
-        "next_attempt_at",
     )
-    list_filter = ("status", "event", "target_kind", "created_at")
     search_fields = ("=id", "=task__id", "target")
     search_help_text = "Delivery id or task id (exact), or part of the target."
     show_full_result_count = False
@@ -106,7 +115,7 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
-            queryset = queryset.defer("payload")
+            queryset = with_outcome(queryset.defer("payload"))
         return queryset
 
     def has_add_permission(self, request):
@@ -130,17 +139,37 @@ class DeliveryAdmin(ResendButtonMixin, admin.ModelAdmin):
         url = reverse("admin:tasks_app_task_change", args=[quote(obj.task_id)])
         return format_html('<a href="{}">{}</a>', url, obj.task_id)
 
-    @admin.display(description="target", ordering="target")
-    def short_target(self, obj):
-        return truncatechars(obj.target, 60)
+    @admin.display(description="delivery, task or batch", ordering="id")
+    def delivery(self, obj):
+        url = reverse("admin:callbacks_app_delivery_change", args=[quote(obj.pk)])
+        return format_html('<a href="{}">{}</a><br><small>{}</small>', url, obj.pk, self.task_link(obj))
+
+    @admin.display(description="target, created", ordering="created_at")
+    def target_and_time(self, obj):
+        created = formats.localize(timezone.template_localtime(obj.created_at))
+        return format_html(
+            '<span title="{}">{}</span><br><small class="nowrap">{}</small>',
+            obj.target,
+            truncatechars(obj.target, 60),
+            created,
+        )
+
+    @admin.display(description="outcome", ordering="status")
+    def outcome(self, obj):
+        return delivery_outcome(obj)
 
     @admin.display(description="payload")
     def pretty_payload(self, obj):
-        try:
-            text = json.dumps(json_input.loads(obj.payload), indent=2, sort_keys=True)
-        except ValueError:
-            text = obj.payload
-        return format_html('<pre class="payload">{}</pre>', text)
+        """The frozen bytes every attempt sends, as they are; indented below, keys in the same order."""
+        return format_html(
+            '<p class="help">Frozen: every attempt sends these {} bytes (UTF-8).</p>'
+            '<pre class="payload" id="payload-bytes">{}</pre>'
+            "<details><summary>Indented for reading (same keys, same order)</summary>"
+            '<pre class="payload">{}</pre></details>',
+            len(obj.payload.encode()),
+            obj.payload,
+            payload_indented(obj.payload),
+        )
 
     @admin.action(description="Resend the callback of the selected deliveries' tasks", permissions=["resend"])
     def resend_callbacks(self, request, queryset):
@@ -235,6 +264,62 @@ class TargetHealthAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    change_form_template = "admin/callbacks_app/targethealth/change_form.html"
+
+    def get_urls(self):
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path(
+                "<path:object_id>/pause/",
+                self.admin_site.admin_view(functools.partial(self.pause_view, paused=True)),
+                name=f"{prefix}_pause",
+            ),
+            path(
+                "<path:object_id>/resume/",
+                self.admin_site.admin_view(functools.partial(self.pause_view, paused=False)),
+                name=f"{prefix}_resume",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # Nothing on the page is edited (the recording keeps the row): its buttons pause and resume.
+        extra_context = {
+            **(extra_context or {}),
+            "title": "Callback target",  # nothing on it is edited
+            "can_pause": self.has_change_permission(request),
+            "probe_minutes": settings.CALLBACK_TARGET_PROBE_MINUTES,
+            "show_save": False,
+            "show_save_and_continue": False,
+            "show_save_and_add_another": False,
+            "show_delete": False,
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def pause_view(self, request, object_id, *, paused: bool):
+        """Pause or resume one target from its page (a POST), then show the page again."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request):
+            raise PermissionDenied
+        target = get_object_or_404(TargetHealth, pk=unquote(object_id))
+        try:
+            target_pause_set(target=target, paused=paused, by=f"operator {request.user.username}")
+        except IllegalStateChange as exc:
+            self.message_user(request, str(exc), messages.ERROR)
+        else:
+            verb = "Paused" if paused else "Resumed"
+            follows = (
+                "its callbacks wait without spending retries, one probe every "
+                f"{settings.CALLBACK_TARGET_PROBE_MINUTES:g} minutes"
+                if paused
+                else "its waiting callbacks go out now"
+            )
+            self.message_user(request, f"{verb} {target.origin}: {follows}.", messages.SUCCESS)
+        return HttpResponseRedirect(
+            reverse("admin:callbacks_app_targethealth_change", args=[quote(target.pk)])
+        )
+
     def _set_paused(self, request, queryset, *, paused: bool) -> None:
         done, refused = 0, 0
         for target in queryset:
@@ -246,15 +331,23 @@ class TargetHealthAdmin(admin.ModelAdmin):
         verb = "paused" if paused else "resumed"
         self.message_user(request, f"{done} callback target(s) {verb}; {refused} left as they were.")
 
-    @admin.action(description="Pause the selected targets (their callbacks wait, one probe every 2 h)")
+    @admin.action(
+        description="Pause the selected targets (their callbacks wait, one probe every 2 h)",
+        permissions=["change"],
+    )
     def pause_targets(self, request, queryset):
         self._set_paused(request, queryset, paused=True)
 
-    @admin.action(description="Resume the selected targets (their waiting callbacks go out)")
+    @admin.action(
+        description="Resume the selected targets (their waiting callbacks go out)", permissions=["change"]
+    )
     def resume_targets(self, request, queryset):
         self._set_paused(request, queryset, paused=False)
 
-    @admin.action(description="Retry waiting now: the selected targets' waiting callbacks go at once")
+    @admin.action(
+        description="Retry waiting now: the selected targets' waiting callbacks go at once",
+        permissions=["change"],
+    )
     def retry_waiting_now(self, request, queryset):
         released = sum(target_waiting_release(target_id=target.id) for target in queryset)
         self.message_user(request, f"{released} waiting callback(s) are due now (paused targets left alone).")

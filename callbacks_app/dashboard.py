@@ -1,19 +1,22 @@
 """The callback dashboard inside the admin: are callbacks flowing, what failed, what is due.
 
 Served by ``scalehooks.admin.ScaleHooksAdminSite`` at ``/admin/dashboard/``.
-The figures come from ``callbacks_app.selectors`` (one aggregate query each);
-the chart is drawn here as inline SVG so the page needs nothing from outside.
+The figures come from ``callbacks_app.figures``, ``selectors`` and ``durations`` (one
+aggregate query each): every rate says what it counts, beside the failures it leaves out.
+The chart of attempts, succeeded and failed, is drawn here as inline SVG so the page needs
+nothing from outside.
 """
 
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 
-from callbacks_app import health_selectors, selectors
+from callbacks_app import durations, figures, health_selectors, selectors
 from callbacks_app.models import Delivery
 
 
@@ -72,7 +75,7 @@ def chart(buckets: list[selectors.Bucket], *, window: Window) -> dict:
                 h_succeeded=round(h_ok, 2),
                 y_failed=round(base - h_ok - h_failed, 2),
                 h_failed=round(h_failed, 2),
-                title=f"{bucket.start:%Y-%m-%d %H:%M} UTC: {bucket.succeeded} succeeded, "
+                title=f"{bucket.start:%Y-%m-%d %H:%M:%S} UTC: {bucket.succeeded} attempts succeeded, "
                 f"{bucket.failed} failed",
             )
         )
@@ -101,8 +104,11 @@ def dashboard_view(request, *, site):
     window = WINDOWS.get(request.GET.get("window", DEFAULT_WINDOW), WINDOWS[DEFAULT_WINDOW])
     now = timezone.now()
     since = now - window.span
-    outcomes = selectors.delivery_outcomes(since=since)
-    buckets = selectors.deliveries_per_bucket(since=since, until=now, seconds=window.bucket_seconds)
+    pending = selectors.pending_retries(now=now, since=since)
+    deliveries = figures.delivery_figures(since=since, pending=pending)
+    buckets = selectors.attempts_per_bucket(since=since, until=now, seconds=window.bucket_seconds)
+    changelist = reverse(f"{site.name}:callbacks_app_delivery_changelist")
+    last_error = figures.last_error(since=since)
     context = {
         **site.each_context(request),
         "title": "Callback dashboard",
@@ -110,18 +116,22 @@ def dashboard_view(request, *, site):
         "windows": WINDOWS.values(),
         "now": now,
         "since": since,
+        "deliveries": deliveries,
         "outcomes": [
-            {"status": status, "label": label, "count": outcomes[status]}
+            {"status": status, "label": label, "count": getattr(deliveries, status)}
             for status, label in Delivery.Status.choices
         ],
-        "total": sum(outcomes.values()),
-        "success_rate": selectors.success_rate(outcomes),
-        "latency": selectors.attempt_latency(since=since),
-        "pending": selectors.pending_retries(now=now),
+        "total": deliveries.total,
+        "attempts": figures.attempt_figures(since=since),
+        "last_error": last_error,
+        "last_error_url": last_error
+        and reverse(f"{site.name}:callbacks_app_delivery_change", args=[quote(last_error.delivery_id)]),
+        "latency": durations.attempt_latency(since=since),
+        "pending": pending,
         "overdue_after": int(selectors.OVERDUE_AFTER.total_seconds()),
         "worst_targets": selectors.worst_targets(since=since),
         "chart": chart(buckets, window=window),
-        "deliveries_url": reverse(f"{site.name}:callbacks_app_delivery_changelist"),
+        "deliveries_url": changelist,
         "failed_url": reverse(f"{site.name}:callbacks_app_faileddelivery_changelist"),
         "targets_unwell": health_selectors.targets_unwell_count(),  # the banner (SPEC §16)
         "targets_url": reverse(f"{site.name}:callbacks_app_targethealth_changelist"),

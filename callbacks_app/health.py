@@ -10,9 +10,10 @@ here under its lock, so each happens, and records its alert, exactly once
 however many workers and clusters record at once (on SQLite the transaction
 holds the database's write lock from its start: the same guarantee).
 
-Success rates and p50/p95 durations over 1 h and 24 h are read from the slots
-(``callbacks_app.health_selectors.target_figures``): percentiles are the upper bound of the histogram
-bucket they fall in (``DURATION_BUCKETS_MS``), as a Prometheus histogram gives them.
+Success rates over 1 h and 24 h are read from the slots
+(``callbacks_app.health_selectors.target_figures``); p50/p95 durations from the ledger
+(``callbacks_app.durations``), not from the slots' histogram (``DURATION_BUCKETS_MS``), whose
+bucket bounds are no percentile.
 """
 
 from collections import defaultdict

@@ -7,15 +7,15 @@ from datetime import timedelta
 
 from django.db.models import Case, Count, Value, When
 
-from callbacks_app import health
+from callbacks_app import durations, health
 from callbacks_app.models import TargetHealth, TargetHealthSlot
 from scalehooks.errors import NotFound
 
 
 @dataclass(frozen=True)
 class WindowFigures:
-    """A target's attempts over a window: success rate, and p50/p95 durations as the upper
-    bound of their histogram bucket (None: no attempt, or slower than the largest bound)."""
+    """A target's attempts over a window: their success rate (from the health slots), and the p50
+    and p95 of their durations from the ledger (``callbacks_app.durations``; None: no attempt)."""
 
     attempts: int
     succeeded: int
@@ -24,36 +24,24 @@ class WindowFigures:
     p95_ms: int | None
 
 
-def _percentile_bound(counts: list[int], fraction: float) -> int | None:
-    total = sum(counts)
-    if not total:
-        return None
-    rank, seen = fraction * total, 0
-    for i, count in enumerate(counts):
-        seen += count
-        if seen >= rank:
-            return health.DURATION_BUCKETS_MS[i] if i < len(health.DURATION_BUCKETS_MS) else None
-    return None
+WINDOWS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24)}
 
 
-def _window_figures(slots: list[TargetHealthSlot]) -> WindowFigures:
+def _window_figures(slots: list[TargetHealthSlot], latency: durations.Latency) -> WindowFigures:
     attempts = sum(s.attempts for s in slots)
     succeeded = sum(s.succeeded for s in slots)
-    counts = [0] * (len(health.DURATION_BUCKETS_MS) + 1)
-    for slot in slots:
-        for i, n in enumerate(slot.durations):
-            counts[i] += n
     return WindowFigures(
         attempts=attempts,
         succeeded=succeeded,
         success_rate=round(succeeded / attempts, 4) if attempts else None,
-        p50_ms=_percentile_bound(counts, 0.5),
-        p95_ms=_percentile_bound(counts, 0.95),
+        p50_ms=latency.p50_ms,
+        p95_ms=latency.p95_ms,
     )
 
 
 def target_figures(*, targets: list[TargetHealth], now) -> dict[int, dict[str, WindowFigures]]:
-    """``{target id: {"1h": ..., "24h": ...}}`` from their ten-minute slots (one query)."""
+    """``{target id: {"1h": ..., "24h": ...}}``: counts from their ten-minute slots (one query),
+    durations from the ledger (one query per account side)."""
     day_start, hour_start = (
         health.slot_of(now - timedelta(hours=24)),
         health.slot_of(now - timedelta(hours=1)),
@@ -61,13 +49,26 @@ def target_figures(*, targets: list[TargetHealth], now) -> dict[int, dict[str, W
     by_target: dict[int, list[TargetHealthSlot]] = {t.id: [] for t in targets}
     for slot in TargetHealthSlot.objects.filter(health__in=list(by_target), start__gte=day_start):
         by_target[slot.health_id].append(slot)
-    return {
-        target_id: {
-            "1h": _window_figures([s for s in slots if s.start >= hour_start]),
-            "24h": _window_figures(slots),
+    latencies = {}
+    for owner_id, mode in {(t.owner_id, t.mode) for t in targets}:
+        found = durations.latency_by_origin(
+            owner_id=owner_id, is_test=mode == "test", now=now, windows=WINDOWS
+        )
+        latencies.update(
+            {(owner_id, mode, origin, window): latency for (origin, window), latency in found.items()}
+        )
+    figures = {}
+    for target in targets:
+        slots = by_target[target.id]
+
+        def latency(window, target=target):
+            return latencies.get((target.owner_id, target.mode, target.origin, window), durations.NO_ATTEMPT)
+
+        figures[target.id] = {
+            "1h": _window_figures([s for s in slots if s.start >= hour_start], latency("1h")),
+            "24h": _window_figures(slots, latency("24h")),
         }
-        for target_id, slots in by_target.items()
-    }
+    return figures
 
 
 def targets_health(*, profile, mode: str):

@@ -4,6 +4,7 @@ import json
 
 from django.utils import timezone
 
+from scalehooks import json_input
 from tasks_app.models import Task
 from tasks_app.representation import batch_representation, task_representation
 
@@ -53,3 +54,12 @@ def sample_callback_payload(*, owner_id, is_test: bool) -> str:
         completed_at=now,
     )
     return callback_payload(task)
+
+
+def payload_indented(payload: str) -> str:
+    """A frozen payload indented for reading, its keys in the order they are sent (the text as it
+    is when it is not JSON). What is sent is ``payload`` itself, byte for byte."""
+    try:
+        return json.dumps(json_input.loads(payload), indent=2, ensure_ascii=False)
+    except ValueError:
+        return payload

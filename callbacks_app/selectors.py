@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, FloatField, Max, Min, Prefetch, Q, QuerySet
+from django.db.models import Count, F, FloatField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Cast
 
 from callbacks_app.engine.picking import held_by_nobody
@@ -40,6 +40,67 @@ def _log(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
         deliveries.defer("payload")
         .order_by("-created_at", "-id")
         .prefetch_related(Prefetch("attempts", queryset=DeliveryAttempt.objects.order_by("number")))
+    )
+
+
+# --- the lists: a retrying or failed delivery with its last failed attempt -------------
+
+
+def with_last_failure(deliveries: QuerySet[Delivery]) -> QuerySet[Delivery]:
+    """``deliveries`` with their last failed attempt (an attempt under way is not one):
+    ``last_failure_number``, ``_status``, ``_error``, ``_at`` and ``_private`` (None when none),
+    read for the rows fetched only (``attempt_number_unique``, backwards)."""
+    failures = (
+        DeliveryAttempt.objects.filter(delivery=OuterRef("pk"), succeeded=False)
+        .exclude(error=DeliveryAttempt.UNFINISHED)
+        .order_by("-number")
+    )
+    columns = {
+        "number": "number",
+        "status": "status_code",
+        "error": "error",
+        "at": "started_at",
+        "private": "private_target",
+    }
+    return deliveries.annotate(
+        **{f"last_failure_{name}": Subquery(failures.values(column)[:1]) for name, column in columns.items()}
+    )
+
+
+@dataclass(frozen=True)
+class DeliveryState:
+    """What a list says of a delivery beside its status: failed attempts, the last error, the next
+    attempt (from ``with_last_failure``)."""
+
+    retrying: bool  # pending after a failed attempt
+    failed_attempts: int
+    last_error: str  # "" when none, or hidden (a private target's, for a customer)
+    last_error_at: datetime | None
+    next_attempt_at: datetime | None
+
+
+PRIVATE_ERROR_HIDDEN = "hidden (private network)"
+
+
+def delivery_state(delivery: Delivery, *, operator: bool) -> DeliveryState:
+    """The state a list shows, for an operator (every error) or a customer (a private target's
+    error hidden, SPEC §8)."""
+    number = getattr(delivery, "last_failure_number", None)
+    error = ""
+    if number is not None:
+        status = delivery.last_failure_status
+        error = delivery.last_failure_error or (f"HTTP {status}" if status else "no answer")
+        if delivery.last_failure_private and not operator:
+            error = PRIVATE_ERROR_HIDDEN
+    pending = delivery.status == Delivery.Status.PENDING
+    if not hasattr(delivery, "last_failure_number"):  # not read through ``with_last_failure``
+        number = delivery.attempt_count if pending and delivery.attempt_count else None
+    return DeliveryState(
+        retrying=pending and number is not None,
+        failed_attempts=number or 0,
+        last_error=error,
+        last_error_at=getattr(delivery, "last_failure_at", None),
+        next_attempt_at=delivery.next_attempt_at if pending else None,
     )
 
 
@@ -69,13 +130,6 @@ def delivery_of_account(*, owner, is_test: bool, delivery_id: str) -> Delivery:
     if found is None:
         raise NotFound(f"No delivery {delivery_id}.")
     return found
-
-
-def account_outcomes(*, owner, is_test: bool, since: datetime) -> dict[str, int]:
-    """The account side's deliveries created since ``since``, counted by status (0 if none)."""
-    return Delivery.objects.filter(owner=owner, is_test=is_test, created_at__gte=since).aggregate(
-        **{status: Count("status", filter=Q(status=status)) for status in Delivery.Status.values}
-    )
 
 
 @dataclass(frozen=True)
@@ -201,66 +255,24 @@ def delivery_outcomes(*, since: datetime) -> dict[str, int]:
     )
 
 
-def success_rate(outcomes: dict[str, int]) -> float | None:
-    """Succeeded / (succeeded + failed), or None when nothing finished."""
-    finished = outcomes[Delivery.Status.SUCCEEDED] + outcomes[Delivery.Status.FAILED]
-    return outcomes[Delivery.Status.SUCCEEDED] / finished if finished else None
-
-
-@dataclass(frozen=True)
-class Latency:
-    attempts: int
-    p50_ms: int | None
-    p95_ms: int | None
-
-
-def attempt_latency(*, since: datetime) -> Latency:
-    """Number of attempts started since ``since`` and their duration percentiles (nearest rank).
-
-    One query: attempts grouped by duration (a few thousand distinct values at
-    most), a running count over them, and the first duration whose running
-    count reaches 50 % and 95 % of the total. Read from ``attempt_latency_idx``
-    alone on both SQLite and PostgreSQL.
-    """
-    table = DeliveryAttempt._meta.db_table
-    sql = f"""
-        SELECT MAX(total),
-               MIN(CASE WHEN 100 * running >= 50 * total THEN duration_ms END),
-               MIN(CASE WHEN 100 * running >= 95 * total THEN duration_ms END)
-        FROM (
-            SELECT duration_ms,
-                   SUM(COUNT(*)) OVER (ORDER BY duration_ms) AS running,
-                   SUM(COUNT(*)) OVER () AS total
-            FROM {table}
-            WHERE started_at >= %s
-            GROUP BY duration_ms
-        ) AS by_duration
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [connection.ops.adapt_datetimefield_value(since)])
-        total, p50, p95 = cursor.fetchone()
-    return Latency(
-        attempts=int(total or 0),
-        p50_ms=None if p50 is None else int(p50),
-        p95_ms=None if p95 is None else int(p95),
-    )
-
-
 @dataclass(frozen=True)
 class PendingRetries:
     pending: int  # deliveries not finished yet
     retrying: int  # of which at least one attempt failed: waiting for a retry
     overdue: int  # due more than OVERDUE_AFTER ago and still not being sent (see ``overdue``)
     next_retry_at: datetime | None  # the earliest retry due from now on
+    retrying_since: int  # the retrying ones created since ``since`` (the dashboard's window)
 
 
-def pending_retries(*, now: datetime) -> PendingRetries:
-    """The live state of the retry queue (not windowed): one query on the partial due index."""
+def pending_retries(*, now: datetime, since: datetime) -> PendingRetries:
+    """The live state of the retry queue (not windowed, but for ``retrying_since``): one query on
+    the pending deliveries."""
     figures = Delivery.objects.filter(status=Delivery.Status.PENDING).aggregate(
         pending=Count("*"),
         retrying=Count("status", filter=Q(attempt_count__gt=0)),
         overdue=Count("status", filter=overdue(now=now)),
         next_retry_at=Min("next_attempt_at", filter=Q(attempt_count__gt=0, next_attempt_at__gte=now)),
+        retrying_since=Count("status", filter=Q(attempt_count__gt=0, created_at__gte=since)),
     )
     return PendingRetries(**figures)
 
@@ -270,15 +282,18 @@ class TargetFailures:
     target: str
     finished: int
     failed: int
-    failure_rate: float
+    retrying: int  # pending after a failed attempt
+    failure_rate: float  # (failed + retrying) / (finished + retrying): not delivered, so far
 
 
 def worst_targets(*, since: datetime, limit: int = 10) -> list[TargetFailures]:
-    """Targets with failed deliveries created since ``since``, the highest failure rate first.
+    """Targets whose deliveries created since ``since`` failed or are retrying, the highest share
+    not delivered first.
 
     Filtered on ``created_at`` only (``delivery_created_status_idx``); the
     statuses are counted, not filtered, so no status index is chosen instead.
     """
+    retrying = Q(status=Delivery.Status.PENDING, attempt_count__gt=0)
     rows = (
         Delivery.objects.filter(created_at__gte=since)
         .order_by()
@@ -286,10 +301,14 @@ def worst_targets(*, since: datetime, limit: int = 10) -> list[TargetFailures]:
         .annotate(
             finished=Count("status", filter=Q(status__in=FINISHED_OUTCOMES)),
             failed=Count("status", filter=Q(status=Delivery.Status.FAILED)),
+            retrying=Count("status", filter=retrying),
         )
-        .filter(failed__gt=0)
-        .annotate(failure_rate=Cast(F("failed"), FloatField()) / Cast(F("finished"), FloatField()))
-        .order_by("-failure_rate", "-failed", "target")[:limit]
+        .filter(Q(failed__gt=0) | Q(retrying__gt=0))
+        .annotate(
+            failure_rate=Cast(F("failed") + F("retrying"), FloatField())
+            / Cast(F("finished") + F("retrying"), FloatField())
+        )
+        .order_by("-failure_rate", "-failed", "-retrying", "target")[:limit]
     )
     return [TargetFailures(**row) for row in rows]
 
@@ -310,25 +329,22 @@ def bucket_starts(*, since: datetime, until: datetime, seconds: int) -> list[dat
     ]
 
 
-def deliveries_per_bucket(*, since: datetime, until: datetime, seconds: int) -> list[Bucket]:
-    """Deliveries finished (succeeded, failed) per time bucket of ``seconds``, empty buckets included.
+def attempts_per_bucket(*, since: datetime, until: datetime, seconds: int) -> list[Bucket]:
+    """Attempts started per time bucket of ``seconds``, succeeded and failed, empty buckets included.
 
     One query: the bucket bounds are a VALUES list, and each bucket's counts
-    are range counts on the partial indexes ``delivery_succeeded_idx`` and
-    ``delivery_failed_idx``. No row is grouped or sorted, and the SQL is the
-    same on SQLite and PostgreSQL.
+    are range counts on ``attempt_latency_idx`` (started_at, duration_ms,
+    succeeded), read from the index alone. No row is grouped or sorted, and the
+    SQL is the same on SQLite and PostgreSQL.
     """
     starts = bucket_starts(since=since, until=until, seconds=seconds)
-    table = Delivery._meta.db_table
+    table = DeliveryAttempt._meta.db_table
     adapt = connection.ops.adapt_datetimefield_value
     bounds = ", ".join(["(%s, %s)"] * len(starts))
     params = [adapt(value) for start in starts for value in (start, start + timedelta(seconds=seconds))]
-    # The statuses are literals (code constants), not parameters: a partial
-    # index is used only when the query's own text implies its condition.
     counts = ", ".join(
-        f"(SELECT COUNT(*) FROM {table} AS d WHERE d.status = '{status}' "
-        "AND d.finished_at >= b.lo AND d.finished_at < b.hi)"
-        for status in (Delivery.Status.SUCCEEDED.value, Delivery.Status.FAILED.value)
+        f"(SELECT COUNT(*) FROM {table} AS a WHERE a.started_at >= b.lo AND a.started_at < b.hi AND {outcome})"
+        for outcome in ("a.succeeded", "NOT a.succeeded")
     )
     sql = f"WITH b(lo, hi) AS (VALUES {bounds}) SELECT {counts} FROM b ORDER BY b.lo"
     with connection.cursor() as cursor:

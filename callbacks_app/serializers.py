@@ -55,8 +55,13 @@ class DeliveryOutput(serializers.Serializer):
 class WindowFiguresOutput(serializers.Serializer):
     attempts = serializers.IntegerField()
     success_rate = serializers.FloatField(allow_null=True)
-    p50_ms = serializers.IntegerField(allow_null=True, help_text="Upper bound of the histogram bucket")
-    p95_ms = serializers.IntegerField(allow_null=True, help_text="Upper bound of the histogram bucket")
+    p50_ms = serializers.IntegerField(
+        allow_null=True,
+        help_text="Median duration of the window's attempts, in ms (nearest rank, from the ledger)",
+    )
+    p95_ms = serializers.IntegerField(
+        allow_null=True, help_text="95th percentile of the window's attempt durations, in ms (nearest rank)"
+    )
 
 
 class LastErrorOutput(serializers.Serializer):

@@ -24,6 +24,9 @@ class ScaleHooksAdminSite(admin.AdminSite):
     site_title = "ScaleHooks admin"
     index_title = "Operations"
     index_template = "admin/scalehooks_index.html"
+    # No "View site" link: the service has no site of its own at "/" (the portal is the
+    # customers', which no operator signs in to).
+    site_url = None
 
     def get_urls(self):
         urls = [

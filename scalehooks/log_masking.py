@@ -148,6 +148,8 @@ def logging_config(*, level: str, q_level: str) -> dict:
             # Django's default handler of its own lines (printed with DEBUG on) is replaced: they go
             # to the root's console handler, through the filter, once.
             "django": {"handlers": [], "level": "INFO", "propagate": True},
+            # Not django-axes' start-up banner, once per process ("AXES: BEGIN"); lockouts still log.
+            "axes.apps": {"level": "WARNING", "propagate": True},
             # urllib3 logs the URLs it sends to with their query, where customers put
             # tokens: every urllib3 module that logs a URL gets the filter (a logger's
             # filter does not apply to its children's records).

@@ -40,5 +40,6 @@ urlpatterns = [
 ]
 
 handler400 = "scalehooks.views.bad_request"
+handler403 = "scalehooks.views.permission_denied"
 handler404 = "scalehooks.views.not_found"
 handler500 = "scalehooks.views.server_error"

@@ -13,6 +13,7 @@ MAX_MODULE_LINES = 400
 TASKS_MAY_IMPORT = ("callbacks_app.services", "callbacks_app.targets")
 TASKS_ADMIN_MAY_IMPORT = (
     "callbacks_app.admin_actions",
+    "callbacks_app.admin_display",
     "callbacks_app.models",
     "callbacks_app.resends",
     "callbacks_app.task_targets",

@@ -94,6 +94,15 @@ def test_with_debug_on_the_built_in_key_still_starts(tmp_path):
     assert started.returncode == 0, started.stderr
 
 
+def test_a_process_starting_logs_nothing_a_user_need_not_read(tmp_path):
+    """`make run` starts several processes (migrate, collectstatic, gunicorn's workers, the
+    cluster): none prints django-axes' start-up banner, at the default log level."""
+    started = django_setup(production_env(tmp_path, DEBUG="0", SECRET_KEY=A_SECRET_KEY))
+
+    assert started.returncode == 0, started.stderr
+    assert "AXES: BEGIN" not in started.stderr + started.stdout
+
+
 def check_deploy(env: dict) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -223,6 +232,9 @@ def test_the_quick_start_word_for_word_from_a_fresh_clone_on_another_port(tmp_pa
         ]
         assert "immutable" in requests.get(f"{url}/static/{hashed}", timeout=5).headers["Cache-Control"]
         assert "ScaleHooks demo customer account" in output()
+        # Nothing a user need not read: no recipe echoed, no migration listed, no start-up banner.
+        for noise in ("manage.py migrate", "Applying ", "AXES: BEGIN"):
+            assert noise not in output(), output()
         assert '"GET /healthz HTTP/1.1" 200' in output()  # gunicorn's access log on stdout
 
         # Step 2: the curl line make run printed, as printed.

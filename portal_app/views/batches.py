@@ -7,7 +7,7 @@ from django.db.models import Count, Q
 from django.shortcuts import redirect
 
 from callbacks_app.resends import callback_batch_resend
-from callbacks_app.selectors import deliveries_of_batch
+from callbacks_app.selectors import deliveries_of_batch, with_last_failure
 from portal_app.views.common import not_found, page, portal_view, refuse_get
 from scalehooks import access
 from tasks_app.models import Task
@@ -47,7 +47,7 @@ def batch(request, batch_id: int):
             "batch": found,
             "counts": batch_counts(found),
             "task_callbacks": _task_callbacks(found),
-            "deliveries": list(deliveries_of_batch(batch=found)[:50]),
+            "deliveries": list(with_last_failure(deliveries_of_batch(batch=found))[:50]),
         },
     )
 

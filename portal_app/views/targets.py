@@ -17,7 +17,12 @@ def targets(request):
     listed = list(targets_health(profile=member.account, mode=member.mode))
     figures = target_figures(targets=listed, now=timezone.now())
     rows = [
-        {"target": target, "hour": figures[target.id]["1h"], "day": figures[target.id]["24h"]}
+        {
+            "target": target,
+            "hour": figures[target.id]["1h"],
+            "day": figures[target.id]["24h"],
+            "windows": [figures[target.id]["1h"], figures[target.id]["24h"]],
+        }
         for target in listed
     ]
     return page(request, "portal/targets.html", {"rows": rows})

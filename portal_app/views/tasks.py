@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 
 from callbacks_app.resends import callback_resend
-from callbacks_app.selectors import deliveries_of_task
+from callbacks_app.selectors import deliveries_of_task, with_last_failure
 from callbacks_app.task_targets import callback_target, task_callback_note
 from portal_app.views.common import page, portal_view, refuse_get
 from scalehooks import access
@@ -29,7 +29,7 @@ def task(request, task_id: str):
             "task": found,
             "target": callback_target(found),
             "note": task_callback_note(task=found),
-            "deliveries": list(deliveries_of_task(task=found)[:DELIVERIES_SHOWN]),
+            "deliveries": list(with_last_failure(deliveries_of_task(task=found))[:DELIVERIES_SHOWN]),
             "resendable": found.status in ("completed", "error"),
         },
     )

@@ -18,6 +18,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from callbacks_app.admin_actions import REFUSALS, report_counts, resend_tasks
+from callbacks_app.admin_display import delivery_outcome, with_outcome
 from callbacks_app.models import Delivery
 from callbacks_app.resends import callback_resend
 from callbacks_app.task_targets import callback_target, task_callback_note
@@ -76,13 +77,17 @@ class ErrorForm(forms.Form):
 
 class DeliveryInline(ReadOnlyTabularInline):
     model = Delivery
-    fields = ("delivery_link", "event", "status", "attempt_count", "target", "created_at", "finished_at")
+    fields = ("delivery_link", "event", "outcome", "target", "created_at", "finished_at")
     readonly_fields = fields
     show_change_link = False
     ordering = ("-created_at",)
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("payload")
+        return with_outcome(super().get_queryset(request).defer("payload"))
+
+    @admin.display(description="outcome")
+    def outcome(self, obj):
+        return delivery_outcome(obj)
 
     @admin.display(description="delivery")
     def delivery_link(self, obj):

@@ -41,15 +41,23 @@ def test_dashboard_shows_the_figures_of_the_data(staff_page, live_server, artifa
     staff_page.click("text=24 hours")
 
     assert text(staff_page, "#figure-total .sh-figure") == "6"
-    assert text(staff_page, "#figure-success-rate .sh-figure") == "60.0 %"
+    # 3 delivered of the 6 that finished (5) or are retrying (the waiting one, after 5 failed attempts)
+    assert text(staff_page, "#figure-success-rate .sh-figure") == "50.0 %"
+    assert "2 failed, 1 retrying" in text(staff_page, "#figure-success-rate")
+    assert text(staff_page, "#figure-attempt-rate .sh-figure") == "0.0 %"
     assert text(staff_page, "#figure-p50 .sh-figure") == "20 ms"
     assert text(staff_page, "#figure-p95 .sh-figure") == "250 ms"
-    assert text(staff_page, "#figure-pending .sh-figure") == "1"
+    assert text(staff_page, "#figure-retrying .sh-figure") == "1"
     assert text(staff_page, "#figure-overdue .sh-figure") == "0"
     assert text(staff_page, "#outcomes tr[data-status=failed] .count") == "2"
+    assert text(staff_page, "#outcomes tr[data-status=retrying] .count") == "1"
     worst = [" ".join(row.split()) for row in staff_page.locator("#worst-targets tbody tr").all_inner_texts()]
-    assert worst == ["http://dead.example/hook 1 1 100.0 %", "http://flaky.example/hook 1 2 50.0 %"]
-    assert staff_page.locator("#chart rect.succeeded").count() == 1
+    assert worst == [
+        "http://dead.example/hook 1 0 1 100.0 %",
+        f"{waiting.target} 0 1 0 100.0 %",
+        "http://flaky.example/hook 1 0 2 50.0 %",
+    ]
+    assert staff_page.locator("#chart rect.succeeded").count() == 0  # the attempts of the window all failed
     assert staff_page.locator("#chart rect.failed").count() == 1
     staff_page.screenshot(path=artifacts / "dashboard.png", full_page=True)
 
@@ -98,3 +106,47 @@ def test_operator_reads_a_failed_delivery_and_resends_it(
     assert "HTTP 200" in text(staff_page, "#attempts-group tbody")
     assert receiver.requests[-1].header("webhook-id") == new_id
     staff_page.screenshot(path=artifacts / "resent-delivery.png", full_page=True)
+
+
+def test_the_deliveries_list_fits_the_page_with_times_to_the_second(
+    staff_page, live_server, artifacts, account
+):
+    # Given deliveries with a long target, one retrying after three attempts seconds apart.
+    target = "https://hooks.a-customer-with-a-rather-long-name.example.com/scale/callbacks?token=" + "x" * 40
+    now = timezone.now().replace(microsecond=0)
+    retrying = DeliveryFactory(
+        task=TaskFactory(owner=account.user),
+        target=target,
+        status="pending",
+        attempt_count=3,
+        next_attempt_at=now + timedelta(minutes=1),
+    )
+    for number, after in enumerate((0, 10, 40), start=1):
+        DeliveryAttempt.objects.create(
+            delivery=retrying,
+            number=number,
+            started_at=now + timedelta(seconds=after),
+            status_code=503,
+            error="HTTP 503",
+        )
+    for status in ("succeeded", "failed"):
+        DeliveryFactory(task=TaskFactory(owner=account.user), target=target, status=status, finished_at=now)
+
+    staff_page.goto(f"{live_server.url}/admin/callbacks_app/delivery/")
+    staff_page.screenshot(path=artifacts / "deliveries-list.png", full_page=True)
+
+    results = staff_page.locator("#changelist .results")
+    overflow = results.evaluate("element => element.scrollWidth - element.clientWidth")
+    assert overflow <= 1, f"the list is {overflow} px wider than its area"
+    row = text(staff_page, f"#result_list tr:has(a:text('{retrying.id}'))")
+    assert "retrying after 3 failed attempts" in row
+    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", row), row
+
+    staff_page.click(f"text={retrying.id}")
+    staff_page.wait_for_selector("#attempts-group td.field-started_at")
+    started = [
+        " ".join(t.split())
+        for t in staff_page.locator("#attempts-group td.field-started_at").all_inner_texts()
+    ]
+    assert started == [f"{now + timedelta(seconds=s):%Y-%m-%d %H:%M:%S} UTC" for s in (0, 10, 40)]
+    staff_page.screenshot(path=artifacts / "delivery-retrying.png", full_page=True)

@@ -122,6 +122,7 @@ def test_from_a_link_to_a_verified_callback_a_scripted_resend_and_a_recovery(
     ]
     expect(page.locator("#callback-succeeded")).to_have_text("callback_succeeded: true")
     expect(page.locator("#payload")).to_contain_text('"task_id": "' + task_id)
+    expect(page.locator("#raw-payload")).to_contain_text('{"task_id":"' + task_id)  # the bytes sent
     shot(page, artifacts, "05-delivery-three-attempts")
     page.goto(f"{live_server.url}/portal/inboxes")
     page.click("text=Try-out")

@@ -1,9 +1,12 @@
 """The delivery ledger in the admin: read-only, attempts inline, resend from a delivery."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from django.contrib.admin.utils import quote
 from django.contrib.messages import get_messages
 from django.urls import reverse
+from django.utils import timezone
 
 from callbacks_app.models import Delivery
 from tasks_app.services import task_complete
@@ -164,3 +167,66 @@ def test_staff_without_task_permission_gets_no_resend(client, django_user_model)
     assert page.status_code == 200 and "action-resend" not in page.content.decode()
     assert resend.status_code == 403
     assert Delivery.objects.count() == 1
+
+
+def test_times_show_seconds_and_the_zone_so_attempts_seconds_apart_look_apart(admin_client):
+    # Given three attempts ten and thirty seconds apart, the last a minute after the first.
+    first = datetime(2026, 1, 2, 12, 0, 1, tzinfo=UTC)
+    delivery = DeliveryFactory(status="failed", created_at=first, finished_at=first + timedelta(seconds=41))
+    for number, after in enumerate((0, 10, 40), start=1):
+        DeliveryAttemptFactory(
+            delivery=delivery, number=number, started_at=first + timedelta(seconds=after), status_code=500
+        )
+
+    page = admin_client.get(reverse("admin:callbacks_app_delivery_change", args=[quote(delivery.id)]))
+    listed = admin_client.get(reverse("admin:callbacks_app_delivery_changelist"))
+
+    html = page.content.decode()
+    for shown in ("2026-01-02 12:00:01 UTC", "2026-01-02 12:00:11 UTC", "2026-01-02 12:00:41 UTC"):
+        assert shown in html
+    assert "2026-01-02 12:00:01 UTC" in listed.content.decode()  # created, in the list too
+
+
+def test_the_payload_is_shown_as_the_frozen_bytes_every_attempt_sends(admin_client):
+    payload = '{"task_id":"t1","status":"completed","response":{"z":1,"a":2},"task":{"id":"t1"}}'
+    delivery = DeliveryFactory(status="succeeded", payload=payload)
+
+    html = admin_client.get(
+        reverse("admin:callbacks_app_delivery_change", args=[quote(delivery.id)])
+    ).content.decode()
+
+    shown = html.replace("&quot;", '"')
+    assert payload in shown  # the bytes as sent: key order and spacing kept
+    assert f"{len(payload.encode())} bytes" in html
+
+
+def test_the_list_marks_a_retrying_delivery_with_its_attempts_and_last_error(admin_client):
+    delivery = DeliveryFactory(status="pending", attempt_count=3, next_attempt_at=timezone.now())
+    for number in (1, 2, 3):
+        DeliveryAttemptFactory(
+            delivery=delivery,
+            number=number,
+            status_code=503,
+            succeeded=False,
+            error=f"HTTP 503 (try {number})",
+        )
+
+    html = admin_client.get(reverse("admin:callbacks_app_delivery_changelist")).content.decode()
+
+    row = html.split(f"{delivery.id}</a>")[1].split("</tr>")[0]
+    assert "retrying after 3 failed attempts" in row
+    assert "HTTP 503 (try 3)" in row
+
+
+def test_the_list_filters_by_account_and_mode(admin_client, account, other_account):
+    mine_live = DeliveryFactory(task=TaskFactory(owner=account.user, is_test=False))
+    mine_test = DeliveryFactory(task=TaskFactory(owner=account.user, is_test=True))
+    DeliveryFactory(task=TaskFactory(owner=other_account.user, is_test=False))
+    changelist = reverse("admin:callbacks_app_delivery_changelist")
+
+    by_account = admin_client.get(changelist, {"account": account.user.id})
+    by_both = admin_client.get(changelist, {"account": account.user.id, "mode": "test"})
+
+    assert {d.id for d in by_account.context["cl"].result_list} == {mine_live.id, mine_test.id}
+    assert [d.id for d in by_both.context["cl"].result_list] == [mine_test.id]
+    assert account.user.email in by_account.content.decode()  # the filter names the accounts

@@ -13,8 +13,8 @@ from django_q.brokers import get_broker
 from standardwebhooks.webhooks import Webhook
 
 from callbacks_app.alerts import alerts_fan_out_pending
+from callbacks_app.figures import account_delivery_figures
 from callbacks_app.models import Delivery, TargetAlert
-from callbacks_app.selectors import account_outcomes
 from tasks_app.services import task_complete
 from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
@@ -127,12 +127,14 @@ def test_an_operators_alert_belongs_to_no_account(account, receiver, ops_receive
 
     listing = portal.get("/portal/callbacks").content.decode()
     pages = [portal.get(f"/portal/callbacks/{d.id}").status_code for d in deliveries]
-    counted = account_outcomes(owner=account.user, is_test=False, since=timezone.now() - timedelta(hours=1))
+    counted = account_delivery_figures(
+        owner=account.user, is_test=False, since=timezone.now() - timedelta(hours=1)
+    )
 
     assert ops_receiver.url not in listing
     assert "ops.alert" not in listing
     assert pages == [404] * len(deliveries)
-    assert sum(counted.values()) == 2  # the account's two task callbacks, not the operators' alerts
+    assert counted.total == 2  # the account's two task callbacks, not the operators' alerts
     assert {d.owner_id for d in Delivery.objects.filter(event="ops.alert")} == {None}
 
 

@@ -2,6 +2,7 @@
 
 import io
 import os
+import signal
 import threading
 from datetime import timedelta
 
@@ -35,11 +36,12 @@ def finished_task(owner, url, *, callback_succeeded, updated_ago=timedelta(0), s
 
 
 def run(*args) -> tuple[str, str, int]:
+    """stdout, stderr (with the error ``manage.py`` prints there) and the exit status."""
     out, err = io.StringIO(), io.StringIO()
     try:
         call_command("resend_callback", *args, stdout=out, stderr=err)
     except CommandError as exc:
-        return out.getvalue(), err.getvalue(), exc.returncode
+        return out.getvalue(), err.getvalue() + f"CommandError: {exc}\n", exc.returncode
     return out.getvalue(), err.getvalue(), 0
 
 
@@ -115,6 +117,53 @@ def test_wait_exits_2_when_a_delivery_fails(tasks, receiver, settings):
 
     assert code == 2
     assert "0 delivered, 1 failed." in out
+
+
+def test_wait_with_a_timeout_stops_waiting_and_leaves_the_delivery_to_the_workers(tasks, receiver, settings):
+    # Given a receiver that is down, and a retry schedule longer than the wait.
+    settings.CALLBACK_RETRY_SCHEDULE = [0.3] * 20
+    receiver.answer(Answer(503))
+    task_id = tasks["failed_recently"].id
+
+    # When the operator waits at most one second,
+    out, err, code = run(task_id, "--wait", "--timeout", "1")
+
+    # the command stops waiting with its own exit status and says what is left, which stays queued.
+    assert code == 3, out + err
+    delivery = Delivery.objects.get(task_id=task_id)
+    assert delivery.status == Delivery.Status.PENDING
+    assert f"{task_id} still pending after {delivery.attempt_count} attempt(s)" in out
+    assert "0 delivered, 0 failed, 1 still pending" in out
+    assert "the workers send its next attempts" in out
+
+
+def test_timeout_without_wait_is_an_error(tasks):
+    _, err, code = run(tasks["failed_recently"].id, "--timeout", "5")
+
+    assert code == 1
+    assert "--timeout needs --wait" in err
+
+
+def test_ctrl_c_during_wait_ends_cleanly_and_leaves_the_delivery_to_the_workers(tasks, receiver, settings):
+    # Given a receiver that is down: --wait would go on through the whole retry schedule.
+    settings.CALLBACK_RETRY_SCHEDULE = [0.5] * 20
+    receiver.answer(Answer(503))
+    task_id = tasks["failed_recently"].id
+
+    def press_ctrl_c_after_the_first_attempt():
+        receiver.wait_for(1, timeout=30)
+        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C sends to the command's process
+
+    threading.Thread(target=press_ctrl_c_after_the_first_attempt, daemon=True).start()
+    try:
+        out, err, code = run(task_id, "--wait")
+    except KeyboardInterrupt:
+        pytest.fail("Ctrl-C escaped the command as a KeyboardInterrupt (a traceback for the operator)")
+
+    assert code == 130  # the shell's status for a command ended by SIGINT
+    assert "Interrupted" in err
+    assert "0 delivered, 0 failed, 1 still pending" in out
+    assert Delivery.objects.get(task_id=task_id).status == Delivery.Status.PENDING
 
 
 def test_a_task_that_cannot_be_queued_gives_exit_status_1_and_the_others_are_queued(tasks, account, receiver):

@@ -8,7 +8,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from callbacks_app import selectors
+from callbacks_app import durations, figures, selectors
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tests.factories import DeliveryFactory
 
@@ -50,30 +50,43 @@ def test_delivery_outcomes_counts_the_window_by_status():
     assert outcomes == {"pending": 2, "succeeded": 3, "failed": 1, "superseded": 1}
 
 
-def test_success_rate_is_succeeded_over_finished():
-    assert selectors.success_rate({"pending": 9, "succeeded": 3, "failed": 1, "superseded": 4}) == 0.75
-    assert selectors.success_rate({"pending": 9, "succeeded": 0, "failed": 0, "superseded": 0}) is None
+def test_the_delivered_rate_counts_the_retrying_deliveries_against_it():
+    counts = {"pending": 9, "succeeded": 3, "failed": 1, "superseded": 4}
+
+    assert figures.DeliveryFigures(**counts, retrying=0).delivered_rate == 0.75
+    assert figures.DeliveryFigures(**counts, retrying=4).delivered_rate == 3 / 8
+    assert (
+        figures.DeliveryFigures(pending=9, succeeded=0, failed=0, superseded=0, retrying=0).delivered_rate
+        is None
+    )
+
+
+def test_a_rate_below_one_never_reads_100_percent():
+    assert figures.percent_text(1999 / 2000) == "99.9 %"
+    assert figures.percent_text(1.0) == "100.0 %"
+    assert figures.percent_text(1 / 3000) == "0.1 %"
+    assert figures.percent_text(0.0) == "0.0 %"
 
 
 def test_attempt_latency_percentiles_are_nearest_rank_over_the_window():
     attempts(range(1, 101))  # 1 .. 100 ms, shuffled order does not matter
     attempts([10_000] * 50, age=timedelta(hours=3))  # outside the window
 
-    latency = selectors.attempt_latency(since=NOW - timedelta(hours=1))
+    latency = durations.attempt_latency(since=NOW - timedelta(hours=1))
 
-    assert latency == selectors.Latency(attempts=100, p50_ms=50, p95_ms=95)
+    assert latency == durations.Latency(attempts=100, p50_ms=50, p95_ms=95)
 
 
 def test_attempt_latency_with_repeated_durations():
     attempts([5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 900])
 
-    latency = selectors.attempt_latency(since=NOW - timedelta(hours=1))
+    latency = durations.attempt_latency(since=NOW - timedelta(hours=1))
 
     assert (latency.p50_ms, latency.p95_ms) == (5, 5)
 
 
 def test_attempt_latency_without_attempts_is_empty():
-    assert selectors.attempt_latency(since=NOW - timedelta(hours=1)) == selectors.Latency(0, None, None)
+    assert durations.attempt_latency(since=NOW - timedelta(hours=1)) == durations.Latency(0, None, None)
 
 
 def test_pending_retries_counts_overdue_and_finds_the_next_retry():
@@ -84,9 +97,11 @@ def test_pending_retries_counts_overdue_and_finds_the_next_retry():
     DeliveryFactory(status="pending", attempt_count=3, next_attempt_at=NOW - timedelta(minutes=1))  # overdue
     DeliveryFactory(status="failed", attempt_count=21, next_attempt_at=None)
 
-    pending = selectors.pending_retries(now=NOW)
+    pending = selectors.pending_retries(now=NOW, since=NOW - timedelta(hours=1))
 
-    assert pending == selectors.PendingRetries(pending=4, retrying=3, overdue=1, next_retry_at=soon)
+    assert pending == selectors.PendingRetries(
+        pending=4, retrying=3, overdue=1, next_retry_at=soon, retrying_since=3
+    )
 
 
 def test_worst_targets_are_ordered_by_failure_rate():
@@ -106,13 +121,17 @@ def test_worst_targets_are_ordered_by_failure_rate():
     assert worst[1].failure_rate == pytest.approx(2 / 3)
 
 
-def test_deliveries_per_bucket_counts_finished_deliveries_per_hour_with_empty_hours():
-    delivery(status="succeeded", age=timedelta(hours=5), finished_age=timedelta(minutes=10))
-    delivery(status="failed", age=timedelta(hours=5), finished_age=timedelta(minutes=10))
-    delivery(status="succeeded", age=timedelta(hours=5), finished_age=timedelta(hours=3))
-    delivery(status="pending")
+def test_attempts_per_bucket_counts_succeeded_and_failed_attempts_per_hour_with_empty_hours():
+    target = DeliveryFactory(status="pending", next_attempt_at=NOW + timedelta(minutes=1))
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(delivery=target, number=n, started_at=NOW - age, succeeded=ok)
+        for n, (age, ok) in enumerate(
+            [(timedelta(minutes=10), True), (timedelta(minutes=10), False), (timedelta(hours=3), True)],
+            start=1,
+        )
+    )
 
-    buckets = selectors.deliveries_per_bucket(since=NOW - timedelta(hours=24), until=NOW, seconds=3600)
+    buckets = selectors.attempts_per_bucket(since=NOW - timedelta(hours=24), until=NOW, seconds=3600)
 
     assert len(buckets) in (24, 25)  # the partial first and last hours
     assert sum(b.succeeded for b in buckets) == 2
@@ -145,7 +164,7 @@ def test_dashboard_shows_the_figures_of_the_window(admin_client):
     assert response.context["total"] == 5  # the four above and the attempts' pending delivery
     assert "75.0 %" in html  # 3 of the 4 finished ones succeeded
     assert "http://broken.example/hook" in html
-    assert response.context["latency"] == selectors.Latency(2, 20, 40)
+    assert response.context["latency"] == durations.Latency(2, 20, 40)
 
 
 def test_dashboard_window_excludes_older_deliveries(admin_client):
@@ -173,8 +192,9 @@ def test_dashboard_makes_one_query_per_figure(admin_client, django_assert_max_nu
     delivery(status="failed")
     attempts(range(50))
 
-    # session + user, then: outcomes, latency, pending, worst targets, chart, targets failing (the banner)
-    with django_assert_max_num_queries(8):
+    # session + user, then: outcomes, attempts, the last error, latency, pending, worst targets,
+    # chart, targets failing (the banner)
+    with django_assert_max_num_queries(10):
         admin_client.get(reverse("admin:dashboard"), {"window": "7d"})
 
 
@@ -194,3 +214,69 @@ def test_dashboard_outcome_links_open_the_filtered_deliveries(admin_client):
 
     assert response.status_code == 200
     assert [d.id for d in response.context["cl"].result_list] == [failed.id]
+
+
+# --- Failures beside every rate (issue 26 item 2) ------------------------------------
+
+
+def retrying(*, target="http://down.example/hook", failed_attempts=3, error="HTTP 500"):
+    """A delivery still pending after ``failed_attempts`` failed attempts: it awaits a retry."""
+    found = delivery(
+        status="pending",
+        target=target,
+        attempt_count=failed_attempts,
+        next_attempt_at=NOW + timedelta(minutes=2),
+    )
+    DeliveryAttempt.objects.bulk_create(
+        DeliveryAttempt(
+            delivery=found, number=n, started_at=NOW - timedelta(minutes=4 - n), status_code=500, error=error
+        )
+        for n in range(1, failed_attempts + 1)
+    )
+    return found
+
+
+def succeeded_once():
+    found = delivery(status="succeeded", attempt_count=1)
+    DeliveryAttempt.objects.create(delivery=found, number=1, started_at=NOW, status_code=200, succeeded=True)
+    return found
+
+
+def test_the_headline_rates_say_what_they_count_beside_the_failures_they_leave_out(admin_client):
+    for _ in range(3):
+        succeeded_once()
+    retrying(error="HTTP 500")
+    retrying(error="HTTP 503", target="http://down.example/other")
+
+    page = admin_client.get(reverse("admin:dashboard"), {"window": "1h"})
+
+    html = " ".join(page.content.decode().split())
+    figures = re.findall(r'<div class="sh-figure[^"]*">([^<]*)</div>', html)
+    assert "100.0 %" not in figures, figures
+    assert "60.0 %" in figures  # 3 delivered of the 5 that finished or are retrying
+    assert "3 of 5 deliveries that finished or are retrying: 0 failed, 2 retrying" in html
+    assert "33.3 %" in figures  # 3 of the 9 attempts succeeded
+    assert "3 of 9 attempts: 6 failed" in html
+    assert 'id="figure-last-error"' in html and "HTTP 503" in html.split('id="figure-last-error"')[1][:600]
+
+
+def test_the_chart_shows_failed_attempts(admin_client):
+    succeeded_once()
+    retrying(failed_attempts=3)
+
+    chart = admin_client.get(reverse("admin:dashboard"), {"window": "1h"}).context["chart"]
+
+    assert (chart["succeeded"], chart["failed"]) == (1, 3)
+
+
+def test_a_target_whose_deliveries_retry_is_among_the_worst_before_any_fails_for_good(admin_client):
+    retrying(target="http://down.example/hook")
+    succeeded_once()
+
+    html = admin_client.get(reverse("admin:dashboard"), {"window": "1h"}).content.decode()
+
+    assert "No failed deliveries" not in html
+    rows = re.findall(
+        r"<tr>\s*<td><a [^>]*>([^<]+)</a></td>(.*?)</tr>", html.split('id="worst-targets"')[1], re.S
+    )
+    assert [target for target, _ in rows] == ["http://down.example/hook"]

@@ -1,13 +1,13 @@
 """The callbacks list: its filters and cursor pages, and the pages' empty states."""
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.utils import timezone
 
 from callbacks_app.models import Delivery
-from tests.factories import DeliveryFactory
+from tests.factories import DeliveryAttemptFactory, DeliveryFactory
 from tests.portal_app.conftest import delivery_of
 
 pytestmark = pytest.mark.django_db
@@ -74,3 +74,69 @@ def test_a_delivery_page_shows_its_attempts_masked(portal, account):
     assert "scale-callback-auth: ***" in page
     assert "no answer" in page
     assert Delivery.objects.get(id=delivery.id).payload in page.replace("&quot;", '"') or "task_id" in page
+
+
+def test_times_show_seconds_in_utc_marked_for_the_viewers_own_zone(portal, account):
+    first = datetime(2026, 1, 2, 12, 0, 1, tzinfo=UTC)
+    delivery = delivery_of(account.user, is_test=True, status="failed", created_at=first, finished_at=first)
+    for number, after in enumerate((0, 10, 40), start=1):
+        DeliveryAttemptFactory(
+            delivery=delivery, number=number, started_at=first + timedelta(seconds=after), status_code=500
+        )
+
+    page = portal.get(f"/portal/callbacks/{delivery.id}").content.decode()
+    listed = portal.get("/portal/callbacks").content.decode()
+
+    # Each time in UTC with its seconds, in a <time> element the page's script adds the
+    # viewer's own zone to.
+    for at in ("12:00:01", "12:00:11", "12:00:41"):
+        assert f'<time datetime="2026-01-02T{at}Z">2026-01-02 {at} UTC</time>' in page
+    assert '<time datetime="2026-01-02T12:00:01Z">2026-01-02 12:00:01 UTC</time>' in listed
+    assert "local-times.js" in page
+
+
+def test_the_payload_is_shown_as_the_frozen_bytes_every_attempt_sends(portal, account):
+    payload = '{"task_id":"t1","status":"completed","response":{"z":1,"a":2},"task":{"id":"t1"}}'
+    delivery = delivery_of(account.user, is_test=True, status="succeeded", payload=payload)
+
+    page = portal.get(f"/portal/callbacks/{delivery.id}").content.decode()
+
+    assert payload in page.replace("&quot;", '"')
+    assert f"{len(payload.encode())} bytes" in page
+
+
+def test_the_list_marks_a_retrying_delivery_with_its_attempts_and_last_error(portal, account):
+    delivery = delivery_of(
+        account.user, is_test=True, status="pending", attempt_count=3, next_attempt_at=timezone.now()
+    )
+    for number in (1, 2, 3):
+        DeliveryAttemptFactory(
+            delivery=delivery,
+            number=number,
+            status_code=503,
+            succeeded=False,
+            error=f"HTTP 503 (try {number})",
+        )
+
+    html = portal.get("/portal/callbacks").content.decode()
+
+    row = html.split(f'href="/portal/callbacks/{delivery.id}"')[1].split("</tr>")[0]
+    assert "retrying after 3 failed attempts" in row
+    assert "HTTP 503 (try 3)" in row
+
+
+def test_a_private_targets_last_error_stays_hidden_in_the_list(portal, account):
+    delivery = delivery_of(account.user, is_test=True, status="pending", attempt_count=1)
+    DeliveryAttemptFactory(
+        delivery=delivery,
+        number=1,
+        status_code=None,
+        succeeded=False,
+        error="10.0.0.7 refused",
+        private_target=True,
+    )
+
+    html = portal.get("/portal/callbacks").content.decode()
+
+    assert "retrying after 1 failed attempt" in html
+    assert "10.0.0.7" not in html

@@ -69,3 +69,18 @@ def test_pausing_is_a_post(portal, account):
     assert portal.get(f"/portal/targets/{found.id}/pause").status_code == 405
     found.refresh_from_db()
     assert found.state == TargetHealth.State.HEALTHY
+
+
+def test_the_success_rate_says_what_it_counts_and_never_rounds_up_to_100(portal, account):
+    from callbacks_app import health
+    from callbacks_app.models import TargetHealthSlot
+
+    found = failing(account)
+    TargetHealthSlot.objects.create(
+        health=found, start=health.slot_of(timezone.now()), attempts=2000, succeeded=1999
+    )
+
+    page = " ".join(portal.get("/portal/targets").content.decode().split())
+
+    assert "99.9 %</span> <small>(1999 of 2000)</small>" in page
+    assert "100 %" not in page and "100.0 %" not in page

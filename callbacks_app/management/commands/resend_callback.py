@@ -4,11 +4,16 @@ Every task goes through ``callbacks_app.resends.callback_resend``, the
 service behind the API route and the admin actions.
 """
 
+import contextlib
 import re
+import signal
+import threading
 from datetime import UTC, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
+from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from tqdm import tqdm
@@ -30,6 +35,8 @@ from tasks_app.models import Batch, Task
 
 EXIT_NOT_QUEUED = 1  # some task could not be queued (or, with --dry-run, would not be)
 EXIT_NOT_DELIVERED = 2  # with --wait: everything was queued, but some delivery failed
+EXIT_STILL_PENDING = 3  # with --wait --timeout: the time ran out before every delivery finished
+EXIT_INTERRUPTED = 130  # Ctrl-C (SIGINT), as a shell reports a command it ended
 
 _RELATIVE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -58,12 +65,24 @@ def parse_when(value: str) -> datetime:
 parse_when.__name__ = "date, datetime or age (e.g. 6h)"  # argparse's error message
 
 
+def positive_seconds(value: str) -> float:
+    seconds = float(value)
+    if not 0 < seconds < float("inf"):
+        raise ValueError(value)
+    return seconds
+
+
+positive_seconds.__name__ = "number of seconds"
+
+
 class Command(BaseCommand):
     help = (
         "Re-send the callbacks of tasks, given by id or selected with options; only completed "
         "and error tasks can be resent. Older pending deliveries of a task are superseded. "
         f"Exit status {EXIT_NOT_QUEUED} when any task could not be queued; with --wait, "
-        f"{EXIT_NOT_DELIVERED} when all were queued but a delivery failed."
+        f"{EXIT_NOT_DELIVERED} when all were queued but a delivery failed; with --timeout, "
+        f"{EXIT_STILL_PENDING} when the time ran out first; {EXIT_INTERRUPTED} on Ctrl-C. A delivery "
+        "left pending (--timeout, Ctrl-C) stays queued: the workers send its next attempts."
     )
 
     def add_arguments(self, parser):
@@ -96,11 +115,47 @@ class Command(BaseCommand):
             action="store_true",
             help="Deliver in the foreground, attempt after attempt, and report each outcome.",
         )
+        parser.add_argument(
+            "--timeout",
+            type=positive_seconds,
+            metavar="SECONDS",
+            help=(
+                "With --wait: stop waiting after SECONDS (plus at most one attempt's time limit); "
+                "what is still pending stays queued for the workers."
+            ),
+        )
 
     @from_command_line
-    def handle(self, *args, task_ids, dry_run, wait, batch, **options):
+    def handle(self, *args, **options):
+        self.bar = tqdm(disable=True)
+        self.waited: list[str] = []  # the deliveries --wait delivers
+        try:
+            self._handle(**options)
+        except KeyboardInterrupt:
+            self._interrupted()
+
+    def _interrupted(self) -> None:
+        """Ctrl-C: what was queued stays queued (the workers send it); a summary, no traceback."""
+        self.bar.close()
+        if self.waited:
+            try:
+                outcomes = Delivery.objects.in_bulk(self.waited)
+            except (DatabaseError, TransactionManagementError):  # interrupted inside a transaction
+                outcomes = None
+            if outcomes is not None:
+                delivered, failed, pending = self._counts(outcomes)
+                self.stdout.write(f"{delivered} delivered, {failed} failed, {pending} still pending.")
+        raise CommandError(
+            "Interrupted (Ctrl-C). What was queued stays queued: the workers send its next attempts.",
+            returncode=EXIT_INTERRUPTED,
+        )
+
+    def _handle(self, *, task_ids, dry_run, wait, batch, timeout, **options):
         if dry_run and wait:
             raise CommandError("--dry-run and --wait exclude each other.")
+        if timeout is not None and not wait:
+            raise CommandError("--timeout needs --wait: it bounds the wait in the foreground.")
+        self.timeout = timeout
         if batch is not None:
             if task_ids or any(options[name] for name in ("failed", "since", "until", "status")):
                 raise CommandError("--batch takes no task ids and no selection but --account.")
@@ -142,12 +197,11 @@ class Command(BaseCommand):
             )
             return
         outcomes = self._wait(queued)
-        succeeded = sum(1 for d in outcomes.values() if d.status == Delivery.Status.SUCCEEDED)
-        failed = len(outcomes) - succeeded
-        code = EXIT_NOT_QUEUED if refused else (EXIT_NOT_DELIVERED if failed else 0)
+        delivered, failed, pending = self._counts(outcomes)
+        code = EXIT_NOT_QUEUED if refused else self._wait_status(failed=failed, pending=pending)
         self._finish(
             f"Queued {len(queued)} of {len(ids)} task(s); {refused} could not be queued; "
-            f"{succeeded} delivered, {failed} failed.",
+            f"{delivered} delivered, {failed} failed{f', {pending} still pending' if pending else ''}.",
             code,
         )
 
@@ -183,10 +237,11 @@ class Command(BaseCommand):
             self._finish("Queued 1 of 1 batch(es); 0 could not be queued.", 0)
             return
         outcomes = self._wait({delivery.id: f"batch {name}"})
-        succeeded = outcomes[delivery.id].status == Delivery.Status.SUCCEEDED
+        delivered, failed, pending = self._counts(outcomes)
         self._finish(
-            f"Queued 1 of 1 batch(es); 0 could not be queued; {int(succeeded)} delivered, {int(not succeeded)} failed.",
-            0 if succeeded else EXIT_NOT_DELIVERED,
+            f"Queued 1 of 1 batch(es); 0 could not be queued; {delivered} delivered, {failed} failed"
+            f"{f', {pending} still pending' if pending else ''}.",
+            self._wait_status(failed=failed, pending=pending),
         )
 
     # --- selection --------------------------------------------------------
@@ -226,6 +281,24 @@ class Command(BaseCommand):
             raise CommandError("Some tasks could not be queued (see above).", returncode=code)
         if code == EXIT_NOT_DELIVERED:
             raise CommandError("Some callbacks were not delivered (see above).", returncode=code)
+        if code == EXIT_STILL_PENDING:
+            raise CommandError(
+                f"Stopped waiting after {self.timeout:g} s: the workers send the pending deliveries' "
+                "next attempts.",
+                returncode=code,
+            )
+
+    @staticmethod
+    def _counts(outcomes: dict[str, Delivery]) -> tuple[int, int, int]:
+        """(delivered, failed, still pending) of the deliveries waited for."""
+        statuses = [delivery.status for delivery in outcomes.values()]
+        delivered = statuses.count(Delivery.Status.SUCCEEDED)
+        pending = statuses.count(Delivery.Status.PENDING)
+        return delivered, len(statuses) - delivered - pending, pending
+
+    @staticmethod
+    def _wait_status(*, failed: int, pending: int) -> int:
+        return EXIT_NOT_DELIVERED if failed else (EXIT_STILL_PENDING if pending else 0)
 
     # --- the three modes ----------------------------------------------------
     def _dry_run(self, ids: list[str]) -> int:
@@ -259,6 +332,26 @@ class Command(BaseCommand):
             self.bar.update()
         return queued, refused
 
+    @contextlib.contextmanager
+    def _first_ctrl_c_stops(self, stop: threading.Event):
+        """While waiting, a first Ctrl-C sets ``stop``: the attempt under way is recorded, none
+        follows. A second one interrupts at once (that attempt then counts as unfinished and is
+        sent again once its lease ends)."""
+        if threading.current_thread() is not threading.main_thread():
+            yield  # signals reach the main thread only
+            return
+
+        def first(signum, frame):
+            stop.set()
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self._refuse("Stopping after the attempt under way (Ctrl-C again to stop at once).")
+
+        previous = signal.signal(signal.SIGINT, first)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
     def _wait(self, queued: dict[str, str]) -> dict[str, Delivery]:
         if not queued:
             return {}
@@ -283,9 +376,24 @@ class Command(BaseCommand):
             disable=not self.stdout.isatty(),
             leave=True,
         )
-        with self.bar:
-            return deliveries_deliver_until_finished(
+        self.waited = list(queued)
+        stop = threading.Event()
+        with self.bar, self._first_ctrl_c_stops(stop):
+            outcomes = deliveries_deliver_until_finished(
                 delivery_ids=list(queued),
+                timeout=self.timeout,
                 on_attempt=on_attempt,
                 on_finished=on_finished,
+                stop=stop,
             )
+        for delivery in outcomes.values():
+            if delivery.status == Delivery.Status.PENDING:
+                due = delivery.next_attempt_at
+                self._say(
+                    f"{task_of[delivery.id]} still pending after {delivery.attempt_count} attempt(s)"
+                    + (f"; next attempt at {due:%Y-%m-%d %H:%M:%S} UTC" if due else "")
+                    + ": the workers send its next attempts."
+                )
+        if stop.is_set():
+            raise KeyboardInterrupt
+        return outcomes
