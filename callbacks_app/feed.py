@@ -7,8 +7,9 @@ account and are in no feed.
 
 Order and cursor: each delivery row's position (``feed_xid``, ``feed_seq``) is filled by the
 database as the row is inserted (``callbacks_app.models.feed``). On PostgreSQL the feed serves
-only rows whose inserting transaction is older than every transaction still running, so a
-row that commits later always sorts after every row served before it: a cursor never steps
+only rows whose inserting transaction is older than every transaction still running in the
+database (``_serve_bound``), so a row that commits later always sorts after every row served
+before it: a cursor never steps
 over an event, whatever the order in which concurrent transactions commit, and in every
 process alike. The price: an event is served once the transactions that began before it
 ended (a transaction left open holds the feed back; the engine's are milliseconds). On SQLite
@@ -31,7 +32,6 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Q
-from django.db.models.expressions import RawSQL
 
 from callbacks_app.errors import FeedWaitsExceeded
 from callbacks_app.models import Delivery
@@ -84,13 +84,40 @@ class FeedPage:
     has_more: bool
 
 
+# The bound below which every row that will ever commit is visible now (PostgreSQL): the
+# oldest transaction still running in this database, else the first transaction id not yet
+# given. Read before the feed's own statement, so that a transaction running when that
+# statement's snapshot is taken is either counted here or was given its id after this
+# statement began (at or above its ``xmax``). Transactions of other databases of the same
+# server do not hold the feed back (``pg_snapshot_xmin`` would count them). ``backend_xid``
+# is 32 bits: widened with the epoch of ``xmax`` (it is at most 2^31 transactions behind it).
+_BOUND_SQL = """
+SELECT LEAST(
+    next.xmax,
+    (SELECT MIN(next.xmax - ((next.xmax % 4294967296 - backend_xid::text::bigint + 4294967296) % 4294967296))
+     FROM pg_stat_activity WHERE datname = current_database() AND backend_xid IS NOT NULL)
+) FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS xmax) AS next
+"""
+
+
+def _serve_bound() -> int | None:
+    """The feed position's ``feed_xid`` below which rows are served (PostgreSQL); None where
+    rows are numbered in commit order (SQLite)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        if connection.in_atomic_block:  # the activity statistics are read once per transaction
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(_BOUND_SQL)
+        return cursor.fetchone()[0]
+
+
 def _serveable(queryset):
-    """Only the rows no later commit can precede (PostgreSQL: older than every running
-    transaction); SQLite's counter is in commit order already."""
-    if connection.vendor == "postgresql":
-        return queryset.filter(
-            feed_xid__lt=RawSQL("pg_snapshot_xmin(pg_current_snapshot())::text::bigint", [])
-        )
+    """Only the rows no later commit can precede (PostgreSQL: of transactions older than every
+    one still running in this database); SQLite's counter is in commit order already."""
+    bound = _serve_bound()
+    if bound is not None:
+        return queryset.filter(feed_xid__lt=bound)
     return queryset.filter(feed_seq__isnull=False)
 
 

@@ -21,7 +21,6 @@ wakes the watcher too; it never loses one.
 
 import logging
 import threading
-import time
 
 from django.conf import settings
 from django.db import connection
@@ -265,6 +264,7 @@ class FeedHub:
         self._count = 0
         self._thread: threading.Thread | None = None
         self._listening = threading.Event()
+        self._stop = threading.Event()
 
     def listening(self) -> bool:
         """Whether news from other processes reach this one (else its waiters poll often)."""
@@ -323,6 +323,7 @@ class FeedHub:
         with self._lock:
             if self._thread is not None or not (settings.REDIS_URL or connection.vendor == "postgresql"):
                 return
+            self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="scalehooks-feed-news", daemon=True)
             self._thread.start()
 
@@ -360,28 +361,36 @@ class FeedHub:
         return PostgresReader()
 
     def _run(self) -> None:
-        while True:
+        while not self._stop.is_set():
             try:
                 reader = self._subscribe()
             except Exception:
                 logger.exception("Could not listen for the feed's news; its readers poll")
-                self._listening.clear()
-                time.sleep(FEED_RESUBSCRIBE_AFTER)
+                self._stop.wait(FEED_RESUBSCRIBE_AFTER)
                 continue
             self._listening.set()
             try:
-                while True:
+                while not self._stop.is_set():
                     for payload in reader.read(LISTEN_SLICE):
                         self.dispatch(payload)
             except Exception:
                 logger.exception("Listening for the feed's news failed; listening again")
-                self._listening.clear()
+                self._stop.wait(FEED_RESUBSCRIBE_AFTER)
             finally:
+                self._listening.clear()
                 try:
                     reader.close()
                 except Exception:
-                    pass
-            time.sleep(FEED_RESUBSCRIBE_AFTER)
+                    logger.debug("Closing the feed's news reader failed", exc_info=True)
+
+    def stop(self) -> None:
+        """Stop listening and close the listener's connection (within ``LISTEN_SLICE``); the next
+        wait starts it again. For tests: its connection would keep the test database open."""
+        with self._lock:
+            thread, self._thread = self._thread, None
+        self._stop.set()
+        if thread is not None:
+            thread.join(timeout=LISTEN_SLICE + 2)
 
     def reset(self) -> None:
         """Forget the waiters (for tests; the listener thread stays, as it would in a server)."""

@@ -28,6 +28,14 @@ def _no_waiter_left_behind():
     feed_hub.reset()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _no_listener_left_behind():
+    """The feed's listener (PostgreSQL) keeps a connection to the test database, which could
+    then not be dropped at the end of the run."""
+    yield
+    feed_hub.stop()
+
+
 def _complete(owner, *, callback_url="", is_test=False, response=None) -> str:
     task = TaskFactory(owner=owner, callback_url=callback_url, is_test=is_test)
     task_complete(task_id=task.id, response=response or {"category": "red"})
