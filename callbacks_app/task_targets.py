@@ -31,7 +31,8 @@ def no_callback_reason(*, task: Task) -> str:
 def task_callback_note(*, task: Task) -> str:
     """What the task's page says about its callbacks when none was ever made: "" when it has one,
     or when it is pending (nothing to send yet)."""
-    if task.status == Task.Status.PENDING or Delivery.objects.filter(task=task).exists():
+    sent = Delivery.objects.filter(task=task).exclude(status=Delivery.Status.NOT_SENT)
+    if task.status == Task.Status.PENDING or sent.exists():
         return ""
     target = callback_target(task)
     if target:
