@@ -16,7 +16,7 @@ ended (a transaction left open holds the feed back; the engine's are millisecond
 the position is a counter numbered in commit order. The cursor is the position, opaque
 (base64url), as Scale's ``next_token``.
 
-Long-poll (``feed_wait``): the request waits on ``wakeups.feed_hub`` for the news of its side's
+Long-poll (``feed_wait``): the request waits on ``feed_news.feed_hub`` for the news of its side's
 next commit, then reads the feed again; it holds a web thread meanwhile, so waits are capped
 per account and per process (``CALLBACK_FEED_WAITS_PER_ACCOUNT``, ``CALLBACK_FEED_WAITS``).
 """
@@ -34,8 +34,8 @@ from django.db import connection
 from django.db.models import Q
 
 from callbacks_app.errors import FeedWaitsExceeded
+from callbacks_app.feed_news import FeedWaitRefused, feed_hub
 from callbacks_app.models import Delivery
-from callbacks_app.wakeups import FeedWaitRefused, feed_hub
 
 MAX_POSITION = 2**63 - 1
 _CURSOR = re.compile(r"(0|[1-9][0-9]{0,18})\.(0|[1-9][0-9]{0,18})")
@@ -158,7 +158,7 @@ def _event(row: dict) -> dict:
 
 def feed_wait(*, owner_id: int, is_test: bool, after: str | None, limit: int, wait: float) -> FeedPage:
     """``feed_page``, waiting up to ``wait`` seconds for an event when there is none yet: answered
-    as soon as one of the side commits (``wakeups.feed_hub``), or empty after ``wait``.
+    as soon as one of the side commits (``feed_news.feed_hub``), or empty after ``wait``.
     ``FeedWaitsExceeded`` when too many requests wait already (of the account, or in all in
     this process)."""
     page = feed_page(owner_id=owner_id, is_test=is_test, after=after, limit=limit)

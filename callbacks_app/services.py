@@ -22,12 +22,12 @@ from callbacks_app.confirmations import (  # noqa: F401 - the first two: tasks_a
 )
 from callbacks_app.delivery_sql import delivery_insert, delivery_insert_with
 from callbacks_app.errors import NoCallbackTarget
+from callbacks_app.feed_news import feed_news_on_commit
 from callbacks_app.kicks import request_drain, wakeup_in_transaction
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import batch_callback_payload, callback_payload, sample_callback_payload
 from callbacks_app.targets import email_target, target_origin
 from callbacks_app.task_targets import callback_target
-from callbacks_app.wakeups import feed_news_on_commit
 from scalehooks.audit import audit_record
 from tasks_app.models import Batch, Profile, Task
 

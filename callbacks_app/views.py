@@ -25,7 +25,6 @@ from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app.schema import BATCH_NAME, TASK_ID
 from tasks_app.selectors import batch_get, task_get
-from tasks_app.views.common import valid
 
 TARGET_ID = OpenApiParameter("target_id", int, OpenApiParameter.PATH, description="The callback target's id")
 
@@ -203,7 +202,9 @@ class CallbacksFeedApi(APIView):
         responses=responses(CallbacksFeedOutput, 400, 429),
     )
     def get(self, request):
-        query = valid(CallbacksFeedInput(data=request.query_params))
+        given = CallbacksFeedInput(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        query = given.validated_data
         page = feed_wait(
             owner_id=request.user.id,
             is_test=request.auth.mode == "test",

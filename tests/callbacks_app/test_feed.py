@@ -14,8 +14,8 @@ import pytest
 from django.db import connection, transaction
 
 from callbacks_app.feed import Position, feed_page
+from callbacks_app.feed_news import feed_hub
 from callbacks_app.models import Delivery
-from callbacks_app.wakeups import feed_hub
 from tasks_app.services import task_complete
 from tests.factories import TaskFactory
 

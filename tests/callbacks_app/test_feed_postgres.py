@@ -13,9 +13,9 @@ import pytest
 from django.db import connection, transaction
 
 from callbacks_app.feed import feed_page
+from callbacks_app.feed_news import feed_hub, feed_news_payload
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_delivery_create
-from callbacks_app.wakeups import feed_hub, feed_news_payload
 from tasks_app.models import Task
 from tests.factories import TaskFactory
 
@@ -139,7 +139,8 @@ def test_the_news_of_another_process_wakes_a_waiting_request(account):
     this process's waiter: nothing dispatched in this process."""
     from django.conf import settings
 
-    from callbacks_app.wakeups import FEED_PG_CHANNEL, feed_redis_key, wakeup_channel
+    from callbacks_app.feed_news import FEED_PG_CHANNEL, feed_redis_key
+    from callbacks_app.wakeups import wakeup_channel
     from tests.waiting import wait_until
 
     payload = feed_news_payload(account.user.id, False)
