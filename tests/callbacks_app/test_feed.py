@@ -311,3 +311,13 @@ def test_waits_beyond_the_process_cap_are_refused_whoever_asks(
     assert refused.status_code == 429
     assert answer["response"].status_code == 200
     assert feed_hub._count == 0  # every slot given back
+
+
+def test_the_admin_lists_a_not_sent_event_as_not_sent(admin_client, account):
+    from django.urls import reverse
+
+    _complete(account.user)
+
+    page = admin_client.get(reverse("admin:callbacks_app_delivery_changelist")).content.decode()
+
+    assert "Not sent (no target)" in page
