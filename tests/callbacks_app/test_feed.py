@@ -321,3 +321,19 @@ def test_the_admin_lists_a_not_sent_event_as_not_sent(admin_client, account):
     page = admin_client.get(reverse("admin:callbacks_app_delivery_changelist")).content.decode()
 
     assert "Not sent (no target)" in page
+
+
+def test_events_leave_the_feed_with_the_retention_of_finished_deliveries(account):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from callbacks_app.services import deliveries_prune
+
+    old, recent = _complete(account.user), _complete(account.user)
+    Delivery.objects.filter(task_id=old).update(finished_at=timezone.now() - timedelta(days=31))
+
+    deliveries_prune(older_than=timezone.now() - timedelta(days=30))
+    rows = feed_page(owner_id=account.user.id, is_test=False, after=None, limit=10).events
+
+    assert [row["task_id"] for row in rows] == [recent]
