@@ -155,6 +155,10 @@ def test_a_cursor_of_one_side_reads_nothing_of_another_account(api, customer, ac
         {"after": "MTIz"},  # "123": no dot
         {"after": "LTEuMg"},  # "-1.2"
         {"after": "OTk5OTk5OTk5OTk5OTk5OTk5OS4x"},  # beyond a bigint
+        {"after": "OTIyMzM3MjAzNjg1NDc3NTgwOC4x"},  # 2**63: one beyond
+        {"after": "MDEuMg"},  # a leading zero: not a cursor the feed wrote
+        {"after": "MS4yLjM"},
+        {"after": "2aEu2aI"},  # digits of another script
         {"after": "\x00"},
         {"limit": "0"},
         {"limit": "501"},
@@ -168,6 +172,15 @@ def test_bad_input_is_a_400_in_the_error_shape(customer, account, query):
 
     assert response.status_code == 400
     assert set(response.json()) >= {"status_code", "error"}
+
+
+def test_the_largest_position_reads_an_empty_page_not_an_error(customer, account):
+    _complete(account.user)
+    largest = Position(xid=2**63 - 1, seq=2**63 - 1).encode()
+
+    body = _feed(customer, after=largest)
+
+    assert body["callbacks"] == []
 
 
 def test_a_position_round_trips_through_its_cursor():
