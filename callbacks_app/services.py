@@ -39,7 +39,7 @@ CallbackEvent = Delivery.Event
 
 def callback_delivery_create(
     *, task: Task, event: str, not_before: datetime | None = None, enqueue: bool = True
-) -> Delivery | None:
+) -> Delivery:
     """Record the callback ``event`` of ``task`` as of now. With no target, the event is
     recorded all the same, finished and never sent (status ``not_sent``), for the feed
     (SPEC §17).
@@ -165,7 +165,7 @@ def _drain_request() -> None:
 
 def callback_batch_delivery_create(
     *, batch: Batch, counts: dict[str, int], not_before: datetime | None = None, enqueue: bool = True
-) -> Delivery | None:
+) -> Delivery:
     """Record the ``batch.completed`` callback of ``batch`` with its task ``counts`` (SPEC §12);
     when the batch has no ``callback``, recorded as ``not_sent`` (the feed's, SPEC §17). Call it
     inside the transaction that completes the batch, as ``callback_delivery_create`` for a task."""
