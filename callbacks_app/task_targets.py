@@ -19,7 +19,8 @@ def callback_target(task: Task) -> str:
 
 def no_callback_reason(*, task: Task) -> str:
     """Why no callback of ``task`` went out, in a sentence that says what to do (SPEC §6.1: with no
-    target no delivery is made and ``callback_succeeded`` stays absent)."""
+    target nothing is sent and ``callback_succeeded`` stays absent; the event is recorded as
+    ``not_sent``, for the feed, SPEC §17)."""
     return (
         f"Task {task.id} has no callback_url and its account has no {task.mode} default callback URL, "
         "so no callback was sent when its state changed (callback_succeeded stays absent). Set a "
