@@ -15,9 +15,10 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from callbacks_app import health, retry, transport
-from callbacks_app.engine import record_sql
+from callbacks_app.engine import pick_sql, record_sql
 from callbacks_app.engine.attempt import SendResult
 from callbacks_app.engine.leases import Claim, lease_end
+from callbacks_app.holds import held_of_paused
 from callbacks_app.masking import masked_headers, scrub, secret_values
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.resends import callback_resends_release
@@ -148,6 +149,16 @@ def _outcome_or_fallback(*, claim: Claim, result: transport.CallbackResult, now:
         return Outcome(status=Delivery.Status.PENDING, finished_at=None, next_attempt_at=now + FALLBACK_RETRY)
 
 
+def _held_to_lock(results: list[tuple[Claim, SendResult]]) -> list[str]:
+    """The held deliveries of the batch's paused targets, which a probe's success resumes: locked
+    with the batch's, in id order, before the targets' rows (``holds.held_of_paused``)."""
+    if not connection.features.has_select_for_update or not pick_sql.any_target_paused():
+        return []  # SQLite locks no rows; no target paused (the usual case: one indexed probe)
+    batch = {claim.delivery.id for claim, _ in results}
+    held = held_of_paused(deliveries=[claim.delivery for claim, _ in results])
+    return [delivery_id for delivery_id in held if delivery_id not in batch]
+
+
 def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callable[[], None] | None) -> None:
     """``attempts_record`` of one batch, in one transaction (raises if any statement fails)."""
     ops = connection.ops
@@ -157,7 +168,7 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callab
     errors = {}
     with transaction.atomic():
         record_sql.tasks_lock(delivery_ids=ids)
-        holders = record_sql.lease_holders(ids=ids)
+        holders = record_sql.lease_holders(ids=ids + _held_to_lock(results))
         delivery_rows, outcomes, attempt_rows, superseded, lost = [], [], [], [], []
         for claim, sent in results:
             result = sent.result
