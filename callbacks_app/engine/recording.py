@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from callbacks_app import health, retry, transport
@@ -99,12 +99,26 @@ def attempts_record(
     One bad row never costs the others their record: a row whose outcome cannot
     be computed gets a fallback outcome (due again, ``FALLBACK_RETRY``), and a
     batch whose transaction fails is recorded again row by row, each in its own
-    transaction. Never raises: a row that fails even alone is logged and stays
-    "did not finish" until its lease runs out, as for a killed worker.
+    transaction; first, if it failed on its database connection (cut by a restart, a
+    failover, a terminated backend), once more whole on a new connection: a 2xx received
+    is recorded whenever the process lives on. Never raises: a row that fails even alone
+    is logged and stays "did not finish" until its lease runs out, as for a killed worker.
     """
     try:
         _batch_record(results=results, on_written=on_written)
-    except Exception:
+        return
+    except Exception as exc:
+        if _connection_lost(exc):
+            # The answers were received: recorded on a new connection rather than sent again.
+            logger.warning(
+                "Recording %s attempts failed on its database connection: again on a new one", len(results)
+            )
+            connection.close()
+            try:
+                _batch_record(results=results, on_written=on_written)
+                return
+            except Exception:
+                pass  # then row by row, as any failed batch
         if len(results) == 1:
             _log_unrecorded(results[0])
             return
@@ -114,6 +128,14 @@ def attempts_record(
                 _batch_record(results=[one], on_written=on_written)
             except Exception:
                 _log_unrecorded(one)
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """Whether the batch may have failed for its database connection (cut, or a transient
+    operational error such as a deadlock's abort) rather than for one of its rows: worth one
+    more try on a new connection. Not inside a caller's transaction (a test's, a foreground
+    send's), which a new connection would leave."""
+    return isinstance(exc, OperationalError | InterfaceError) and not connection.in_atomic_block
 
 
 def _log_unrecorded(one: tuple[Claim, SendResult]) -> None:
