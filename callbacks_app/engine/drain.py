@@ -249,7 +249,7 @@ class _Waits:
     below ``GAP_FROM_RATE`` deliveries a second, the whole ``CLAIM_GAP`` from
     ``GAP_FULL_RATE``), so that each claim takes a batch: a claim's statements
     cost the same for 1 delivery as for 30, and a batch of 8 costs 0.65 ms of CPU a
-    callback against 0.28 ms for 32 (docs/benchmarks.md, "Issue 15, ninth session").
+    callback against 0.28 ms for 32 (docs/benchmarks.md, "The engine's CPU alone").
     The gap delays a callback by at most ``CLAIM_GAP`` where it saves the most,
     and never at the rates at which the latency from commit to receipt is measured.
     """

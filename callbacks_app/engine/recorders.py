@@ -10,7 +10,7 @@
   ``RECORD_EVERY``: a stream of answers is written a batch at a time, not a
   transaction each. Each costs the cluster and the database their fixed part:
   a batch of 8 costs 0.96 ms of CPU a callback, one of 32 0.29 ms
-  (docs/benchmarks.md, "Issue 15, ninth session"). The wait is after the
+  (docs/benchmarks.md, "The engine's CPU alone"). The wait is after the
   receipt: it delays ``callback_succeeded`` by as much, never a send, and the
   caps count an answered send as done (``picking``).
 - ``Recorder``: records the sends that outlive the drain job that started them
