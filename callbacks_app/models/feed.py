@@ -13,7 +13,7 @@ hand-written ``INSERT``\\s of ``callbacks_app.delivery_sql``, which leave these 
   row it will ever serve later sorts after the ones it served (``callbacks_app.feed``).
 - SQLite: writes are serialized, so a counter in the writing transaction is in commit order.
   ``feed_xid`` is 0 and a trigger numbers ``feed_seq`` from a one-row counter table
-  (migration 0007). A migration that remakes the delivery table on SQLite drops the trigger:
+  (migration 0019). A migration that remakes the delivery table on SQLite drops the trigger:
   ``tests/callbacks_app/test_feed.py::test_the_feed_numbering_is_installed`` catches it.
 """
 

@@ -51,7 +51,7 @@ def numbering_drop(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("callbacks_app", "0017_attempt_index_holds_success"),
+        ("callbacks_app", "0018_alert_fan_out_lease"),
         ("tasks_app", "0010_invitations"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
