@@ -260,6 +260,10 @@ CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
 # single-tenant installs. One account's networks are its Profile.allowed_networks.
 CALLBACK_ALLOWED_NETWORKS: list[str] = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
 CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
+# The callback feed's long-poll (GET /v1/callbacks?wait=, SPEC §17): a waiting request holds a
+# web thread, so at most this many wait at once in one web process, and of one account.
+CALLBACK_FEED_WAITS = env.int("CALLBACK_FEED_WAITS", default=4)
+CALLBACK_FEED_WAITS_PER_ACCOUNT = env.int("CALLBACK_FEED_WAITS_PER_ACCOUNT", default=2)
 CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
 # How often each worker's sweep looks for due deliveries (seconds).
 CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
