@@ -128,6 +128,8 @@ def make_app(
             return web.Response(status=500, text="failing on purpose")
         if behaviour == "hang":
             await _hold(request, mix.hang_for)
+            if request.transport is None or request.transport.is_closing():
+                return web.Response(status=499, text="the sender left")  # logged as unanswered
         elif behaviour == "slow":
             await asyncio.sleep(mix.slow)
         if hang_path and request.path.startswith(hang_path):
