@@ -688,34 +688,67 @@ class Load:
                 connection.close()
             return False
 
-    def run(self, seconds: float, stop: threading.Event | None = None) -> None:
-        """Complete ``rate`` tasks a second for ``seconds``, alternating API and in-process."""
+    def run(self, seconds: float, processes: int = 1) -> None:
+        """Complete ``rate`` tasks a second for ``seconds``, alternating API and in-process, from
+        ``processes`` forked driver processes (one Python process tops out below 100 a second)."""
+        import multiprocessing
+
         from django.db import connection
 
+        started = time.time()
+        if processes <= 1:
+            self._run_here(seconds, self.rate, None)
+        else:
+            connection.close()  # a forked child must not share the parent's connection
+            context = multiprocessing.get_context("fork")
+            results = context.Queue()
+            children = [
+                context.Process(target=self._run_here, args=(seconds, self.rate / processes, results))
+                for _ in range(processes)
+            ]
+            for child in children:
+                child.start()
+            for _ in children:
+                completed, errors = results.get()
+                self.completed += completed
+                for key, n in errors.items():
+                    self.errors[key] += n
+            for child in children:
+                child.join()
+        self.load_seconds = time.time() - started
+        log(f"load: {len(self.completed)} completions in {self.load_seconds:.0f} s")
+
+    def _run_here(self, seconds: float, rate: float, results) -> None:
+        from django.db import connection
+
+        random.seed()
+        if results is not None:
+            self.completed = []  # a forked child counts its own
         pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="load")
+        room = threading.BoundedSemaphore(64)  # behind schedule, the rate falls; the backlog does not grow
         started = time.monotonic()
         i = 0
         pending: list[str] = []
-        futures = []
-        while (elapsed := time.monotonic() - started) < seconds and not (stop and stop.is_set()):
+        while time.monotonic() - started < seconds:
             if not pending:
                 try:
-                    pending = self.new_tasks(max(10, int(self.rate * 2)))
+                    pending = self.new_tasks(max(10, int(rate * 2)))
                 except Exception:
                     with contextlib.suppress(Exception):
                         connection.close()
                     time.sleep(0.5)
                     continue
-            due = started + i / self.rate
+            due = started + i / rate
             if (wait := due - time.monotonic()) > 0:
                 time.sleep(wait)
             task_id = pending.pop()
             method = self.complete_by_api if i % 2 else self.complete_in_process
-            futures.append(pool.submit(method, task_id))
+            room.acquire()
+            pool.submit(method, task_id).add_done_callback(lambda _: room.release())
             i += 1
-            futures = [f for f in futures if not f.done()]
-        log(f"load: {i} completions asked in {elapsed:.0f} s, waiting for {len(futures)} in flight")
         pool.shutdown(wait=True)
+        if results is not None:
+            results.put((self.completed, dict(self.errors)))
 
 
 # --- Faults --------------------------------------------------------------------------------
@@ -871,9 +904,10 @@ def schedule(profile: str, stack: Stack, faults: Faults) -> list[tuple[float, st
         return plan
     if profile == "soak":
         # one cluster restarted every ten minutes, alternately SIGKILL and SIGTERM
+        every = faults.restart_every
         return [
-            (600 * k, (lambda k=k: faults.kill_cluster(c[1]) if k % 2 else faults.stop_cluster(c[1])))
-            for k in range(1, 6)
+            (every * k, (lambda k=k: faults.kill_cluster(c[1]) if k % 2 else faults.stop_cluster(c[1])))
+            for k in range(1, 1000)
         ]
     raise SystemExit(f"unknown profile {profile}")
 
@@ -908,10 +942,10 @@ def sample(stack: Stack) -> dict:
                 p = psutil.Process(pid)
                 if p.name() in ("ip", "setpriv"):
                     continue
-                rss += p.memory_info().rss
+                rss += p.memory_full_info().uss
                 fds += p.num_fds()
                 count += 1
-        row["roles"][name] = {"rss_mb": round(rss / 2**20, 1), "fds": fds, "processes": count}
+        row["roles"][name] = {"uss_mb": round(rss / 2**20, 1), "fds": fds, "processes": count}
     with contextlib.suppress(Exception), connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
         row["pg_connections"] = cursor.fetchone()[0]
@@ -1067,6 +1101,7 @@ def check(stack: Stack, load: Load, faultlog: FaultLog, *, label: str) -> dict:
         "label": label,
         "completed": len(completed),
         "completions_counted_by_driver": len(load.completed),
+        "completion_rate": round(len(load.completed) / max(1.0, getattr(load, "load_seconds", 1.0)), 1),
         "deliveries_by_status": dict(ledger),
         "lost": len(lost) + len(no_delivery),
         "lost_examples": lost[:5],
@@ -1099,6 +1134,32 @@ def check(stack: Stack, load: Load, faultlog: FaultLog, *, label: str) -> dict:
     return report
 
 
+def soak_summary(samples: list[dict], warmup: float = 300) -> list[str]:
+    """Per role: memory (USS), file descriptors and processes at the first sample after the
+    warm-up, at the last, and their extremes; PostgreSQL's connections likewise."""
+    if len(samples) < 2:
+        return []
+    t0 = samples[0]["t"]
+    steady = [s for s in samples if s["t"] - t0 >= min(warmup, (samples[-1]["t"] - t0) / 2)] or samples
+    first, last = steady[0], steady[-1]
+    lines = [f"samples: {len(samples)}, compared from {first['t'] - t0:.0f} s to {last['t'] - t0:.0f} s"]
+    for role in first["roles"]:
+        values = [s["roles"][role] for s in steady if role in s["roles"]]
+        a, b = first["roles"][role], last["roles"].get(role, {})
+        if not b:
+            continue
+        change = (b["uss_mb"] - a["uss_mb"]) / a["uss_mb"] * 100 if a["uss_mb"] else 0.0
+        lines.append(
+            f"{role}: memory {a['uss_mb']} → {b['uss_mb']} MB ({change:+.1f} %, "
+            f"range {min(v['uss_mb'] for v in values)}–{max(v['uss_mb'] for v in values)}), "
+            f"fds {a['fds']} → {b['fds']} (max {max(v['fds'] for v in values)}), processes {b['processes']}"
+        )
+    connections = [s.get("pg_connections") for s in steady if s.get("pg_connections") is not None]
+    if connections:
+        lines.append(f"PostgreSQL connections: {connections[0]} → {connections[-1]} (max {max(connections)})")
+    return lines
+
+
 def print_report(report: dict) -> None:
     held = report["held"]
     print(f"\n=== {report['label']} ===")
@@ -1106,6 +1167,7 @@ def print_report(report: dict) -> None:
         f"completed tasks {report['completed']}, deliveries {report['deliveries_by_status']}, "
         f"receipts {report['receipts']}, driver errors {report['driver_errors']}"
     )
+    print(f"completions: {report['completions_counted_by_driver']}, {report['completion_rate']}/s achieved")
     print(f"faults injected: {len(report['faults'])}")
     for f in report["faults"]:
         print(f"  - {f['name']} ({f['end'] - f['start']:.1f} s)")
@@ -1127,6 +1189,8 @@ def print_report(report: dict) -> None:
     lat = report["lateness_s"]
     print(f"lateness of attempts (start - due): p50 {lat['p50']}, p99 {lat['p99']}, max {lat['max']} s")
     print(f"alerts: {report['alerts']} (not received at the operators' webhook: {report['alerts_missing']})")
+    for line in soak_summary(report.get("samples", [])):
+        print(f"  {line}")
     for name, ok in held.items():
         print(f"  [{'held' if ok else 'BROKEN'}] {name}")
 
@@ -1144,7 +1208,15 @@ PROFILES = {
         "stacks": ["redis", "orm"],
         "drain": 120,
     },
-    "soak": {"seconds": 3600, "rate": 100, "targets": 50, "clusters": 2, "stacks": ["redis"], "drain": 180},
+    "soak": {
+        "seconds": 3600,
+        "rate": 100,
+        "targets": 50,
+        "clusters": 2,
+        "stacks": ["redis"],
+        "drain": 180,
+        "drivers": 3,
+    },
 }
 
 
@@ -1242,8 +1314,11 @@ def one_stack(stack: Stack, profile: dict, args) -> dict:
     outage_tasks = load.new_tasks(8, outage=True)
     for task_id in outage_tasks:
         load.complete_in_process(task_id)
+    load.completed.clear()  # the load's completions only
+    faults.restart_every = args.restart_every
     plan = schedule(args.profile, stack, faults)
     seconds = profile["seconds"] or (max(at for at, _ in plan) + LEASE + 25)
+    plan = [(at, action) for at, action in plan if at < seconds - 5]  # every fault heals within the load
     started = time.monotonic()
     fault_threads: list[threading.Thread] = []
     scheduler = threading.Thread(target=lambda: fault_threads.extend(faults_run(plan, started)), daemon=True)
@@ -1259,7 +1334,7 @@ def one_stack(stack: Stack, profile: dict, args) -> dict:
     sampling = threading.Thread(target=sampler, daemon=True)
     sampling.start()
     threading.Timer(min(20.0, seconds / 3), faults.outage, args=(False,)).start()
-    load.run(seconds)
+    load.run(seconds, processes=profile.get("drivers", 1))
     scheduler.join()
     for thread in fault_threads:
         thread.join()
@@ -1293,6 +1368,9 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=0, help="completions a second")
     parser.add_argument("--targets", type=int, default=0, help="receiver origins")
     parser.add_argument("--clusters", type=int, default=0, help="cluster hosts")
+    parser.add_argument(
+        "--restart-every", type=float, default=600, help="soak: seconds between cluster restarts"
+    )
     parser.add_argument("--sample-every", type=float, default=30, help="seconds between process samples")
     parser.add_argument("--report", default="", help="write the reports as JSON to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
