@@ -57,10 +57,26 @@ PREFIX = "shf"
 BRIDGE = f"{PREFIX}-br"
 NET = "10.77.0"
 ROOT_IP = f"{NET}.1"
+INSTANCE = 0
 HOST_IPS = {"db": 10, "web": 20, "c1": 31, "c2": 32, "c3": 33, "rx": 40}
 DB_IP, WEB_IP, RX_IP = f"{NET}.10", f"{NET}.20", f"{NET}.40"
 RX_FIRST_PORT, OPS_PORT, OUTAGE_PORT_OFFSET = 9100, 9099, 60
 PROXY_CONTROL = ("127.0.0.1", 15999)
+
+
+def instance_set(n: int) -> None:
+    """Run as instance ``n`` (0 by default): names, addresses and ports of its own, so that two
+    runs (a soak and a short schedule) share the machine; each cleans up only its own."""
+    global PREFIX, BRIDGE, NET, ROOT_IP, DB_IP, WEB_IP, RX_IP, PROXY_CONTROL, INSTANCE
+    INSTANCE = n
+    PREFIX = "shf" if n == 0 else f"shf{n}"
+    BRIDGE = f"{PREFIX}-br"
+    NET = f"10.{77 + n}.0"
+    ROOT_IP = f"{NET}.1"
+    DB_IP, WEB_IP, RX_IP = f"{NET}.10", f"{NET}.20", f"{NET}.40"
+    PROXY_CONTROL = ("127.0.0.1", 15999 - n)
+
+
 NOWHERE_MAC = "02:00:00:00:00:ee"
 POSTGRES_UID, POSTGRES_GID = "postgres", "postgres"
 TIMEOUT, CONNECT_TIMEOUT = 5, 2
@@ -99,7 +115,10 @@ def cleanup(workdirs: bool = True) -> None:
 
     for proc in psutil.process_iter(["cmdline"]):
         cmdline = proc.info["cmdline"] or []
-        if "faults.py" in " ".join(cmdline) and "proxy" in cmdline and proc.pid != os.getpid():
+        mine = f"--instance={INSTANCE}" in cmdline or (
+            INSTANCE == 0 and not any(a.startswith("--instance") for a in cmdline)
+        )
+        if "faults.py" in " ".join(cmdline) and "proxy" in cmdline and mine and proc.pid != os.getpid():
             with contextlib.suppress(psutil.NoSuchProcess):
                 proc.kill()
     if workdirs:
@@ -451,11 +470,12 @@ class Stack:
             ]
         self.procs["proxy"] = Proc(
             "proxy",
-            [sys.executable, str(Path(__file__).resolve()), "proxy", *specs],
+            [sys.executable, str(Path(__file__).resolve()), f"--instance={INSTANCE}", "proxy", *specs],
             {**os.environ},
             self.workdir / "proxy.log",
         ).start()
-        wait_for(lambda: proxy_set([f"{self.cluster_hosts[0]}-db"], "pass") or True, 10)
+        if not wait_for(lambda: proxy_set([f"{self.cluster_hosts[0]}-db"], "pass") is None, 10):
+            raise RuntimeError(f"the forwarder did not start, see {self.workdir / 'proxy.log'}")
 
     def receiver_start(self) -> None:
         self.receiver_log = self.workdir / "receiver.jsonl"
@@ -1375,10 +1395,17 @@ def main() -> int:
     parser.add_argument("--report", default="", help="write the reports as JSON to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument("--cleanup", action="store_true", help="remove what an interrupted run left")
+    parser.add_argument(
+        "--instance",
+        type=int,
+        default=0,
+        help="a second run beside the first: its own names (shfN-), 10.(77+N).0.0/24",
+    )
     args = parser.parse_args()
+    instance_set(args.instance)
     if args.cleanup:
         cleanup()
-        print("faults: removed every namespace, link, process and directory named shf-")
+        print(f"faults: removed every namespace, link, process and directory named {PREFIX}-")
         return 0
     if args.command == "proxy":
         asyncio.run(proxy_main(args.routes))

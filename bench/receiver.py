@@ -107,6 +107,7 @@ def make_app(
                 "attempt": request.headers.get("scale-callback-attempt", ""),
                 "event": request.headers.get("scale-callback-event", ""),
                 "port": port,
+                "peer": request.remote or "",
                 "path": request.path,
                 "start": started,
                 "end": time.time(),
