@@ -861,16 +861,16 @@ def schedule(profile: str, stack: Stack, faults: Faults) -> list[tuple[float, st
     long = LEASE + 5
     if profile == "ci":
         plan = [
-            (4, lambda: faults.kill_cluster(c[0])),
-            (10, lambda: faults.partition(c[1], "db", 6)),
-            (18, lambda: faults.partition(c[0], "receivers", 6)),
-            (26, lambda: faults.postgres_restart("immediate")),
-            (32, lambda: faults.kill_web()),
-            (36, lambda: faults.degrade(c[1], "db", 5, delay_ms=200, loss=0.05)),
+            (3, lambda: faults.kill_cluster(c[0])),
+            (8, lambda: faults.partition(c[1], "db", 5)),
+            (14, lambda: faults.partition(c[0], "receivers", 5)),
+            (20, lambda: faults.postgres_restart("immediate")),
+            (25, lambda: faults.kill_web()),
+            (28, lambda: faults.degrade(c[1], "db", 4, delay_ms=200, loss=0.05)),
+            (34, lambda: faults.receiver_unreachable(3)),
         ]
         if redis:
-            plan.append((42, lambda: faults.redis_restart_empty()))
-        plan.append((46, lambda: faults.receiver_unreachable(4)))
+            plan.append((38, lambda: faults.redis_restart_empty()))
         return plan
     if profile == "full":
         t = 5
@@ -983,6 +983,87 @@ def read_receipts(path: Path) -> list[dict]:
     return lines
 
 
+DUPLICATE_KINDS = {
+    "in flight at a kill": "sent, and answered, as its sender was killed (unavoidable)",
+    "answered before a kill": "answered more than 0.5 s before its sender was killed, never recorded",
+    "recording lost with the database": "answered; the recording failed with its database connection",
+    "late after the sender gave up": "held in TCP behind a partition, delivered when it healed, "
+    "after its sender had recorded a timeout",
+    "answer lost": "answered; the answer did not reach the sender in time (recorded as a timeout)",
+    "bug": "a second attempt recorded as succeeded, or no attempt row",
+    "unexplained": "no fault of its sender (or of the database or receiver host) near it",
+}
+
+
+def _sender(receipt: dict) -> str:
+    last = (receipt.get("peer") or "").rsplit(".", 1)[-1]
+    return next((host for host, n in HOST_IPS.items() if str(n) == last), "?")
+
+
+def duplicate_explain(wid: str, ok: list[dict], faults: list[dict]) -> list[dict]:
+    """Each 2xx receipt of ``wid`` beyond the one its ledger records as succeeded, with why it
+    happened: its own attempt's record and the faults of its sender around it."""
+    from callbacks_app.models import DeliveryAttempt
+
+    attempts = {
+        a["number"]: a
+        for a in DeliveryAttempt.objects.filter(delivery_id=wid).values(
+            "number", "succeeded", "error", "started_at", "duration_ms"
+        )
+    }
+    recorded = next((r for r in ok if attempts.get(int(r["attempt"] or 0), {}).get("succeeded")), None)
+    found = []
+    for r in ok:
+        if r is recorded:
+            continue
+        host = _sender(r)
+        attempt = attempts.get(int(r["attempt"] or 0))
+        near = [
+            f
+            for f in faults
+            if (host in f["hosts"] or "db" in f["hosts"] or "rx" in f["hosts"] or host == "?")
+            and f["start"] - 1 <= r["end"] <= f["end"] + LEASE + 5
+        ]
+        names = [f["name"] for f in near]
+        if attempt is None or attempt["succeeded"]:
+            kind, detail = "bug", "recorded as succeeded twice" if attempt else "no attempt row"
+        elif attempt["error"] == DeliveryAttempt.UNFINISHED:
+            kills = [f for f in near if host in f["hosts"] and f["name"].startswith(("SIGKILL", "restart"))]
+            database = [
+                f
+                for f in near
+                if f["name"].startswith("PostgreSQL") or (host in f["hosts"] and "db" in f["name"])
+            ]
+            if kills:
+                gap = kills[0]["start"] - r["end"]
+                kind = "answered before a kill" if gap > 0.5 else "in flight at a kill"
+                detail = f"answered {gap:.2f} s before '{kills[0]['name']}'"
+            elif database:
+                kind, detail = "recording lost with the database", f"during '{database[0]['name']}'"
+            else:
+                kind, detail = "unexplained", "attempt unfinished, no fault of its sender"
+        else:
+            sender_end = attempt["started_at"].timestamp() + attempt["duration_ms"] / 1000
+            if r["start"] > sender_end:
+                kind = "late after the sender gave up"
+                detail = f"arrived {r['start'] - sender_end:.1f} s after its sender recorded: {attempt['error'][:60]}"
+            else:
+                kind, detail = "answer lost", f"recorded: {attempt['error'][:60]}"
+            if not near:
+                kind = "unexplained"
+        found.append(
+            {
+                "webhook_id": wid,
+                "attempt": r["attempt"],
+                "sender": host,
+                "kind": kind,
+                "detail": detail,
+                "faults": names,
+            }
+        )
+    return found
+
+
 def check(stack: Stack, load: Load, faultlog: FaultLog, *, label: str) -> dict:
     from django.db import connection
 
@@ -1032,49 +1113,17 @@ def check(stack: Stack, load: Load, faultlog: FaultLog, *, label: str) -> dict:
                 else:
                     overlaps.append((wid, a, b))
 
-    # duplicates: a delivery answered 2xx more than once, each matched to a fault
+    # duplicates: a delivery answered 2xx more than once; each receipt beyond the one the ledger
+    # recorded as succeeded is explained by its own attempt's record and the faults of its sender
     duplicates = []
     for wid, rs in by_id.items():
         ok = sorted((r for r in rs if 200 <= r["status"] < 300), key=lambda r: r["start"])
-        if len(ok) < 2:
-            continue
-        first = ok[0]
-        attempt = (
-            DeliveryAttempt.objects.filter(delivery_id=wid, number=int(first["attempt"] or 0))
-            .values("succeeded", "status_code", "error")
-            .first()
-        )
-        near = [
-            f
-            for f in faultlog.entries
-            if f["start"] - 1 <= first["end"] <= f["end"] + LEASE + 5
-            or f["start"] - 1 <= first["start"] <= f["end"]
-        ]
-        recorded = attempt or {}
-        if recorded.get("succeeded"):
-            why = "recorded as succeeded, yet sent again (a bug)"
-        elif "did not finish" in (recorded.get("error") or ""):
-            kill = [f for f in near if f["name"].startswith(("SIGKILL", "restart", "PostgreSQL", "web"))]
-            gap = (kill[0]["start"] - first["end"]) if kill else None
-            if gap is not None and gap > 0.5:
-                why = f"answered {gap:.1f} s before '{kill[0]['name']}' and never recorded"
-            else:
-                why = "in flight when its process or database connection was cut"
-        elif recorded:
-            why = f"the answer did not reach the sender (recorded: {recorded.get('error') or recorded.get('status_code')})"
-        else:
-            why = "no attempt row of that number"
-        duplicates.append(
-            {
-                "webhook_id": wid,
-                "receipts": len(ok),
-                "attempts": [r["attempt"] for r in ok],
-                "first_end": first["end"],
-                "why": why,
-                "faults": [f["name"] for f in near],
-            }
-        )
-    unmatched = [d for d in duplicates if not d["faults"] or "bug" in d["why"]]
+        if len(ok) >= 2:
+            duplicates += duplicate_explain(wid, ok, faultlog.entries)
+    unmatched = [d for d in duplicates if d["kind"] in ("bug", "unexplained")]
+    kinds: dict[str, int] = defaultdict(int)
+    for d in duplicates:
+        kinds[d["kind"]] += 1
 
     # the per-origin cap at the receiver
     stats = stack.receiver("GET", "/stats")
@@ -1134,6 +1183,8 @@ def check(stack: Stack, load: Load, faultlog: FaultLog, *, label: str) -> dict:
         ],
         "duplicates": duplicates,
         "duplicates_unmatched": len(unmatched),
+        "duplicates_by_kind": dict(kinds),
+        "deliveries_received_twice": len({d["webhook_id"] for d in duplicates}),
         "peak_per_origin": peak,
         "cap": CAP,
         "callback_succeeded_disagree": disagree,
@@ -1200,10 +1251,15 @@ def print_report(report: dict) -> None:
             f"{o['earlier'][1] - o['later_start']:.1f} s after the next began (a partition)"
         )
     print(
-        f"duplicate receipts: {len(report['duplicates'])} (unmatched to a fault: {report['duplicates_unmatched']})"
+        f"duplicate receipts: {len(report['duplicates'])} of {report['deliveries_received_twice']} deliveries "
+        f"(unexplained or a bug: {report['duplicates_unmatched']})"
     )
+    for kind, n in sorted(report["duplicates_by_kind"].items(), key=lambda kv: -kv[1]):
+        print(f"  {n} × {kind}: {DUPLICATE_KINDS[kind]}")
     for d in report["duplicates"]:
-        print(f"  - {d['webhook_id']} attempts {d['attempts']}: {d['why']}; faults near: {d['faults']}")
+        print(
+            f"    {d['webhook_id']} attempt {d['attempt']} from {d['sender']}: {d['kind']}, {d['detail']}; {d['faults']}"
+        )
     print(f"per-origin peak at the receiver: {report['peak_per_origin']} (cap {report['cap']})")
     print(f"callback_succeeded disagreeing with the ledger: {report['callback_succeeded_disagree']}")
     lat = report["lateness_s"]
@@ -1219,7 +1275,7 @@ def print_report(report: dict) -> None:
 
 PROFILES = {
     # seconds of load, completions/s, targets, clusters, stacks, drain timeout
-    "ci": {"seconds": 50, "rate": 15, "targets": 10, "clusters": 2, "stacks": ["redis", "orm"], "drain": 60},
+    "ci": {"seconds": 45, "rate": 15, "targets": 10, "clusters": 2, "stacks": ["redis", "orm"], "drain": 60},
     "full": {
         "seconds": 0,
         "rate": 30,
