@@ -1028,7 +1028,14 @@ def duplicate_explain(wid: str, ok: list[dict], faults: list[dict]) -> list[dict
         if attempt is None or attempt["succeeded"]:
             kind, detail = "bug", "recorded as succeeded twice" if attempt else "no attempt row"
         elif attempt["error"] == DeliveryAttempt.UNFINISHED:
-            kills = [f for f in near if host in f["hosts"] and f["name"].startswith(("SIGKILL", "restart"))]
+            # a kill of its sender that came after the answer, within a lease of it
+            kills = [
+                f
+                for f in near
+                if host in f["hosts"]
+                and f["name"].startswith(("SIGKILL", "restart"))
+                and f["start"] - LEASE <= r["end"] <= f["start"] + 1.0
+            ]
             database = [
                 f
                 for f in near
