@@ -59,7 +59,7 @@ from faultlib.plans import FaultLog, Faults, faults_run, schedule
 
 PROFILES = {
     # seconds of load, completions/s, targets, clusters, stacks, drain timeout
-    "ci": {"seconds": 45, "rate": 15, "targets": 10, "clusters": 2, "stacks": ["redis", "orm"], "drain": 60},
+    "ci": {"seconds": 38, "rate": 15, "targets": 10, "clusters": 2, "stacks": ["redis", "orm"], "drain": 60},
     "full": {
         "seconds": 0,
         "rate": 30,

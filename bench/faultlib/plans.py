@@ -101,16 +101,16 @@ def schedule(profile: str, stack: Stack, faults: Faults) -> list[tuple[float, st
     long = LEASE + 5
     if profile == "ci":
         plan = [
-            (3, lambda: faults.kill_cluster(c[0])),
-            (8, lambda: faults.partition(c[1], "db", 5)),
-            (14, lambda: faults.partition(c[0], "receivers", 5)),
-            (20, lambda: faults.postgres_restart("immediate")),
-            (25, lambda: faults.kill_web()),
-            (28, lambda: faults.degrade(c[1], "db", 4, delay_ms=200, loss=0.05)),
-            (34, lambda: faults.receiver_unreachable(3)),
+            (2, lambda: faults.kill_cluster(c[0])),
+            (6, lambda: faults.partition(c[1], "db", 4)),
+            (11, lambda: faults.partition(c[0], "receivers", 4)),
+            (16, lambda: faults.postgres_restart("immediate")),
+            (20, lambda: faults.kill_web()),
+            (23, lambda: faults.degrade(c[1], "db", 4, delay_ms=200, loss=0.05)),
+            (28, lambda: faults.receiver_unreachable(3)),
         ]
         if redis:
-            plan.append((38, lambda: faults.redis_restart_empty()))
+            plan.append((32, lambda: faults.redis_restart_empty()))
         return plan
     if profile == "full":
         t = 5
