@@ -48,7 +48,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from faultlib.checks import check, print_report
+from faultlib.checks import check, print_report, report_markdown
 from faultlib.forwarder import proxy_main
 from faultlib.hosts import Stack, sample, wait_for
 from faultlib.load import Load
@@ -153,6 +153,8 @@ def run(args) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     if args.report:
         Path(args.report).write_text(json.dumps(reports, indent=1, default=str))
+    if args.markdown:
+        Path(args.markdown).write_text(report_markdown(reports, " ".join(["bench/faults.py", *sys.argv[1:]])))
     ok = all(all(r["held"].values()) for r in reports)
     print("\nfaults: every invariant held" if ok else "\nfaults: an invariant was BROKEN (see above)")
     return 0 if ok else 1
@@ -233,6 +235,7 @@ def main() -> int:
     )
     parser.add_argument("--sample-every", type=float, default=30, help="seconds between process samples")
     parser.add_argument("--report", default="", help="write the reports as JSON to this file")
+    parser.add_argument("--markdown", default="", help="write the reports as Markdown to this file")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs)")
     parser.add_argument("--cleanup", action="store_true", help="remove what an interrupted run left")
     parser.add_argument(

@@ -315,3 +315,41 @@ def print_report(report: dict) -> None:
         print(f"  {line}")
     for name, ok in held.items():
         print(f"  [{'held' if ok else 'BROKEN'}] {name}")
+
+
+def report_markdown(reports: list[dict], command: str) -> str:
+    """The reports as Markdown, for docs/reliability.md."""
+    out = [f"`{command}`", ""]
+    for report in reports:
+        lat = report["lateness_s"]
+        out += [
+            f"**{report['label']}**: {report['completed']} tasks completed "
+            f"({report['completion_rate']}/s), deliveries {report['deliveries_by_status']}, "
+            f"{report['receipts']} requests at the receiver; attempts' lateness p50 "
+            f"{float(lat['p50'] or 0):.2f} s, p99 {float(lat['p99'] or 0):.2f} s, max {float(lat['max'] or 0):.2f} s.",
+            "",
+            "Faults injected: "
+            + "; ".join(f"{f['name']} ({f['end'] - f['start']:.1f} s)" for f in report["faults"])
+            + ".",
+            "",
+            "| invariant | result |",
+            "|---|---|",
+            f"| 0 lost | {'held' if report['held']['0 lost'] else 'BROKEN'}: {report['lost']} lost |",
+            f"| no overlap | {'held' if report['held']['no overlap'] else 'BROKEN'}: {report['overlaps']} overlapping; "
+            f"{len(report['overlaps_sender_ended_first'])} seen by the receiver only (the sender had ended the earlier) |",
+            f"| duplicates matched to faults | {'held' if report['held']['duplicates matched to faults'] else 'BROKEN'}: "
+            f"{len(report['duplicates'])} duplicate receipts of {report['deliveries_received_twice']} deliveries, "
+            f"{report['duplicates_unmatched']} unexplained |",
+            f"| per-origin cap | {'held' if report['held']['per-origin cap'] else 'BROKEN'}: peak {report['peak_per_origin']}, cap {report['cap']} |",
+            f"| `callback_succeeded` agrees | {'held' if report['held']['callback_succeeded agrees'] else 'BROKEN'}: "
+            f"{report['callback_succeeded_disagree']} disagree |",
+            f"| alerts at least once | {'held' if report['held']['alerts at least once'] else 'BROKEN'}: "
+            f"{len(report['alerts'])} alerts, {report['alerts_missing']} not received |",
+            "",
+        ]
+        if report["duplicates_by_kind"]:
+            out += ["| duplicates | kind | what happened |", "|---|---|---|"]
+            for kind, n in sorted(report["duplicates_by_kind"].items(), key=lambda kv: -kv[1]):
+                out.append(f"| {n} | {kind} | {DUPLICATE_KINDS[kind]} |")
+            out.append("")
+    return "\n".join(out)
