@@ -29,6 +29,8 @@ DUPLICATE_KINDS = {
     "late after the sender gave up": "held in TCP behind a partition, delivered when it healed, "
     "after its sender had recorded a timeout",
     "answer lost": "answered; the answer did not reach the sender in time (recorded as a timeout)",
+    "recorded after its lease ran out": "answered while its sender was cut from the database longer than "
+    "a lease; another host sent it again; both recorded as succeeded",
     "bug": "a second attempt recorded as succeeded, or no attempt row",
     "unexplained": "no fault of its sender (or of the database or receiver host) near it",
 }
@@ -37,6 +39,19 @@ DUPLICATE_KINDS = {
 def _sender(receipt: dict) -> str:
     last = (receipt.get("peer") or "").rsplit(".", 1)[-1]
     return next((host for host, n in HOST_IPS.items() if str(n) == last), "?")
+
+
+def _database_cut(host: str, receipt: dict, faults: list[dict]) -> list[dict]:
+    """The faults that cut ``host`` from PostgreSQL when ``receipt`` was answered."""
+    return [
+        f
+        for f in faults
+        if (
+            f["name"].startswith("PostgreSQL")
+            or (host in f["hosts"] and ("from db" in f["name"] or "↔db" in f["name"]))
+        )
+        and f["start"] - 1 <= receipt["end"] <= f["end"]
+    ]
 
 
 def duplicate_explain(wid: str, ok: list[dict], faults: list[dict]) -> list[dict]:
@@ -50,7 +65,11 @@ def duplicate_explain(wid: str, ok: list[dict], faults: list[dict]) -> list[dict
             "number", "succeeded", "error", "started_at", "duration_ms"
         )
     }
-    recorded = next((r for r in ok if attempts.get(int(r["attempt"] or 0), {}).get("succeeded")), None)
+    succeeded = [r for r in ok if attempts.get(int(r["attempt"] or 0), {}).get("succeeded")]
+    # Two attempts recorded as succeeded: the one whose sender's database was cut when it was
+    # answered was recorded after its lease ran out (another host had sent it again meanwhile).
+    late = [r for r in succeeded if _database_cut(_sender(r), r, faults)]
+    recorded = next((r for r in succeeded if r not in late), succeeded[0] if succeeded else None)
     found = []
     for r in ok:
         if r is recorded:
@@ -64,7 +83,10 @@ def duplicate_explain(wid: str, ok: list[dict], faults: list[dict]) -> list[dict
             and f["start"] - 1 <= r["end"] <= f["end"] + LEASE + 5
         ]
         names = [f["name"] for f in near]
-        if attempt is None or attempt["succeeded"]:
+        if attempt is not None and attempt["succeeded"] and r in late:
+            kind = "recorded after its lease ran out"
+            detail = f"answered during '{_database_cut(host, r, faults)[0]['name']}'"
+        elif attempt is None or attempt["succeeded"]:
             kind, detail = "bug", "recorded as succeeded twice" if attempt else "no attempt row"
         elif attempt["error"] == DeliveryAttempt.UNFINISHED:
             # a kill of its sender that came after the answer, within a lease of it
