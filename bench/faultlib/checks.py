@@ -80,7 +80,9 @@ def duplicate_explain(wid: str, ok: list[dict], faults: list[dict]) -> list[dict
             f
             for f in faults
             if (host in f["hosts"] or "db" in f["hosts"] or "rx" in f["hosts"] or host == "?")
-            and f["start"] - 1 <= r["end"] <= f["end"] + LEASE + 5
+            # a fault that hit while the answer could still be recorded (within a lease of it), or
+            # whose window it was answered in
+            and f["start"] - LEASE <= r["end"] <= f["end"] + LEASE + 5
         ]
         names = [f["name"] for f in near]
         if attempt is not None and attempt["succeeded"] and r in late:
