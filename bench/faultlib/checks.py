@@ -28,6 +28,8 @@ DUPLICATE_KINDS = {
     "recording lost with the database": "answered; the recording failed with its database connection",
     "late after the sender gave up": "held in TCP behind a partition, delivered when it healed, "
     "after its sender had recorded a timeout",
+    "answered during a graceful stop": "answered while its cluster was stopping (SIGTERM); the stop ended "
+    "(SIGKILL after 20 s) before the answer was recorded",
     "answer lost": "answered; the answer did not reach the sender in time (recorded as a timeout)",
     "recorded after its lease ran out": "answered while its sender was cut from the database longer than "
     "a lease; another host sent it again; both recorded as succeeded",
@@ -96,8 +98,16 @@ def duplicate_explain(wid: str, ok: list[dict], faults: list[dict]) -> list[dict
                 f
                 for f in near
                 if host in f["hosts"]
-                and f["name"].startswith(("SIGKILL", "restart"))
+                and f["name"].startswith("SIGKILL")
                 and f["start"] - LEASE <= r["end"] <= f["start"] + 1.0
+            ]
+            # a graceful stop (SIGTERM) lasts until its cluster is down (at most 20 s, then SIGKILL)
+            stops = [
+                f
+                for f in near
+                if host in f["hosts"]
+                and f["name"].startswith("restart")
+                and f["start"] - LEASE <= r["end"] <= f["end"]
             ]
             database = [
                 f
@@ -108,6 +118,9 @@ def duplicate_explain(wid: str, ok: list[dict], faults: list[dict]) -> list[dict
                 gap = kills[0]["start"] - r["end"]
                 kind = "answered before a kill" if gap > 0.5 else "in flight at a kill"
                 detail = f"answered {gap:.2f} s before '{kills[0]['name']}'"
+            elif stops:
+                kind = "answered during a graceful stop"
+                detail = f"answered {r['end'] - stops[0]['start']:.1f} s into '{stops[0]['name']}' ({stops[0]['end'] - stops[0]['start']:.0f} s)"
             elif database:
                 kind, detail = "recording lost with the database", f"during '{database[0]['name']}'"
             else:
