@@ -13,7 +13,7 @@ LOOPBACK := 127.0.0.0/8,::1/128
 PG_URL ?= postgres://postgres@127.0.0.1:5432/scalehooks
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run dev test test-postgres lint install chromium
+.PHONY: run dev test test-postgres faults-ci lint install chromium
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -112,3 +112,13 @@ test: $(VENV)/.installed-test chromium lint
 test-postgres: $(VENV)/.installed-test chromium
 	bash .ci/services
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The fault harness's short schedule (bench/faults.py, docs/reliability.md): its own PostgreSQL and
+# Redis, the service as hosts in network namespaces, every fault once on both brokers, the
+# invariants checked; under 3 minutes. Needs root and `ip netns`: without them it fails, loudly.
+faults-ci: $(VENV)/.installed-test
+	@if [ "$$(id -u)" != 0 ] || ! ip netns list >/dev/null 2>&1; then \
+		echo "faults-ci: network namespaces cannot be made here (root and ip netns are needed); refusing to skip" >&2; \
+		exit 2; \
+	fi
+	$(PY) bench/faults.py --profile ci

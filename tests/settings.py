@@ -22,6 +22,9 @@ os.environ.setdefault("Q_WORKERS", "2")
 # One queue name per test run, so that runs sharing a Redis never see each
 # other's jobs. Children inherit it through the environment.
 os.environ.setdefault("Q_CLUSTER_NAME", f"scalehooks-test-{uuid.uuid4().hex[:8]}")
+# pytest-django holds each test's transaction open while the test waits on receivers and servers:
+# PostgreSQL may end a session idle in a transaction only after a minute here (5 s in service).
+os.environ.setdefault("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", "60")
 # The suite runs with DEBUG off, where the built-in development key is refused.
 os.environ.setdefault("SECRET_KEY", "tests-only-" + "not-secret-" * 5)
 

@@ -1,0 +1,1 @@
+"""The parts of the fault harness (bench/faults.py, docs/reliability.md)."""
