@@ -14,6 +14,7 @@ from scalehooks import json_input
 from tasks_app.errors import BatchNotFound, ProjectNotFound, TaskNotFound
 from tasks_app.keys import Mode
 from tasks_app.models import Batch, Project, Task, TaskTag
+from tasks_app.representation import task_document_columns, task_documents
 
 TASK_ID = re.compile(r"[0-9a-f]{24}")
 # The largest offset a cursor may carry: more tasks than an account can have, and
@@ -101,7 +102,7 @@ def _refuse_constant(name: str):
 
 @dataclass(frozen=True)
 class TaskPage:
-    docs: list[Task]
+    docs: list[dict]  # the task objects (``representation.task_documents``)
     total: int
     limit: int
     offset: int
@@ -168,14 +169,22 @@ def tasks_page(*, user, mode: str, filters: dict, limit: int, next_token: str | 
         tasks = tasks.filter(
             Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.task_id)
         )
-    rows = list(tasks.order_by("-created_at", "-id")[: limit + 1])
+    plain, as_text = task_document_columns()
+    rows = list(tasks.order_by("-created_at", "-id").values(*plain, **as_text)[: limit + 1])
     has_more = len(rows) > limit
-    docs = rows[:limit]
+    rows = rows[:limit]
     token = None
     if has_more:
-        last = docs[-1]
-        token = Cursor(created_at=last.created_at, task_id=last.id, offset=offset + len(docs)).encode()
-    return TaskPage(docs=docs, total=total, limit=limit, offset=offset, has_more=has_more, next_token=token)
+        last = rows[-1]
+        token = Cursor(created_at=last["created_at"], task_id=last["id"], offset=offset + len(rows)).encode()
+    return TaskPage(
+        docs=task_documents(rows),
+        total=total,
+        limit=limit,
+        offset=offset,
+        has_more=has_more,
+        next_token=token,
+    )
 
 
 # --- projects and batches (SPEC §12) ------------------------------------------------
