@@ -13,7 +13,7 @@ from django.db.models import Count, Q
 from scalehooks import json_input
 from tasks_app.errors import BatchNotFound, ProjectNotFound, TaskNotFound
 from tasks_app.keys import Mode
-from tasks_app.models import Batch, Project, Task, TaskTag
+from tasks_app.models import Batch, Project, Task, TaskCount, TaskTag
 from tasks_app.representation import task_document_columns, task_documents
 
 TASK_ID = re.compile(r"[0-9a-f]{24}")
@@ -123,6 +123,19 @@ TIME_FILTERS = {
 }
 
 
+# Every filter ``tasks_filtered`` applies (``TaskListInput``'s, ``limit`` and ``next_token`` aside).
+FILTERS = (
+    "status",
+    "type",
+    "project",
+    "batch",
+    *TIME_FILTERS,
+    "unique_id",
+    "tags",
+    "customer_review_status",
+)
+
+
 def tasks_filtered(*, user, mode: str, filters: dict):
     """The caller's tasks matching validated ``filters`` (see ``TaskListInput``)."""
     tasks = tasks_visible_to(user=user, mode=mode)
@@ -161,7 +174,13 @@ def tasks_page(*, user, mode: str, filters: dict, limit: int, next_token: str | 
     cursor) are neither returned nor shift the later pages.
     """
     tasks = tasks_filtered(user=user, mode=mode, filters=filters)
-    total = tasks.count()
+    if any(filters.get(name) not in (None, []) for name in FILTERS):
+        total = tasks.count()
+    else:  # all of them: one row, kept by the database (``TaskCount``), not a count of millions
+        counted = TaskCount.objects.filter(owner=user, is_test=(mode == Mode.TEST)).values_list(
+            "tasks", flat=True
+        )
+        total = next(iter(counted), 0)
     offset = 0
     if next_token:
         cursor = Cursor.decode(next_token)
