@@ -4,6 +4,7 @@ import base64
 import binascii
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -51,6 +52,19 @@ def task_get_for_operator(*, task_id: str) -> Task:
     if task is None:
         raise _not_found(task_id)
     return task
+
+
+@contextmanager
+def operator_task_found(task_id: str):
+    """Around a service given an operator's ``task_id``: a string that cannot be a task id, or
+    no such task (the service's ``Task.DoesNotExist``), is ``task_get_for_operator``'s 404,
+    without a read of the task before the service's own."""
+    if not TASK_ID.fullmatch(task_id):
+        raise _not_found(task_id)
+    try:
+        yield
+    except Task.DoesNotExist:
+        raise _not_found(task_id) from None
 
 
 # --- GET /v1/tasks ----------------------------------------------------------------
