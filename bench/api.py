@@ -28,7 +28,7 @@ Every answer must be a 200. The cluster does not run (the completions' callbacks
 ledger): ``bench/api_throughput.py`` measures completions delivered end to end.
 
     python bench/api.py --tree /work/before --tree . --ledger 1000000
-    python bench/api.py --ledger 1000000 --routes list --seconds 20
+    python bench/api.py --tree /work/before --tree . --reuse --routes list --connections 1
 """
 
 import argparse
@@ -165,6 +165,11 @@ class Tree:
         ).stdout.strip()
 
     def prepare(self) -> None:
+        state = Path(tempfile.gettempdir()) / f"{self.database}.json"
+        if self.args.reuse and state.exists():  # the last run's database, as it left it
+            self.data = json.loads(state.read_text())
+            self.pending = []  # completed by that run: no complete route
+            return
         for sql in (f"DROP DATABASE IF EXISTS {self.database}", f"CREATE DATABASE {self.database}"):
             subprocess.run(["psql", f"{PG_ADMIN_URL}/postgres", "-qc", sql], check=True)
         out = subprocess.run(
@@ -178,6 +183,7 @@ class Tree:
             raise SystemExit(f"preparing {self.label} failed:\n{out.stderr[-3000:]}")
         self.data = json.loads(out.stdout.strip().splitlines()[-1])
         self.pending = list(self.data["pending_ids"])
+        state.write_text(json.dumps(self.data))
 
     def start(self) -> None:
         self.log = tempfile.NamedTemporaryFile(prefix=f"bench-api-{self.index}-", suffix=".log", delete=False)  # noqa: SIM115 - open while gunicorn runs
@@ -301,6 +307,11 @@ def main():
     parser.add_argument("--pending", type=int, default=20_000, help="pending tasks to complete")
     parser.add_argument("--db-prefix", default="scalehooks_apibench")
     parser.add_argument("--port", type=int, default=9280)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="the databases of the last run with this --db-prefix, as it left them (not for the complete route)",
+    )
     parser.add_argument("--prepare", nargs=2, type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.prepare:
