@@ -23,6 +23,10 @@ import psutil
 BASE_DIR = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/9")
+# The database a PostgreSQL run drops and creates, and the receiver's first port: set them
+# apart when several people run benchmarks on one machine.
+PG_BENCH_DB = os.environ.get("BENCH_PG_DB", "scalehooks_bench")
+RECEIVER_PORT = int(os.environ.get("BENCH_RECEIVER_PORT", "9100"))
 
 _children: list[subprocess.Popen] = []
 
@@ -52,7 +56,7 @@ def configure(backend: str, **env) -> dict:
         database_url = f"sqlite:///{path}"
         redis_url = ""
     elif backend == "postgres":
-        name = "scalehooks_bench"
+        name = PG_BENCH_DB
         subprocess.run(
             ["psql", f"{PG_ADMIN_URL}/postgres", "-qc", f"DROP DATABASE IF EXISTS {name}"], check=True
         )
@@ -83,7 +87,7 @@ def configure(backend: str, **env) -> dict:
     return settings
 
 
-def start_receiver(port: int = 9100, extra_ports: int = 0, *receiver_args: str) -> str:
+def start_receiver(port: int = RECEIVER_PORT, extra_ports: int = 0, *receiver_args: str) -> str:
     """The benchmark receiver on ``port`` (and the ``extra_ports`` next ports: more origins;
     ``receiver_args``: more of ``bench/receiver.py``'s options)."""
     process = subprocess.Popen(

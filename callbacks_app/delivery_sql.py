@@ -16,7 +16,8 @@ path, the same text on SQLite and PostgreSQL, tested on both
 from callbacks_app.models import Delivery
 from scalehooks.db import hot_cursor, per_connection
 
-_FIELDS = tuple(Delivery._meta.concrete_fields)
+# Not the columns the database fills (``db_default``: the feed's position, models/feed.py).
+_FIELDS = tuple(field for field in Delivery._meta.concrete_fields if not field.has_db_default())
 
 
 class _Statements:

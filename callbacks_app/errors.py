@@ -9,3 +9,7 @@ class NoCallbackTarget(DomainError):
 
 class ResendLimitReached(RateLimited):
     """The task's callback was resent ``CALLBACK_RESEND_LIMIT`` times in the last hour (HTTP 429)."""
+
+
+class FeedWaitsExceeded(RateLimited):
+    """Too many requests wait on the callback feed, of the account or in the process (HTTP 429)."""

@@ -34,6 +34,8 @@ class DeliveryFigures:
     failed: int
     superseded: int
     retrying: int  # pending after at least one failed attempt: awaiting a retry
+    # Events of tasks without a target (kept for the feed, SPEC §17): never sent, in no total.
+    not_sent: int = 0
 
     @property
     def total(self) -> int:

@@ -100,3 +100,37 @@ class CallbackTargetOutput(serializers.Serializer):
     @extend_schema_field(WindowFiguresOutput)
     def get_last_24h(self, target):
         return WindowFiguresOutput(self.context["figures"][target.id]["24h"]).data
+
+
+class CallbacksFeedInput(serializers.Serializer):
+    """``GET /v1/callbacks``'s query (SPEC §17)."""
+
+    after = serializers.CharField(
+        max_length=64,
+        required=False,
+        allow_blank=True,
+        help_text="A next_cursor of this feed; none: from the oldest kept",
+    )
+    limit = serializers.IntegerField(min_value=1, max_value=500, default=100)
+    wait = serializers.IntegerField(
+        min_value=0, max_value=30, default=0, help_text="Seconds to wait for an event when there is none yet"
+    )
+
+
+class FeedEventOutput(serializers.Serializer):
+    id = serializers.CharField(help_text="The delivery id, sent as webhook-id")
+    event = serializers.CharField()
+    created_at = TimestampField()
+    task_id = serializers.CharField(allow_null=True)
+    batch_name = serializers.CharField(allow_null=True)
+    target = serializers.CharField(help_text='Where it was sent; "" when it had no target (status not_sent)')
+    status = serializers.ChoiceField(choices=["pending", "succeeded", "failed", "superseded", "not_sent"])
+    payload = serializers.JSONField(help_text="The frozen payload every attempt sends (SPEC §6.2)")
+
+
+class CallbacksFeedOutput(serializers.Serializer):
+    callbacks = FeedEventOutput(many=True)
+    next_cursor = serializers.CharField(
+        allow_null=True, help_text="Pass as after for the next page (the same one when this page is empty)"
+    )
+    has_more = serializers.BooleanField()

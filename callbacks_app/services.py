@@ -22,6 +22,7 @@ from callbacks_app.confirmations import (  # noqa: F401 - the first two: tasks_a
 )
 from callbacks_app.delivery_sql import delivery_insert, delivery_insert_with
 from callbacks_app.errors import NoCallbackTarget
+from callbacks_app.feed_news import feed_news_on_commit
 from callbacks_app.kicks import request_drain, wakeup_in_transaction
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import batch_callback_payload, callback_payload, sample_callback_payload
@@ -38,8 +39,10 @@ CallbackEvent = Delivery.Event
 
 def callback_delivery_create(
     *, task: Task, event: str, not_before: datetime | None = None, enqueue: bool = True
-) -> Delivery | None:
-    """Record the callback ``event`` of ``task`` as of now; None when there is no target.
+) -> Delivery:
+    """Record the callback ``event`` of ``task`` as of now. With no target, the event is
+    recorded all the same, finished and never sent (status ``not_sent``), for the feed
+    (SPEC §17).
 
     Call it inside the transaction that changes the task: the delivery row
     commits (or rolls back) with the state change, and a drain is requested
@@ -52,7 +55,7 @@ def callback_delivery_create(
     """
     target = callback_target(task)
     if not target:
-        return None
+        return _not_sent_record(**_of_task(task, event, target))
     return _delivery_create(**_of_task(task, event, target), not_before=not_before, enqueue=enqueue)
 
 
@@ -90,6 +93,7 @@ def callback_delivery_insert_with(
     if not delivery_insert_with(change=change, change_params=change_params, delivery=delivery, now=now):
         return False
     _drain_request()
+    feed_news_on_commit(owner_id=delivery.owner_id, is_test=delivery.is_test)
     return True
 
 
@@ -115,6 +119,22 @@ def _delivery_create(
     )
     if enqueue and not waits:
         _drain_request()
+    feed_news_on_commit(owner_id=owner_id, is_test=delivery.is_test)
+    return delivery
+
+
+def _not_sent_record(*, owner_id, subject: dict, event: str, target: str, payload: str) -> Delivery:
+    """Record an event that has no target (``target`` is ""): finished at once as ``not_sent``,
+    never picked by the engine (it picks pending rows only), kept for the feed (SPEC §17) and
+    pruned as any finished delivery."""
+    now = timezone.now()
+    delivery = _delivery_new(
+        owner_id=owner_id, subject=subject, event=event, target=target, payload=payload, next_attempt_at=None
+    )
+    delivery.status = Delivery.Status.NOT_SENT
+    delivery.finished_at = now
+    delivery_insert(delivery, now=now)
+    feed_news_on_commit(owner_id=owner_id, is_test=delivery.is_test)
     return delivery
 
 
@@ -145,21 +165,20 @@ def _drain_request() -> None:
 
 def callback_batch_delivery_create(
     *, batch: Batch, counts: dict[str, int], not_before: datetime | None = None, enqueue: bool = True
-) -> Delivery | None:
+) -> Delivery:
     """Record the ``batch.completed`` callback of ``batch`` with its task ``counts`` (SPEC §12);
-    None when the batch has no ``callback``. Call it inside the transaction that completes the
-    batch, as ``callback_delivery_create`` for a task."""
+    when the batch has no ``callback``, recorded as ``not_sent`` (the feed's, SPEC §17). Call it
+    inside the transaction that completes the batch, as ``callback_delivery_create`` for a task."""
+    of_batch = {
+        "owner_id": batch.owner_id,
+        "subject": {"batch": batch},
+        "event": Delivery.Event.BATCH_COMPLETED,
+        "target": batch.callback,
+        "payload": batch_callback_payload(batch, counts=counts),
+    }
     if not batch.callback:
-        return None
-    return _delivery_create(
-        owner_id=batch.owner_id,
-        subject={"batch": batch},
-        event=Delivery.Event.BATCH_COMPLETED,
-        target=batch.callback,
-        payload=batch_callback_payload(batch, counts=counts),
-        not_before=not_before,
-        enqueue=enqueue,
-    )
+        return _not_sent_record(**of_batch)
+    return _delivery_create(**of_batch, not_before=not_before, enqueue=enqueue)
 
 
 def callback_test_send(*, profile: Profile, mode: str) -> Delivery:

@@ -19,7 +19,8 @@ def callback_target(task: Task) -> str:
 
 def no_callback_reason(*, task: Task) -> str:
     """Why no callback of ``task`` went out, in a sentence that says what to do (SPEC §6.1: with no
-    target no delivery is made and ``callback_succeeded`` stays absent)."""
+    target nothing is sent and ``callback_succeeded`` stays absent; the event is recorded as
+    ``not_sent``, for the feed, SPEC §17)."""
     return (
         f"Task {task.id} has no callback_url and its account has no {task.mode} default callback URL, "
         "so no callback was sent when its state changed (callback_succeeded stays absent). Set a "
@@ -31,7 +32,8 @@ def no_callback_reason(*, task: Task) -> str:
 def task_callback_note(*, task: Task) -> str:
     """What the task's page says about its callbacks when none was ever made: "" when it has one,
     or when it is pending (nothing to send yet)."""
-    if task.status == Task.Status.PENDING or Delivery.objects.filter(task=task).exists():
+    sent = Delivery.objects.filter(task=task).exclude(status=Delivery.Status.NOT_SENT)
+    if task.status == Task.Status.PENDING or sent.exists():
         return ""
     target = callback_target(task)
     if target:

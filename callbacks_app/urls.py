@@ -18,6 +18,7 @@ urlpatterns = [
         name="batch-resend-callback",
     ),
     path("batches/<name:name>/callbacks", views.BatchCallbacksApi.as_view(), name="batch-callbacks"),
+    path("callbacks", views.CallbacksFeedApi.as_view(), name="callbacks-feed"),
     path("callback_targets", views.CallbackTargetsApi.as_view(), name="callback-targets"),
     path(
         "callback_targets/<int:target_id>/pause",

@@ -10,11 +10,17 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from callbacks_app.feed import feed_wait
 from callbacks_app.health_selectors import target_figures, target_health_get, targets_health
 from callbacks_app.pausing import target_pause_set
 from callbacks_app.resends import callback_batch_resend, callback_resend
 from callbacks_app.selectors import deliveries_of_batch, deliveries_of_task
-from callbacks_app.serializers import CallbackTargetOutput, DeliveryOutput
+from callbacks_app.serializers import (
+    CallbacksFeedInput,
+    CallbacksFeedOutput,
+    CallbackTargetOutput,
+    DeliveryOutput,
+)
 from scalehooks import access
 from scalehooks.api.schema import responses
 from tasks_app.schema import BATCH_NAME, TASK_ID
@@ -181,3 +187,33 @@ class CallbackTargetResumeApi(CallbackTargetPauseApi):
     )
     def post(self, request, target_id):
         return super().post(request, target_id)
+
+
+class CallbacksFeedApi(APIView):
+    """``GET /v1/callbacks?after=&limit=&wait=`` → ``{callbacks: [...], next_cursor, has_more}``:
+    the callback events of the key's account and mode, oldest first (SPEC §17, ``callbacks_app.feed``)."""
+
+    policy = access.READ
+
+    @extend_schema(
+        operation_id="callbacks_feed",
+        summary="The callback feed: every callback event of this key's account and mode, in order, after a cursor",
+        parameters=[CallbacksFeedInput],
+        responses=responses(CallbacksFeedOutput, 400, 429),
+    )
+    def get(self, request):
+        given = CallbacksFeedInput(data=request.query_params)
+        given.is_valid(raise_exception=True)
+        query = given.validated_data
+        page = feed_wait(
+            owner_id=request.user.id,
+            is_test=request.auth.mode == "test",
+            after=query.get("after") or None,
+            limit=query["limit"],
+            wait=query["wait"],
+        )
+        return Response(
+            CallbacksFeedOutput(
+                {"callbacks": page.events, "next_cursor": page.next_cursor, "has_more": page.has_more}
+            ).data
+        )

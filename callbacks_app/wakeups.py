@@ -58,6 +58,10 @@ class RedisChannel:
     def in_transaction(self) -> None:
         """Nothing: a Redis wake-up is sent once the commit is done (``wake``)."""
 
+    def publish(self, channel: str, message: str) -> None:
+        """``PUBLISH`` on a pub/sub channel (the feed's news)."""
+        self._publisher().publish(channel, message)
+
     def wake(self) -> None:
         pipe = self._publisher().pipeline(transaction=False)
         pipe.lpush(redis_key(), 1)
@@ -96,11 +100,12 @@ class PostgresChannel:
         with connection.cursor() as cursor:
             cursor.execute(f"NOTIFY {PG_CHANNEL}")
 
-    def subscribe(self):
+    def listen_connection(self):
+        """A connection of its own, in autocommit, to the default database (a listener's)."""
         import psycopg
 
         db = settings.DATABASES["default"]
-        conn = psycopg.connect(
+        return psycopg.connect(
             dbname=db["NAME"],
             user=db.get("USER") or None,
             password=db.get("PASSWORD") or None,
@@ -108,6 +113,9 @@ class PostgresChannel:
             port=db.get("PORT") or None,
             autocommit=True,
         )
+
+    def subscribe(self):
+        conn = self.listen_connection()
         conn.execute(f"LISTEN {PG_CHANNEL}")
 
         class Waiter:

@@ -260,6 +260,10 @@ CALLBACK_TIMEOUT = env.float("CALLBACK_TIMEOUT", default=15.0)
 # single-tenant installs. One account's networks are its Profile.allowed_networks.
 CALLBACK_ALLOWED_NETWORKS: list[str] = env.list("CALLBACK_ALLOWED_NETWORKS", default=[])
 CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
+# The callback feed's long-poll (GET /v1/callbacks?wait=, SPEC §17): a waiting request holds a
+# web thread, so at most this many wait at once in one web process, and of one account.
+CALLBACK_FEED_WAITS = env.int("CALLBACK_FEED_WAITS", default=4)
+CALLBACK_FEED_WAITS_PER_ACCOUNT = env.int("CALLBACK_FEED_WAITS_PER_ACCOUNT", default=2)
 CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
 # How often each worker's sweep looks for due deliveries (seconds).
 CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
@@ -320,6 +324,9 @@ CALLBACK_TARGET_EXHAUSTED_ALERT_MINUTES = env.float("CALLBACK_TARGET_EXHAUSTED_A
 CALLBACK_TARGET_PAUSE_AFTER_HOURS = env.float("CALLBACK_TARGET_PAUSE_AFTER_HOURS", default=0.0)
 # How often a paused target gets one probe (its oldest waiting delivery), in minutes.
 CALLBACK_TARGET_PROBE_MINUTES = env.float("CALLBACK_TARGET_PROBE_MINUTES", default=120.0)
+# An alert's fan-out is leased to one job for this many seconds: a job that dies before the alert's
+# email is sent leaves it to another job once the lease runs out (at least once, SPEC §16).
+CALLBACK_ALERT_LEASE_SECONDS = env.float("CALLBACK_ALERT_LEASE_SECONDS", default=300.0)
 # Operators' webhooks: every alert is POSTed to each URL, signed (Standard Webhooks) with the secret
 # (a "whsec_..." secret as standardwebhooks makes them).
 OPS_WEBHOOK_URLS: list[str] = env.list("OPS_WEBHOOK_URLS", default=[])

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from callbacks_app.models.feed import FeedSeq, FeedXid
 from callbacks_app.targets import ORIGIN_MAX_LENGTH, target_origin
 from tasks_app.models import Batch, Task
 
@@ -40,12 +41,15 @@ class Delivery(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         SUPERSEDED = "superseded", "Superseded"
+        # An event of a task (or batch) that had no callback target: recorded, finished at once,
+        # never sent (the engine picks pending rows only), so that the feed (SPEC §17) has it.
+        NOT_SENT = "not_sent", "Not sent (no target)"
 
     class TargetKind(models.TextChoices):
         HTTP = "http", "HTTP"
         EMAIL = "email", "Email"
 
-    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED)
+    FINISHED = (Status.SUCCEEDED, Status.FAILED, Status.SUPERSEDED, Status.NOT_SENT)
 
     id = models.CharField(primary_key=True, max_length=32, default=generate_delivery_id, editable=False)
     # The task whose callback this is, or the batch (a ``batch.completed`` callback): at most
@@ -92,6 +96,10 @@ class Delivery(models.Model):
     first_attempt_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The row's place in the feed (SPEC §17), filled by the database whichever statement
+    # inserts the row (``callbacks_app.models.feed``): never written by the application.
+    feed_xid = models.BigIntegerField(db_default=FeedXid(), editable=False)
+    feed_seq = models.BigIntegerField(db_default=FeedSeq(), null=True, editable=False)
 
     class Meta:
         verbose_name_plural = "deliveries"
@@ -144,6 +152,8 @@ class Delivery(models.Model):
                 condition=Q(status="pending", leased_until__isnull=False),
             ),
             models.Index(fields=["task", "-created_at"], name="delivery_task_idx"),
+            # The feed (callbacks_app.feed): one account's side in feed order, after a cursor.
+            models.Index(fields=["owner", "is_test", "feed_xid", "feed_seq"], name="delivery_feed_idx"),
             # The portal's callbacks list: one account's side, newest first (cursor pages).
             models.Index(fields=["owner", "is_test", "-created_at", "-id"], name="delivery_portal_idx"),
             models.Index(

@@ -11,7 +11,11 @@ from callbacks_app.selectors import delivery_state
 
 register = template.Library()
 
-_MARKS = {"succeeded": ("ok", "✓ succeeded"), "failed": ("bad", "✗ failed")}
+_MARKS = {
+    "succeeded": ("ok", "✓ succeeded"),
+    "failed": ("bad", "✗ failed"),
+    "not_sent": ("", "not sent (no target)"),
+}
 
 
 @register.filter
@@ -50,3 +54,11 @@ def delivery_outcome(delivery):
     """A delivery's status in a list, with its failed attempts, last error (a private target's
     hidden) and next attempt when it failed or is retrying (SPEC §14)."""
     return {"delivery": delivery, "state": delivery_state(delivery, operator=False)}
+
+
+@register.simple_tag
+def retention_days() -> int:
+    """How many days finished deliveries, and so the feed's events, are kept."""
+    from django.conf import settings
+
+    return settings.CALLBACK_RETENTION_DAYS

@@ -47,7 +47,7 @@ def test_delivery_outcomes_counts_the_window_by_status():
 
     outcomes = selectors.delivery_outcomes(since=NOW - timedelta(hours=1))
 
-    assert outcomes == {"pending": 2, "succeeded": 3, "failed": 1, "superseded": 1}
+    assert outcomes == {"pending": 2, "succeeded": 3, "failed": 1, "superseded": 1, "not_sent": 0}
 
 
 def test_the_delivered_rate_counts_the_retrying_deliveries_against_it():

@@ -201,13 +201,20 @@ def test_default_callback_url_of_the_profile_is_used(account, receiver):
     assert receiver.requests[0].json()["task_id"] == task.id
 
 
-def test_no_target_creates_no_delivery_and_leaves_callback_succeeded_absent(account):
+def test_no_target_records_the_event_as_not_sent_and_leaves_callback_succeeded_absent(account):
     profile = account.profile
     task = TaskFactory(owner=profile.user, callback_url="")
 
     task_complete(task_id=task.id, response={"category": "red"})
 
-    assert not Delivery.objects.exists()
+    # Recorded for the feed (SPEC §17), never sent: finished, with no next attempt.
+    [delivery] = Delivery.objects.all()
+    assert (delivery.status, delivery.target, delivery.next_attempt_at) == (
+        Delivery.Status.NOT_SENT,
+        "",
+        None,
+    )
+    assert delivery.attempts.count() == 0
     task.refresh_from_db()
     assert task.callback_succeeded is None
 

@@ -185,7 +185,8 @@ def test_admin_resend_without_a_target_is_refused(admin_client, account):
 
     assert messages_of(response)[0][0] == "error"
     assert "has no callback_url" in messages_of(response)[0][1]
-    assert not Delivery.objects.exists()
+    # Only the completion's event, kept for the feed (SPEC §17): nothing resent.
+    assert list(Delivery.objects.values_list("status", flat=True)) == [Delivery.Status.NOT_SENT]
 
 
 @pytest.mark.django_db
