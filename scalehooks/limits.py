@@ -9,7 +9,9 @@
 
 The counters of the first two live in Django's cache, as the API's throttle's do: Redis when
 ``REDIS_URL`` is set (shared by every web process), else in each process. Each cache
-operation is atomic (``add``, ``incr``, ``delete``): no two requests take the same place.
+operation is atomic (``add``, ``incr``, ``delete``): no two requests take the same place. On
+Redis a count is one round trip (a script that increments and sets the expiry: Django's
+``add`` then ``incr`` take three), under the same cache key.
 """
 
 import math
@@ -17,6 +19,8 @@ import threading
 import time
 from contextlib import contextmanager
 
+import redis
+from django.conf import settings
 from django.core.cache import cache
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -35,15 +39,49 @@ def rate_wait(key: str, *, rate: str, now: float | None = None) -> int | None:
     now = time.time() if now is None else now
     window = int(now // period)
     counter = f"rate:{key}:{window}"
-    cache.add(counter, 0, timeout=period + 1)
-    try:
-        count = cache.incr(counter)
-    except ValueError:  # expired between add and incr: a window of its own
-        cache.set(counter, 1, timeout=period + 1)
-        count = 1
+    if (client := shared_redis()) is not None:
+        count = _count_script(client)(keys=[cache.make_key(counter)], args=[period + 1])
+    else:
+        cache.add(counter, 0, timeout=period + 1)
+        try:
+            count = cache.incr(counter)
+        except ValueError:  # expired between add and incr: a window of its own
+            cache.set(counter, 1, timeout=period + 1)
+            count = 1
     if count <= limit:
         return None
     return max(1, math.ceil((window + 1) * period - now))
+
+
+_clients: dict[str, redis.Redis] = {}
+_scripts: dict[tuple[int, str], object] = {}
+# One counter's increment, with its expiry set when it is new: one round trip.
+COUNT = (
+    "local n = redis.call('INCR', KEYS[1]) if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end return n"
+)
+
+
+def shared_redis() -> redis.Redis | None:
+    """This process's client of the cache's Redis (``REDIS_URL``), or None without one."""
+    url = settings.REDIS_URL if settings.CACHES["default"]["BACKEND"].endswith("RedisCache") else ""
+    if not url:
+        return None
+    client = _clients.get(url)
+    if client is None:
+        client = _clients.setdefault(url, redis.Redis.from_url(url))
+    return client
+
+
+def redis_script(client: redis.Redis, source: str):
+    """``source`` registered on ``client`` (run by its SHA, loaded again if Redis forgot it)."""
+    script = _scripts.get((id(client), source))
+    if script is None:
+        script = _scripts.setdefault((id(client), source), client.register_script(source))
+    return script
+
+
+def _count_script(client: redis.Redis):
+    return redis_script(client, COUNT)
 
 
 class CacheSlots:

@@ -191,7 +191,7 @@ STORAGES = {
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["scalehooks.api.authentication.ApiKeyAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["scalehooks.api.permissions.DeclaredPolicy"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["scalehooks.api.renderers.ApiJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["scalehooks.api.parsers.ApiJSONParser"],
     "EXCEPTION_HANDLER": "scalehooks.api.exception_handlers.api_exception_handler",
     "DEFAULT_THROTTLE_CLASSES": ["scalehooks.api.throttling.ApiKeyRateThrottle"],

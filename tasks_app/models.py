@@ -153,6 +153,29 @@ class Task(models.Model):
         return Mode.TEST if self.is_test else Mode.LIVE
 
 
+class TaskCount(models.Model):
+    """How many tasks an account holds in a mode: ``GET /v1/tasks``'s ``total`` without a
+    filter, read from one row instead of counted over a ledger that may hold millions.
+
+    Kept by the database itself (triggers of migration 0011 on every insert and delete of a
+    task, on PostgreSQL one per statement), so that every way a task is written or deleted
+    (the services, a bulk insert, a cascade, the admin, SQL) counts, in the transaction that
+    does it. A task never changes owner or mode.
+    """
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    is_test = models.BooleanField()
+    tasks = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["owner", "is_test"], name="task_count_unique")]
+
+    def __str__(self):
+        return f"{self.tasks} tasks"
+
+
 class TaskTag(models.Model):
     """One tag of a task, kept beside ``Task.tags`` so that ``GET /v1/tasks?tags=`` can filter
     on every database (JSON containment is not available on SQLite).

@@ -4,6 +4,7 @@ import base64
 import binascii
 import json
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -11,9 +12,11 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 
 from scalehooks import json_input
+from tasks_app import completion_sql
 from tasks_app.errors import BatchNotFound, ProjectNotFound, TaskNotFound
 from tasks_app.keys import Mode
-from tasks_app.models import Batch, Project, Task, TaskTag
+from tasks_app.models import Batch, Project, Task, TaskCount, TaskTag
+from tasks_app.representation import task_document_columns, task_documents
 
 TASK_ID = re.compile(r"[0-9a-f]{24}")
 # The largest offset a cursor may carry: more tasks than an account can have, and
@@ -37,8 +40,11 @@ def task_get(*, user, mode: str, task_id: str) -> Task:
     refuse a NUL character in it with an error, not an empty result)."""
     if not TASK_ID.fullmatch(task_id):
         raise _not_found(task_id)
-    task = tasks_visible_to(user=user, mode=mode).filter(id=task_id).first()
-    if task is None:
+    # By its id through the completion's prepared read (no query compiled per request), then
+    # scoped here: the same 404 for another account's or mode's task as for none.
+    read = completion_sql.task_to_check(task_id)
+    task = read[0] if read is not None else None
+    if task is None or task.owner_id != user.pk or task.is_test != (mode == Mode.TEST):
         raise _not_found(task_id)
     return task
 
@@ -50,6 +56,19 @@ def task_get_for_operator(*, task_id: str) -> Task:
     if task is None:
         raise _not_found(task_id)
     return task
+
+
+@contextmanager
+def operator_task_found(task_id: str):
+    """Around a service given an operator's ``task_id``: a string that cannot be a task id, or
+    no such task (the service's ``Task.DoesNotExist``), is ``task_get_for_operator``'s 404,
+    without a read of the task before the service's own."""
+    if not TASK_ID.fullmatch(task_id):
+        raise _not_found(task_id)
+    try:
+        yield
+    except Task.DoesNotExist:
+        raise _not_found(task_id) from None
 
 
 # --- GET /v1/tasks ----------------------------------------------------------------
@@ -101,7 +120,7 @@ def _refuse_constant(name: str):
 
 @dataclass(frozen=True)
 class TaskPage:
-    docs: list[Task]
+    docs: list[dict]  # the task objects (``representation.task_documents``)
     total: int
     limit: int
     offset: int
@@ -120,6 +139,19 @@ TIME_FILTERS = {
     "updated_after": "updated_at__gte",
     "updated_before": "updated_at__lte",
 }
+
+
+# Every filter ``tasks_filtered`` applies (``TaskListInput``'s, ``limit`` and ``next_token`` aside).
+FILTERS = (
+    "status",
+    "type",
+    "project",
+    "batch",
+    *TIME_FILTERS,
+    "unique_id",
+    "tags",
+    "customer_review_status",
+)
 
 
 def tasks_filtered(*, user, mode: str, filters: dict):
@@ -160,7 +192,13 @@ def tasks_page(*, user, mode: str, filters: dict, limit: int, next_token: str | 
     cursor) are neither returned nor shift the later pages.
     """
     tasks = tasks_filtered(user=user, mode=mode, filters=filters)
-    total = tasks.count()
+    if any(filters.get(name) not in (None, []) for name in FILTERS):
+        total = tasks.count()
+    else:  # all of them: one row, kept by the database (``TaskCount``), not a count of millions
+        counted = TaskCount.objects.filter(owner=user, is_test=(mode == Mode.TEST)).values_list(
+            "tasks", flat=True
+        )
+        total = next(iter(counted), 0)
     offset = 0
     if next_token:
         cursor = Cursor.decode(next_token)
@@ -168,14 +206,22 @@ def tasks_page(*, user, mode: str, filters: dict, limit: int, next_token: str | 
         tasks = tasks.filter(
             Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.task_id)
         )
-    rows = list(tasks.order_by("-created_at", "-id")[: limit + 1])
+    plain, as_text = task_document_columns()
+    rows = list(tasks.order_by("-created_at", "-id").values(*plain, **as_text)[: limit + 1])
     has_more = len(rows) > limit
-    docs = rows[:limit]
+    rows = rows[:limit]
     token = None
     if has_more:
-        last = docs[-1]
-        token = Cursor(created_at=last.created_at, task_id=last.id, offset=offset + len(docs)).encode()
-    return TaskPage(docs=docs, total=total, limit=limit, offset=offset, has_more=has_more, next_token=token)
+        last = rows[-1]
+        token = Cursor(created_at=last["created_at"], task_id=last["id"], offset=offset + len(rows)).encode()
+    return TaskPage(
+        docs=task_documents(rows),
+        total=total,
+        limit=limit,
+        offset=offset,
+        has_more=has_more,
+        next_token=token,
+    )
 
 
 # --- projects and batches (SPEC §12) ------------------------------------------------

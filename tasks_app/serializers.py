@@ -6,6 +6,7 @@ does not know is a 400 (a typo must not be silently ignored). Query parameters
 stay lenient (they are all strings).
 """
 
+import functools
 import json
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -89,6 +90,12 @@ PRELABELS = ("hypothesis", "base_annotations")
 INHERITED_COMMON_FIELDS = frozenset({"instruction", "callback_url", "metadata", "tags"})
 
 
+@functools.cache
+def _field_names(serializer_class) -> frozenset[str]:
+    """The names of a serializer's fields (instantiating one copies every field: once per class)."""
+    return frozenset(serializer_class().fields)
+
+
 def task_create_body(*, task_type: str, data, defaults: dict | None = None, allowed_networks=()) -> dict:
     """The keyword arguments of ``services.task_create`` (``task_type``, ``fields``,
     ``params``) for a create body: the common fields, and the type's params, flat
@@ -101,7 +108,7 @@ def task_create_body(*, task_type: str, data, defaults: dict | None = None, allo
     if not isinstance(data, dict):
         raise serializers.ValidationError({"non_field_errors": ["Expected a JSON object."]})
     params_input = TYPE_PARAMS[kind.name]
-    params_fields = set(params_input().fields)
+    params_fields = _field_names(params_input)
     unknown = set(data) - COMMON_FIELDS - params_fields
     if unknown:
         raise serializers.ValidationError({field: ["Unknown field."] for field in sorted(unknown)})

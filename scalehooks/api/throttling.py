@@ -1,26 +1,24 @@
 from django.conf import settings
-from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle
+
+from scalehooks.limits import rate_wait
 
 
-class ApiKeyRateThrottle(SimpleRateThrottle):
+class ApiKeyRateThrottle(BaseThrottle):
     """Requests per API key (live and test keys count apart), rate from ``API_THROTTLE_RATE``.
 
-    The counters live in Django's cache: Redis when ``REDIS_URL`` is set (shared by
-    all web processes), else per process.
+    Counted by ``scalehooks.limits.rate_wait`` in fixed windows of the rate's period: one
+    counter per key and window in Django's cache (Redis when ``REDIS_URL`` is set, shared by
+    all web processes, one round trip a request; else per process). A request over the rate is
+    a 429 whose ``Retry-After`` is the time left in the window.
     """
 
-    scope = "api_key"
-
-    def get_rate(self):
-        return settings.API_THROTTLE_RATE
-
     def allow_request(self, request, view):
-        self.rate = self.get_rate()
-        self.num_requests, self.duration = self.parse_rate(self.rate)
-        return super().allow_request(request, view)
-
-    def get_cache_key(self, request, view):
         auth = getattr(request, "auth", None)
         if auth is None:
-            return None  # unauthenticated requests end in a 401 anyway
-        return self.cache_format % {"scope": self.scope, "ident": f"{auth.profile.pk}-{auth.mode}"}
+            return True  # unauthenticated requests end in a 401 anyway
+        self._wait = rate_wait(f"api:{auth.profile.pk}-{auth.mode}", rate=settings.API_THROTTLE_RATE)
+        return self._wait is None
+
+    def wait(self):
+        return self._wait

@@ -40,9 +40,10 @@ def _ops_schema(action: str, summary: str, request=None):
 class OpsTaskCompleteApi(OpsApi):
     @_ops_schema("complete", "Complete a pending task with a response", TaskCompleteInput)
     def post(self, request, task_id):
-        task = selectors.task_get_for_operator(task_id=task_id)
         data = valid(TaskCompleteInput(data=request.data))
-        return _done(services.task_complete(task_id=task.id, response=data["response"]), "complete")
+        with selectors.operator_task_found(task_id):  # the service reads the task once
+            task = services.task_complete(task_id=task_id, response=data["response"])
+        return _done(task, "complete")
 
 
 class OpsTaskErrorApi(OpsApi):

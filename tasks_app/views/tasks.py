@@ -84,8 +84,9 @@ class TaskApi(APIView):
                 {"Idempotency-Key": [f"At most {MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters."]}
             )
         owner, mode = request.user, request.auth.mode
-        request_hash = services.task_create_request_hash(task_type=segment, data=request.data)
+        request_hash = ""  # what a retry under the same key must match: without a key, nothing
         if key is not None:
+            request_hash = services.task_create_request_hash(task_type=segment, data=request.data)
             # A retry is answered with the first task before its body is looked at.
             replay = services.task_create_replay(
                 owner=owner, mode=mode, idempotency_key=key, request_hash=request_hash

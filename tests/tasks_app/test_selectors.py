@@ -203,3 +203,42 @@ def test_list_never_shows_another_accounts_tasks(api, other_account, create_task
 
     assert ids(answer) == []
     assert answer.json()["total"] == 0
+
+
+def test_the_total_without_a_filter_counts_every_write_and_delete_of_tasks(account, other_account, customer):
+    """Without a filter, ``total`` is read from ``TaskCount``, which the database's triggers
+    keep: tasks made by the service, by a bulk insert and by SQL, and deleted one by one or by a
+    queryset, each in its account and mode."""
+    from django.db import connection
+
+    from tasks_app.models import TaskCount
+    from tests.factories import TaskFactory
+
+    owner = account.profile.user
+
+    def total() -> int:
+        return customer.get("/v1/tasks", {"limit": 1}).json()["total"]
+
+    assert total() == 0
+    TaskFactory.create_batch(3, owner=owner)
+    Task.objects.bulk_create([Task(owner=owner, type="categorization", params={}) for _ in range(4)])
+    TaskFactory.create_batch(2, owner=owner, is_test=True)
+    TaskFactory.create_batch(5, owner=other_account.profile.user)
+    with connection.cursor() as cursor:  # a copy of one task under a new id, by SQL
+        columns = ", ".join(f'"{f.column}"' for f in Task._meta.concrete_fields if f.column != "id")
+        cursor.execute(
+            f"INSERT INTO tasks_app_task (id, {columns}) SELECT 'f0f0f0f0f0f0f0f0f0f0f0f0', {columns} "
+            "FROM tasks_app_task WHERE owner_id = %s AND NOT is_test LIMIT 1",
+            [owner.pk],
+        )
+    assert total() == 8 == Task.objects.filter(owner=owner, is_test=False).count()
+
+    Task.objects.filter(owner=owner, is_test=False).order_by("created_at")[0].delete()
+    Task.objects.filter(owner=owner, is_test=False, type="categorization", params={}).delete()
+
+    left = Task.objects.filter(owner=owner, is_test=False).count()
+    assert left in (2, 3)  # the SQL copy was of a bulk task or not
+    assert total() == left
+    assert customer.get("/v1/tasks", {"status": "pending"}).json()["total"] == left  # a filter: counted
+    assert TaskCount.objects.get(owner=owner, is_test=True).tasks == 2
+    assert TaskCount.objects.get(owner=other_account.profile.user, is_test=False).tasks == 5

@@ -197,10 +197,14 @@ def test_operator_routes_are_a_404_for_customers(action, account, customer):
     assert Task.objects.values().get(id=task.id) == before
 
 
-def test_operator_route_on_an_unknown_task_is_a_404(operator):
-    answer = operator.post("/v1/ops/task/0123456789abcdef01234567/recall", {}, format="json")
+@pytest.mark.parametrize("action", ["recall", "complete"])
+@pytest.mark.parametrize("task_id", ["0123456789abcdef01234567", "not-a-task-id"])
+def test_operator_route_on_an_unknown_task_is_a_404(operator, action, task_id):
+    body = {"response": {"category": "red"}} if action == "complete" else {}
+    answer = operator.post(f"/v1/ops/task/{task_id}/{action}", body, format="json")
 
     assert answer.status_code == 404
+    assert answer.json() == {"status_code": 404, "error": f"No task with id {task_id}."}
 
 
 # --- each event reaches a real receiver (SPEC §6.1) -------------------------------
