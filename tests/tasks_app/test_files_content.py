@@ -12,7 +12,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.servers import Answer, FileServer
+from tests.servers import Answer
 
 pytestmark = pytest.mark.django_db
 
@@ -24,13 +24,6 @@ USERCONTENT = "http://usercontent.test"
 @pytest.fixture(autouse=True)
 def media_root(settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def file_server():
-    server = FileServer()
-    yield server
-    server.close()
 
 
 def upload(customer, name: str, body: bytes, content_type: str) -> dict:
