@@ -21,14 +21,9 @@ from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("links_to_the_test_client")]
 
 LINK_RE = re.compile(r"http://testserver(/callbacks/confirm/[A-Za-z0-9_-]+)")
-
-
-@pytest.fixture(autouse=True)
-def _links_to_the_test_client(settings):
-    settings.PUBLIC_BASE_URL = "http://testserver"
 
 
 def email_task(account, target="results@customer.example"):

@@ -13,15 +13,9 @@ from tasks_app import services
 from tasks_app.models import Task, UploadedFile
 from tests.servers import Answer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("media_root")]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 100
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
 
 
 def test_upload_file_returns_an_attachment_url_a_task_can_use(scale, media_root):
