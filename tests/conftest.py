@@ -15,6 +15,7 @@ from callbacks_app.engine import deliveries_deliver_until_finished, engine_reset
 from callbacks_app.models import Delivery
 from scalehooks.outgoing import outgoing_session_close
 from tasks_app.accounts import account_create
+from tasks_app.services import task_complete
 from tests.cluster import ClusterProcess
 from tests.factories import TaskFactory
 from tests.servers import CallbackReceiver, SmtpServer, shutdown_now
@@ -195,6 +196,14 @@ def task(account):
 def pending_task(account, receiver):
     """A pending task of the customer's whose callbacks go to ``receiver``."""
     return TaskFactory(owner=account.user, callback_url=receiver.url)
+
+
+@pytest.fixture
+def completed_task(pending_task):
+    """``pending_task`` completed (``task_complete``): its completion callback is queued."""
+    task_complete(task_id=pending_task.id, response={"category": "red"})
+    pending_task.refresh_from_db()
+    return pending_task
 
 
 @pytest.fixture
