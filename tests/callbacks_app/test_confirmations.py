@@ -46,6 +46,7 @@ def link_in(message) -> str:
     return LINK_RE.search(message.body).group(1)
 
 
+@pytest.mark.cluster
 def test_first_email_callback_sends_a_confirmation_email_and_nothing_else(
     start_cluster, account, smtp_server
 ):
@@ -73,6 +74,7 @@ def test_first_email_callback_sends_a_confirmation_email_and_nothing_else(
     assert not delivery.attempts.exists()
 
 
+@pytest.mark.cluster
 def test_following_the_link_releases_the_waiting_delivery_with_its_retries_unspent(
     start_cluster, account, smtp_server, client
 ):
