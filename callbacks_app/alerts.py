@@ -2,9 +2,10 @@
 
 An alert (``TargetAlert``) is written once, by the transition that caused it
 (``callbacks_app.health``), in the transaction that recorded its attempts.
-After the commit a django-q2 job (``alerts_fan_out``) takes each alert with a
-conditional UPDATE on ``fanned_out_at`` (one taker, however many jobs and
-clusters see it), then sends:
+After the commit a django-q2 job (``alerts_fan_out``) takes each alert for a
+lease (a conditional UPDATE on ``taken_until``: one taker at a time, however many
+jobs and clusters see it), then sends, at least once (a job that dies before it
+marks ``fanned_out_at`` leaves the alert to the sweep once its lease runs out):
 
 - an email through Django's email backend to the account's owner and to the
   teammates who accepted their invitation (which confirmed their address,
@@ -27,6 +28,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_q.tasks import async_task
 
@@ -59,30 +61,48 @@ def alerts_fan_out_on_commit(*, alerts: list[TargetAlert]) -> None:
 
 
 def alerts_fan_out(*, alert_ids: list[int]) -> int:
-    """Send what each alert of ``alert_ids`` not fanned out yet asks for; how many this call took."""
-    taken = 0
+    """Send what each alert of ``alert_ids`` not fanned out yet asks for; how many this call fanned out.
+
+    At least once (SPEC §16): a job takes an alert for ``CALLBACK_ALERT_LEASE_SECONDS`` (a conditional
+    UPDATE of ``taken_until``: one taker at a time, however many jobs and clusters see it), sends its
+    email, then queues the operators' webhooks and marks it fanned out in one transaction. A job that
+    dies before that commit leaves the alert to the next taker once the lease runs out: its email may
+    then go twice, never not at all; its operators' deliveries are written once, with the mark.
+    """
+    done = 0
     for alert_id in alert_ids:
-        if not TargetAlert.objects.filter(id=alert_id, fanned_out_at__isnull=True).update(
-            fanned_out_at=timezone.now()
+        now = timezone.now()
+        lease = timedelta(seconds=settings.CALLBACK_ALERT_LEASE_SECONDS)
+        if not (
+            TargetAlert.objects.filter(id=alert_id, fanned_out_at__isnull=True)
+            .filter(Q(taken_until__isnull=True) | Q(taken_until__lt=now))
+            .update(taken_until=now + lease)
         ):
-            continue  # another job took it
-        taken += 1
+            continue  # fanned out, or taken by another job whose lease runs
         alert = TargetAlert.objects.select_related("health", "health__owner").get(id=alert_id)
-        try:
-            with transaction.atomic():
-                ops_deliveries_create(alert=alert)
-        except Exception:
-            logger.exception("The operators' webhooks of alert %s could not be queued", alert_id)
         if alert.email:
             try:
                 alert_email_send(alert=alert)
             except Exception:
                 logger.exception("The email of alert %s could not be sent", alert_id)
-    return taken
+        try:
+            with transaction.atomic():
+                if not TargetAlert.objects.filter(id=alert_id, fanned_out_at__isnull=True).update(
+                    fanned_out_at=timezone.now()
+                ):
+                    continue  # another job took it after this one's lease ran out, and finished it
+                ops_deliveries_create(alert=alert)
+        except Exception:
+            logger.exception("The operators' webhooks of alert %s could not be queued", alert_id)
+            TargetAlert.objects.filter(id=alert_id, fanned_out_at__isnull=True).update(
+                fanned_out_at=timezone.now()
+            )
+        done += 1
+    return done
 
 
 def alerts_fan_out_pending() -> int:
-    """Fan out every alert not fanned out yet (the job's service, for a sweep or a test)."""
+    """Fan out every alert not fanned out yet and not taken by a job (the job's service, for a test)."""
     ids = list(
         TargetAlert.objects.filter(fanned_out_at__isnull=True).order_by("id").values_list("id", flat=True)
     )
@@ -93,9 +113,11 @@ FAN_OUT_LOST_AFTER = timedelta(seconds=30)  # an alert not taken by then lost it
 
 
 def alerts_fan_out_overdue(*, now) -> int:
-    """Queue the fan-out of alerts whose job was lost (the sweep's outbox, as for deliveries)."""
+    """Queue the fan-out of alerts whose job was lost (the sweep's outbox, as for deliveries): never
+    taken though older than ``FAN_OUT_LOST_AFTER``, or taken by a job whose lease ran out (it died)."""
     ids = list(
-        TargetAlert.objects.filter(fanned_out_at__isnull=True, created_at__lt=now - FAN_OUT_LOST_AFTER)
+        TargetAlert.objects.filter(fanned_out_at__isnull=True)
+        .filter(Q(taken_until__isnull=True, created_at__lt=now - FAN_OUT_LOST_AFTER) | Q(taken_until__lt=now))
         .order_by("created_at")
         .values_list("id", flat=True)[:100]
     )
@@ -186,7 +208,7 @@ def alert_email_send(*, alert: TargetAlert) -> int:
         from_email=settings.CALLBACK_EMAIL_FROM,
         to=recipients[:1],
         bcc=recipients[1:],  # teammates do not see each other's addresses
-        connection=get_connection(),
+        connection=get_connection(fail_silently=False, timeout=settings.CALLBACK_TIMEOUT),
     )
     return message.send()
 

@@ -17,7 +17,7 @@ pusher and the monitor. Two ways this hangs until SIGKILL:
   for it to wake, forever, and a worker killed mid-job drops its sends and may
   die holding a queue's lock (docs/deployment.md has what was measured).
 
-``install()`` (from ``CallbacksAppConfig.ready``) changes two things:
+``install()`` (from ``CallbacksAppConfig.ready``) changes three things:
 
 - The main process, on its first signal, ignores SIGINT and SIGTERM from then
   on, then stops the cluster as django-q2 does: gracefully, jobs finishing.
@@ -28,6 +28,12 @@ pusher and the monitor. Two ways this hangs until SIGKILL:
   and any once the main process is gone, when nobody else would stop them. At
   its exit the sentinel kills the children still alive, which django-q2 did
   with SIGTERM.
+
+- The cluster's processes can tell that it is stopping (``cluster_stopping``,
+  django-q2's stop event, which the workers inherit when the sentinel forks
+  them): a drain job then claims nothing more, lets its sends in flight finish
+  and records their answers at once (``engine.drain``), so that an answer
+  received is recorded before a supervisor's SIGKILL, not a batch later.
 
 SIGKILL still ends a stop that takes too long.
 """
@@ -51,6 +57,15 @@ def _is_alive(pid: int) -> bool:
     return True
 
 
+_stop_event = None  # this cluster's stop event, in the sentinel and the processes it forks
+
+
+def cluster_stopping() -> bool:
+    """Whether the cluster this process belongs to got its stop signal (False outside a cluster)."""
+    event = _stop_event
+    return event is not None and event.is_set()
+
+
 def _child_sigterm(main_pid: int, signum, frame) -> None:
     """SIGTERM in a child of the cluster: ignored, unless meant for this process.
 
@@ -68,6 +83,8 @@ class StoppedByMainSentinel(Sentinel):
     """django-q2's sentinel, whose processes leave a stop to the main process."""
 
     def start(self):
+        global _stop_event
+        _stop_event = self.stop_event  # inherited by the workers forked below
         # Sentinel.__init__ has just set its own handlers; the pool, the pusher
         # and the monitor are forked from here on and inherit this one.
         signal.signal(signal.SIGTERM, functools.partial(_child_sigterm, self.parent_pid))

@@ -16,7 +16,7 @@ Success rates over 1 h and 24 h are read from the slots
 bucket bounds are no percentile.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -152,15 +152,20 @@ def batch_health_record(*, results: list, failed_ids: set[str], now: datetime) -
     return alerts
 
 
-def targets_health_record(*, attempts: list[RecordedAttempt], now: datetime) -> list[TargetAlert]:
-    """Count a batch of recorded attempts into the health of their targets; the alerts it causes.
+def targets_health_record(
+    *, attempts: list[RecordedAttempt], now: datetime, exhausted: Counter | None = None
+) -> list[TargetAlert]:
+    """Count a batch of recorded attempts (and ``exhausted``: deliveries per key that failed with
+    no attempt recorded) into the health of their targets; the alerts it causes.
 
     Called inside the recording's transaction; the alerts are written here and
     fanned out after the commit (``callbacks_app.alerts``).
     """
-    if not attempts:
+    if not attempts and not exhausted:
         return []
     tallies = _tallies(attempts)
+    for key, count in (exhausted or {}).items():
+        tallies[key].exhausted += count
     start = slot_of(now)
     rows = _locked_rows(list(tallies), slot_start=start)
     alerts, changed_rows, changed_slots = [], [], []
@@ -244,6 +249,17 @@ def _count_slot(slot: TargetHealthSlot, tally: _Tally) -> None:
 def _apply(row: TargetHealth, tally: _Tally, *, now: datetime) -> list[TargetAlert]:
     """The batch's effect on one locked row, and the alerts of the transitions it made."""
     alerts = []
+    if tally.attempts:
+        alerts += _attempts_apply(row, tally, now=now)
+    if tally.exhausted:
+        alert = _exhausted(row, count=tally.exhausted, now=now)
+        if alert is not None:
+            alerts.append(alert)
+    return alerts
+
+
+def _attempts_apply(row: TargetHealth, tally: _Tally, *, now: datetime) -> list[TargetAlert]:
+    alerts = []
     was = row.state
     row.last_attempt_at = now
     row.probe_delivery_id = ""  # a paused target's probe was attempted: the next waits for its time
@@ -273,10 +289,6 @@ def _apply(row: TargetHealth, tally: _Tally, *, now: datetime) -> list[TargetAle
         alerts.append(_failing(row, now=now))
     if row.state == TargetHealth.State.FAILING and _pause_due(row, now=now):
         alerts.append(target_pause(row, now=now, by="automatic"))
-    if tally.exhausted:
-        alert = _exhausted(row, count=tally.exhausted, now=now)
-        if alert is not None:
-            alerts.append(alert)
     return alerts
 
 

@@ -4,7 +4,7 @@ Every batch the engine records counts into the ``TargetHealth`` row of each orig
 touched and that row's current ten-minute ``TargetHealthSlot`` (``callbacks_app.health``).
 Through the ORM that was a locking read of the rows, a read of their slots and a
 ``bulk_create`` upsert of the slots: about 2 ms of CPU a batch in compiling and building
-models (docs/benchmarks.md, "Issue 15, sixth session"). Here the rows are locked in one
+models (docs/benchmarks.md, "The engine's CPU alone"). Here the rows are locked in one
 statement, their slots read in one (after the lock: see ``_Statements``) and written in one,
 each text built once per connection and prepared on PostgreSQL (the keys passed as arrays).
 

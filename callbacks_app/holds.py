@@ -32,3 +32,31 @@ def held_deliveries(row: TargetHealth):
     return Delivery.objects.filter(
         target_deliveries(row), status=Delivery.Status.PENDING, first_attempt_at__isnull=False
     )
+
+
+def held_of_paused(*, deliveries: list[Delivery]) -> list[str]:
+    """The ids of the held deliveries of the paused targets of ``deliveries``.
+
+    A recording that may resume a target (its probe's 2xx) moves these deliveries' windows
+    (``held_windows_extend``): it locks them with its own deliveries, in one id order, before the
+    targets' rows, as a resume by hand does (``pausing.target_pause_set``). Locking them after the
+    row would wait on a delivery a resume holds while the resume waits on the row: a deadlock on
+    PostgreSQL. The caller asks only when some target is paused (``pick_sql.any_target_paused``).
+    """
+    keys = {(d.owner_id, d.mode, d.target_origin) for d in deliveries if not d.is_ops_alert}
+    paused = TargetHealth.objects.filter(
+        state=TargetHealth.State.PAUSED,
+        owner_id__in={owner for owner, _, _ in keys},
+        origin__in={origin for _, _, origin in keys},
+    )
+    held = [row for row in paused if (row.owner_id, row.mode, row.origin) in keys]
+    if not held:
+        return []
+    condition = Q()
+    for row in held:
+        condition |= target_deliveries(row)
+    return list(
+        Delivery.objects.filter(condition, status=Delivery.Status.PENDING, first_attempt_at__isnull=False)
+        .values_list("id", flat=True)
+        .distinct()
+    )

@@ -320,6 +320,9 @@ CALLBACK_TARGET_EXHAUSTED_ALERT_MINUTES = env.float("CALLBACK_TARGET_EXHAUSTED_A
 CALLBACK_TARGET_PAUSE_AFTER_HOURS = env.float("CALLBACK_TARGET_PAUSE_AFTER_HOURS", default=0.0)
 # How often a paused target gets one probe (its oldest waiting delivery), in minutes.
 CALLBACK_TARGET_PROBE_MINUTES = env.float("CALLBACK_TARGET_PROBE_MINUTES", default=120.0)
+# An alert's fan-out is leased to one job for this many seconds: a job that dies before the alert's
+# email is sent leaves it to another job once the lease runs out (at least once, SPEC §16).
+CALLBACK_ALERT_LEASE_SECONDS = env.float("CALLBACK_ALERT_LEASE_SECONDS", default=300.0)
 # Operators' webhooks: every alert is POSTed to each URL, signed (Standard Webhooks) with the secret
 # (a "whsec_..." secret as standardwebhooks makes them).
 OPS_WEBHOOK_URLS: list[str] = env.list("OPS_WEBHOOK_URLS", default=[])

@@ -1,5 +1,6 @@
 """Real servers for the tests: an HTTP callback receiver and an SMTP server on 127.0.0.1."""
 
+import asyncio
 import email
 import email.policy
 import json
@@ -257,16 +258,28 @@ class SmtpServer:
 
     ``refuse("550 5.7.1 No thanks")`` makes it answer DATA with that reply
     (the message is recorded as refused); ``accept()`` goes back to 250.
+    ``hang()`` makes it answer DATA nothing until ``accept()`` (a sender that
+    dies meanwhile has delivered nothing: the message is then refused with a 451);
+    ``hung`` counts the messages that met a hang.
     """
 
     def __init__(self):
         self.received: list[ReceivedEmail] = []
         self._reply: str | None = None
+        self._hanging = threading.Event()
+        self.hung = 0
         self._arrived = threading.Condition()
         server = self
 
         class Handler:
             async def handle_DATA(self, smtp, session, envelope):
+                if server._hanging.is_set():
+                    with server._arrived:
+                        server.hung += 1
+                        server._arrived.notify_all()
+                    while server._hanging.is_set():
+                        await asyncio.sleep(POLL_INTERVAL)
+                    return "451 4.3.0 Not delivered while hung"
                 return server._record(envelope)
 
         self.host = "127.0.0.1"
@@ -286,6 +299,16 @@ class SmtpServer:
 
     def accept(self) -> None:
         self._reply = None
+        self._hanging.clear()
+
+    def hang(self) -> None:
+        self._hanging.set()
+
+    def wait_for_hung(self, count: int = 1, timeout: float = 10.0) -> None:
+        """Block until ``count`` messages met the hang; fail after ``timeout``."""
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: self.hung >= count, timeout):
+                raise AssertionError(f"{self.hung} of {count} emails reached the hung DATA in {timeout} s")
 
     def _record(self, envelope) -> str:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
@@ -302,6 +325,7 @@ class SmtpServer:
         return _wait_for(self._arrived, self.received, count, timeout, "emails")
 
     def close(self) -> None:
+        self._hanging.clear()
         self._controller.stop()
 
 

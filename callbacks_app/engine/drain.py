@@ -14,13 +14,14 @@ import logging
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from callbacks_app.engine.leases import Claim, deliveries_claim, new_lease_token
+from callbacks_app.cluster_stop import cluster_stopping
+from callbacks_app.engine.leases import Claim, deliveries_claim, new_lease_token, send_lease
 from callbacks_app.engine.picking import DRAIN_IN_FLIGHT, deliveries_pick
 from callbacks_app.engine.recorders import JobRecorder, Recorder
 from callbacks_app.engine.sender import Sender
@@ -149,6 +150,9 @@ def _drain_loop(
     last_work = time.monotonic()
     backlog = True  # claim at once
     while time.monotonic() < deadline:
+        if cluster_stopping():
+            sent += _finish_for_stop(pending=pending, recording=recording)
+            break
         if watch_until is not None and watch_until - timezone.now() < WATCH / 2:
             watch_until = watch_take(holder=holder)
         waits.watching(watch_until is not None)
@@ -214,6 +218,22 @@ def _drain_loop(
     return sent
 
 
+def _finish_for_stop(*, pending: dict[Future, Claim], recording: JobRecorder) -> int:
+    """The cluster is stopping: claim nothing more, let the sends in flight finish (each within
+    its time limit) and record their answers at once, so that a 2xx received before a supervisor's
+    SIGKILL is recorded, not sent again once the lease runs out. The watch is given up by the
+    caller; the next cluster's sweep takes what is still due. How many sends finished."""
+    recording.hurry()
+    finished = 0
+    while pending:
+        done, _ = wait(list(pending), timeout=send_lease().total_seconds(), return_when=FIRST_COMPLETED)
+        if not done:
+            break  # left to the process's recorder (``deliveries_drain``'s ``finally``)
+        recording.put([(pending.pop(future), future.result()) for future in done])
+        finished += len(done)
+    return finished
+
+
 class _Waits:
     """How a drain job waits between claims: for a send to finish, a wake-up, or its next poll.
 
@@ -229,7 +249,7 @@ class _Waits:
     below ``GAP_FROM_RATE`` deliveries a second, the whole ``CLAIM_GAP`` from
     ``GAP_FULL_RATE``), so that each claim takes a batch: a claim's statements
     cost the same for 1 delivery as for 30, and a batch of 8 costs 0.65 ms of CPU a
-    callback against 0.28 ms for 32 (docs/benchmarks.md, "Issue 15, ninth session").
+    callback against 0.28 ms for 32 (docs/benchmarks.md, "The engine's CPU alone").
     The gap delays a callback by at most ``CLAIM_GAP`` where it saves the most,
     and never at the rates at which the latency from commit to receipt is measured.
     """

@@ -5,13 +5,15 @@ PostgreSQL: two workers never send the same attempt, and a delivery whose
 worker died is taken again once its lease expires. This module owns the
 lease's transitions: the claim (lease, attempt count, attempt row: two
 hand-written statements, ``engine.claim_sql``), the
-exhausted case (a claim finds no attempt left), the hold (an email delivery
+exhausted case (a claim finds no attempt left: the delivery fails, counted in its
+target's health as a recorded last attempt is), the hold (an email delivery
 that may not be sent yet, ``callbacks_app.confirmations.email_holds``, waits
 with its attempt given back, or fails once its window closes), and the end of
 the lease of a delivery that a resend superseded during its attempt.
 """
 
 import secrets
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,9 +23,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from callbacks_app import retry
+from callbacks_app.alerts import alerts_fan_out_on_commit
 from callbacks_app.confirmations import Hold, email_holds
 from callbacks_app.engine import claim_sql
 from callbacks_app.envelope import request_headers
+from callbacks_app.health import targets_health_record
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
 from tasks_app.models import Batch, Profile, Task
@@ -86,7 +90,7 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
         if not deliveries:
             return []
         _subjects_attach(deliveries=deliveries, tasks=tasks)
-        live = []
+        live, exhausted = [], []
         holds = email_holds(deliveries=deliveries, now=now)
         for delivery in deliveries:
             window_end = delivery.first_attempt_at + retry.RETRY_WINDOW + retry.WINDOW_GRACE
@@ -95,8 +99,10 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
                 _hold(delivery=delivery, token=token, now=now, hold=holds[delivery.id], window_end=window_end)
             elif delivery.attempt_count > max_attempts() or window_closed:
                 _finish_exhausted(delivery=delivery, token=token, now=now)
+                exhausted.append(delivery)
             else:
                 live.append(delivery)
+        _exhausted_health_record(deliveries=exhausted, now=now)
         attempts = claim_sql.attempts_open(deliveries=live, now=now)
     # An operators' alert has no account (``owner_id`` None): no profile, signed with OPS_WEBHOOK_SECRET.
     owners = {delivery.owner_id for delivery in live if delivery.owner_id is not None}
@@ -159,6 +165,16 @@ def _finish_exhausted(*, delivery: Delivery, token: str, now) -> None:
             )
         ]
     )
+
+
+def _exhausted_health_record(*, deliveries: list[Delivery], now) -> None:
+    """Count the deliveries this claim failed (their last attempt, cut off by a dying worker,
+    recorded nothing) in their targets' health (SPEC §16) as a recorded last attempt counts them:
+    the slot's exhausted and the delivery.exhausted alert, but no attempt (the cut-off one has no
+    outcome). Deliveries' rows, then health rows: the recorders' lock order."""
+    keys = [(d.owner_id, d.mode, d.target_origin) for d in deliveries if not d.is_ops_alert]
+    if keys:
+        alerts_fan_out_on_commit(alerts=targets_health_record(attempts=[], exhausted=Counter(keys), now=now))
 
 
 def _hold(*, delivery: Delivery, token: str, now, hold: Hold, window_end) -> None:

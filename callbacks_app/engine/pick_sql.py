@@ -3,7 +3,7 @@
 A drain job picks before every claim, and a claim woken by one commit takes
 one delivery, so the pick's fixed cost is paid per callback at moderate rates.
 Through the ORM its three queries cost 2.1 ms of CPU a pick, nearly all of it
-in compiling them (docs/benchmarks.md, "The drain's own thread"); here their
+in compiling them (docs/benchmarks.md, "The engine's CPU alone"); here their
 text is built once per connection, with only the exclusion lists varying.
 
 The rule (docs/architecture.md): hand-written SQL lives only in the module of

@@ -4,7 +4,7 @@ A drain job's recorder writes every batch of finished attempts in one
 transaction (``engine.recording``) that first locks the batch's tasks, then
 its deliveries, reading who holds each delivery's lease. Through the ORM the
 two ``SELECT … FOR UPDATE`` cost about 1 ms of CPU a batch in compiling
-(docs/benchmarks.md, "Issue 15, sixth session"), paid per callback when
+(docs/benchmarks.md, "The engine's CPU alone"), paid per callback when
 batches are small; here each is one text per connection, prepared on
 PostgreSQL, the ids passed as one array.
 

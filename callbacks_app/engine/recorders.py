@@ -10,7 +10,7 @@
   ``RECORD_EVERY``: a stream of answers is written a batch at a time, not a
   transaction each. Each costs the cluster and the database their fixed part:
   a batch of 8 costs 0.96 ms of CPU a callback, one of 32 0.29 ms
-  (docs/benchmarks.md, "Issue 15, ninth session"). The wait is after the
+  (docs/benchmarks.md, "The engine's CPU alone"). The wait is after the
   receipt: it delays ``callback_succeeded`` by as much, never a send, and the
   caps count an answered send as done (``picking``).
 - ``Recorder``: records the sends that outlive the drain job that started them
@@ -52,6 +52,7 @@ class JobRecorder:
         self._writing: list[tuple[Claim, SendResult]] = []
         self._condition = threading.Condition()
         self._closed = False
+        self._hurry = False
         self._thread: threading.Thread | None = None
 
     def put(self, results: list[tuple[Claim, SendResult]]) -> None:
@@ -82,6 +83,13 @@ class JobRecorder:
         with self._condition:
             self._writing = []
 
+    def hurry(self) -> None:
+        """Record every send put here at once from now on, without gathering for ``RECORD_EVERY``
+        (the cluster is stopping: a supervisor's SIGKILL may follow)."""
+        with self._condition:
+            self._hurry = True
+            self._condition.notify()
+
     def close(self) -> None:
         """Record what is queued, then stop: when this returns, every send put here is recorded."""
         with self._condition:
@@ -99,8 +107,12 @@ class JobRecorder:
                     while not self._queue and not self._closed:
                         self._condition.wait()
                     # Gather what else finishes until RECORD_EVERY after the last batch began
-                    # (nothing to wait for after a quiet spell, or once the job closes).
-                    while not self._closed and (left := began + RECORD_EVERY - time.monotonic()) > 0:
+                    # (nothing to wait for after a quiet spell, once the job closes or hurries).
+                    while (
+                        not self._closed
+                        and not self._hurry
+                        and (left := began + RECORD_EVERY - time.monotonic()) > 0
+                    ):
                         self._condition.wait(left)
                     if not self._queue:
                         return

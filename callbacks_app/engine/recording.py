@@ -11,13 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from callbacks_app import health, retry, transport
-from callbacks_app.engine import record_sql
+from callbacks_app.engine import pick_sql, record_sql
 from callbacks_app.engine.attempt import SendResult
 from callbacks_app.engine.leases import Claim, lease_end
+from callbacks_app.holds import held_of_paused
 from callbacks_app.masking import masked_headers, scrub, secret_values
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.resends import callback_resends_release
@@ -98,12 +99,26 @@ def attempts_record(
     One bad row never costs the others their record: a row whose outcome cannot
     be computed gets a fallback outcome (due again, ``FALLBACK_RETRY``), and a
     batch whose transaction fails is recorded again row by row, each in its own
-    transaction. Never raises: a row that fails even alone is logged and stays
-    "did not finish" until its lease runs out, as for a killed worker.
+    transaction; first, if it failed on its database connection (cut by a restart, a
+    failover, a terminated backend), once more whole on a new connection: a 2xx received
+    is recorded whenever the process lives on. Never raises: a row that fails even alone
+    is logged and stays "did not finish" until its lease runs out, as for a killed worker.
     """
     try:
         _batch_record(results=results, on_written=on_written)
-    except Exception:
+        return
+    except Exception as exc:
+        if _connection_lost(exc):
+            # The answers were received: recorded on a new connection rather than sent again.
+            logger.warning(
+                "Recording %s attempts failed on its database connection: again on a new one", len(results)
+            )
+            connection.close()
+            try:
+                _batch_record(results=results, on_written=on_written)
+                return
+            except Exception:
+                pass  # then row by row, as any failed batch
         if len(results) == 1:
             _log_unrecorded(results[0])
             return
@@ -113,6 +128,14 @@ def attempts_record(
                 _batch_record(results=[one], on_written=on_written)
             except Exception:
                 _log_unrecorded(one)
+
+
+def _connection_lost(exc: Exception) -> bool:
+    """Whether the batch may have failed for its database connection (cut, or a transient
+    operational error such as a deadlock's abort) rather than for one of its rows: worth one
+    more try on a new connection. Not inside a caller's transaction (a test's, a foreground
+    send's), which a new connection would leave."""
+    return isinstance(exc, OperationalError | InterfaceError) and not connection.in_atomic_block
 
 
 def _log_unrecorded(one: tuple[Claim, SendResult]) -> None:
@@ -148,6 +171,16 @@ def _outcome_or_fallback(*, claim: Claim, result: transport.CallbackResult, now:
         return Outcome(status=Delivery.Status.PENDING, finished_at=None, next_attempt_at=now + FALLBACK_RETRY)
 
 
+def _held_to_lock(results: list[tuple[Claim, SendResult]]) -> list[str]:
+    """The held deliveries of the batch's paused targets, which a probe's success resumes: locked
+    with the batch's, in id order, before the targets' rows (``holds.held_of_paused``)."""
+    if not connection.features.has_select_for_update or not pick_sql.any_target_paused():
+        return []  # SQLite locks no rows; no target paused (the usual case: one indexed probe)
+    batch = {claim.delivery.id for claim, _ in results}
+    held = held_of_paused(deliveries=[claim.delivery for claim, _ in results])
+    return [delivery_id for delivery_id in held if delivery_id not in batch]
+
+
 def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callable[[], None] | None) -> None:
     """``attempts_record`` of one batch, in one transaction (raises if any statement fails)."""
     ops = connection.ops
@@ -157,7 +190,7 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callab
     errors = {}
     with transaction.atomic():
         record_sql.tasks_lock(delivery_ids=ids)
-        holders = record_sql.lease_holders(ids=ids)
+        holders = record_sql.lease_holders(ids=ids + _held_to_lock(results))
         delivery_rows, outcomes, attempt_rows, superseded, lost = [], [], [], [], []
         for claim, sent in results:
             result = sent.result

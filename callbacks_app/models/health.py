@@ -104,6 +104,8 @@ class TargetAlert(models.Model):
     email = models.BooleanField(default=False)  # whether the account is emailed (the dedupe windows)
     created_at = models.DateTimeField()
     fanned_out_at = models.DateTimeField(null=True, blank=True)
+    # The lease of the job fanning it out (at least once: a job that died leaves it when this passes).
+    taken_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -149,7 +149,11 @@ def test_an_alert_whose_fan_out_job_was_lost_is_sent_by_a_cluster_all_the_same(
     start_cluster(EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}")  # its sweep finds them
 
     smtp_server.wait_for(3, timeout=30)
-    assert not TargetAlert.objects.filter(fanned_out_at__isnull=True).exists()
+    wait_until(  # marked once its email is sent
+        lambda: not TargetAlert.objects.filter(fanned_out_at__isnull=True).exists(),
+        30,
+        "an alert was not marked fanned out",
+    )
 
 
 @pytest.mark.cluster
@@ -247,3 +251,30 @@ def test_alert_emails_reach_an_invitee_only_once_it_accepted_through_the_mailed_
 
     # Then ann gets the next alert; bob, who never accepted, does not
     assert sorted(recovered.rcpt_tos) == ["ann@example.com", "customer@example.com"]
+
+
+@pytest.mark.cluster
+def test_an_alert_whose_email_was_in_flight_when_its_cluster_died_is_emailed_all_the_same(
+    start_cluster, account, receiver, smtp_server
+):
+    """At least once (SPEC §16): an alert taken by a job that died before its email was sent is
+    taken again once its lease runs out, and emailed by another cluster."""
+    fail_then_recover(account, receiver)  # three alerts, their fan-out jobs queued for a cluster
+    TargetAlert.objects.update(created_at=timezone.now() - timedelta(minutes=1))
+    env = {"EMAIL_URL": f"smtp://{smtp_server.host}:{smtp_server.port}", "CALLBACK_ALERT_LEASE_SECONDS": "1"}
+    smtp_server.hang()
+    dying = start_cluster(**env)
+    smtp_server.wait_for_hung(1, timeout=30)  # a job is sending an alert's email
+
+    dying.kill()  # while that email is sent
+    smtp_server.accept()
+    start_cluster(**env)
+
+    smtp_server.wait_for(3, timeout=30)
+    wait_until(
+        lambda: not TargetAlert.objects.filter(fanned_out_at__isnull=True).exists(),
+        30,
+        "an alert was not fanned out",
+    )
+    subjects = collections.Counter(m.message["Subject"] for m in smtp_server.messages)
+    assert len(subjects) == 3, subjects

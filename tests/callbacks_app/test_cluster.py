@@ -14,7 +14,7 @@ import time
 import pytest
 
 from callbacks_app import services
-from callbacks_app.models import Delivery, DeliveryAttempt
+from callbacks_app.models import Delivery, DeliveryAttempt, TargetAlert, TargetHealthSlot
 from tasks_app.services import task_complete
 from tests.factories import TaskFactory
 from tests.servers import Answer
@@ -111,6 +111,32 @@ def test_worker_killed_mid_delivery_is_delivered_once_its_lease_expires(start_cl
     killed, sent = delivery.attempts.all()
     assert killed.error == DeliveryAttempt.UNFINISHED
     assert sent.status_code == 200
+
+
+def test_a_delivery_whose_last_attempt_was_cut_off_by_a_killed_worker_counts_as_exhausted_in_its_target_health(
+    start_cluster, account, receiver
+):
+    """Its last attempt's worker was killed: the next claim finds no attempt left and fails it,
+    which counts in the target's health (SPEC §16: the slot's exhausted and a delivery.exhausted alert)."""
+    cluster = start_cluster(CALLBACK_CONNECT_TIMEOUT="1", CALLBACK_TIMEOUT="3", CALLBACK_RETRY_SCHEDULE="0.2")
+    receiver.answer(Answer(500), Answer(200, delay=60))
+    task = TaskFactory(owner=account.user, callback_url=receiver.url)
+    task_complete(task_id=task.id, response={"category": "red"})
+    receiver.wait_for(2, timeout=15)  # the last attempt is in flight
+    worker = wait_until(lambda: cluster.worker_connected_to(receiver.port), 5, "no worker is connected")
+
+    worker.kill()  # SIGKILL, mid-request
+
+    delivery = wait_until(
+        lambda: Delivery.objects.filter(status=Delivery.Status.FAILED).first(),
+        timeout=40,
+        message="the delivery was not finished as failed",
+    )
+    assert delivery.attempt_count == 2
+    slot = TargetHealthSlot.objects.get(health__origin=f"http://127.0.0.1:{receiver.port}")
+    assert slot.exhausted == 1
+    (alert,) = TargetAlert.objects.filter(kind=TargetAlert.Kind.EXHAUSTED)
+    assert alert.details["count"] == 1
 
 
 def test_two_clusters_never_send_the_same_attempt_twice(start_cluster, account, receiver):

@@ -11,10 +11,15 @@ did not happen on every try.
 
 import os
 import signal
+import subprocess
 import time
 
 import psutil
 import pytest
+
+from callbacks_app.models import Delivery
+from tests.callbacks_app.test_alerts_clusters import complete_tasks
+from tests.servers import Answer
 
 pytestmark = [pytest.mark.cluster, pytest.mark.django_db(transaction=True)]
 
@@ -115,3 +120,30 @@ def test_without_its_main_process_the_cluster_dies_of_sigterm_as_before(start_cl
             os.killpg(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+
+
+STOP_GRACE = 5  # seconds a supervisor waits after its stop signal before SIGKILL (Docker's is 10)
+
+
+def test_on_its_stop_signal_a_cluster_records_every_answer_it_received_before_it_exits(
+    start_cluster, account, receiver
+):
+    """A drain job stops claiming at the cluster's stop signal, lets its sends in flight finish and
+    records their answers at once (not after CALLBACK_RECORD_EVERY, 30 s here to make the window
+    plain): each received 2xx is recorded before the supervisor's SIGKILL, and never sent again."""
+    cluster = start_cluster(Q_WORKERS="1", CALLBACK_RECORD_EVERY="30", CALLBACK_SENDS_IN_FLIGHT="4")
+    receiver.answer(Answer(200, delay=0.1))
+    complete_tasks(account, receiver.url, 300)
+    receiver.wait_for(20, timeout=30)  # a stream of answers being recorded
+
+    os.kill(cluster.process.pid, signal.SIGTERM)
+    try:
+        exited = cluster.process.wait(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        exited = None
+    cluster.kill()  # the supervisor's SIGKILL after its grace
+
+    answered = {r.header("webhook-id") for r in receiver.requests}
+    recorded = set(Delivery.objects.filter(status="succeeded").values_list("id", flat=True))
+    assert answered - recorded == set(), f"{len(answered - recorded)} of {len(answered)} answers not recorded"
+    assert exited == 0, "the cluster did not stop within the grace"

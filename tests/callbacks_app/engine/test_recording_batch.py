@@ -6,6 +6,7 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.db import connection, connections
 from django.utils import timezone
 
 from callbacks_app import transport
@@ -139,3 +140,26 @@ def test_a_delivery_to_the_longest_callback_url_is_claimed_and_recorded(account)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SUCCEEDED
     assert len(delivery.target) == MAX_CALLBACK_URL_LENGTH
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_whose_database_connection_was_cut_is_recorded_on_a_fresh_connection(account):
+    """A received 2xx is recorded whenever the process lives on: the connection the recording
+    would use was terminated (a database restart, a failover, pg_terminate_backend)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no server connection to cut")
+    delivery = due_delivery(TaskFactory(owner=account.user))
+    (claim,) = deliveries_claim(ids=[delivery.id])
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    other = connections.create_connection("default")
+    with other.cursor() as cursor:
+        cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    other.close()
+
+    attempts_record(results=[(claim, SendResult(headers=claim.headers, result=answered(True, 200)))])
+
+    delivery.refresh_from_db()
+    assert delivery.status == "succeeded"
+    assert DeliveryAttempt.objects.get(delivery=delivery).status_code == 200
