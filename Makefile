@@ -108,8 +108,7 @@ lint: $(VENV)/.installed-test
 # worker has its own test database (pytest-django), Redis database (REDIS_URL's number plus the
 # worker's, tests/settings.py), ports and media directory.
 PYTEST_WORKERS ?= 2
-# The tests marked cluster share one worker (tests/conftest.py), the rest is spread (loadgroup).
-PYTEST := $(PY) -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist loadgroup)
+PYTEST := $(PY) -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 # The tests that start processes (clusters, chromium, gunicorn) or generate requests by the
 # thousand (schemathesis): pytest.ini's markers. The rest is the fast part.
 SLOW := cluster or browser or service or schema

@@ -21,15 +21,6 @@ from tests.factories import TaskFactory
 from tests.servers import CallbackReceiver, SmtpServer, shutdown_now
 
 
-def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist (``make test``: ``--dist loadgroup``) the tests that start clusters run one
-    after another on one worker, as they did in one process, while the other worker runs the rest:
-    two tests' clusters at once on two cores starve each other past the tests' deadlines."""
-    for item in items:
-        if item.get_closest_marker("cluster"):
-            item.add_marker(pytest.mark.xdist_group("clusters"))
-
-
 @pytest.fixture(autouse=True)
 def _empty_cache():
     """Throttle counters must not leak from one test into the next."""
