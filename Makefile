@@ -13,7 +13,7 @@ LOOPBACK := 127.0.0.0/8,::1/128
 PG_URL ?= postgres://postgres@127.0.0.1:5432/scalehooks
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run dev test test-postgres faults-ci lint install chromium
+.PHONY: run dev test test-fast test-slow test-postgres test-postgres-fast test-postgres-slow faults-ci lint install chromium
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -104,14 +104,40 @@ lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# The suite runs on PYTEST_WORKERS processes (pytest-xdist; 0: in pytest's own process). Each
+# worker has its own test database (pytest-django), Redis database (REDIS_URL's number plus the
+# worker's, tests/settings.py), ports and media directory.
+PYTEST_WORKERS ?= 2
+PYTEST := $(PY) -m pytest $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
+# The tests that start processes (clusters, chromium, gunicorn) or generate requests by the
+# thousand (schemathesis): pytest.ini's markers. The rest is the fast part.
+SLOW := cluster or browser or service or schema
+ON_POSTGRES := DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL)
+
 # Lint, then the whole suite on the default stack (SQLite, ORM broker).
 test: $(VENV)/.installed-test chromium lint
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
-# The whole suite again on PostgreSQL and Redis (started by .ci/services if down).
+# The same in two halves (CI runs each as a stage of its own): lint and the fast part, then
+# the slow part.
+test-fast: $(VENV)/.installed-test lint
+	$(PYTEST) -m "not ($(SLOW))" $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.installed-test chromium
+	$(PYTEST) -m "$(SLOW)" $(PYTEST_ARGS)
+
+# The whole suite again on PostgreSQL and Redis (started by .ci/services if down), and its halves.
 test-postgres: $(VENV)/.installed-test chromium
 	bash .ci/services
-	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	$(ON_POSTGRES) $(PYTEST) $(PYTEST_ARGS)
+
+test-postgres-fast: $(VENV)/.installed-test
+	bash .ci/services
+	$(ON_POSTGRES) $(PYTEST) -m "not ($(SLOW))" $(PYTEST_ARGS)
+
+test-postgres-slow: $(VENV)/.installed-test chromium
+	bash .ci/services
+	$(ON_POSTGRES) $(PYTEST) -m "$(SLOW)" $(PYTEST_ARGS)
 
 # The fault harness's short schedule (bench/faults.py, docs/reliability.md): its own PostgreSQL and
 # Redis, the service as hosts in network namespaces, every fault once on both brokers, the

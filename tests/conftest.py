@@ -7,13 +7,17 @@ import threading
 
 import pytest
 from django.core.cache import cache
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from rest_framework.test import APIClient
 
 from callbacks_app.engine import deliveries_deliver_until_finished, engine_reset
 from callbacks_app.models import Delivery
 from scalehooks.outgoing import outgoing_session_close
 from tasks_app.accounts import account_create
+from tasks_app.services import task_complete
 from tests.cluster import ClusterProcess
+from tests.factories import TaskFactory
 from tests.servers import CallbackReceiver, SmtpServer, shutdown_now
 
 
@@ -172,6 +176,71 @@ def customer_test_mode(api, account):
 def operator(api, operator_account):
     """The operator's (a staff account's) live-key API client."""
     return api.as_key(operator_account.live_api_key)
+
+
+@pytest.fixture
+def operator_client(client, operator_account):
+    """The admin as an operator made as `create_account --staff` makes one: not a superuser."""
+    assert not operator_account.user.is_superuser
+    client.force_login(operator_account.user)
+    return client
+
+
+@pytest.fixture
+def task(account):
+    """A pending task of the customer's, with no callback URL."""
+    return TaskFactory(owner=account.user)
+
+
+@pytest.fixture
+def pending_task(account, receiver):
+    """A pending task of the customer's whose callbacks go to ``receiver``."""
+    return TaskFactory(owner=account.user, callback_url=receiver.url)
+
+
+@pytest.fixture
+def completed_task(pending_task):
+    """``pending_task`` completed (``task_complete``): its completion callback is queued."""
+    task_complete(task_id=pending_task.id, response={"category": "red"})
+    pending_task.refresh_from_db()
+    return pending_task
+
+
+@pytest.fixture
+def quick_retries(settings):
+    """The suite's twenty retries (what makes a target failing, SPEC §16) 10 ms apart, not 0.2 s,
+    for this process's own sending (``deliver_until_finished``): a failing target in 0.5 s, not 4.
+    The clusters a test starts keep the suite's schedule (tests/settings.py)."""
+    settings.CALLBACK_RETRY_SCHEDULE = [0.01] * 20
+
+
+@pytest.fixture
+def media_root(settings, tmp_path):
+    """Stored files (uploads, imports, captured bodies) go to this test's own directory."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return tmp_path / "media"
+
+
+@pytest.fixture
+def links_to_the_test_client(settings):
+    """Links in mail (confirmations, invitations) point at Django's test client."""
+    settings.PUBLIC_BASE_URL = "http://testserver"
+
+
+def migrate(targets):
+    """The database migrated to ``targets``; returns the apps of that state."""
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.fixture
+def migrator():
+    """``migrator(targets)`` migrates back (or forward) to ``targets``; the latest state is
+    restored afterwards, for the next test."""
+    yield migrate
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 @pytest.fixture

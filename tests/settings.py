@@ -9,6 +9,7 @@ import os
 import tempfile
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 # The suite reads no developer's .env (make run writes its choices there): only what is set here
 # and in the environment. The clusters the tests start inherit it.
@@ -50,6 +51,25 @@ STATIC_ROOT = None
 MEDIA_ROOT = Path(tempfile.gettempdir()) / os.environ["Q_CLUSTER_NAME"] / "media"
 WHITENOISE_USE_FINDERS = True
 
+
+def redis_url_of_this_worker(url: str) -> str:
+    """Under pytest-xdist (``-n 2``) each worker uses a Redis database of its own: REDIS_URL's
+    database number plus the worker's (gw0, gw1…), so that one worker's ``cache.clear()`` before
+    each test never empties the throttle counters of a test running on the other. The clusters
+    a worker starts inherit its PYTEST_XDIST_WORKER and reach the same database."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker.startswith("gw"):
+        return url
+    parts = urlsplit(url)
+    database = int(parts.path.strip("/") or 0) + int(worker.removeprefix("gw"))
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+REDIS_URL = redis_url_of_this_worker(REDIS_URL)  # noqa: F405
+if REDIS_URL:
+    Q_CLUSTER = {**Q_CLUSTER, "redis": REDIS_URL}  # noqa: F405
+    CACHES = {"default": {**CACHES["default"], "LOCATION": REDIS_URL}}  # noqa: F405
+
 # The ORM broker looks for jobs every 0.05 s, not 0.2 s: a queued job is picked up and a
 # stopping cluster notices the stop that much sooner.
-Q_CLUSTER = {**Q_CLUSTER, "poll": 0.05}  # noqa: F405
+Q_CLUSTER = {**Q_CLUSTER, "poll": 0.05}

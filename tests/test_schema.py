@@ -126,6 +126,7 @@ def inbox_ids(operator_account):
     return itertools.cycle([inbox.id, None])
 
 
+@pytest.mark.schema
 @schema.parametrize()
 @hypothesis_settings(
     max_examples=25,

@@ -9,14 +9,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def operator_client(client, operator_account):
-    """The admin as an operator made as `create_account --staff` makes one: not a superuser."""
-    assert not operator_account.user.is_superuser
-    client.force_login(operator_account.user)
-    return client
-
-
-@pytest.fixture
 def failing_target(account):
     return TargetHealth.objects.create(
         owner=account.user,

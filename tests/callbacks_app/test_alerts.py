@@ -22,7 +22,7 @@ from tests.portal_app.conftest import signed_in
 from tests.servers import Answer, CallbackReceiver
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries")]
 
 OPS_SECRET = "whsec_" + base64.b64encode(b"operators-secret-0123456789abcdef").decode()
 

@@ -21,14 +21,9 @@ from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory
 from tests.waiting import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("links_to_the_test_client")]
 
 LINK_RE = re.compile(r"http://testserver(/callbacks/confirm/[A-Za-z0-9_-]+)")
-
-
-@pytest.fixture(autouse=True)
-def _links_to_the_test_client(settings):
-    settings.PUBLIC_BASE_URL = "http://testserver"
 
 
 def email_task(account, target="results@customer.example"):
@@ -51,6 +46,7 @@ def link_in(message) -> str:
     return LINK_RE.search(message.body).group(1)
 
 
+@pytest.mark.cluster
 def test_first_email_callback_sends_a_confirmation_email_and_nothing_else(
     start_cluster, account, smtp_server
 ):
@@ -78,6 +74,7 @@ def test_first_email_callback_sends_a_confirmation_email_and_nothing_else(
     assert not delivery.attempts.exists()
 
 
+@pytest.mark.cluster
 def test_following_the_link_releases_the_waiting_delivery_with_its_retries_unspent(
     start_cluster, account, smtp_server, client
 ):

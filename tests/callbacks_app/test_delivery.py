@@ -17,12 +17,6 @@ from tests.servers import Answer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def pending_task(account, receiver):
-    profile = account.profile
-    return TaskFactory(owner=profile.user, callback_url=receiver.url)
-
-
 def complete(task) -> Delivery:
     task_complete(task_id=task.id, response={"category": "red"})
     return Delivery.objects.get(task=task)

@@ -15,7 +15,7 @@ from tests.conftest import deliver_until_finished
 from tests.factories import TaskFactory, teammate_create
 from tests.servers import Answer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("quick_retries")]
 
 
 def completed_delivery(account, url: str, *, test_mode: bool = False) -> Delivery:

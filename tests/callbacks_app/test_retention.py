@@ -10,7 +10,7 @@ from django_q.models import Schedule
 from callbacks_app import jobs, schedules
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.services import deliveries_prune
-from tests.factories import DeliveryFactory, TaskFactory
+from tests.factories import DeliveryFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -26,11 +26,6 @@ def make_delivery(task, status, finished_days_ago=None) -> Delivery:
         finished_at=None if finished_days_ago is None else now - timedelta(days=finished_days_ago),
         attempted=True,
     )
-
-
-@pytest.fixture
-def task(account):
-    return TaskFactory(owner=account.user)
 
 
 def test_deliveries_prune_deletes_finished_deliveries_older_than_the_cutoff(task):

@@ -14,13 +14,6 @@ from tests.servers import Answer
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-@pytest.fixture
-def completed_task(account, receiver):
-    task = TaskFactory(owner=account.user, callback_url=receiver.url)
-    task_complete(task_id=task.id, response={"category": "red"})
-    return task
-
-
 def test_resend_callback_queues_a_new_delivery_that_reaches_the_receiver(customer, completed_task, receiver):
     response = customer.post(f"/v1/task/{completed_task.id}/resend_callback")
 

@@ -54,8 +54,11 @@ def channel(request, monkeypatch):
 def listening(channel) -> bool:
     """Whether a waiter of the channel is blocked on it now, as the server sees it."""
     if channel.name == "redis":
-        clients = redis.Redis.from_url(settings.REDIS_URL).client_list()
-        return any(client.get("cmd") == "blpop" for client in clients)
+        server = redis.Redis.from_url(settings.REDIS_URL)
+        database = str(server.connection_pool.connection_kwargs.get("db", 0))
+        # Only this run's database: another run's cluster (another xdist worker, another
+        # checkout on the same Redis) may be blocked on a list of its own meanwhile.
+        return any(c.get("cmd") == "blpop" and c.get("db") == database for c in server.client_list())
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_stat_activity WHERE query = %s AND datname = current_database()",

@@ -15,14 +15,9 @@ from inbox_app.models import CapturedRequest, Inbox
 from inbox_app.services import inbox_create, inbox_prune, inbox_requests_clear
 from tasks_app import files
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 KIB = 1024
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
 
 
 @pytest.fixture

@@ -3,27 +3,12 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("inbox_app", "0001_initial")]
 AFTER = [("inbox_app", "0002_storage_quota")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def migrator():
-    yield migrate
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def test_0002_counts_the_requests_captured_before_it_in_their_inboxes(migrator, account):

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def completed_task(customer, operator):
+def task_completed_by_an_operator(customer, operator):
     created = customer.post(
         "/v1/task/categorization",
         {"attachment": "a", "categories": ["x", "y"], "callback_url": "https://example.com/hook"},
@@ -38,21 +38,23 @@ def the_entry(**where):
     return entries[0]
 
 
-def test_an_operators_completion_through_the_api_is_recorded(completed_task, operator_account):
+def test_an_operators_completion_through_the_api_is_recorded(task_completed_by_an_operator, operator_account):
     entry = the_entry(action="task.complete")
 
-    assert entry.object_pk == completed_task
+    assert entry.object_pk == task_completed_by_an_operator
     assert entry.actor == operator_account.user
     assert entry.additional_data["actor"].startswith("operator operator@example.com (API key live_")
     assert entry.additional_data["via"] == "api"
     assert entry.remote_addr == "127.0.0.1"
 
 
-def test_an_admin_resend_is_in_recent_actions_and_the_tasks_history(completed_task, operator_account):
+def test_an_admin_resend_is_in_recent_actions_and_the_tasks_history(
+    task_completed_by_an_operator, operator_account
+):
     admin = Client()
     admin.force_login(operator_account.user)
 
-    answer = admin.post(f"/admin/tasks_app/task/{completed_task}/resend/")
+    answer = admin.post(f"/admin/tasks_app/task/{task_completed_by_an_operator}/resend/")
 
     assert answer.status_code == 302
     recent = AdminLogEntry.objects.get(user=operator_account.user)
@@ -60,7 +62,7 @@ def test_an_admin_resend_is_in_recent_actions_and_the_tasks_history(completed_ta
     assert "Resent the callback of task" in admin.get("/admin/").content.decode()  # "Recent actions"
     entry = the_entry(action="callback.resend")
     assert (entry.additional_data["via"], entry.actor) == ("admin", operator_account.user)
-    page = admin.get(f"/admin/tasks_app/task/{completed_task}/change/").content.decode()
+    page = admin.get(f"/admin/tasks_app/task/{task_completed_by_an_operator}/change/").content.decode()
     assert "callback.resend" in page and "task.complete" in page  # the task's history
 
 
@@ -96,8 +98,8 @@ def test_a_portal_pause_by_a_teammate_is_recorded_and_shown_in_the_portal(accoun
     assert "target.pause" in page and "mate@example.com" in page
 
 
-def test_the_command_line_is_recorded(completed_task, capsys):
-    call_command("resend_callback", completed_task)
+def test_the_command_line_is_recorded(task_completed_by_an_operator, capsys):
+    call_command("resend_callback", task_completed_by_an_operator)
 
     entry = the_entry(action="callback.resend")
     assert entry.additional_data["via"] == "cli"

@@ -9,12 +9,6 @@ pytestmark = pytest.mark.django_db
 ADMIN_STYLE = "admin/css/base.css"
 
 
-@pytest.fixture
-def operator_client(client, operator_account):
-    client.force_login(operator_account.user)
-    return client
-
-
 def test_a_page_an_operator_may_not_see_is_a_403_in_the_admins_style(operator_client, operator_account):
     answer = operator_client.get(reverse("admin:auth_user_changelist"))  # a superuser's page
 

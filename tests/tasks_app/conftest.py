@@ -1,4 +1,5 @@
 import pytest
+from scaleapi import ScaleClient
 
 from tests.servers import FileServer
 
@@ -8,6 +9,28 @@ CATEGORIZATION = {
     "attachment": "tomato",
     "categories": ["red", "blue"],
 }
+
+
+@pytest.fixture
+def scale_as(live_server):
+    """An official ``scaleapi`` client of the live server for an API key: ``scale_as(key)``."""
+
+    def client(api_key: str) -> ScaleClient:
+        return ScaleClient(api_key, api_instance_url=f"{live_server.url}/v1")
+
+    return client
+
+
+@pytest.fixture
+def scale(scale_as, account):
+    """The official ``scaleapi`` client with the customer's live key, talking to the live server."""
+    return scale_as(account.live_api_key)
+
+
+@pytest.fixture
+def scale_test(scale_as, account):
+    """The same customer's client with its test key."""
+    return scale_as(account.test_api_key)
 
 
 @pytest.fixture

@@ -20,18 +20,6 @@ def task_url(task, action="change"):
     return reverse(f"admin:tasks_app_task_{action}", args=[task.id])
 
 
-@pytest.fixture
-def pending_task(account, receiver):
-    return TaskFactory(owner=account.user, callback_url=receiver.url)
-
-
-@pytest.fixture
-def completed_task(pending_task):
-    task_complete(task_id=pending_task.id, response={"category": "red"})
-    pending_task.refresh_from_db()
-    return pending_task
-
-
 # --- Changelist and page ----------------------------------------------------------
 
 

@@ -69,6 +69,7 @@ def gunicorn_url(tmp_path):
     server.wait()
 
 
+@pytest.mark.service
 def test_names_with_slashes_and_percent_signs_through_gunicorn(gunicorn_url, account):
     scale = ScaleClient(account.live_api_key, api_instance_url=f"{gunicorn_url}/v1")
 

@@ -71,6 +71,7 @@ def complete_in_two_processes(task_ids: list[str], folder: Path) -> None:
         assert child.returncode == 0, output.decode()
 
 
+@pytest.mark.service
 def test_two_processes_completing_the_last_two_tasks_at_once_send_exactly_one(account, receiver, tmp_path):
     project = batches.project_create(
         owner=account.user, mode=Mode.LIVE, name="fruit", task_type="categorization", params={}

@@ -6,35 +6,16 @@ import io
 
 import pytest
 from django.core.files.storage import default_storage
-from scaleapi import ScaleClient
 from scaleapi.exceptions import ScaleInvalidRequest
 from scaleapi.tasks import TaskType
 
 from tasks_app import services
 from tasks_app.models import Task, UploadedFile
-from tests.servers import Answer, FileServer
+from tests.servers import Answer
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("media_root")]
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 100
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
-
-
-@pytest.fixture
-def scale(live_server, account):
-    return ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
-
-
-@pytest.fixture
-def file_server():
-    server = FileServer()
-    yield server
-    server.close()
 
 
 def test_upload_file_returns_an_attachment_url_a_task_can_use(scale, media_root):

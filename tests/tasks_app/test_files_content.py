@@ -12,25 +12,13 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from tests.servers import Answer, FileServer
+from tests.servers import Answer
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("media_root")]
 
 HTML = b"<html><body><script>document.title = 'ran'</script></body></html>"
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>document.title = "ran"</script></svg>'
 USERCONTENT = "http://usercontent.test"
-
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-
-
-@pytest.fixture
-def file_server():
-    server = FileServer()
-    yield server
-    server.close()
 
 
 def upload(customer, name: str, body: bytes, content_type: str) -> dict:

@@ -19,11 +19,7 @@ from tests.servers import Answer
 MIB = 1024 * 1024
 PNG = b"\x89PNG\r\n\x1a\n" + b"pixels" * 100
 
-
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = str(tmp_path / "media")
-    return tmp_path / "media"
+pytestmark = pytest.mark.usefixtures("media_root")
 
 
 def stored_files(media_root) -> list:

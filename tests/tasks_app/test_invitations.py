@@ -17,14 +17,9 @@ from tasks_app.keys import hash_link_token
 from tasks_app.models import Invitation
 from tests.factories import teammate_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("links_to_the_test_client")]
 
 LINK = re.compile(r"http://testserver/portal/invitations/([A-Za-z0-9_-]+)")
-
-
-@pytest.fixture(autouse=True)
-def _links_to_the_test_client(settings):
-    settings.PUBLIC_BASE_URL = "http://testserver"
 
 
 def invite(account, *emails: str, role: str = "member") -> None:

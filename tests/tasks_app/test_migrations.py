@@ -1,26 +1,11 @@
 """The data side of tasks_app's migrations, run for real on the test database."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 BEFORE = [("tasks_app", "0003_tags_and_idempotency_keys")]
 AFTER = [("tasks_app", "0004_profile_settings_per_mode")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def migrator():
-    yield migrate
-    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
 
 
 def test_0004_keeps_the_current_url_and_secret_as_live_and_gives_test_fresh_ones(migrator):

@@ -162,16 +162,6 @@ def test_a_parameter_marked_not_accepted_is_a_400_naming_it(customer, kind, para
 # --- through the official client, against a live server --------------------------------
 
 
-@pytest.fixture
-def scale(live_server, account):
-    return ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
-
-
-@pytest.fixture
-def scale_test(live_server, account):
-    return ScaleClient(account.test_api_key, api_instance_url=f"{live_server.url}/v1")
-
-
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("kind", sorted(REGISTRY))
 def test_the_official_client_creates_each_type_with_every_parameter(scale, receiver, kind):

@@ -7,7 +7,6 @@ batch callback goes to a real receiver and through a real SMTP server.
 import json
 
 import pytest
-from scaleapi import ScaleClient
 from scaleapi.batches import BatchStatus
 from scaleapi.exceptions import ScaleDuplicateResource, ScaleInvalidRequest, ScaleResourceNotFound
 from scaleapi.tasks import TaskType
@@ -26,16 +25,6 @@ CATEGORIZATION = {
     "attachment": "tomato",
     "categories": ["red", "blue"],
 }
-
-
-@pytest.fixture
-def scale(live_server, account):
-    return ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
-
-
-@pytest.fixture
-def scale_test_mode(live_server, account):
-    return ScaleClient(account.test_api_key, api_instance_url=f"{live_server.url}/v1")
 
 
 # --- acceptance 1: every route and shape the client calls --------------------------------
@@ -187,16 +176,16 @@ def test_create_task_refusals(scale):
     assert Task.objects.count() == 0
 
 
-def test_a_test_key_never_sees_live_projects_or_batches(scale, scale_test_mode):
+def test_a_test_key_never_sees_live_projects_or_batches(scale, scale_test):
     scale.create_project("fruit", TaskType.Categorization)
     scale.create_batch("fruit", "b1")
 
-    assert scale_test_mode.projects() == []
-    assert scale_test_mode.batches().total == 0
+    assert scale_test.projects() == []
+    assert scale_test.batches().total == 0
     with pytest.raises(ScaleResourceNotFound):
-        scale_test_mode.get_batch("b1")
-    scale_test_mode.create_project("fruit", TaskType.Categorization)  # its own namespace
-    assert scale_test_mode.create_batch("fruit", "b1").status == "in_progress"
+        scale_test.get_batch("b1")
+    scale_test.create_project("fruit", TaskType.Categorization)  # its own namespace
+    assert scale_test.create_batch("fruit", "b1").status == "in_progress"
 
 
 # --- acceptance 4: batch completion and its callback ----------------------------------------

@@ -5,7 +5,6 @@ results are compared with what the API stored.
 """
 
 import pytest
-from scaleapi import ScaleClient
 from scaleapi.exceptions import (
     ScaleDuplicateResource,
     ScaleInvalidRequest,
@@ -29,11 +28,6 @@ CATEGORIZATION = {
     "attachment": "tomato",
     "categories": ["red", "blue"],
 }
-
-
-@pytest.fixture
-def scale(live_server, account):
-    return ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
 
 
 def stored(task_id: str) -> dict:
@@ -192,10 +186,10 @@ def test_lookup_by_unique_id_that_the_client_does_after_a_5xx_then_409(scale):
     assert [t.id for t in page.docs] == [task_id]
 
 
-def test_errors_map_to_the_clients_exceptions(scale, live_server, other_account):
+def test_errors_map_to_the_clients_exceptions(scale, scale_as, other_account):
     task_id = scale.create_task(TaskType.Categorization, **CATEGORIZATION).id
-    other = ScaleClient(other_account.live_api_key, api_instance_url=f"{live_server.url}/v1")
-    wrong_key = ScaleClient("live_" + "0" * 32, api_instance_url=f"{live_server.url}/v1")
+    other = scale_as(other_account.live_api_key)
+    wrong_key = scale_as("live_" + "0" * 32)
 
     with pytest.raises(ScaleResourceNotFound):
         other.get_task(task_id)
@@ -209,9 +203,9 @@ def test_errors_map_to_the_clients_exceptions(scale, live_server, other_account)
         scale.create_task(TaskType.LidarAnnotation, **CATEGORIZATION)
 
 
-def test_test_key_client_sees_only_test_tasks(scale, live_server, account):
+def test_test_key_client_sees_only_test_tasks(scale, scale_test):
     live_id = scale.create_task(TaskType.Categorization, **CATEGORIZATION).id
-    test_client = ScaleClient(account.test_api_key, api_instance_url=f"{live_server.url}/v1")
+    test_client = scale_test
 
     test_task = test_client.create_task(TaskType.Categorization, **CATEGORIZATION)
 

@@ -3,7 +3,6 @@ a create with the documented params, one without a required param, an operator c
 with a valid response (its callback reaches a real receiver) and with an invalid one."""
 
 import pytest
-from scaleapi import ScaleClient
 from scaleapi.exceptions import ScaleInvalidRequest
 from scaleapi.tasks import TaskType
 
@@ -14,11 +13,6 @@ from tests.conftest import deliver_until_finished
 from tests.tasks_app.task_samples import SAMPLES
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def scale(live_server, account):
-    return ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
 
 
 def test_the_samples_cover_every_registered_type():

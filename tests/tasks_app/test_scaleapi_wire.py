@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from scaleapi import ScaleClient
 from scaleapi.exceptions import ScaleNotEnabled
 from scaleapi.tasks import TaskType
 
@@ -16,11 +15,6 @@ from tests.tasks_app.task_samples import SAMPLES
 pytestmark = pytest.mark.django_db(transaction=True)
 
 CATEGORIZATION = SAMPLES["categorization"].params
-
-
-@pytest.fixture
-def scale(live_server, account):
-    return ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
 
 
 def test_tags_are_absent_until_first_set_even_to_an_empty_list(scale):

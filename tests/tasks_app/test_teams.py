@@ -6,7 +6,6 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
-from scaleapi import ScaleClient
 from scaleapi.exceptions import ScaleInvalidRequest
 from scaleapi.teams import TeammateRole
 
@@ -14,11 +13,6 @@ from tasks_app.models import Invitation, Membership
 from tests.factories import teammate_create
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def scale(live_server, account):
-    return ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
 
 
 def roles(teammates) -> dict:
@@ -57,9 +51,9 @@ def test_invite_teammates_then_list_them_with_the_owner(scale, account):
     assert not Membership.objects.exists()
 
 
-def test_the_test_key_sees_the_same_team(scale, live_server, account):
+def test_the_test_key_sees_the_same_team(scale, scale_test):
     scale.invite_teammates(["ada@example.com"], TeammateRole.Member)
-    test_client = ScaleClient(account.test_api_key, api_instance_url=f"{live_server.url}/v1")
+    test_client = scale_test
 
     assert roles(test_client.list_teammates()) == roles(scale.list_teammates())
 
@@ -114,7 +108,7 @@ def test_inviting_a_user_of_another_account_is_answered_as_any_address_and_attac
     assert not Membership.objects.exists()
 
 
-def test_an_invalid_email_or_role_is_a_400(scale, live_server, account):
+def test_an_invalid_email_or_role_is_a_400(scale):
     with pytest.raises(ScaleInvalidRequest, match="emails"):
         scale.invite_teammates(["not an email"], TeammateRole.Member)
     with pytest.raises(ScaleInvalidRequest, match="team_role"):
@@ -133,9 +127,9 @@ def test_an_email_longer_than_a_user_name_may_be_is_a_400(scale):
     assert not get_user_model().objects.filter(email=email).exists()
 
 
-def test_another_account_does_not_see_the_team(scale, live_server, other_account):
+def test_another_account_does_not_see_the_team(scale, scale_as, other_account):
     scale.invite_teammates(["ada@example.com"], TeammateRole.Member)
-    other = ScaleClient(other_account.live_api_key, api_instance_url=f"{live_server.url}/v1")
+    other = scale_as(other_account.live_api_key)
 
     assert roles(other.list_teammates()) == {"other@example.com": "admin"}
 

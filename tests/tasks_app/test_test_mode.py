@@ -3,7 +3,6 @@ live server: a test-key task is completed in the create answer with a synthetic 
 valid for its type, and its completion callback reaches a real receiver."""
 
 import pytest
-from scaleapi import ScaleClient
 from scaleapi.exceptions import ScaleInvalidRequest
 from scaleapi.tasks import TaskType
 
@@ -14,11 +13,6 @@ from tests.conftest import deliver_until_finished
 from tests.tasks_app.task_samples import SAMPLES
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def scale_test(live_server, account):
-    return ScaleClient(account.test_api_key, api_instance_url=f"{live_server.url}/v1")
 
 
 def test_a_test_task_is_completed_in_the_create_answer_and_its_callback_goes_out(scale_test, receiver):
@@ -64,7 +58,7 @@ def test_attachments_of_a_test_task_are_not_downloaded(scale_test, monkeypatch):
     assert enqueued == []
 
 
-def test_with_autocomplete_off_a_test_task_stays_pending(scale_test, live_server, account, api):
+def test_with_autocomplete_off_a_test_task_stays_pending(scale_test, account, api):
     answer = api.as_key(account.test_api_key).patch(
         "/v1/profile", {"test_tasks_autocomplete": False}, format="json"
     )
@@ -78,7 +72,7 @@ def test_with_autocomplete_off_a_test_task_stays_pending(scale_test, live_server
     assert scale_test.cancel_task(task.id).status == "canceled"
 
 
-def test_live_tasks_never_complete_themselves(live_server, account):
-    live = ScaleClient(account.live_api_key, api_instance_url=f"{live_server.url}/v1")
+def test_live_tasks_never_complete_themselves(scale):
+    live = scale
 
     assert live.create_task(TaskType.Categorization, **SAMPLES["categorization"].params).status == "pending"

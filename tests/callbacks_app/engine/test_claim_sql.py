@@ -15,11 +15,6 @@ from tests.factories import DeliveryFactory, TaskFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def task(account):
-    return TaskFactory(owner=account.user)
-
-
 def delivery(task, **kwargs):
     return DeliveryFactory(task=task, owner_id=task.owner_id, payload="{}", **kwargs)
 
