@@ -138,25 +138,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # another process sees the same database.
         "NAME": env.str("TEST_SQLITE_NAME", default=str(BASE_DIR / "test_db.sqlite3")),
     }
-# PostgreSQL ends a session left idle inside a transaction this long, and frees its row locks: a
-# host cut from the database mid-transaction (its connection silent, not closed: TCP keeps it for
-# hours) would otherwise hold the rows every other host's recording waits for, past their send
-# leases, and their callbacks would be sent again (docs/reliability.md). Below the send lease.
+# PostgreSQL ends a session idle inside a transaction this long, freeing its row locks: a host cut
+# from the database mid-transaction would otherwise hold the rows other hosts' recordings wait
+# for, past their send leases (docs/reliability.md).
 DATABASE_IDLE_IN_TRANSACTION_TIMEOUT = env.float("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", default=5.0)
 if (
     DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
     and DATABASE_IDLE_IN_TRANSACTION_TIMEOUT > 0
 ):
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = " ".join(
-        filter(
-            None,
-            [
-                _options.get("options", ""),
-                f"-c idle_in_transaction_session_timeout={int(DATABASE_IDLE_IN_TRANSACTION_TIMEOUT * 1000)}",
-            ],
-        )
-    )
+    _idle_ms = int(DATABASE_IDLE_IN_TRANSACTION_TIMEOUT * 1000)
+    _options["options"] = f"{_options.get('options', '')} -c idle_in_transaction_session_timeout={_idle_ms}"
 # Persistent connections: workers enqueue and claim constantly, and a new
 # connection per query costs more than the query (see shared NOTES).
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
