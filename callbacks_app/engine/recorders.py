@@ -14,7 +14,10 @@
   receipt: it delays ``callback_succeeded`` by as much, never a send, and the
   caps count an answered send as done (``picking``).
 - ``Recorder``: records the sends that outlive the drain job that started them
-  (a receiver that hangs, a job that failed), one thread per process.
+  (a receiver that hangs, a job that failed), one thread per process. When the
+  process ends on its own (django-q2 recycles a worker after ``recycle`` jobs, or
+  stops it with the cluster), it records what those sends answer within
+  ``EXIT_WAIT`` first: an answer received is not sent again when its lease runs out.
 
 Both write through ``recording.attempts_record``, which never raises, on a
 database connection of their own (Django's connections are per thread), closed
@@ -22,6 +25,8 @@ when the thread ends.
 """
 
 import logging
+import multiprocessing.util
+import os
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, wait
@@ -37,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # Seconds: while answers keep coming, a job's recording transactions begin at most this often.
 RECORD_EVERY = settings.CALLBACK_RECORD_EVERY
+# Seconds a process that ends waits for the answers of the sends its recorder still holds.
+EXIT_WAIT = 5.0
 
 
 class JobRecorder:
@@ -127,9 +134,11 @@ class JobRecorder:
 class Recorder:
     """Records sends that outlive the drain job that started them (a hanging receiver, a job that failed).
 
-    One daemon thread per process, started on first use. Should the process
-    die first, those attempts stay "did not finish" and their deliveries are
-    taken over when the send lease runs out, as for any killed worker.
+    One daemon thread per process, started on first use. A process that ends on
+    its own (a django-q2 worker recycled or stopped: ``multiprocessing`` runs its
+    exit finalizers) records first what those sends answer within ``EXIT_WAIT``
+    (``finish``). Should the process be killed instead, those attempts stay "did
+    not finish" and their deliveries are taken over when the send lease runs out.
     """
 
     def __init__(self):
@@ -138,9 +147,13 @@ class Recorder:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
+        self._pid: int | None = None  # the process whose thread and exit finalizer these are
 
     def adopt(self, pending: dict[Future, Claim]) -> None:
         with self._lock:
+            if self._pid != os.getpid():  # first use in this process (a forked worker inherits no thread)
+                self._pid, self._pending, self._thread = os.getpid(), {}, None
+                multiprocessing.util.Finalize(None, self.finish, exitpriority=10)
             self._pending.update(pending)
             if self._thread is None:
                 self._stop = threading.Event()
@@ -150,12 +163,36 @@ class Recorder:
                 self._thread.start()
         self._wake.set()
 
+    def finish(self, timeout: float = EXIT_WAIT) -> None:
+        """Stop the thread, then record the sends still held that answer within ``timeout`` seconds
+        (the process is ending); those that do not stay "did not finish", as at a kill."""
+        if self._pid != os.getpid():
+            return
+        self._stop_thread()
+        with self._lock:
+            futures, self._pending = dict(self._pending), {}
+        if not futures:
+            return
+        done, _ = wait(futures, timeout=timeout)
+        try:
+            if done:
+                attempts_record(results=[(futures[future], future.result()) for future in done])
+        except Exception:
+            logger.exception("Recording sends that outlived their drain job failed at the process's end")
+        finally:
+            connection.close()
+
     def shutdown(self) -> None:
         """Stop the thread and forget the sends it had not recorded yet (they stay "did not finish")."""
+        self._stop_thread()
+        with self._lock:
+            self._pending.clear()
+
+    def _stop_thread(self) -> None:
+        """Stop the thread, after the recording it is writing if any."""
         with self._lock:
             thread, self._thread = self._thread, None
             self._stop.set()
-            self._pending.clear()
         self._wake.set()
         if thread is not None and thread is not threading.current_thread():
             thread.join()

@@ -1,17 +1,19 @@
 """A drain job's recording thread (``engine.recorders.JobRecorder``): the job claims while its
 finished sends are written, and returns only once every one of them is."""
 
+import multiprocessing
 import threading
 import time
 
 import pytest
-from django.db import transaction
+from django.db import connections, transaction
 
 from callbacks_app import transport
 from callbacks_app.engine import SendResult, deliveries_claim, drain, recorders
 from callbacks_app.models import Delivery
 from tasks_app.services import task_complete
 from tests.factories import TaskFactory
+from tests.servers import Answer
 
 
 def completed(task) -> Delivery:
@@ -145,3 +147,30 @@ def test_the_recorder_of_sends_that_outlived_their_job_closes_its_connection_whe
     recorder.shutdown()
     (thread_connection,) = used
     assert thread_connection.connection is None  # closed by the thread on its way out
+
+
+def _drain_past_its_budget_and_end() -> None:
+    """A worker process's last job: its budget ends while its send waits for a slow answer, which it
+    leaves to the process's recorder; then the process ends, as a recycled django-q2 worker does."""
+    drain.deliveries_drain(time_budget=0.2, linger=0)
+
+
+@pytest.mark.service
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_process_that_ends_records_the_answers_of_the_sends_its_drain_job_left(account, receiver):
+    """django-q2 ends a worker process after ``recycle`` jobs (and at a stop) through
+    multiprocessing's normal exit: the answers the process's recorder was waiting for are
+    recorded first, not lost with it (each would be sent again once its lease ran out)."""
+    receiver.answer(Answer(delay=1.0))
+    delivery = completed(TaskFactory(owner=account.user, callback_url=receiver.url))
+    connections.close_all()  # the child process opens its own
+
+    worker = multiprocessing.get_context("fork").Process(target=_drain_past_its_budget_and_end)
+    worker.start()
+    worker.join(timeout=30)
+
+    assert worker.exitcode == 0
+    assert len(receiver.wait_for(1)) == 1
+    delivery.refresh_from_db()
+    assert delivery.status == Delivery.Status.SUCCEEDED
+    assert delivery.attempts.get().succeeded
