@@ -13,10 +13,8 @@ ratio and the CPU each part used per callback (web is gunicorn's processes).
 """
 
 import argparse
-import os
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -24,31 +22,6 @@ import harness
 from throughput import raw_loop_for
 
 WEB_PORT = 9180
-
-
-def start_web(workers: int):
-    harness.start_process(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
-        ready=b"Booting worker",
-        name="gunicorn",
-        timeout=60,
-        cwd=harness.BASE_DIR,
-        env={**os.environ, "PORT": str(WEB_PORT), "WEB_CONCURRENCY": str(workers)},
-    )
-    url = f"http://127.0.0.1:{WEB_PORT}"
-
-    def answers():
-        try:
-            urllib.request.urlopen(f"{url}/v1/tasks", timeout=2)
-        except urllib.error.HTTPError:
-            return True  # 401: up
-        except OSError:
-            return False
-        return True
-
-    assert harness.wait_until(answers, 60), "gunicorn did not answer"
-    time.sleep(1)  # every worker booted
-    return url
 
 
 def _client(url: str, key: str, task_ids: list[str], go, cpu_used, index: int) -> None:
@@ -93,7 +66,7 @@ def main():
     operator = account_create(email="ops@example.com", staff=True)
     raw_rate, raw_cpu = raw_loop_for(profile, task_ids[0], f"{receiver}/raw", args.baseline_n)
     harness.receiver_reset(receiver)
-    url = start_web(args.web_workers)
+    url = harness.start_web(args.web_workers, WEB_PORT)
     harness.start_cluster()
 
     run = api_run(url=url, key=operator.live_api_key, task_ids=task_ids, clients=args.clients)

@@ -24,31 +24,6 @@ import harness
 WEB_PORT = int(os.environ.get("BENCH_WEB_PORT", "9181"))
 
 
-def start_web(workers: int) -> str:
-    harness.start_process(
-        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
-        ready=b"Booting worker",
-        name="gunicorn",
-        timeout=60,
-        cwd=harness.BASE_DIR,
-        env={**os.environ, "PORT": str(WEB_PORT), "WEB_CONCURRENCY": str(workers)},
-    )
-    url = f"http://127.0.0.1:{WEB_PORT}"
-    import requests
-
-    assert harness.wait_until(lambda: _answers(requests, url), 60), "gunicorn did not answer"
-    time.sleep(1)  # every worker booted
-    return url
-
-
-def _answers(requests, url: str) -> bool:
-    try:
-        requests.get(f"{url}/v1/callbacks", timeout=2)
-    except OSError:
-        return False
-    return True
-
-
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -82,7 +57,7 @@ def main():
         ]
     )
     task_ids = list(Task.objects.filter(owner=account.user).values_list("id", flat=True))
-    url = start_web(args.web_workers)
+    url = harness.start_web(args.web_workers, WEB_PORT)
     session = requests.Session()
     session.auth = (account.live_api_key, "")
 

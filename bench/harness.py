@@ -302,3 +302,33 @@ def completions_run(*, target, parts: list[tuple], n: int, label: str) -> dict:
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def start_web(workers: int, port: int) -> str:
+    """gunicorn as ``make run`` serves it (deploy/gunicorn.conf.py), ``workers`` processes on
+    ``port``, once every worker answers; its base URL."""
+    import urllib.error
+    import urllib.request
+
+    start_process(
+        [sys.executable, "-m", "gunicorn", "-c", "deploy/gunicorn.conf.py"],
+        ready=b"Booting worker",
+        name="gunicorn",
+        timeout=60,
+        cwd=BASE_DIR,
+        env={**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers)},
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def answers() -> bool:
+        try:
+            urllib.request.urlopen(f"{url}/healthz", timeout=2)
+        except urllib.error.HTTPError:
+            return True  # an answer all the same
+        except OSError:
+            return False
+        return True
+
+    assert wait_until(answers, 60), "gunicorn did not answer"
+    time.sleep(1)  # every worker booted
+    return url
