@@ -14,7 +14,7 @@ path, the same text on SQLite and PostgreSQL, tested on both
 """
 
 from callbacks_app.models import Delivery
-from scalehooks.db import hot_cursor, per_connection
+from scalehooks.db import per_connection
 
 # Not the columns the database fills (``db_default``: the feed's position, models/feed.py).
 _FIELDS = tuple(field for field in Delivery._meta.concrete_fields if not field.has_db_default())
@@ -41,7 +41,7 @@ def delivery_insert(delivery: Delivery, *, now) -> Delivery:
     The caller fills what ``Delivery.save`` would (``owner_id``, ``target_origin``).
     """
     conn, statements = _connection()
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(statements.insert, delivery_params(delivery, now=now))
     return delivery_saved(delivery)
 
@@ -57,7 +57,7 @@ def delivery_insert_with(*, change: str, change_params: list, delivery: Delivery
     """
     conn, statements = _connection()
     sql = f"WITH {statements.changed} AS ({change} RETURNING 1) {statements.head} {statements.select} FROM {statements.changed}"
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, [*change_params, *delivery_params(delivery, now=now)])
         inserted = cursor.rowcount == 1
     if inserted:

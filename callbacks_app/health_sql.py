@@ -20,7 +20,6 @@ from scalehooks.db import (
     array_of,
     field_converters,
     from_row,
-    hot_cursor,
     one_of,
     per_connection,
     update_each,
@@ -87,7 +86,7 @@ def rows_locked(
         conditions.append(f"{conn.ops.quote_name(field.column)} {condition}")
         params += values
     locked = " FOR UPDATE" if conn.features.has_select_for_update else ""
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(st.rows_head + " AND ".join(conditions) + st.rows_tail + locked, params)
         found = cursor.fetchall()
     wanted = set(keys)
@@ -107,7 +106,7 @@ def _slots_of(conn, st: _Statements, *, health_ids: list[int], slot_start: datet
         return {}
     start = TargetHealthSlot._meta.get_field("start").get_db_prep_value(slot_start, conn)
     condition, ids = one_of(TargetHealthSlot._meta.get_field("health"), conn, health_ids)
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(st.slots_head + condition, [start, *ids])
         found = cursor.fetchall()
     slots = {}

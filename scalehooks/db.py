@@ -54,14 +54,16 @@ def array_of(field, conn) -> str:
 def arrays_of(*db_types: str) -> str:
     """The placeholders of arrays of these column types on PostgreSQL, comma-separated
     (``%b::integer[], %b::text[]``, for ``unnest``): a text that does not vary with the number of
-    values, so that it can be prepared, each array sent in the binary format (``hot_cursor``)."""
+    values. ``%b`` asks psycopg for the binary format where it binds on the server
+    (``server_side_binding``), which spares the text format's escaping of every element; with
+    Django's default client-side binding it quotes the array as ``%s`` would."""
     return ", ".join(f"%b::{db_type}[]" for db_type in db_types)
 
 
 def one_of(field, conn, values) -> tuple[str, list]:
     """The condition that ``field``'s column is one of ``values``, to follow the column's name,
     and its parameters: on PostgreSQL one array (``= ANY(%b::bigint[])``, a text that does not
-    vary with the number of values, so that it can be prepared), elsewhere ``IN (%s, …)``."""
+    vary with the number of values), elsewhere ``IN (%s, …)``."""
     if conn.vendor == "postgresql":
         return f"= ANY({array_of(field, conn)})", [list(values)]
     return "IN (" + ", ".join(["%s"] * len(values)) + ")", list(values)
@@ -71,125 +73,16 @@ def update_each(*, per_row: str, per_batch: str, rows: list[tuple]) -> None:
     """Run the statement ``per_row`` once for each of ``rows``, in one statement on PostgreSQL.
 
     On PostgreSQL, ``per_batch`` runs instead: the same UPDATE joined to the
-    rows passed as arrays, one per column (``FROM unnest(%b::integer[], ...)``: ``arrays_of``,
-    binary: see ``hot_cursor``), or the same upsert selecting from them, so the
-    server parses, plans and runs one statement per batch instead of one per row
-    (docs/benchmarks.md has the figures). SQLite runs ``per_row`` with
-    ``executemany``, which reuses one prepared statement.
+    rows passed as arrays, one per column (``FROM unnest(%b::integer[], ...)``: ``arrays_of``),
+    or the same upsert selecting from them, so the server parses, plans and runs one statement
+    per batch instead of one per row (docs/benchmarks.md has the figures), one text whatever
+    the number of rows. SQLite runs ``per_row`` with ``executemany``, which reuses one
+    prepared statement. Both on Django's cursor.
     """
     if not rows:
         return
-    if connection.vendor == "postgresql":
-        # One text whatever the number of rows: prepared once per connection (``hot_cursor``).
-        with hot_cursor(connection) as cursor:
-            cursor.execute(per_batch, [list(column) for column in zip(*rows, strict=True)])
-        return
     with connection.cursor() as cursor:
-        cursor.executemany(per_row, rows)
-
-
-# psycopg prepares a statement only where its connection allows it: Django turns
-# preparing off (``prepare_threshold = None``, for connection poolers). A hot-path
-# cursor turns it on for its own connection, with a threshold no statement
-# reaches: nothing is prepared unless it asks (``prepare=True``).
-_NEVER_BY_COUNT = 2**31 - 1
-
-
-class _PreparingCursor:
-    """A psycopg server-side-binding cursor on the Django connection ``db`` (same session, same
-    transaction), with Django's checks and error translation around each call."""
-
-    def __init__(self, db):
-        self.db = db
-        pg = db.connection
-        if pg.prepare_threshold is None:
-            pg.prepare_threshold = _NEVER_BY_COUNT
-        cursors = db.__dict__.setdefault("_hot_cursors", {})
-        cursor = cursors.get(id(pg))
-        if cursor is None or cursor.connection is not pg or cursor.closed:
-            cursors.clear()  # a cursor of a closed connection goes with it
-            cursor = cursors[id(pg)] = _psycopg().Cursor(pg)
-        self.cursor = cursor
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def execute(self, sql: str, params, *, prepare: bool = True):
-        self.db.validate_no_broken_transaction()
-        with self.db.wrap_database_errors:
-            self.cursor.execute(sql, params, prepare=prepare)
-        return self
-
-    def fetchone(self):
-        with self.db.wrap_database_errors:
-            return self.cursor.fetchone()
-
-    def fetchall(self):
-        with self.db.wrap_database_errors:
-            return self.cursor.fetchall()
-
-    @property
-    def rowcount(self) -> int:
-        return self.cursor.rowcount
-
-
-def _psycopg():
-    import psycopg
-
-    return psycopg
-
-
-def hot_cursor(db):
-    """A cursor for the statements of a hot path (``completion_sql``, ``delivery_sql``,
-    ``claim_sql``): on PostgreSQL, psycopg's server-side binding, each statement prepared once
-    per connection (``execute(..., prepare=False)`` for one whose text varies, e.g. its number
-    of rows); elsewhere, or while queries are logged (``DEBUG``, ``CaptureQueriesContext``),
-    Django's own cursor.
-
-    Django's client-side binding (``ClientCursor``) makes PostgreSQL parse and plan
-    every statement anew and quotes every value in Python; a prepared statement is
-    parsed and planned once. The values are what the fields' database conversions
-    produce either way (docs/benchmarks.md, issue 15).
-
-    An array's placeholder is ``%b`` (``array_of``): psycopg sends it in the binary format.
-    Its text format escapes every element with a regular expression, which cost a quarter
-    of the client's CPU in writing a batch of attempts (``bench/hot_cpu.py``). Django's
-    client-side cursor quotes it as any value.
-    """
-    if db.vendor != "postgresql" or db.queries_logged:
-        return _DjangoCursor(db.cursor())
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    db.validate_thread_sharing()
-    return _PreparingCursor(db)
-
-
-class _DjangoCursor:
-    """Django's cursor, taking (and ignoring) ``prepare``."""
-
-    def __init__(self, cursor):
-        self.cursor = cursor
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.cursor.close()
-        return False
-
-    def execute(self, sql: str, params, *, prepare: bool = True):
-        self.cursor.execute(sql, params)
-        return self
-
-    def fetchone(self):
-        return self.cursor.fetchone()
-
-    def fetchall(self):
-        return self.cursor.fetchall()
-
-    @property
-    def rowcount(self) -> int:
-        return self.cursor.rowcount
+        if connection.vendor == "postgresql":
+            cursor.execute(per_batch, [list(column) for column in zip(*rows, strict=True)])
+        else:
+            cursor.executemany(per_row, rows)

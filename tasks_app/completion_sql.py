@@ -31,7 +31,7 @@ SQLite cannot run (a ``WITH`` query there only reads).
 import copy
 
 from callbacks_app.services import callback_delivery_insert_with, callback_delivery_unsaved
-from scalehooks.db import field_converters, from_row, hot_cursor, per_connection
+from scalehooks.db import field_converters, from_row, per_connection
 from tasks_app.models import Task
 
 _FIELDS = tuple(Task._meta.concrete_fields)
@@ -72,7 +72,7 @@ def task_to_check(task_id: str) -> tuple[Task, str | None] | None:
     batch), with its row's version where ``task_leave_pending_at_once`` can use it
     (PostgreSQL; None elsewhere). None when there is no such task."""
     conn, prepared = _connection()
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(prepared.check, [task_id])
         row = cursor.fetchone()
     if row is None:
@@ -98,7 +98,7 @@ def task_leave_pending(*, task_id: str, status: str, response, now, completed: b
     conn, prepared = _connection()
     names, sql = prepared.leave[completed]
     params = _leave_params(conn, names, status=status, response=response, now=now)
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, [*params, task_id, Task.Status.PENDING])
         row = cursor.fetchone()
     if row is None:

@@ -9,10 +9,10 @@ the lease one conditional ``UPDATE`` whose condition is the one
 ``picking.deliveries_due`` states (pending, due, held by nobody), ``RETURNING``
 the leased deliveries as they now are: no read after it (the ORM's
 ``select_related`` read of the claimed rows had been half of the claim's CPU).
-On PostgreSQL both go through ``scalehooks.db.hot_cursor`` (server-side
-binding), the lease prepared (its ids passed as one array), the attempt rows not
-(their text varies with the number of rows); so do the claim's read of the tasks
-it locks and of its accounts' profiles, which the ORM compiled anew for every claim.
+Both run on Django's own cursor, the lease's ids passed as one array on PostgreSQL
+(one text whatever their number; the attempt rows' text varies with their number);
+so do the claim's read of the tasks it locks and of its accounts' profiles, which
+the ORM compiled anew for every claim.
 
 The rule (docs/architecture.md): hand-written SQL lives only in the module of its
 hot path (this one; ``tasks_app/completion_sql.py``), is the same text on SQLite
@@ -23,7 +23,7 @@ the reads of what sending needs of the tasks and accounts claimed.
 """
 
 from callbacks_app.models import Delivery, DeliveryAttempt
-from scalehooks.db import field_converters, from_row, hot_cursor, one_of, per_connection
+from scalehooks.db import field_converters, from_row, one_of, per_connection
 from tasks_app.models import Profile, Task
 
 _DELIVERY_FIELDS = tuple(Delivery._meta.concrete_fields)
@@ -105,7 +105,7 @@ def deliveries_lease(*, ids: list[str], token: str, now, until) -> list[Delivery
     condition, listed = one_of(Delivery._meta.pk, conn, ids)
     sql = statements.lease_head + condition + statements.lease_tail
     params = [token, at(until, conn), now_db, *listed, Delivery.Status.PENDING, now_db, now_db]
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     deliveries = [_delivery(conn, statements, row) for row in rows]
@@ -129,8 +129,8 @@ def attempts_open(*, deliveries: list[Delivery], now) -> list[DeliveryAttempt]:
         + ", ".join([statements.attempt_row] * len(deliveries))
         + statements.attempts_tail
     )
-    with hot_cursor(conn) as cursor:
-        cursor.execute(sql, params, prepare=False)
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
         ids = {delivery_id: attempt_id for attempt_id, delivery_id in cursor.fetchall()}
     return [
         DeliveryAttempt(
@@ -155,7 +155,7 @@ def tasks_for_sending(*, delivery_ids: list[str], lock: bool) -> dict[str, Task]
     condition, params = one_of(Delivery._meta.pk, conn, delivery_ids)
     locking = lock and conn.features.has_select_for_update
     sql = st.tasks + condition + st.tasks_tail + (" FOR UPDATE" if locking else "")
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     tasks = (
@@ -171,7 +171,7 @@ def profiles_of(*, user_ids) -> dict[int, Profile]:
         return {}
     conn, st = _connection()
     condition, params = one_of(Profile._meta.get_field("user"), conn, user_ids)
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(st.profiles + condition, params)
         rows = cursor.fetchall()
     profiles = (

@@ -7,8 +7,8 @@ in compiling them (docs/benchmarks.md, "The engine's CPU alone"); here their
 text is built once per connection, with only the exclusion lists varying.
 
 The rule (docs/architecture.md): hand-written SQL lives only in the module of
-its hot path, is the same text on SQLite and PostgreSQL (prepared there, through
-``scalehooks.db.hot_cursor``), passes values through the fields' own conversions, and each statement is tested on both backends
+its hot path, is the same text on SQLite and PostgreSQL, runs on Django's own
+cursor, passes values through the fields' own conversions, and each statement is tested on both backends
 (tests/callbacks_app/engine/test_pick_sql.py). Each statement here says the
 same as its ORM counterpart in ``engine.picking`` / ``pausing`` (same
 conditions, same order), which the tests compare.
@@ -17,7 +17,7 @@ conditions, same order), which the tests compare.
 from collections.abc import Collection
 
 from callbacks_app.models import Delivery, TargetHealth
-from scalehooks.db import hot_cursor, per_connection
+from scalehooks.db import per_connection
 
 
 class _Statements:
@@ -62,7 +62,7 @@ _connection = per_connection(_Statements)
 def sends_in_flight(*, now) -> list[tuple[str, int, int]]:
     """(origin, account, deliveries leased there now) triples, across all workers: ``picking.sends_in_flight``."""
     conn, st = _connection()
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(st.in_flight, [Delivery.Status.PENDING, st.datetime.get_db_prep_value(now, conn)])
         return cursor.fetchall()
 
@@ -83,9 +83,8 @@ def due_candidates(
     sql, params = due_statement(
         now=now, window=window, origins_out=origins_out, accounts_out=accounts_out, ids_out=ids_out
     )
-    with hot_cursor(conn) as cursor:
-        # Prepared while it excludes nothing (the usual woken claim); its text varies otherwise.
-        cursor.execute(sql, params, prepare=not (origins_out or accounts_out or ids_out))
+    with conn.cursor() as cursor:
+        cursor.execute(sql, params)
         return [row[:3] for row in cursor.fetchall()]
 
 
@@ -125,6 +124,6 @@ def due_statement(
 def any_target_paused() -> bool:
     """Whether some target is paused (one row of the partial index of targets not healthy)."""
     conn, st = _connection()
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(st.paused, [TargetHealth.State.PAUSED])
         return cursor.fetchone() is not None

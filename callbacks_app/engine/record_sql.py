@@ -17,7 +17,7 @@ the deliveries' read is a plain ``IN`` list.
 """
 
 from callbacks_app.models import Delivery
-from scalehooks.db import hot_cursor, one_of, per_connection
+from scalehooks.db import one_of, per_connection
 from tasks_app.models import Task
 
 
@@ -52,7 +52,7 @@ def tasks_lock(*, delivery_ids: list[str]) -> None:
     conn, st = _connection()
     if not conn.features.has_select_for_update or not delivery_ids:
         return
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(st.tasks, one_of(Delivery._meta.pk, conn, delivery_ids)[1])
         cursor.fetchall()
 
@@ -64,6 +64,6 @@ def lease_holders(*, ids: list[str]) -> dict[str, tuple[str | None, str]]:
         return {}
     condition, params = one_of(Delivery._meta.pk, conn, ids)
     locked = st.holders_locked if conn.features.has_select_for_update else ""
-    with hot_cursor(conn) as cursor:
+    with conn.cursor() as cursor:
         cursor.execute(st.holders + condition + locked, params)
         return {delivery_id: (token, status) for delivery_id, token, status in cursor.fetchall()}

@@ -149,7 +149,7 @@ postgresql_only = pytest.mark.skipif(
 
 
 def _statements(queries) -> list[str]:
-    """The first word of each statement run (the ORM's, and ``hot_cursor``'s while queries are logged)."""
+    """The first word of each statement run (the ORM's and the hand-written ones alike)."""
     return [query["sql"].split()[0] for query in queries.captured_queries]
 
 
