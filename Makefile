@@ -13,7 +13,7 @@ LOOPBACK := 127.0.0.0/8,::1/128
 PG_URL ?= postgres://postgres@127.0.0.1:5432/scalehooks
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run dev test test-fast test-slow test-postgres test-postgres-fast test-postgres-slow faults-ci lint install chromium
+.PHONY: run dev test test-fast test-slow test-postgres test-postgres-fast test-postgres-slow faults-ci lint install chromium pgbouncer
 
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ install: $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 chromium:
 	@test -x /usr/bin/chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }
+
+# Debian's PgBouncer, which the PostgreSQL stages put in front of the test database in transaction
+# mode (tests/callbacks_app/test_pgbouncer.py); installed the same way.
+pgbouncer:
+	@test -x /usr/sbin/pgbouncer || { $(SUDO) apt-get update && $(SUDO) apt-get install -y pgbouncer; }
 
 # $(call with_cluster,WEB COMMAND): a django-q2 cluster and the web process side
 # by side; when either ends, or on Ctrl-C or TERM, both are stopped.
@@ -127,7 +132,7 @@ test-slow: $(VENV)/.installed-test chromium
 	$(PYTEST) -m "$(SLOW)" $(PYTEST_ARGS)
 
 # The whole suite again on PostgreSQL and Redis (started by .ci/services if down), and its halves.
-test-postgres: $(VENV)/.installed-test chromium
+test-postgres: $(VENV)/.installed-test chromium pgbouncer
 	bash .ci/services
 	$(ON_POSTGRES) $(PYTEST) $(PYTEST_ARGS)
 
@@ -135,7 +140,7 @@ test-postgres-fast: $(VENV)/.installed-test
 	bash .ci/services
 	$(ON_POSTGRES) $(PYTEST) -m "not ($(SLOW))" $(PYTEST_ARGS)
 
-test-postgres-slow: $(VENV)/.installed-test chromium
+test-postgres-slow: $(VENV)/.installed-test chromium pgbouncer
 	bash .ci/services
 	$(ON_POSTGRES) $(PYTEST) -m "$(SLOW)" $(PYTEST_ARGS)
 

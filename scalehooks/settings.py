@@ -118,37 +118,33 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 # SQLite by default; DATABASE_URL=postgres://user:pass@host:5432/name to scale out.
-DATABASES = {
-    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-}
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, workers, their sweep threads) write concurrently: WAL lets
-    # readers run beside the writer, the busy timeout waits for the lock instead
-    # of failing, and IMMEDIATE takes the write lock when a transaction starts so
-    # two writers never deadlock upgrading a read lock.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {
-            "timeout": 30,
-            "transaction_mode": "IMMEDIATE",
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        }
-    )
-    DATABASES["default"]["TEST"] = {
-        # A file, not :memory:, so that a cluster started by the tests in
-        # another process sees the same database.
-        "NAME": env.str("TEST_SQLITE_NAME", default=str(BASE_DIR / "test_db.sqlite3")),
-    }
-# PostgreSQL ends a session idle inside a transaction this long, freeing its row locks: a host cut
-# from the database mid-transaction would otherwise hold the rows other hosts' recordings wait
-# for, past their send leases (docs/reliability.md).
+    # Several processes (web, workers, their sweep threads) write concurrently: WAL lets readers run
+    # beside the writer, the busy timeout waits for the lock instead of failing, and IMMEDIATE takes
+    # the write lock when a transaction starts so two writers never deadlock upgrading a read lock.
+    _pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
+    _sqlite = {"timeout": 30, "transaction_mode": "IMMEDIATE", "init_command": _pragmas}
+    DATABASES["default"].setdefault("OPTIONS", {}).update(_sqlite)
+    # A file, not :memory:, so that a cluster started by the tests in another process sees it.
+    _test_name = env.str("TEST_SQLITE_NAME", default=str(BASE_DIR / "test_db.sqlite3"))
+    DATABASES["default"]["TEST"] = {"NAME": _test_name}
+# PostgreSQL (docs/deployment.md, "PgBouncer"). A session idle inside a transaction this long is
+# ended by the server, freeing its row locks: a host cut from the database mid-transaction would
+# otherwise hold the rows other hosts' recordings wait for, past their send leases
+# (docs/reliability.md). Prepared statements and server-side binding: Django's own OPTIONS.
 DATABASE_IDLE_IN_TRANSACTION_TIMEOUT = env.float("DATABASE_IDLE_IN_TRANSACTION_TIMEOUT", default=5.0)
-if (
-    DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
-    and DATABASE_IDLE_IN_TRANSACTION_TIMEOUT > 0
-):
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _idle_ms = int(DATABASE_IDLE_IN_TRANSACTION_TIMEOUT * 1000)
-    _options["options"] = f"{_options.get('options', '')} -c idle_in_transaction_session_timeout={_idle_ms}"
+    if DATABASE_IDLE_IN_TRANSACTION_TIMEOUT > 0:
+        _idle_ms = int(DATABASE_IDLE_IN_TRANSACTION_TIMEOUT * 1000)
+        _idle = f"-c idle_in_transaction_session_timeout={_idle_ms}"
+        _options["options"] = f"{_options.get('options', '')} {_idle}"
+    _options["server_side_binding"] = env.bool("DATABASE_SERVER_SIDE_BINDING", default=True)
+    _threshold = env.str("DATABASE_PREPARE_THRESHOLD", default="5")  # empty: nothing prepared
+    _options["prepare_threshold"] = int(_threshold) if _threshold.strip() else None
+    _cursors_off = env.bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", default=False)
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = _cursors_off
 # Persistent connections: workers enqueue and claim constantly, and a new
 # connection per query costs more than the query (see shared NOTES).
 DATABASES["default"].setdefault("CONN_MAX_AGE", 60)
