@@ -24,6 +24,7 @@ from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.resends import callback_resends_release
 from scalehooks.db import arrays_of, update_each
 from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
+from tasks_app.locks import tasks_lock
 
 logger = logging.getLogger(__name__)
 
@@ -189,7 +190,8 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callab
     ids = [claim.delivery.id for claim, _ in results]
     errors = {}
     with transaction.atomic():
-        record_sql.tasks_lock(delivery_ids=ids)
+        # A task before its deliveries (docs/architecture.md, "Leases instead of locks").
+        tasks_lock(task_ids={claim.delivery.task_id for claim, _ in results} - {None})
         holders = record_sql.lease_holders(ids=ids + _held_to_lock(results))
         delivery_rows, outcomes, attempt_rows, superseded, lost = [], [], [], [], []
         for claim, sent in results:

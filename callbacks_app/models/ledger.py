@@ -201,11 +201,8 @@ class Delivery(models.Model):
 
     @property
     def mode(self) -> str:
-        """The mode of its task or batch (or of a test callback; an operators' alert: live):
-        whose callback auth key it carries."""
-        subject = self.subject
-        if subject is not None:
-            return subject.mode
+        """The mode of its task or batch (``is_test`` is theirs), or of a test callback; an
+        operators' alert: live. Whose callback auth key it carries."""
         return "test" if self.is_test else "live"
 
 
