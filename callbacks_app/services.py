@@ -20,7 +20,7 @@ from callbacks_app.confirmations import (  # noqa: F401 - the first two: tasks_a
     email_budget_has_room,
     email_confirmation_request,
 )
-from callbacks_app.delivery_sql import delivery_insert, delivery_insert_with
+from callbacks_app.delivery_sql import delivery_insert, delivery_insert_part, delivery_saved
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.feed_news import feed_news_on_commit
 from callbacks_app.kicks import request_drain, wakeup_in_transaction
@@ -65,7 +65,7 @@ def callback_delivery_unsaved(*, task: Task, event: str, now: datetime) -> Deliv
     confirmation is asked for with its first delivery). None otherwise, or when there is no
     target: call ``callback_delivery_create`` then.
 
-    The caller stores it with the statement that changes the task (``callback_delivery_insert_with``).
+    The caller stores it with the statement that changes the task (``callback_delivery_insert_part``).
     """
     target = callback_target(task)
     if not target or email_target(target):
@@ -84,17 +84,20 @@ def _of_task(task: Task, event: str, target: str) -> dict:
     }
 
 
-def callback_delivery_insert_with(
-    *, change: str, change_params: list, delivery: Delivery, now: datetime
-) -> bool:
-    """Store ``delivery`` (``callback_delivery_unsaved``) with ``change``, the caller's ``UPDATE``
-    of the task, in one statement (``delivery_sql.delivery_insert_with``), and ask for a drain;
-    False when ``change`` updated nothing: nothing was written."""
-    if not delivery_insert_with(change=change, change_params=change_params, delivery=delivery, now=now):
-        return False
+def callback_delivery_insert_part(*, delivery: Delivery, now: datetime) -> tuple[str, list]:
+    """The SQL that stores ``delivery`` (``callback_delivery_unsaved``), as the part of the caller's
+    statement that inserts it once per row the caller's part changed (``INSERT … SELECT``, no
+    ``FROM``: ``scalehooks.db.change_then_insert``), and its parameters. Once that statement
+    stored it, call ``callback_delivery_stored``."""
+    return delivery_insert_part(delivery, now=now)
+
+
+def callback_delivery_stored(delivery: Delivery) -> None:
+    """``delivery``, stored by the caller's statement (``callback_delivery_insert_part``), marked
+    saved; a drain asked for, and the feed's news, once it commits."""
+    delivery_saved(delivery)
     _drain_request()
     feed_news_on_commit(owner_id=delivery.owner_id, is_test=delivery.is_test)
-    return True
 
 
 def _delivery_create(
