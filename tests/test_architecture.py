@@ -18,7 +18,13 @@ TASKS_ADMIN_MAY_IMPORT = (
     "callbacks_app.resends",
     "callbacks_app.task_targets",
 )
-CALLBACKS_MAY_IMPORT = ("tasks_app.models", "tasks_app.representation", "tasks_app.callback_outcomes")
+CALLBACKS_MAY_IMPORT = (
+    "tasks_app.models",
+    "tasks_app.representation",
+    "tasks_app.callback_outcomes",
+    "tasks_app.locks",
+    "tasks_app.profiles_sql",
+)
 CALLBACKS_VIEWS_MAY_IMPORT = ("tasks_app.selectors", "tasks_app.schema")
 # The inbox reads accounts (their keys and secrets) and the ledger; it writes neither.
 INBOX_MAY_IMPORT = ("tasks_app.models", "tasks_app.keys", "callbacks_app.models")
@@ -41,6 +47,7 @@ DOMAIN_MODULES = (
     "tasks_app/task_types/video.py",
     "tasks_app/accounts.py",
     "tasks_app/callback_outcomes.py",
+    "tasks_app/locks.py",
     "callbacks_app/services.py",
     "callbacks_app/selectors.py",
     "callbacks_app/targets.py",
@@ -100,7 +107,7 @@ def test_tasks_app_reaches_callbacks_app_only_through_its_services_and_targets()
     assert wrong == []
 
 
-def test_callbacks_app_reaches_tasks_app_only_through_models_representation_and_outcomes():
+def test_callbacks_app_reaches_tasks_app_only_through_models_representation_outcomes_and_locks():
     crossings_found = crossings("callbacks_app", "tasks_app")
     assert crossings_found, "the rule checks nothing: callbacks_app imports nothing of tasks_app"
     wrong = [
