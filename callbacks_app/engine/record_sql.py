@@ -1,6 +1,6 @@
 """The recording's locks in hand-written SQL: a batch's tasks, then its deliveries.
 
-A drain job's recorder writes every batch of finished attempts in one
+A dispatcher writes every batch of finished attempts in one
 transaction (``engine.recording``) that first locks the batch's tasks, then
 its deliveries, reading who holds each delivery's lease. Through the ORM the
 two ``SELECT … FOR UPDATE`` cost about 1 ms of CPU a batch in compiling
