@@ -103,8 +103,8 @@ def main():
     from django.conf import settings
     from django.utils import timezone
 
-    from callbacks_app.wakeups import dispatchers_wake
     from callbacks_app.models import Delivery, DeliveryAttempt
+    from callbacks_app.wakeups import dispatchers_wake
 
     receiver = harness.start_receiver(PORT, 0, "--hosts", str(args.receivers), "--delay", str(args.delay))
     parked_callbacks(n=args.n, receivers=args.receivers, accounts=args.accounts)
