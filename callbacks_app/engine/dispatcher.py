@@ -65,6 +65,7 @@ class Turn:
 
     slots: int
     channel: bool
+    dispatchers: int = 1  # in the cluster (Q_WORKERS), which share the wake-ups
     in_flight: int = 0
     finished: int = 0
     first_finished: float = 0.0  # when the oldest send not yet recorded came back
@@ -84,11 +85,13 @@ class Turn:
         return sum(n for _, n in self.claims)
 
     def claim_gap(self, now: float) -> float:
-        """None below the first of ``gap_rates`` claimed a second, the whole ``claim_gap`` from the
-        second on: a claim's statements cost the same for one delivery as for thirty."""
+        """None below the first of ``gap_rates`` claimed a second, the whole gap from the second
+        on: a claim's statements cost the same for one delivery as for thirty. Wake-ups are
+        shared between the cluster's ``dispatchers``, so the rate is this one's times their
+        number, and so is the gap: together they claim about as often as one would."""
         low, high = PACE["gap_rates"]
-        share = (self.claim_rate(now) - low) / (high - low)
-        return PACE["claim_gap"] * min(1.0, max(0.0, share))
+        share = (self.claim_rate(now) * self.dispatchers - low) / (high - low)
+        return PACE["claim_gap"] * self.dispatchers * min(1.0, max(0.0, share))
 
     def look_every(self) -> float:
         if self.channel:
@@ -155,7 +158,11 @@ class Dispatcher:
         self.sender = sender
         self.clock = clock
         channel = wakeup_channel()
-        self.turn = Turn(slots=slots or settings.CALLBACK_SENDS_IN_FLIGHT, channel=channel is not None)
+        self.turn = Turn(
+            slots=slots or settings.CALLBACK_SENDS_IN_FLIGHT,
+            channel=channel is not None,
+            dispatchers=settings.Q_WORKERS,
+        )
         self.pending: dict[Future, Claim] = {}
         self.finished: list[tuple[Claim, SendResult]] = []
         self.event = threading.Event()

@@ -49,6 +49,17 @@ def test_a_woken_dispatcher_claims_at_once_below_the_gap_rate_and_after_the_gap_
     assert turn.claim_gap(11.5) == 0  # a second later those claims no longer count
 
 
+def test_dispatchers_that_share_the_wake_ups_gap_as_their_sum_would():
+    """Four dispatchers each claiming a quarter of HIGH a second: together at the full rate, so
+    each waits four gaps between its claims, and together they claim as often as one would."""
+    turn = Turn(slots=8, channel=True, dispatchers=4)
+    turn.claims.extend([(10.0, 1)] * int(HIGH / 4))
+    assert turn.claim_gap(10.0) == pytest.approx(4 * GAP)
+    alone = Turn(slots=8, channel=True)
+    alone.claims.extend([(10.0, 1)] * int(HIGH / 4))
+    assert alone.claim_gap(10.0) < GAP
+
+
 def test_without_wake_ups_a_dispatcher_looks_more_rarely_the_longer_it_finds_nothing():
     turn = Turn(slots=8, channel=False)
     looks = []
