@@ -1,6 +1,6 @@
 """The claim's hot path in hand-written SQL: the lease taken in one statement, the attempts opened in one.
 
-Every batch a drain job sends is claimed first (``engine.leases.deliveries_claim``),
+Every batch a dispatcher sends is claimed first (``engine.leases.deliveries_claim``),
 so the claim's cost is paid per batch, and part of it per callback. Through the
 ORM the attempt rows went through ``bulk_create`` (37 % of the claim's CPU in a
 cProfile, docs/benchmarks.md): here they are one multi-row ``INSERT … RETURNING

@@ -1,13 +1,12 @@
 """The recording's lock of its deliveries in hand-written SQL, with who holds each one's lease.
 
-A drain job's recorder writes every batch of finished attempts in one
-transaction (``engine.recording``) that first locks the batch's tasks (through
-``tasks_app.locks.tasks_lock``: the task table is
-tasks_app's), then its deliveries, reading who holds each delivery's lease.
-Through the ORM the ``SELECT … FOR UPDATE`` was compiled anew for every batch
-(docs/benchmarks.md, "The engine's CPU alone"), paid per callback when batches
-are small; here it is one text per connection, prepared on PostgreSQL, the ids
-passed as one array.
+A dispatcher writes every batch of finished attempts in one transaction
+(``engine.recording``) that first locks the batch's tasks (through
+``tasks_app.locks.tasks_lock``: the task table is tasks_app's), then its
+deliveries, reading who holds each delivery's lease. Through the ORM the
+``SELECT … FOR UPDATE`` was compiled anew for every batch (docs/benchmarks.md,
+"The engine's CPU alone"), paid per callback when batches are small; here it
+is one text per connection, prepared on PostgreSQL, the ids passed as one array.
 
 The rule (docs/architecture.md): hand-written SQL lives only in the module of
 its hot path, names only its app's tables, passes values through the fields'
