@@ -1,9 +1,9 @@
-"""The engine alone: rate and CPU per callback of ``deliveries_drain`` run in this process (issue 15).
+"""The engine alone: rate and CPU per callback of a dispatcher run in this process.
 
-``--n`` completions to 4 fast origins are committed, then ``deliveries_drain``
-runs in this process (no cluster, no queue) with ``--in-flight`` slots until
+``--n`` completions to 4 fast origins are committed, then a dispatcher
+(``engine.dispatcher.Dispatcher``) runs in this process (no cluster) with ``--in-flight`` slots until
 every callback is recorded delivered. CPU is this process's
-(``time.process_time``: the drain, the sends, and SQLite, which runs inside).
+(``time.process_time``: the dispatcher, the sends, and SQLite, which runs inside).
 
     python bench/drain_cpu.py --n 2000 --in-flight 64,384 --rounds 2
 """
@@ -23,7 +23,7 @@ def drain_round(receiver: str, n: int, in_flight: int) -> tuple[float, float]:
     """(callbacks/s, CPU ms per callback) of one round."""
     from django.db import transaction
 
-    from callbacks_app.engine import deliveries_drain
+    from callbacks_app.engine.dispatcher import Dispatcher, senders
     from callbacks_app.models import DeliveryAttempt
     from tasks_app.models import Task
     from tasks_app.services import task_complete
@@ -37,7 +37,7 @@ def drain_round(receiver: str, n: int, in_flight: int) -> tuple[float, float]:
             task_complete(task_id=task_id, response={"category": "red"})
     started, cpu = time.perf_counter(), time.process_time()
     while DeliveryAttempt.objects.filter(succeeded=True).count() < before + n:
-        deliveries_drain(time_budget=10, linger=0.1, in_flight=in_flight)
+        Dispatcher(sender=senders, slots=in_flight).run(idle_exit=0.1)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     return n / elapsed, cpu * 1000 / n
 

@@ -5,7 +5,7 @@ An alert (``TargetAlert``) is written once, by the transition that caused it
 After the commit a django-q2 job (``alerts_fan_out``) takes each alert for a
 lease (a conditional UPDATE on ``taken_until``: one taker at a time, however many
 jobs and clusters see it), then sends, at least once (a job that dies before it
-marks ``fanned_out_at`` leaves the alert to the sweep once its lease runs out):
+marks ``fanned_out_at`` leaves the alert to the dispatchers once its lease runs out):
 
 - an email through Django's email backend to the account's owner and to the
   teammates who accepted their invitation (which confirmed their address,
@@ -33,6 +33,7 @@ from django.utils import timezone
 from django_q.tasks import async_task
 
 from callbacks_app.models import Delivery, TargetAlert
+from callbacks_app.wakeups import dispatchers_wake
 from scalehooks.api.names import header_safe
 from scalehooks.timestamps import format_timestamp
 from tasks_app.models import Membership, Profile
@@ -113,7 +114,7 @@ FAN_OUT_LOST_AFTER = timedelta(seconds=30)  # an alert not taken by then lost it
 
 
 def alerts_fan_out_overdue(*, now) -> int:
-    """Queue the fan-out of alerts whose job was lost (the sweep's outbox, as for deliveries): never
+    """Queue the fan-out of alerts whose job was lost (the dispatchers' look, as for deliveries): never
     taken though older than ``FAN_OUT_LOST_AFTER``, or taken by a job whose lease ran out (it died)."""
     ids = list(
         TargetAlert.objects.filter(fanned_out_at__isnull=True)
@@ -248,7 +249,5 @@ def ops_deliveries_create(*, alert: TargetAlert) -> list[Delivery]:
         )
         delivery.save()
         deliveries.append(delivery)
-    from callbacks_app.kicks import request_drain
-
-    transaction.on_commit(request_drain)
+    dispatchers_wake()
     return deliveries

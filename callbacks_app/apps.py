@@ -7,13 +7,13 @@ class CallbacksAppConfig(AppConfig):
     verbose_name = "Callbacks"
 
     def ready(self):
-        # Every django-q2 worker process runs a sweep thread that hands
-        # due deliveries to the queue (see callbacks_app.sweep).
+        # Every django-q2 worker process runs a dispatcher (callbacks_app.engine.dispatcher).
         from django_q.signals import post_spawn
 
-        from callbacks_app import cluster_stop, schedules, sweep
+        from callbacks_app import cluster_stop, schedules
+        from callbacks_app.engine.dispatcher import start_in_worker
 
-        post_spawn.connect(sweep.start_in_worker, dispatch_uid="scalehooks-sweep")
+        post_spawn.connect(start_in_worker, dispatch_uid="scalehooks-dispatcher")
         # Ctrl-C and process managers send several signals, to every process of the cluster
         # (systemd); django-q2 alone can hang on either (callbacks_app.cluster_stop).
         cluster_stop.install()

@@ -31,8 +31,8 @@ pusher and the monitor. Two ways this hangs until SIGKILL:
 
 - The cluster's processes can tell that it is stopping (``cluster_stopping``,
   django-q2's stop event, which the workers inherit when the sentinel forks
-  them): a drain job then claims nothing more, lets its sends in flight finish
-  and records their answers at once (``engine.drain``), so that an answer
+  them): a dispatcher then claims nothing more, lets its sends in flight finish
+  and records their answers at once (``engine.dispatcher``), so that an answer
   received is recorded before a supervisor's SIGKILL, not a batch later.
 
 SIGKILL still ends a stop that takes too long.

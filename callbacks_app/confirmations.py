@@ -35,9 +35,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from callbacks_app.kicks import request_drain
 from callbacks_app.models import Delivery, DeliveryAttempt, EmailConfirmation
 from callbacks_app.targets import email_target
+from callbacks_app.wakeups import dispatchers_wake
 from tasks_app.models import Invitation
 
 logger = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ def email_confirmation_confirm(*, token: str) -> EmailConfirmation | None:
             if normalized_address(email_target(target) or "") == confirmation.address
         ]
         Delivery.objects.filter(id__in=waiting, attempt_count=0).update(next_attempt_at=now)
-        transaction.on_commit(request_drain)
+        dispatchers_wake()
     logger.info(
         "Email callback address confirmed for account %s (%s deliveries released)",
         confirmation.owner_id,

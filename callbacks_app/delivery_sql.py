@@ -5,8 +5,9 @@ in the completion's transaction). Through the ORM, ``Delivery.objects.create``
 compiled the 16-column ``INSERT`` anew for each one (docs/benchmarks.md, issue 15);
 here the statement is built once per connection and every value goes through its
 field's own ``get_db_prep_save``, so the row is what the ORM would have written.
-On PostgreSQL the completion writes the same row within its own statement
-(``delivery_insert_with``, ``tasks_app.completion_sql``).
+On PostgreSQL the completion writes the same row in the statement that changes the
+task: this module gives its part (``delivery_insert_part``), ``tasks_app.completion_sql``
+its own, and ``scalehooks.db.change_then_insert`` runs the two as one.
 
 The rule (docs/architecture.md): hand-written SQL only in the module of its hot
 path, the same text on SQLite and PostgreSQL, tested on both
@@ -27,9 +28,11 @@ class _Statements:
             f"INSERT INTO {quote(Delivery._meta.db_table)} ({', '.join(quote(f.column) for f in _FIELDS)})"
         )
         self.insert = f"{self.head} VALUES ({', '.join(['%s'] * len(_FIELDS))})"
-        # The row selected from another statement's part instead (``delivery_insert_with``).
-        self.select = "SELECT " + ", ".join(f"CAST(%s AS {field.db_type(conn)})" for field in _FIELDS)
-        self.changed = quote("changed")
+        # The row selected instead, in a statement that selects it from another app's part
+        # (``delivery_insert_part``).
+        self.insert_selected = f"{self.head} SELECT " + ", ".join(
+            f"CAST(%s AS {field.db_type(conn)})" for field in _FIELDS
+        )
 
 
 _connection = per_connection(_Statements)
@@ -46,23 +49,16 @@ def delivery_insert(delivery: Delivery, *, now) -> Delivery:
     return delivery_saved(delivery)
 
 
-def delivery_insert_with(*, change: str, change_params: list, delivery: Delivery, now) -> bool:
-    """Store the new ``delivery`` (as ``delivery_insert``) in one statement with ``change``, the
-    caller's ``UPDATE`` of one row, only if it updated one: True then (``delivery`` saved),
-    else False, nothing written.
+def delivery_insert_part(delivery: Delivery, *, now) -> tuple[str, list]:
+    """The ``INSERT … SELECT`` (no ``FROM``) of the new ``delivery``'s row (as ``delivery_insert``
+    writes it) and its parameters: the part of a statement that inserts the row once per row
+    it selects from (``scalehooks.db.change_then_insert``); ``delivery_saved`` once it did.
 
-    PostgreSQL only: ``change`` runs as a ``WITH`` query (SQLite's only read), and the
-    ``INSERT`` selects the delivery's row from it, each value cast to its column's type (a
-    select list does not take the types of the columns it is inserted into).
+    Each value is cast to its column's type: a select list does not take the types of the
+    columns it is inserted into.
     """
-    conn, statements = _connection()
-    sql = f"WITH {statements.changed} AS ({change} RETURNING 1) {statements.head} {statements.select} FROM {statements.changed}"
-    with conn.cursor() as cursor:
-        cursor.execute(sql, [*change_params, *delivery_params(delivery, now=now)])
-        inserted = cursor.rowcount == 1
-    if inserted:
-        delivery_saved(delivery)
-    return inserted
+    statements = _connection()[1]
+    return statements.insert_selected, delivery_params(delivery, now=now)
 
 
 def delivery_params(delivery: Delivery, *, now) -> list:

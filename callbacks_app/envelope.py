@@ -1,5 +1,6 @@
 """What an attempt sends besides the body: the request headers and signatures, the email envelope."""
 
+import json
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -59,14 +60,16 @@ def email_message_id(delivery_id: str) -> str:
 
 
 def email_subject(delivery: Delivery) -> str:
-    """``Task <task_id> <status>`` (SPEC §6.6), or ``Batch <name> completed`` for a batch's callback:
-    one line whatever the name holds (a name stored before control characters were refused in
-    names would break the header, and the email would never be sent)."""
+    """``Task <task_id> <status>`` (SPEC §6.6), or ``Batch <name> completed`` for a batch's callback,
+    as its frozen payload (the email's body) says them: no read of the task or batch while it is
+    sent. One line whatever the name holds (a name stored before control characters were refused
+    in names would break the header, and the email would never be sent)."""
     if delivery.event == Delivery.Event.TEST:
         return "ScaleHooks test callback"
+    payload = json.loads(delivery.payload)
     if delivery.task_id is None:
-        return f"Batch {header_safe(delivery.batch.name)} completed"
-    return f"Task {delivery.task.id} {delivery.task.status}"
+        return f"Batch {header_safe(payload['batch_name'])} completed"
+    return f"Task {delivery.task_id} {header_safe(payload['status'])}"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
 """The feed's news (SPEC §17): a long-polling ``GET /v1/callbacks`` is answered at a commit.
 
 Every recorded event (``callbacks_app.services``) sends, once its transaction commits, the
-news "account A's side M has a new event" on the feed's own channel (not the drain's: its
-Redis list holds one token, which a feed reader must not take from the watching drain job).
+news "account A's side M has a new event" on the feed's own channel (not the dispatchers': its
+Redis list holds one token, which a feed reader must not take from a dispatcher).
 Each web process listens on one connection of its own (``FeedHub``'s thread: Redis pub/sub,
 else PostgreSQL ``LISTEN``, through ``callbacks_app.wakeups``' channels) and wakes the
 requests of that account and side that wait; they re-read the feed, the source of truth. In

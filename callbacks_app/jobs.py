@@ -1,7 +1,6 @@
 """django-q2 job functions: they take ids (or nothing), and call the service of the same name.
 
-Queued by their dotted path: ``callbacks_app.kicks.DRAIN_JOB`` and
-``callbacks_app.schedules.PRUNE_FUNC`` name them.
+Queued by their dotted path (``callbacks_app.schedules.PRUNE_FUNC`` names the daily one).
 """
 
 from datetime import timedelta
@@ -9,11 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from callbacks_app import alerts, confirmations, engine, health, pausing, recovery, services
-
-
-def deliveries_drain() -> None:
-    engine.deliveries_drain()
+from callbacks_app import alerts, confirmations, health, pausing, recovery, services
 
 
 def deliveries_prune() -> int:

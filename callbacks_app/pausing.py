@@ -26,6 +26,7 @@ from django.utils import timezone
 from callbacks_app import health, holds
 from callbacks_app.alerts import alerts_fan_out_on_commit
 from callbacks_app.models import Delivery, TargetAlert, TargetHealth
+from callbacks_app.wakeups import dispatchers_wake
 from scalehooks.audit import audit_record
 from scalehooks.errors import IllegalStateChange
 
@@ -51,7 +52,7 @@ def paused_exclusion(*, now: datetime) -> Q | None:
 
 def deliveries_due_unpaused(*, now):
     """``deliveries_due`` less the deliveries of paused targets (their probe included when due):
-    what the sweep and a drain job ask about before they wait for more work."""
+    what a dispatcher asks about before it waits for more work."""
     due = Delivery.objects.filter(
         Q(leased_until__isnull=True) | Q(leased_until__lt=now),
         status=Delivery.Status.PENDING,
@@ -84,9 +85,7 @@ def _waiting_release(row: TargetHealth, *, now: datetime) -> int:
         due = now + timedelta(microseconds=start // cap)
         waiting.filter(id__in=ids[start : start + cap]).update(next_attempt_at=due)
     if ids:
-        from callbacks_app.kicks import request_drain
-
-        transaction.on_commit(request_drain)
+        dispatchers_wake()
     return len(ids)
 
 
@@ -179,7 +178,5 @@ def target_pause_set(*, target: TargetHealth, paused: bool, by: str) -> TargetHe
             origin=row.origin,
         )
     if not paused:
-        from callbacks_app.kicks import request_drain
-
-        transaction.on_commit(request_drain)
+        dispatchers_wake()
     return row

@@ -19,6 +19,7 @@ from callbacks_app.services import callback_batch_delivery_create, callback_deli
 from callbacks_app.task_targets import callback_target, no_callback_reason
 from scalehooks.audit import audit_record
 from scalehooks.errors import IllegalStateChange
+from tasks_app.locks import batch_locked, task_locked
 from tasks_app.models import Batch, Task
 from tasks_app.representation import batch_counts
 
@@ -100,7 +101,7 @@ def callback_resend(*, task_id: str, enqueue: bool = True) -> Delivery:
     the task within the hour (counted under the task's row lock). ``enqueue=False``: see ``callback_delivery_create``.
     """
     with transaction.atomic():
-        task = Task.objects.select_for_update().get(id=task_id)
+        task = task_locked(task_id)
         now = timezone.now()
         refusal = callback_resend_refusal(task=task, now=now)
         if refusal is not None:
@@ -159,7 +160,7 @@ def callback_batch_resend(*, batch_id: int, enqueue: bool = True) -> Delivery:
     ``NoCallbackTarget`` when it has no callback.
     """
     with transaction.atomic():
-        batch = Batch.objects.select_for_update().select_related("project").get(id=batch_id)
+        batch = batch_locked(id=batch_id)
         refusal = callback_batch_resend_refusal(batch=batch)
         if refusal is not None:
             raise refusal

@@ -1,7 +1,7 @@
 """Callback deliveries: record them with the state change that triggers them, resend them.
 
 The ``Delivery`` row is a transactional outbox: ``callback_delivery_create``
-runs inside the caller's transaction, and only the request to drain the
+runs inside the caller's transaction, and only the wake-up of the
 ledger waits for the commit. Sending is ``callbacks_app.engine``.
 
 The transitions owned here: a resend supersedes the task's pending
@@ -20,14 +20,14 @@ from callbacks_app.confirmations import (  # noqa: F401 - the first two: tasks_a
     email_budget_has_room,
     email_confirmation_request,
 )
-from callbacks_app.delivery_sql import delivery_insert, delivery_insert_with
+from callbacks_app.delivery_sql import delivery_insert, delivery_insert_part, delivery_saved
 from callbacks_app.errors import NoCallbackTarget
 from callbacks_app.feed_news import feed_news_on_commit
-from callbacks_app.kicks import request_drain, wakeup_in_transaction
 from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.payloads import batch_callback_payload, callback_payload, sample_callback_payload
 from callbacks_app.targets import email_target, target_origin
 from callbacks_app.task_targets import callback_target
+from callbacks_app.wakeups import dispatchers_wake
 from scalehooks.audit import audit_record
 from tasks_app.models import Batch, Profile, Task
 
@@ -45,13 +45,13 @@ def callback_delivery_create(
     (SPEC §17).
 
     Call it inside the transaction that changes the task: the delivery row
-    commits (or rolls back) with the state change, and a drain is requested
-    on commit. If that request is lost, the sweep finds the delivery due.
+    commits (or rolls back) with the state change, and a dispatcher is woken
+    on commit. If that wake-up is lost, a dispatcher's next look finds the delivery due.
 
     ``not_before`` (a later time) makes the delivery wait until then.
-    ``enqueue=False`` requests no drain: the caller sends the first attempt
+    ``enqueue=False`` wakes no dispatcher: the caller sends the first attempt
     itself (``engine.deliveries_deliver_until_finished``); should it not, the
-    sweep finds the delivery due all the same.
+    dispatchers find the delivery due all the same.
     """
     target = callback_target(task)
     if not target:
@@ -65,7 +65,7 @@ def callback_delivery_unsaved(*, task: Task, event: str, now: datetime) -> Deliv
     confirmation is asked for with its first delivery). None otherwise, or when there is no
     target: call ``callback_delivery_create`` then.
 
-    The caller stores it with the statement that changes the task (``callback_delivery_insert_with``).
+    The caller stores it with the statement that changes the task (``callback_delivery_insert_part``).
     """
     target = callback_target(task)
     if not target or email_target(target):
@@ -84,17 +84,20 @@ def _of_task(task: Task, event: str, target: str) -> dict:
     }
 
 
-def callback_delivery_insert_with(
-    *, change: str, change_params: list, delivery: Delivery, now: datetime
-) -> bool:
-    """Store ``delivery`` (``callback_delivery_unsaved``) with ``change``, the caller's ``UPDATE``
-    of the task, in one statement (``delivery_sql.delivery_insert_with``), and ask for a drain;
-    False when ``change`` updated nothing: nothing was written."""
-    if not delivery_insert_with(change=change, change_params=change_params, delivery=delivery, now=now):
-        return False
-    _drain_request()
+def callback_delivery_insert_part(*, delivery: Delivery, now: datetime) -> tuple[str, list]:
+    """The SQL that stores ``delivery`` (``callback_delivery_unsaved``), as the part of the caller's
+    statement that inserts it once per row the caller's part changed (``INSERT … SELECT``, no
+    ``FROM``: ``scalehooks.db.change_then_insert``), and its parameters. Once that statement
+    stored it, call ``callback_delivery_stored``."""
+    return delivery_insert_part(delivery, now=now)
+
+
+def callback_delivery_stored(delivery: Delivery) -> None:
+    """``delivery``, stored by the caller's statement (``callback_delivery_insert_part``), marked
+    saved; a dispatcher woken, and the feed's news, once it commits."""
+    delivery_saved(delivery)
+    dispatchers_wake()  # once it commits
     feed_news_on_commit(owner_id=delivery.owner_id, is_test=delivery.is_test)
-    return True
 
 
 def _delivery_create(
@@ -118,7 +121,7 @@ def _delivery_create(
         now=now,
     )
     if enqueue and not waits:
-        _drain_request()
+        dispatchers_wake()  # once it commits
     feed_news_on_commit(owner_id=owner_id, is_test=delivery.is_test)
     return delivery
 
@@ -155,12 +158,6 @@ def _delivery_new(
         payload=payload,
         next_attempt_at=next_attempt_at,
     )
-
-
-def _drain_request() -> None:
-    """A new delivery is due: a drain asked for once it commits."""
-    wakeup_in_transaction()  # PostgreSQL without Redis: a NOTIFY that goes with the commit
-    transaction.on_commit(lambda: request_drain(committed=True))
 
 
 def callback_batch_delivery_create(

@@ -1,29 +1,25 @@
-"""Wake-ups: a delivery's commit wakes the watching drain job at once instead of its next poll.
+"""Wake-ups: a commit that makes a delivery due wakes a dispatcher at once, not at its next look.
 
-While a drain job watches the ledger (``callbacks_app.watch``) it used to look
-for new work every ``CLAIM_EVERY`` (20 ms), which set the median from commit to
-receipt. Now the commit that makes a delivery due wakes it:
+``dispatchers_wake()`` is called inside the transaction that makes deliveries due:
 
-- **Redis** (``REDIS_URL`` set): the kick made on commit (``callbacks_app.kicks``)
-  pushes a token on a list (``LPUSH`` then ``LTRIM`` to one entry, one round
-  trip) and the watcher waits on it with ``BLPOP``. A list keeps a wake-up
-  nobody was waiting for at that instant, which pub/sub would drop.
-- **PostgreSQL** without Redis: ``NOTIFY`` inside the transaction that records
-  the delivery, which PostgreSQL delivers at its commit and never after a
-  rollback; the watcher ``LISTEN``\\s on a connection of its own.
-- **SQLite** (the ORM broker): no channel; the watcher keeps polling.
+- **Redis** (``REDIS_URL`` set): once it commits, a token is pushed on a list (``LPUSH`` then
+  ``LTRIM`` to one entry, one round trip). Each dispatcher's listener waits on it with
+  ``BLPOP``; Redis hands the token to the one waiting longest, which claims everything due.
+  A list keeps a wake-up nobody was waiting for at that instant, which pub/sub would drop.
+- **PostgreSQL** without Redis: ``NOTIFY`` inside the transaction, which PostgreSQL delivers
+  at its commit and never after a rollback; every dispatcher listens (``LISTEN``) on a connection of
+  its own.
+- **SQLite**: no channel; the dispatchers poll.
 
-A wake-up only says "look now": the ledger stays the source of truth. A lost
-one (a Redis hiccup, a kick that took the watch for ended) delays a delivery
-until the watcher's next look (``WAKE_POLL``) or the per-worker sweep, whose kick
-wakes the watcher too; it never loses one.
+A wake-up only says "look now": the ledger stays the source of truth, and a lost one delays
+a delivery until a dispatcher's next look, never loses it.
 """
 
 import logging
 import threading
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +33,9 @@ def redis_key() -> str:
 
 
 class RedisChannel:
-    """Wake-ups through a Redis list: pushed after the commit, popped by the watcher."""
+    """Wake-ups through a Redis list: pushed after the commit, popped by a dispatcher's listener."""
 
     name = "redis"
-    wakes_at_commit = False  # the kick after the commit wakes the watcher
 
     def __init__(self, url: str):
         self.url = url
@@ -56,7 +51,15 @@ class RedisChannel:
             return self._client
 
     def in_transaction(self) -> None:
-        """Nothing: a Redis wake-up is sent once the commit is done (``wake``)."""
+        """A wake-up sent once the caller's transaction commits (at once outside one)."""
+        if not any(func == self.wake_quietly for _, func, _ in connection.run_on_commit):
+            transaction.on_commit(self.wake_quietly)
+
+    def wake_quietly(self) -> None:
+        try:
+            self.wake()
+        except Exception:
+            logger.exception("Could not wake a dispatcher; one finds the work at its next look")
 
     def publish(self, channel: str, message: str) -> None:
         """``PUBLISH`` on a pub/sub channel (the feed's news)."""
@@ -89,14 +92,13 @@ class PostgresChannel:
     """Wake-ups through ``NOTIFY`` in the recording transaction, delivered at its commit."""
 
     name = "postgresql"
-    wakes_at_commit = True  # the NOTIFY of the transaction woke the watcher
 
     def in_transaction(self) -> None:
         """``NOTIFY``: delivered when the caller's transaction commits, never if it rolls back."""
         self.wake()
 
     def wake(self) -> None:
-        """``NOTIFY`` (at once outside a transaction: a kick of the sweep)."""
+        """``NOTIFY`` (at once outside a transaction)."""
         with connection.cursor() as cursor:
             cursor.execute(f"NOTIFY {PG_CHANNEL}")
 
@@ -147,10 +149,18 @@ def wakeup_channel():
     return None
 
 
-class Listener:
-    """A thread that waits on a channel for a watching drain job and sets ``event`` when woken.
+def dispatchers_wake() -> None:
+    """Call inside the transaction that makes deliveries due (or after it): a dispatcher is woken
+    once it commits, never after a rollback (SQLite: nothing, the dispatchers poll)."""
+    channel = wakeup_channel()
+    if channel is not None:
+        channel.in_transaction()
 
-    The job waits on ``event`` (which its finished sends set too) and asks
+
+class Listener:
+    """A thread that waits on a channel for a dispatcher and sets ``event`` when woken.
+
+    The dispatcher waits on ``event`` (which its finished sends set too) and asks
     ``take_news()`` whether a commit woke it.
     """
 
@@ -167,14 +177,14 @@ class Listener:
         try:
             waiter = self._channel.subscribe()
         except Exception:
-            logger.exception("Could not listen for drain wake-ups; the watcher polls")
+            logger.exception("Could not listen for wake-ups; the dispatcher looks every second")
             return
         try:
             while not self._stop.is_set():
                 try:
                     woken = waiter.wait(LISTEN_SLICE)
                 except Exception:
-                    logger.exception("Waiting for drain wake-ups failed; the watcher polls")
+                    logger.exception("Waiting for wake-ups failed; the dispatcher looks every second")
                     return
                 if woken:
                     with self._lock:
@@ -191,7 +201,7 @@ class Listener:
 
     def stop(self, *, wait: bool = True) -> None:
         """Stop listening (within ``LISTEN_SLICE``; with ``wait``, return once it has): a wake-up
-        it takes meanwhile goes to nobody (the watcher's next look or the sweep finds its delivery)."""
+        it takes meanwhile goes to nobody (a dispatcher's next look finds its delivery)."""
         self._stop.set()
         if wait:
             self._thread.join(timeout=LISTEN_SLICE + 1)

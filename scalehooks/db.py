@@ -69,6 +69,22 @@ def one_of(field, conn, values) -> tuple[str, list]:
     return "IN (" + ", ".join(["%s"] * len(values)) + ")", list(values)
 
 
+def change_then_insert(*, change: tuple[str, list], insert: tuple[str, list]) -> bool:
+    """``change`` (an ``UPDATE`` of at most one row, and its parameters) and ``insert`` (an
+    ``INSERT … SELECT`` with no ``FROM``, and its parameters) as one statement, the insert made
+    only if the change updated a row: True then, else nothing was written.
+
+    Each app builds the SQL of its own table (the completion: ``tasks_app.completion_sql`` the
+    task's change, ``callbacks_app.delivery_sql`` the delivery's insert); this composes them
+    into one round trip. PostgreSQL only: the change runs as a ``WITH`` query, which SQLite only
+    reads.
+    """
+    sql = f"WITH changed AS ({change[0]} RETURNING 1) {insert[0]} FROM changed"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*change[1], *insert[1]])
+        return cursor.rowcount == 1
+
+
 def update_each(*, per_row: str, per_batch: str, rows: list[tuple]) -> None:
     """Run the statement ``per_row`` once for each of ``rows``, in one statement on PostgreSQL.
 

@@ -120,7 +120,7 @@ TEMPLATES = [
 # SQLite by default; DATABASE_URL=postgres://user:pass@host:5432/name to scale out.
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (web, workers, their sweep threads) write concurrently: WAL lets readers run
+    # Several processes (web, workers, their dispatchers) write concurrently: WAL lets readers run
     # beside the writer, the busy timeout waits for the lock instead of failing, and IMMEDIATE takes
     # the write lock when a transaction starts so two writers never deadlock upgrading a read lock.
     _pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
@@ -225,7 +225,7 @@ SPECTACULAR_SETTINGS = {
 # holds the attempt counter; django-q2 only executes. Its options are set so it
 # never works against the ledger:
 Q_WORKERS = env.int("Q_WORKERS", default=4)  # deliveries wait on the network, not the CPU
-Q_TIMEOUT = 60  # a drain job takes work for 10 s, then finishes its sends (at most CALLBACK_TIMEOUT)
+Q_TIMEOUT = 60  # seconds a job may run (attachments, mails, alerts); delivery runs in no job
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {
     "name": env.str("Q_CLUSTER_NAME", default="scalehooks"),
@@ -237,8 +237,7 @@ Q_CLUSTER = {
     # run twice. The ledger's own lease makes a second run harmless, but
     # there is no reason to cause it.
     "retry": (Q_WORKERS + 1) * Q_TIMEOUT + 60,
-    # A job that raises is acknowledged and not run again by the broker: the
-    # ledger's sweep retries the delivery on its own schedule. With
+    # A job that raises is acknowledged and not run again by the broker. With
     # django-q2's defaults a crashing job is redelivered forever.
     "ack_failures": True,
     "max_attempts": 1,
@@ -272,29 +271,13 @@ CALLBACK_RETENTION_DAYS = env.int("CALLBACK_RETENTION_DAYS", default=30)
 CALLBACK_FEED_WAITS = env.int("CALLBACK_FEED_WAITS", default=4)
 CALLBACK_FEED_WAITS_PER_ACCOUNT = env.int("CALLBACK_FEED_WAITS_PER_ACCOUNT", default=2)
 CALLBACK_EMAIL_FROM = env.str("CALLBACK_EMAIL_FROM", default="ScaleHooks <callbacks@localhost>")
-# How often each worker's sweep looks for due deliveries (seconds).
-CALLBACK_DISPATCH_INTERVAL = env.float("CALLBACK_DISPATCH_INTERVAL", default=1.0)
-# Sends one target origin (scheme://host:port, or an email domain) may hold at
-# once across the system, whatever URLs of it the deliveries name: a target that
-# hangs until the timeout delays its own callbacks, not everybody else's.
+# The engine's two knobs (callbacks_app/engine/dispatcher.py). Sends one target origin
+# (scheme://host:port, or an email domain) may hold at once across the system, whatever URLs
+# of it the deliveries name: a target that hangs delays its own callbacks, not everybody else's.
 CALLBACK_MAX_IN_FLIGHT_PER_TARGET = env.int("CALLBACK_MAX_IN_FLIGHT_PER_TARGET", default=64)
-# Sends one drain job (one worker process) keeps in flight on its event loop (issue 15).
-# Little's law: a cluster delivers at most workers x this / receiver latency callbacks a
-# second. Measured, ~87 % of the slots are busy (the rest between an answer and the next
-# claim): 4 workers x 384 = 1,536 slots keep ~1,300 sends in flight, 2-second receivers
-# at ~650/s if the CPU allows (256 kept 887 in flight, 438/s: short of 450/s).
-CALLBACK_SENDS_IN_FLIGHT = env.int("CALLBACK_SENDS_IN_FLIGHT", default=384)
-# Under load, the longest a woken drain job waits after its last claim before it claims
-# again (seconds), so that a claim takes a batch (its statements are paid per claim, not
-# per callback: docs/benchmarks.md, issue 15). No wait below 150 deliveries a second; the
-# whole of it from 400 a second, linearly in between. 0: claim at every wake-up.
-CALLBACK_CLAIM_GAP = env.float("CALLBACK_CLAIM_GAP", default=0.04)
-# While answers keep coming, a drain job's recording transactions begin at most this
-# often (seconds): each writes every answer that came meanwhile. Delays
-# callback_succeeded by as much, never a send.
-CALLBACK_RECORD_EVERY = env.float("CALLBACK_RECORD_EVERY", default=0.1)
-# Seconds an idle connection to a receiver is kept open for the next callback.
-CALLBACK_KEEPALIVE_TIMEOUT = env.float("CALLBACK_KEEPALIVE_TIMEOUT", default=15.0)
+# Sends each worker process's dispatcher keeps in flight on its event loop. Little's law: a
+# cluster delivers at most Q_WORKERS x this / receiver latency callbacks a second.
+CALLBACK_SENDS_IN_FLIGHT = env.int("CALLBACK_SENDS_IN_FLIGHT", default=512)
 # Emails (callbacks and address confirmations) one account may send per hour; beyond it
 # its email deliveries wait (no attempt spent) for room, within their retry window.
 CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR = env.int("CALLBACK_EMAILS_PER_ACCOUNT_PER_HOUR", default=100)

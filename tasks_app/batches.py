@@ -18,6 +18,7 @@ from callbacks_app.services import callback_batch_delivery_create
 from scalehooks.timestamps import format_timestamp
 from tasks_app.errors import DuplicateName
 from tasks_app.keys import Mode
+from tasks_app.locks import batch_locked
 from tasks_app.models import Batch, Project, Task
 from tasks_app.representation import batch_counts
 from tasks_app.task_types import get_task_type
@@ -129,15 +130,11 @@ def batch_create(
         raise DuplicateName(f"A batch named {name!r} already exists.") from None
 
 
-def _locked_batch(**lookup) -> Batch:
-    return Batch.objects.select_for_update(of=("self",)).select_related("project").get(**lookup)
-
-
 def batch_finalize(*, batch_id: int) -> Batch:
     """No task may join the batch from now on; a ``staging`` batch starts (``in_progress``).
     Idempotent. A finalized batch with no pending task completes at once (empty ones included)."""
     with transaction.atomic():
-        batch = _locked_batch(id=batch_id)
+        batch = batch_locked(id=batch_id)
         if batch.finalized_at is None:
             batch.finalized_at = timezone.now()
             if batch.status == Batch.Status.STAGING:
@@ -150,7 +147,7 @@ def batch_finalize(*, batch_id: int) -> Batch:
 def batch_metadata_set(*, batch_id: int, metadata: dict) -> Batch:
     """Replace the batch's metadata."""
     with transaction.atomic():
-        batch = _locked_batch(id=batch_id)
+        batch = batch_locked(id=batch_id)
         batch.metadata = metadata
         batch.save(update_fields=["metadata"])
     return batch
@@ -168,7 +165,7 @@ def batch_task_join(*, owner, is_test: bool, project: str, batch: str) -> str:
     if not batch:
         return project
     try:
-        found = _locked_batch(owner=owner, is_test=is_test, name=batch)
+        found = batch_locked(owner=owner, is_test=is_test, name=batch)
     except Batch.DoesNotExist:
         raise ValidationError({"batch": [f"No batch named {batch!r}."]}) from None
     if project and found.project.name != project:

@@ -8,7 +8,9 @@ each compiled anew. Here the check reads the task (``task_to_check``), and then:
 - on PostgreSQL, where the change writes nothing but the task and its callback's
   delivery, one statement does both, in its own transaction
   (``task_leave_pending_at_once``: a ``WITH`` query that updates the task, and
-  an ``INSERT`` of the delivery for the row it updated). It is conditional on the
+  an ``INSERT`` of the delivery for the row it updated; this module's SQL of the
+  task, ``callbacks_app``'s of the delivery, composed by
+  ``scalehooks.db.change_then_insert``). It is conditional on the
   row being the version the check read, since the delivery's payload was made from
   that read. Two round trips for a completion instead of five (check, ``BEGIN``,
   ``UPDATE``, ``INSERT``, ``COMMIT``);
@@ -30,8 +32,12 @@ SQLite cannot run (a ``WITH`` query there only reads).
 
 import copy
 
-from callbacks_app.services import callback_delivery_insert_with, callback_delivery_unsaved
-from scalehooks.db import field_converters, from_row, per_connection
+from callbacks_app.services import (
+    callback_delivery_insert_part,
+    callback_delivery_stored,
+    callback_delivery_unsaved,
+)
+from scalehooks.db import change_then_insert, field_converters, from_row, per_connection
 from tasks_app.models import Task
 
 _FIELDS = tuple(Task._meta.concrete_fields)
@@ -112,8 +118,9 @@ def task_leave_pending_at_once(
     """As ``task_leave_pending``, and its callback's delivery stored (for ``event``), in one
     statement that is its own transaction outside an atomic block: on PostgreSQL (a ``WITH``
     query that updates the task, then an ``INSERT`` of the delivery for the row it updated:
-    ``callback_delivery_insert_with``), where the delivery needs no other row written with it
-    (``callback_delivery_unsaved``). The task as it now is.
+    ``scalehooks.db.change_then_insert`` of this module's ``UPDATE`` and
+    ``callback_delivery_insert_part``, each app's SQL of its own table), where the delivery
+    needs no other row written with it (``callback_delivery_unsaved``). The task as it now is.
 
     Conditional on the row being still the one ``task_to_check`` read (``checked``), since
     the delivery's payload is made from that read. None when it was not (the task changed
@@ -132,10 +139,10 @@ def task_leave_pending_at_once(
     conn, prepared = _connection()
     names = prepared.leave[completed][0]
     params = _leave_params(conn, names, status=status, response=response, now=now)
-    stored = callback_delivery_insert_with(
-        change=prepared.leave_delivered[completed],
-        change_params=[*params, task.id, Task.Status.PENDING, version],
-        delivery=delivery,
-        now=now,
-    )
-    return task if stored else None
+    change = (prepared.leave_delivered[completed], [*params, task.id, Task.Status.PENDING, version])
+    if not change_then_insert(
+        change=change, insert=callback_delivery_insert_part(delivery=delivery, now=now)
+    ):
+        return None
+    callback_delivery_stored(delivery)
+    return task

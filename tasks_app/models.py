@@ -114,6 +114,9 @@ class Task(models.Model):
     # None until the task's first delivery finishes (SPEC §6.5).
     callback_succeeded = models.BooleanField(null=True, blank=True)
     callback_succeeded_at = models.DateTimeField(null=True, blank=True)
+    # When the delivery whose outcome ``callback_succeeded`` shows was created: an older
+    # delivery's outcome never overwrites it (``tasks_app.callback_outcomes``).
+    callback_outcome_of = models.DateTimeField(null=True, blank=True, editable=False)
     metadata = models.JSONField(default=dict, blank=True)
     # None until tags are first set: the task object has no `tags` until then, as on Scale.
     tags = models.JSONField(null=True, blank=True, default=None)

@@ -325,4 +325,4 @@ class BatchListInput(serializers.Serializer):
     end_time = TimestampField(required=False)
     exclude_archived = serializers.BooleanField(required=False, default=False)
     limit = serializers.IntegerField(min_value=1, max_value=100, default=100)
-    offset = serializers.IntegerField(min_value=0, default=0)
+    offset = serializers.IntegerField(min_value=0, max_value=1_000_000_000, default=0)

@@ -37,6 +37,7 @@ from tasks_app.attachments import attachment_fetch
 from tasks_app.batches import batch_progress, batch_task_join, task_batch_is_staging
 from tasks_app.errors import DuplicateUniqueId, IdempotencyKeyReused, TaskStateConflict
 from tasks_app.keys import Mode
+from tasks_app.locks import task_locked
 from tasks_app.models import IdempotencyKey, Profile, Task, TaskTag
 from tasks_app.task_types import get_task_type
 
@@ -154,11 +155,6 @@ def tags_distinct(names: list[str]) -> list[str]:
 
 
 # --- state changes --------------------------------------------------------------
-
-
-def task_locked(task_id: str) -> Task:
-    """The task, locked for update until the surrounding transaction ends."""
-    return Task.objects.select_for_update().get(id=task_id)
 
 
 def _require_status(task: Task, *allowed: str, action: str) -> None:

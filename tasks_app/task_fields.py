@@ -7,8 +7,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from tasks_app.errors import DuplicateUniqueId
+from tasks_app.locks import task_locked
 from tasks_app.models import MAX_TAGS, Task, TaskTag
-from tasks_app.services import tags_distinct, task_locked
+from tasks_app.services import tags_distinct
 
 
 def task_unique_id_set(*, task_id: str, unique_id: str) -> Task:

@@ -28,17 +28,9 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
-def _no_kick_left_behind():
-    """A kick deferred by one test must not fire in the next one.
-
-    ``request_drain`` defers a kick asked for within ``KICK_INTERVAL`` of the
-    last one to a timer thread. Left alone, that timer fires during a later
-    test, queues a drain job there and debounces that test's own kick (seen
-    in CI: a kick that queued nothing). After each test the pending timer is
-    cancelled, one already firing is waited for, and the debounce forgotten;
-    sends a drain job left to this process's recorder are not recorded into
-    the next test (``engine_reset``).
-    """
+def _no_engine_state_left_behind():
+    """What one test started of this process's engine (a dispatcher, the sender's event loop and
+    its sends in flight) does not reach into the next one (``engine_reset``)."""
     yield
     engine_reset()
 

@@ -18,7 +18,6 @@ os.environ.setdefault("ENV_FILE", os.devnull)
 os.environ.setdefault("CALLBACK_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
 # Short retries so a whole schedule runs in seconds; a test may set its own.
 os.environ.setdefault("CALLBACK_RETRY_SCHEDULE", ",".join(["0.2"] * 20))
-os.environ.setdefault("CALLBACK_DISPATCH_INTERVAL", "0.2")
 os.environ.setdefault("Q_WORKERS", "2")
 # One queue name per test run, so that runs sharing a Redis never see each
 # other's jobs. Children inherit it through the environment.

@@ -18,7 +18,13 @@ TASKS_ADMIN_MAY_IMPORT = (
     "callbacks_app.resends",
     "callbacks_app.task_targets",
 )
-CALLBACKS_MAY_IMPORT = ("tasks_app.models", "tasks_app.representation", "tasks_app.callback_outcomes")
+CALLBACKS_MAY_IMPORT = (
+    "tasks_app.models",
+    "tasks_app.representation",
+    "tasks_app.callback_outcomes",
+    "tasks_app.locks",
+    "tasks_app.profiles_sql",
+)
 CALLBACKS_VIEWS_MAY_IMPORT = ("tasks_app.selectors", "tasks_app.schema")
 # The inbox reads accounts (their keys and secrets) and the ledger; it writes neither.
 INBOX_MAY_IMPORT = ("tasks_app.models", "tasks_app.keys", "callbacks_app.models")
@@ -41,6 +47,7 @@ DOMAIN_MODULES = (
     "tasks_app/task_types/video.py",
     "tasks_app/accounts.py",
     "tasks_app/callback_outcomes.py",
+    "tasks_app/locks.py",
     "callbacks_app/services.py",
     "callbacks_app/selectors.py",
     "callbacks_app/targets.py",
@@ -100,7 +107,7 @@ def test_tasks_app_reaches_callbacks_app_only_through_its_services_and_targets()
     assert wrong == []
 
 
-def test_callbacks_app_reaches_tasks_app_only_through_models_representation_and_outcomes():
+def test_callbacks_app_reaches_tasks_app_only_through_models_representation_outcomes_and_locks():
     crossings_found = crossings("callbacks_app", "tasks_app")
     assert crossings_found, "the rule checks nothing: callbacks_app imports nothing of tasks_app"
     wrong = [
@@ -132,15 +139,178 @@ def test_nothing_imports_inbox_app_but_the_root_urls(app):
     assert [path for path in found if path != "scalehooks/urls.py"] == []
 
 
-def test_callbacks_app_holds_no_sql_on_a_tasks_app_table():
-    # The admin's URL names (``admin:tasks_app_task_change``) are not SQL.
-    table = re.compile(r"(?<!admin:)\btasks_app_\w+")
-    found = [
-        f"{relative(path)}: {match}"
-        for path in modules("callbacks_app")
-        for match in table.findall(path.read_text())
-    ]
-    assert found == []
+# A module of an app builds and runs SQL on its own app's tables only, and locks no other app's
+# row: the app that owns a table reads it for locking and writes it, through a service. SQL is
+# seen however it is built: a table's name in any string (an f-string's parts included), or a
+# model's ``_meta.db_table`` (the model named directly, through an import, or through
+# ``_meta.get_field(...).related_model``; ``quote_name`` of either is the same expression);
+# a ``select_for_update`` of another app's model (or of one it joins with ``select_related``).
+APPS_WITH_TABLES = ("tasks_app", "callbacks_app", "inbox_app", "portal_app")
+
+
+def tables_of(app: str) -> set[str]:
+    from django.apps import apps
+
+    return {model._meta.db_table for model in apps.get_app_config(app).get_models(include_auto_created=True)}
+
+
+def _bindings(tree: ast.Module) -> dict[str, str]:
+    """Each name a module's imports bind, as the dotted path of what it names."""
+    bound = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            for alias in node.names:
+                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                bound[alias.asname or alias.name.partition(".")[0]] = (
+                    alias.name if alias.asname else alias.name.partition(".")[0]
+                )
+    return bound
+
+
+def _object(dotted: str):
+    import importlib
+
+    module, _, name = dotted.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError):
+        try:
+            return importlib.import_module(dotted)
+        except ImportError:
+            return None
+
+
+def _model_of(node: ast.expr, bound: dict[str, str]):
+    """The model class ``node`` evaluates to, as far as the source says, else None."""
+    from django.db import models
+
+    found = None
+    if isinstance(node, ast.Name) and node.id in bound:
+        found = _object(bound[node.id])
+    elif isinstance(node, ast.Attribute) and node.attr == "related_model":
+        call = node.value  # X._meta.get_field("name").related_model
+        if (
+            isinstance(call, ast.Call)
+            and isinstance(call.func, ast.Attribute)
+            and call.func.attr == "get_field"
+            and call.args
+            and isinstance(call.args[0], ast.Constant)
+            and isinstance(call.func.value, ast.Attribute)
+            and call.func.value.attr == "_meta"
+        ):
+            owner = _model_of(call.func.value.value, bound)
+            if owner is not None:
+                found = owner._meta.get_field(call.args[0].value).related_model
+    elif isinstance(node, ast.Attribute):
+        holder = _model_of(node.value, bound) if not isinstance(node.value, ast.Name) else None
+        module = (
+            _object(bound[node.value.id])
+            if isinstance(node.value, ast.Name) and node.value.id in bound
+            else None
+        )
+        found = getattr(module, node.attr, None) if module is not None else holder
+    return found if isinstance(found, type) and issubclass(found, models.Model) else None
+
+
+def _queryset_models(call: ast.Call, bound: dict[str, str], parents: dict) -> list:
+    """The models whose rows ``….select_for_update(…)`` locks, as far as the source says: the
+    queryset's model (``X.objects…``), and those it joins with ``select_related`` (before or
+    after it in the chain) unless ``of=`` names only its own."""
+    of = any(keyword.arg == "of" for keyword in call.keywords)
+    related, node = [], call
+    while isinstance(parent := parents.get(node), ast.Attribute | ast.Call):
+        if isinstance(parent, ast.Call) and getattr(parent.func, "attr", None) == "select_related":
+            related += [arg.value for arg in parent.args if isinstance(arg, ast.Constant)]
+        node = parent
+    node = call.func
+    while True:
+        if isinstance(node, ast.Call):
+            if isinstance(node.func, ast.Attribute) and node.func.attr == "select_related":
+                related += [arg.value for arg in node.args if isinstance(arg, ast.Constant)]
+            node = node.func
+        elif isinstance(node, ast.Attribute) and node.attr in ("objects", "_default_manager"):
+            model = _model_of(node.value, bound)
+            break
+        elif isinstance(node, ast.Attribute):
+            node = node.value
+        else:
+            return []
+    if model is None:
+        return []
+    joined = [] if of else [model._meta.get_field(path.split("__")[0]).related_model for path in related]
+    return [model, *joined]
+
+
+def foreign_sql(app: str) -> list[str]:
+    """Where a module of ``app`` builds SQL on, or locks, another app's table."""
+    others = [other for other in APPS_WITH_TABLES if other != app]
+    names = sorted({table for other in others for table in tables_of(other)}, key=len, reverse=True)
+    literal = re.compile(
+        r"(?<![\w:])(?:" + "|".join([*map(re.escape, names), *(f"{o}_\\w+" for o in others)]) + ")"
+    )
+    found = []
+    for path in modules(app):
+        tree = ast.parse(path.read_text())
+        bound = _bindings(tree)
+        parents = {child: node for node in ast.walk(tree) for child in ast.iter_child_nodes(node)}
+        for node in ast.walk(tree):
+            where = f"{relative(path)}:{getattr(node, 'lineno', '?')}"
+            if isinstance(node, ast.Constant) and isinstance(node.value, str):
+                found += [f"{where}: the table name {match!r}" for match in literal.findall(node.value)]
+            elif isinstance(node, ast.Attribute) and node.attr == "db_table":
+                meta = node.value
+                model = (
+                    _model_of(meta.value, bound)
+                    if isinstance(meta, ast.Attribute) and meta.attr == "_meta"
+                    else None
+                )
+                if model is None:
+                    found.append(f"{where}: {ast.unparse(node)}, a table the source does not name")
+                elif model._meta.app_label != app:
+                    found.append(
+                        f"{where}: {ast.unparse(node)}, {model._meta.app_label}'s {model._meta.db_table}"
+                    )
+            elif (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "select_for_update"
+            ):
+                found += [
+                    f"{where}: {ast.unparse(node.func)[:60]}… locks {model._meta.app_label}'s {model._meta.db_table}"
+                    for model in _queryset_models(node, bound, parents)
+                    if model._meta.app_label != app
+                ]
+    return sorted(found, key=lambda line: (line.split(":")[0], int(line.split(":")[1])))
+
+
+@pytest.mark.parametrize("app", APPS_WITH_TABLES)
+def test_an_app_builds_sql_on_and_locks_only_its_own_tables(app):
+    assert foreign_sql(app) == []
+
+
+def test_the_sql_rule_sees_sql_however_it_is_built(tmp_path, monkeypatch):
+    """The rule's own check: each way of naming another app's table is found."""
+    module = tmp_path / "probe.py"
+    module.write_text(
+        "from tasks_app.models import Task\n"
+        "from tasks_app import models as task_models\n"
+        "from callbacks_app.models import Delivery\n"
+        "a = 'SELECT id FROM tasks_app_task'\n"
+        "b = f'UPDATE {conn.ops.quote_name(Task._meta.db_table)} SET x = 1'\n"
+        "c = Delivery._meta.get_field('task').related_model._meta.db_table\n"
+        "d = task_models.Batch._meta.db_table\n"
+        "e = some_model._meta.db_table\n"
+        "f = Task.objects.select_for_update().get(id=1)\n"
+        "g = Delivery.objects.select_for_update().select_related('task')\n"
+        "h = Delivery.objects.select_for_update(of=('self',)).select_related('task')\n"
+        "i = reverse('admin:tasks_app_task_change')\n"
+    )
+    monkeypatch.setattr(__name__ + ".modules", lambda app: [module])
+    monkeypatch.setattr(__name__ + ".relative", lambda path: path.name)
+    found = [line.split(": ", 1)[0] for line in foreign_sql("callbacks_app")]
+    assert found == [f"probe.py:{n}" for n in (4, 5, 6, 7, 8, 9, 10)]
 
 
 @pytest.mark.parametrize("module", DOMAIN_MODULES)

@@ -1,5 +1,6 @@
 """The docs say what is: README's configuration table names every environment variable the service
-reads, and docs/architecture.md names only modules and objects that exist."""
+reads, docs/architecture.md names only modules and objects that exist, and docs/benchmarks.md is the
+current figures of the bench scripts that exist, each named."""
 
 import ast
 import importlib
@@ -110,3 +111,34 @@ def test_architecture_names_only_modules_and_objects_that_exist():
 
     assert dotted, "docs/architecture.md names no module by its dotted path"
     assert missing == []
+
+
+# bench/ scripts that print no figures of their own: the parts the benchmarks are built from.
+BENCH_PARTS = {"harness.py", "receiver.py", "api_bench_settings.py", "api_bench_urls.py"}
+BENCHMARKS_MAX_LINES = 400
+
+
+def _benchmarks_text() -> str:
+    return (ROOT / "docs" / "benchmarks.md").read_text()
+
+
+def test_benchmarks_is_at_most_400_lines():
+    lines = _benchmarks_text().count("\n")
+
+    assert lines <= BENCHMARKS_MAX_LINES, "docs/benchmarks.md: the current figures, the history in git"
+
+
+def test_benchmarks_names_only_bench_scripts_that_exist():
+    named = set(re.findall(r"\bbench/[A-Za-z0-9_/]+\.py\b", _benchmarks_text()))
+    missing = sorted(name for name in named if not (ROOT / name).is_file())
+
+    assert named, "docs/benchmarks.md names no bench script"
+    assert missing == []
+
+
+def test_benchmarks_names_every_bench_script_that_prints_figures():
+    named = set(re.findall(r"\bbench/([A-Za-z0-9_]+\.py)\b", _benchmarks_text()))
+    scripts = {path.name for path in (ROOT / "bench").glob("*.py")} - BENCH_PARTS
+
+    assert scripts, "bench/ holds no script"
+    assert sorted(scripts - named) == []

@@ -13,7 +13,7 @@ from callbacks_app import delivery_sql, health_sql
 from callbacks_app.engine import claim_sql, pick_sql, record_sql
 from callbacks_app.health import slot_of
 from callbacks_app.models import Delivery, TargetHealth, TargetHealthSlot
-from tasks_app import completion_sql
+from tasks_app import completion_sql, locks, profiles_sql
 from tasks_app.models import Task
 from tests.factories import DeliveryFactory, TaskFactory
 
@@ -61,14 +61,11 @@ def test_the_pick_claim_and_recording_statements_go_through_djangos_cursor(accou
             claim_sql.attempts_open(deliveries=leased, now=now)
         assert words == ["INSERT"]
         with seen() as words:
-            claim_sql.tasks_for_sending(delivery_ids=[due.id], lock=True)
-        assert words == ["SELECT"]
-        with seen() as words:
-            claim_sql.profiles_of(user_ids=[account.user.id])
+            profiles_sql.profiles_of(user_ids=[account.user.id])
         assert words == ["SELECT"]
     with transaction.atomic():
         with seen() as words:
-            record_sql.tasks_lock(delivery_ids=[due.id])
+            locks.tasks_lock(task_ids=[task.id])
         assert words == (["SELECT"] if connection.features.has_select_for_update else [])
         with seen() as words:
             record_sql.lease_holders(ids=[due.id])

@@ -1,6 +1,6 @@
 """The claim's hot path in hand-written SQL: the lease taken in one statement, the attempts opened in one.
 
-Every batch a drain job sends is claimed first (``engine.leases.deliveries_claim``),
+Every batch a dispatcher sends is claimed first (``engine.leases.deliveries_claim``),
 so the claim's cost is paid per batch, and part of it per callback. Through the
 ORM the attempt rows went through ``bulk_create`` (37 % of the claim's CPU in a
 cProfile, docs/benchmarks.md): here they are one multi-row ``INSERT … RETURNING
@@ -10,28 +10,20 @@ the lease one conditional ``UPDATE`` whose condition is the one
 the leased deliveries as they now are: no read after it (the ORM's
 ``select_related`` read of the claimed rows had been half of the claim's CPU).
 Both run on Django's own cursor, the lease's ids passed as one array on PostgreSQL
-(one text whatever their number; the attempt rows' text varies with their number);
-so do the claim's read of the tasks it locks and of its accounts' profiles, which
-the ORM compiled anew for every claim.
+(one text whatever their number; the attempt rows' text varies with their number).
 
 The rule (docs/architecture.md): hand-written SQL lives only in the module of its
-hot path (this one; ``tasks_app/completion_sql.py``), is the same text on SQLite
-(≥ 3.35, for RETURNING) and PostgreSQL, passes values through the fields' own
-database conversions, and each statement is tested on both backends
-(tests/callbacks_app/engine/test_claim_sql.py). Besides ``callbacks_app``'s tables, only
-the reads of what sending needs of the tasks and accounts claimed.
+hot path, is the same text on SQLite (≥ 3.35, for RETURNING) and PostgreSQL,
+passes values through the fields' own database conversions, names only
+``callbacks_app``'s tables, and each statement is tested on both backends
+(tests/callbacks_app/engine/test_claim_sql.py).
 """
 
 from callbacks_app.models import Delivery, DeliveryAttempt
 from scalehooks.db import field_converters, from_row, one_of, per_connection
-from tasks_app.models import Profile, Task
 
 _DELIVERY_FIELDS = tuple(Delivery._meta.concrete_fields)
 _DELIVERY_ATTNAMES = [field.attname for field in _DELIVERY_FIELDS]
-_PROFILE_FIELDS = tuple(Profile._meta.concrete_fields)
-_PROFILE_ATTNAMES = [field.attname for field in _PROFILE_FIELDS]
-# What sending reads of a delivery's task (``Delivery.mode``; an email's subject).
-TASK_FIELDS_SENT = ("id", "is_test", "status")
 
 # An attempt row as the claim opens it: what differs from row to row, then what every one has
 # alike (as ``DeliveryAttempt(error=UNFINISHED)`` saves it), written as literals.
@@ -71,19 +63,6 @@ class _Statements:
         self.attempts_tail = f" RETURNING {q('id')}, {q('delivery_id')}"
         self.converters = field_converters(conn, Delivery, _DELIVERY_FIELDS)
         self.datetime = DeliveryAttempt._meta.get_field("started_at")
-        deliveries, tasks = q(Delivery._meta.db_table), q(Task._meta.db_table)
-        task_fields = [Task._meta.get_field(name) for name in TASK_FIELDS_SENT]
-        self.task_converters = field_converters(conn, Task, task_fields)
-        self.tasks = (
-            f"SELECT {', '.join(q(field.column) for field in task_fields)} FROM {tasks} WHERE {q('id')} IN "
-            f"(SELECT {q('task_id')} FROM {deliveries} WHERE {q('id')} "
-        )
-        self.tasks_tail = f") ORDER BY {q('id')}"
-        self.profiles = (
-            f"SELECT {', '.join(q(field.column) for field in _PROFILE_FIELDS)} FROM {q(Profile._meta.db_table)} "
-            f"WHERE {q(Profile._meta.get_field('user').column)} "
-        )
-        self.profile_converters = field_converters(conn, Profile, _PROFILE_FIELDS)
 
 
 _connection = per_connection(_Statements)
@@ -143,39 +122,3 @@ def attempts_open(*, deliveries: list[Delivery], now) -> list[DeliveryAttempt]:
         )
         for delivery in deliveries
     ]
-
-
-def tasks_for_sending(*, delivery_ids: list[str], lock: bool) -> dict[str, Task]:
-    """The tasks of these deliveries with what sending reads of them (``TASK_FIELDS_SENT``), by id;
-    ``lock``: locked in id order for the rest of the transaction (the lock order of
-    ``engine.leases``: a task before its deliveries), where rows lock."""
-    if not delivery_ids:
-        return {}
-    conn, st = _connection()
-    condition, params = one_of(Delivery._meta.pk, conn, delivery_ids)
-    locking = lock and conn.features.has_select_for_update
-    sql = st.tasks + condition + st.tasks_tail + (" FOR UPDATE" if locking else "")
-    with conn.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-    tasks = (
-        Task.from_db(conn.alias, TASK_FIELDS_SENT, from_row(conn, st.task_converters, row)) for row in rows
-    )
-    return {task.id: task for task in tasks}
-
-
-def profiles_of(*, user_ids) -> dict[int, Profile]:
-    """The profiles (keys, secrets, callback settings) of these accounts' users, by user id."""
-    user_ids = list(user_ids)
-    if not user_ids:
-        return {}
-    conn, st = _connection()
-    condition, params = one_of(Profile._meta.get_field("user"), conn, user_ids)
-    with conn.cursor() as cursor:
-        cursor.execute(st.profiles + condition, params)
-        rows = cursor.fetchall()
-    profiles = (
-        Profile.from_db(conn.alias, _PROFILE_ATTNAMES, from_row(conn, st.profile_converters, row))
-        for row in rows
-    )
-    return {profile.user_id: profile for profile in profiles}

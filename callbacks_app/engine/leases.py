@@ -30,12 +30,9 @@ from callbacks_app.envelope import request_headers
 from callbacks_app.health import targets_health_record
 from callbacks_app.models import Delivery, DeliveryAttempt
 from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
-from tasks_app.models import Batch, Profile, Task
-
-# What sending reads of a delivery's task or batch (``Delivery.mode``; an email's subject):
-# all the claim fetches of them, the payload being frozen in the delivery.
-TASK_FIELDS_SENT = claim_sql.TASK_FIELDS_SENT
-BATCH_FIELDS_SENT = ("id", "is_test", "name")
+from tasks_app.locks import tasks_lock
+from tasks_app.models import Profile
+from tasks_app.profiles_sql import profiles_of
 
 
 @dataclass
@@ -79,71 +76,77 @@ def deliveries_claim(*, ids: list[str]) -> list[Claim]:
     The attempt is counted and its row written before anything is sent, so an
     attempt whose worker is killed still counts (and shows) as an attempt: a
     target that crashes workers cannot be retried forever.
+
+    Sending reads nothing of a delivery's task or batch (its mode is the delivery's
+    ``is_test``, an email's subject is in its frozen payload), so a claim reads no
+    task. It writes one only when it finishes a delivery of it (out of attempts, or
+    held past its window: the task records the outcome), and then locks that task
+    first, as whoever changes a task and its deliveries does: should the lease find
+    such a delivery whose task it has not locked, it is taken again, its tasks locked
+    before it (``_TasksFirst``; rare: a worker died during the last attempt).
     """
     if not ids:
         return []
     now = timezone.now()
     token = new_lease_token()
+    tasks_locked: frozenset[str] = frozenset()
+    while True:
+        try:
+            live = _lease(ids=ids, token=token, now=now, tasks_locked=tasks_locked)
+            break
+        except _TasksFirst as first:
+            tasks_locked = first.task_ids
+    # An operators' alert has no account (``owner_id`` None): no profile, signed with OPS_WEBHOOK_SECRET.
+    profiles = profiles_of(user_ids={claim.delivery.owner_id for claim in live} - {None})
+    for claim in live:
+        claim.profile = profiles[claim.delivery.owner_id] if claim.delivery.owner_id is not None else None
+        claim.headers = request_headers(
+            delivery=claim.delivery, profile=claim.profile, attempt=claim.attempt.number, now=now
+        )
+    return live
+
+
+class _TasksFirst(Exception):
+    """The lease found deliveries it finishes whose tasks it did not lock first: these must be."""
+
+    def __init__(self, task_ids: frozenset[str]):
+        self.task_ids = task_ids
+
+
+def _lease(*, ids: list[str], token: str, now, tasks_locked: frozenset[str]) -> list[Claim]:
+    """``deliveries_claim``'s transaction: the claims (no profile nor headers yet) of the deliveries
+    leased and still to be sent. Raises ``_TasksFirst`` (rolled back) where it would finish a
+    delivery of a task it did not lock before the lease (rows lock: PostgreSQL)."""
     with transaction.atomic():
-        tasks = _tasks_locked_of(delivery_ids=ids)
+        tasks_lock(task_ids=tasks_locked)
         deliveries = claim_sql.deliveries_lease(ids=ids, token=token, now=now, until=now + send_lease())
         if not deliveries:
             return []
-        _subjects_attach(deliveries=deliveries, tasks=tasks)
+        windows = {d.id: d.first_attempt_at + retry.RETRY_WINDOW + retry.WINDOW_GRACE for d in deliveries}
+        finishing = frozenset(
+            d.task_id
+            for d in deliveries
+            if d.task_id is not None and (d.attempt_count > max_attempts() or now >= windows[d.id])
+        )
+        if connection.features.has_select_for_update and not finishing <= tasks_locked:
+            raise _TasksFirst(tasks_locked | finishing)
         live, exhausted = [], []
         holds = email_holds(deliveries=deliveries, now=now)
         for delivery in deliveries:
-            window_end = delivery.first_attempt_at + retry.RETRY_WINDOW + retry.WINDOW_GRACE
-            window_closed = now >= window_end
+            window_end = windows[delivery.id]
             if delivery.id in holds:
                 _hold(delivery=delivery, token=token, now=now, hold=holds[delivery.id], window_end=window_end)
-            elif delivery.attempt_count > max_attempts() or window_closed:
+            elif delivery.attempt_count > max_attempts() or now >= window_end:
                 _finish_exhausted(delivery=delivery, token=token, now=now)
                 exhausted.append(delivery)
             else:
                 live.append(delivery)
         _exhausted_health_record(deliveries=exhausted, now=now)
         attempts = claim_sql.attempts_open(deliveries=live, now=now)
-    # An operators' alert has no account (``owner_id`` None): no profile, signed with OPS_WEBHOOK_SECRET.
-    owners = {delivery.owner_id for delivery in live if delivery.owner_id is not None}
-    profiles = claim_sql.profiles_of(user_ids=owners)
-    claims = []
-    for delivery, attempt in zip(live, attempts, strict=True):
-        profile = profiles[delivery.owner_id] if delivery.owner_id is not None else None
-        headers = request_headers(delivery=delivery, profile=profile, attempt=attempt.number, now=now)
-        claims.append(
-            Claim(token=token, delivery=delivery, attempt=attempt, profile=profile, headers=headers)
-        )
-    return claims
-
-
-def _tasks_locked_of(*, delivery_ids: list[str]) -> dict[str, Task] | None:
-    """These deliveries' tasks, locked in id order as ``record_sql.tasks_lock`` locks them, with
-    what sending needs of them (by id); None where rows cannot be locked (SQLite):
-    ``_subjects_attach`` reads them then."""
-    if not connection.features.has_select_for_update:
-        return None
-    return claim_sql.tasks_for_sending(delivery_ids=delivery_ids, lock=True)
-
-
-def _subjects_attach(*, deliveries: list[Delivery], tasks: dict[str, Task] | None) -> None:
-    """Give each claimed delivery its task or batch, with what sending reads of it
-    (``TASK_FIELDS_SENT``, ``BATCH_FIELDS_SENT``): nothing is read while it is sent."""
-    if tasks is None:
-        tasks = claim_sql.tasks_for_sending(
-            delivery_ids=[d.id for d in deliveries if d.task_id is not None], lock=False
-        )
-    batch_ids = {d.batch_id for d in deliveries if d.batch_id is not None}
-    batches = (
-        {b.id: b for b in Batch.objects.filter(id__in=batch_ids).only(*BATCH_FIELDS_SENT)}
-        if batch_ids
-        else {}
-    )
-    for delivery in deliveries:
-        if delivery.task_id is not None:
-            delivery.task = tasks[delivery.task_id]
-        if delivery.batch_id is not None:
-            delivery.batch = batches[delivery.batch_id]
+    return [
+        Claim(token=token, delivery=delivery, attempt=attempt, profile=None, headers={})
+        for delivery, attempt in zip(live, attempts, strict=True)
+    ]
 
 
 def _finish_exhausted(*, delivery: Delivery, token: str, now) -> None:

@@ -1,6 +1,6 @@
 """The pick's hot path in hand-written SQL: what is in flight per origin, what is due, whether a target is paused.
 
-A drain job picks before every claim, and a claim woken by one commit takes
+A dispatcher picks before every claim, and a claim woken by one commit takes
 one delivery, so the pick's fixed cost is paid per callback at moderate rates.
 Through the ORM its three queries cost 2.1 ms of CPU a pick, nearly all of it
 in compiling them (docs/benchmarks.md, "The engine's CPU alone"); here their

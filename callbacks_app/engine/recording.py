@@ -7,7 +7,6 @@ those outcomes in one transaction, a few statements per batch.
 
 import logging
 import random
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +23,7 @@ from callbacks_app.models import Delivery, DeliveryAttempt
 from callbacks_app.resends import callback_resends_release
 from scalehooks.db import arrays_of, update_each
 from tasks_app.callback_outcomes import CallbackOutcome, tasks_callback_outcome_record
+from tasks_app.locks import tasks_lock
 
 logger = logging.getLogger(__name__)
 
@@ -77,14 +77,9 @@ def attempt_outcome(
     return Outcome(status=Delivery.Status.PENDING, finished_at=None, next_attempt_at=due)
 
 
-def attempts_record(
-    *, results: list[tuple[Claim, SendResult]], on_written: Callable[[], None] | None = None
-) -> None:
-    """Write the attempts and the deliveries' new states, a few statements per batch.
-
-    ``on_written`` is called inside the transaction once every write is made, before the
-    commit that releases the leases (and again for each row recorded alone after a failed
-    batch): ``JobRecorder`` stops listing the batch as unrecorded then.
+def attempts_record(*, results: list[tuple[Claim, SendResult]]) -> datetime | None:
+    """Write the attempts and the deliveries' new states, a few statements per batch; the
+    earliest time one of them is due again (None: none is, or the batch failed).
 
     This is the hot path of delivery: the ORM's per-row ``update()`` and
     ``bulk_update()`` cost milliseconds a row in expression building, so the
@@ -105,8 +100,7 @@ def attempts_record(
     is logged and stays "did not finish" until its lease runs out, as for a killed worker.
     """
     try:
-        _batch_record(results=results, on_written=on_written)
-        return
+        return _batch_record(results=results)
     except Exception as exc:
         if _connection_lost(exc):
             # The answers were received: recorded on a new connection rather than sent again.
@@ -115,17 +109,16 @@ def attempts_record(
             )
             connection.close()
             try:
-                _batch_record(results=results, on_written=on_written)
-                return
+                return _batch_record(results=results)
             except Exception:
                 pass  # then row by row, as any failed batch
         if len(results) == 1:
             _log_unrecorded(results[0])
-            return
+            return None
         logger.exception("Recording a batch of %s attempts failed: recording them one by one", len(results))
         for one in results:
             try:
-                _batch_record(results=[one], on_written=on_written)
+                _batch_record(results=[one])
             except Exception:
                 _log_unrecorded(one)
 
@@ -181,7 +174,7 @@ def _held_to_lock(results: list[tuple[Claim, SendResult]]) -> list[str]:
     return [delivery_id for delivery_id in held if delivery_id not in batch]
 
 
-def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callable[[], None] | None) -> None:
+def _batch_record(*, results: list[tuple[Claim, SendResult]]) -> datetime | None:
     """``attempts_record`` of one batch, in one transaction (raises if any statement fails)."""
     ops = connection.ops
     now = timezone.now()
@@ -189,9 +182,10 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callab
     ids = [claim.delivery.id for claim, _ in results]
     errors = {}
     with transaction.atomic():
-        record_sql.tasks_lock(delivery_ids=ids)
+        # A task before its deliveries (docs/architecture.md, "Leases instead of locks").
+        tasks_lock(task_ids={claim.delivery.task_id for claim, _ in results} - {None})
         holders = record_sql.lease_holders(ids=ids + _held_to_lock(results))
-        delivery_rows, outcomes, attempt_rows, superseded, lost = [], [], [], [], []
+        delivery_rows, outcomes, attempt_rows, superseded, lost, due_again = [], [], [], [], [], []
         for claim, sent in results:
             result = sent.result
             secrets = secret_values(profile=claim.profile, headers=claim.headers)
@@ -215,6 +209,8 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callab
                 lost.append(claim)  # the attempt outlived its lease: another worker took over
                 continue
             outcome = _outcome_or_fallback(claim=claim, result=result, now=now)
+            if outcome.next_attempt_at is not None:
+                due_again.append(outcome.next_attempt_at)
             delivery_rows.append(
                 (outcome.status, at(outcome.finished_at), at(outcome.next_attempt_at), claim.delivery.id)
             )
@@ -269,8 +265,6 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callab
         for claim in superseded:
             lease_end(claim=claim)
             callback_resends_release(delivery=claim.delivery, now=now)
-        if on_written is not None:
-            on_written()
 
     for claim in lost:
         logger.warning(
@@ -295,3 +289,4 @@ def _batch_record(*, results: list[tuple[Claim, SendResult]], on_written: Callab
                 "attempt": claim.attempt.number,
             },
         )
+    return min(due_again, default=None)

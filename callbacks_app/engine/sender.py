@@ -12,7 +12,7 @@ from scalehooks.outgoing.aio import outgoing_loop
 class Sender:
     """Starts this process's sends: HTTP on the outgoing event loop, email on a few threads.
 
-    Each send is a ``concurrent.futures.Future`` the drain job waits on. An
+    Each send is a ``concurrent.futures.Future`` the dispatcher waits on. An
     HTTP send waiting on a slow receiver holds a socket on the loop
     (``scalehooks.outgoing.aio``), not a thread; email blocks in Django's
     backend, hence its threads (started on first use).

@@ -1,11 +1,10 @@
-"""The callback app's models: the ledger (``ledger``: deliveries, attempts, the drain watch,
+"""The callback app's models: the ledger (``ledger``: deliveries, attempts,
 email confirmations, the portal's recoveries) and target health (``health``, SPEC §16)."""
 
 from callbacks_app.models.health import TargetAlert, TargetHealth, TargetHealthSlot
 from callbacks_app.models.ledger import (
     Delivery,
     DeliveryAttempt,
-    DrainWatch,
     EmailConfirmation,
     FailedDelivery,
     Recovery,
@@ -15,7 +14,6 @@ from callbacks_app.models.ledger import (
 __all__ = [
     "Delivery",
     "DeliveryAttempt",
-    "DrainWatch",
     "EmailConfirmation",
     "FailedDelivery",
     "Recovery",

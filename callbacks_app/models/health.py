@@ -111,7 +111,7 @@ class TargetAlert(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [
             models.Index(fields=["created_at"], name="target_alert_created_idx"),
-            # The sweep's look for alerts whose fan-out job was lost: the few not fanned out yet.
+            # The dispatchers' look for alerts whose fan-out job was lost: the few not fanned out yet.
             models.Index(
                 fields=["created_at"], name="target_alert_unsent_idx", condition=Q(fanned_out_at__isnull=True)
             ),

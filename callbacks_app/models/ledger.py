@@ -119,7 +119,7 @@ class Delivery(models.Model):
             ),
         ]
         indexes = [
-            # The sweep's query and the picking's: pending rows by due time. With
+            # The picking's query: pending rows by due time. With
             # the account, so that looking past one account's due backlog for
             # other accounts' work (engine.picking) rejects its rows from the
             # index: 0.1 ms instead of 1.9 ms over 1,000 due rows on SQLite. Not
@@ -162,7 +162,7 @@ class Delivery(models.Model):
             # The dashboard (callbacks_app.selectors): deliveries of a window by
             # outcome and target; succeeded and failed deliveries per hour (one
             # range count per hour). Partial, so that no status-first index can
-            # lure the sweep's query away from delivery_due_idx.
+            # lure the picking's query away from delivery_due_idx.
             models.Index(fields=["created_at", "status"], name="delivery_created_status_idx"),
             models.Index(
                 fields=["finished_at"], name="delivery_succeeded_idx", condition=Q(status="succeeded")
@@ -201,11 +201,8 @@ class Delivery(models.Model):
 
     @property
     def mode(self) -> str:
-        """The mode of its task or batch (or of a test callback; an operators' alert: live):
-        whose callback auth key it carries."""
-        subject = self.subject
-        if subject is not None:
-            return subject.mode
+        """The mode of its task or batch (``is_test`` is theirs), or of a test callback; an
+        operators' alert: live. Whose callback auth key it carries."""
         return "test" if self.is_test else "live"
 
 
@@ -252,22 +249,6 @@ class DeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"attempt {self.number} of {self.delivery_id}"
-
-
-class DrainWatch(models.Model):
-    """Which drain job watches the ledger, and until when (at most one row, ``id = 1``).
-
-    The watching job claims what falls due every few milliseconds without
-    being asked, so while its watch lasts a new delivery needs no drain job
-    of its own (``callbacks_app.watch``). A watcher renews the watch as it
-    goes; one that dies stops renewing, and the watch runs out.
-    """
-
-    holder = models.CharField(max_length=32, blank=True, default="")
-    until = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return f"drain watched by {self.holder or 'nobody'} until {self.until}"
 
 
 class FailedDelivery(Delivery):

@@ -33,8 +33,9 @@ from scalehooks.outgoing.guard import Reach, _reach, resolve_checked
 from scalehooks.outgoing.policy import is_forbidden_address, literal_address
 
 # Connections one policy's session keeps at most (open and kept alive), per
-# sends a drain job keeps in flight: room for the sends that outlive their job.
+# sends a dispatcher keeps in flight (over its slots for another account's share, up to twice).
 CONNECTIONS_PER_SLOT = 4
+KEEPALIVE_TIMEOUT = 15.0  # seconds an idle connection to a receiver is kept for the next callback
 
 
 class GuardedResolver(AbstractResolver):
@@ -130,7 +131,7 @@ class EventLoopThread:
                 use_dns_cache=False,  # every new connection resolves, and is checked, anew
                 limit=limit,
                 limit_per_host=0,  # the per-origin caps are the engine's (CALLBACK_MAX_IN_FLIGHT_PER_TARGET)
-                keepalive_timeout=settings.CALLBACK_KEEPALIVE_TIMEOUT,
+                keepalive_timeout=KEEPALIVE_TIMEOUT,
             )
             session = self._sessions[key] = aiohttp.ClientSession(
                 connector=connector,

@@ -146,7 +146,7 @@ def test_an_alert_whose_fan_out_job_was_lost_is_sent_by_a_cluster_all_the_same(
     get_broker().purge_queue()  # the fan-out jobs were lost (a crash after the commit, the broker)
     TargetAlert.objects.update(created_at=timezone.now() - timedelta(minutes=1))
 
-    start_cluster(EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}")  # its sweep finds them
+    start_cluster(EMAIL_URL=f"smtp://{smtp_server.host}:{smtp_server.port}")  # its dispatchers find them
 
     smtp_server.wait_for(3, timeout=30)
     wait_until(  # marked once its email is sent
@@ -160,7 +160,7 @@ def test_an_alert_whose_fan_out_job_was_lost_is_sent_by_a_cluster_all_the_same(
 def test_a_cluster_sends_the_operators_alerts_of_no_account_signed_with_the_ops_secret(
     start_cluster, account, receiver, ops_receiver, smtp_server
 ):
-    """The drain job's sender (not the foreground loop) sends a delivery that has no account."""
+    """A dispatcher (not the foreground loop) sends a delivery that has no account."""
     fail_then_recover(account, receiver)  # the fan-out jobs are queued for the cluster
 
     start_cluster(

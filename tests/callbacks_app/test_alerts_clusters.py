@@ -48,14 +48,14 @@ def test_two_clusters_recording_at_once_alert_and_email_once_per_transition(
 ):
     env = {
         "CALLBACK_RETRY_SCHEDULE": "0.2,0.2",
-        # Few sends per drain job, so that one job cannot hold the whole backlog and both
-        # clusters' jobs take a share of it (the asynchronous sender holds 384 by default).
+        # Few sends per dispatcher, so that one cannot hold the whole backlog and both
+        # clusters' dispatchers take a share of it.
         "CALLBACK_SENDS_IN_FLIGHT": "8",
         "EMAIL_URL": f"smtp://{smtp_server.host}:{smtp_server.port}",
     }
     clusters = [start_cluster(**env), start_cluster(**env)]
-    # Slow enough that one cluster's 32 slots cannot take the whole backlog before the other
-    # cluster's workers poll the broker (at 20 ms, one cluster once sent everything alone).
+    # Slow enough that one cluster's 16 slots cannot take the whole backlog before the other
+    # cluster's dispatchers look.
     receiver.answer(Answer(500, b"down", delay=0.1))
 
     # Given 200 callbacks failing three times each, sent and recorded by both clusters

@@ -76,11 +76,11 @@ def test_retries_are_sent_by_the_cluster_when_due(start_cluster, account, receiv
     )
 
 
-def test_delivery_whose_job_was_never_enqueued_is_sent_by_the_sweep(
+def test_delivery_whose_wake_up_was_lost_is_sent_at_a_dispatchers_own_look(
     start_cluster, account, receiver, monkeypatch
 ):
-    # The process "crashes" between the commit and the enqueue: no job exists.
-    monkeypatch.setattr(services, "request_drain", lambda **kwargs: None)
+    # The process "crashes" between the commit and the wake-up: nobody is told.
+    monkeypatch.setattr(services, "dispatchers_wake", lambda: None)
     task = TaskFactory(owner=account.user, callback_url=receiver.url)
     task_complete(task_id=task.id, response={"category": "red"})
     start_cluster()

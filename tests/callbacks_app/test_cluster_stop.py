@@ -128,10 +128,10 @@ STOP_GRACE = 5  # seconds a supervisor waits after its stop signal before SIGKIL
 def test_on_its_stop_signal_a_cluster_records_every_answer_it_received_before_it_exits(
     start_cluster, account, receiver
 ):
-    """A drain job stops claiming at the cluster's stop signal, lets its sends in flight finish and
-    records their answers at once (not after CALLBACK_RECORD_EVERY, 30 s here to make the window
-    plain): each received 2xx is recorded before the supervisor's SIGKILL, and never sent again."""
-    cluster = start_cluster(Q_WORKERS="1", CALLBACK_RECORD_EVERY="30", CALLBACK_SENDS_IN_FLIGHT="4")
+    """A dispatcher stops claiming at the cluster's stop signal, lets its sends in flight finish
+    and records their answers at once: each received 2xx is recorded before the supervisor's
+    SIGKILL, and never sent again."""
+    cluster = start_cluster(Q_WORKERS="1", CALLBACK_SENDS_IN_FLIGHT="4")
     receiver.answer(Answer(200, delay=0.1))
     complete_tasks(account, receiver.url, 300)
     receiver.wait_for(20, timeout=30)  # a stream of answers being recorded

@@ -59,3 +59,37 @@ def test_0010_removes_memberships_of_operators_and_account_owners_and_mails_no_u
         )
     )
     assert kept == [{"user__username": "mate@example.com", "alert_emails": False, "accepted_at": None}]
+
+
+def test_0012_gives_each_task_with_an_outcome_its_newest_finished_deliverys_creation_time(migrator):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    old = migrator([("tasks_app", "0011_task_count"), ("callbacks_app", "0019_delivery_feed")])
+    User, Task = old.get_model("auth", "User"), old.get_model("tasks_app", "Task")
+    Delivery = old.get_model("callbacks_app", "Delivery")
+    user = User.objects.create(username="outcomes@example.com")
+    now = timezone.now()
+    shown, never, unsent = (
+        Task.objects.create(id=f"task{n}", owner=user, type="categorization", callback_succeeded=value)
+        for n, value in ((1, False), (2, None), (3, False))
+    )
+    for n, (status, age) in enumerate((("succeeded", 3), ("failed", 2), ("pending", 1), ("superseded", 0))):
+        row = Delivery.objects.create(
+            id=f"msg_{n}",
+            task=shown,
+            owner=user,
+            event="task.completed",
+            target="https://x",
+            payload="{}",
+            status=status,
+        )
+        Delivery.objects.filter(id=row.id).update(created_at=now - timedelta(minutes=age))
+
+    new = migrator([("tasks_app", "0012_task_callback_outcome_of")])
+
+    migrated = {
+        task.id: task.callback_outcome_of for task in new.get_model("tasks_app", "Task").objects.all()
+    }
+    assert migrated == {shown.id: now - timedelta(minutes=2), never.id: None, unsent.id: None}

@@ -4,7 +4,8 @@
 from datetime import timedelta
 
 import pytest
-from django.db import transaction
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from callbacks_app.engine import claim_sql
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 def delivery(task, **kwargs):
-    return DeliveryFactory(task=task, owner_id=task.owner_id, payload="{}", **kwargs)
+    return DeliveryFactory(task=task, owner_id=task.owner_id, **{"payload": "{}", **kwargs})
 
 
 def test_the_lease_takes_only_what_is_pending_due_and_free(task):
@@ -108,64 +109,69 @@ def test_a_claim_leases_counts_and_opens_an_attempt_due_when_the_delivery_was(ta
     assert deliveries_claim(ids=[one.id]) == []  # held now
 
 
-def test_a_claim_gives_each_delivery_what_sending_reads_of_its_task_or_batch(
+def test_a_claim_reads_nothing_of_a_task_or_batch_and_sending_needs_nothing_of_them(
     account, django_assert_num_queries
 ):
+    from callbacks_app.envelope import email_subject
+    from callbacks_app.payloads import batch_callback_payload, callback_payload
     from tasks_app.batches import batch_create, project_create
 
     user = account.user
-    task = TaskFactory(owner=user, is_test=True)
+    task = TaskFactory(owner=user, is_test=True, status="completed")
     project_create(owner=user, mode="test", name="p", task_type="categorization", params={})
     batch = batch_create(owner=user, mode="test", project_name="p", name="the batch")
-    of_task = delivery(task, due=True, target="http://127.0.0.1:9/callback")
+    of_task = delivery(task, due=True, target="http://127.0.0.1:9/callback", payload=callback_payload(task))
     of_batch = DeliveryFactory(
         task=None,
         batch=batch,
         event="batch.completed",
         owner_id=user.id,
-        payload="{}",
+        payload=batch_callback_payload(batch, counts={}),
         due=True,
         target="http://127.0.0.1:9/callback",
     )
 
-    claims = {claim.delivery.id: claim for claim in deliveries_claim(ids=[of_task.id, of_batch.id])}
+    with CaptureQueriesContext(connection) as queries:
+        claims = {claim.delivery.id: claim for claim in deliveries_claim(ids=[of_task.id, of_batch.id])}
+    read = [
+        q["sql"]
+        for q in queries.captured_queries
+        if "tasks_app_task" in q["sql"] or "tasks_app_batch" in q["sql"]
+    ]
+    assert read == []  # the claim neither reads nor locks a task or a batch
 
-    with django_assert_num_queries(0):  # nothing is read while sending
+    with django_assert_num_queries(0):  # nor does sending
         sent_task, sent_batch = claims[of_task.id].delivery, claims[of_batch.id].delivery
-        assert (sent_task.mode, sent_task.task.id, sent_task.task.status) == ("test", task.id, task.status)
-        assert (sent_batch.mode, sent_batch.batch.name) == ("test", "the batch")
+        assert (sent_task.mode, email_subject(sent_task)) == ("test", f"Task {task.id} completed")
+        assert (sent_batch.mode, email_subject(sent_batch)) == ("test", "Batch the batch completed")
 
 
-def test_tasks_for_sending_reads_what_sending_needs_of_the_deliveries_tasks_as_the_orm_does(task, account):
+def test_a_claim_that_fails_an_exhausted_delivery_locks_its_task_before_the_delivery(task, settings):
+    """The one case a claim writes a task (the outcome of a delivery it fails): the task is
+    locked before the delivery's row, as every change of a task and its deliveries does."""
+    from callbacks_app.engine.leases import max_attempts
     from tasks_app.models import Task
 
-    other = TaskFactory(owner=account.user, is_test=True, status="completed")
-    deliveries = [delivery(task), delivery(task), delivery(other)]
-    unrelated = TaskFactory(owner=account.user)
-    for lock in (False, True):
-        with transaction.atomic():
-            found = claim_sql.tasks_for_sending(
-                delivery_ids=[d.id for d in deliveries] + ["msg_gone"], lock=lock
-            )
-        assert set(found) == {task.id, other.id} and unrelated.id not in found
-        for task_id, read in found.items():
-            expected = Task.objects.only(*claim_sql.TASK_FIELDS_SENT).get(id=task_id)
-            assert (read.id, read.is_test, read.status) == (expected.id, expected.is_test, expected.status)
-            assert read.get_deferred_fields() == expected.get_deferred_fields()  # nothing else was read
-    assert claim_sql.tasks_for_sending(delivery_ids=[], lock=False) == {}
+    exhausted = delivery(task, due=True, attempt_count=max_attempts(), target="http://127.0.0.1:9/callback")
+    fresh = delivery(TaskFactory(owner=task.owner), due=True, target="http://127.0.0.1:9/callback")
 
+    with CaptureQueriesContext(connection) as queries:
+        claims = deliveries_claim(ids=[exhausted.id, fresh.id])
 
-def test_profiles_of_reads_each_accounts_profile_whole_as_the_orm_does(
-    account, other_account, operator_account
-):
-    from tasks_app.models import Profile
-
-    found = claim_sql.profiles_of(user_ids={account.user.id, other_account.user.id})
-    assert set(found) == {account.user.id, other_account.user.id}
-    for user_id, profile in found.items():
-        expected = Profile.objects.get(user_id=user_id)
-        assert {f.attname: getattr(profile, f.attname) for f in Profile._meta.concrete_fields} == {
-            f.attname: getattr(expected, f.attname) for f in Profile._meta.concrete_fields
-        }
-        assert profile._state.adding is False
-    assert claim_sql.profiles_of(user_ids=[]) == {}
+    assert [claim.delivery.id for claim in claims] == [fresh.id]
+    row = Delivery.objects.get(id=exhausted.id)
+    assert (row.status, row.attempt_count, row.lease_token) == ("failed", max_attempts(), None)
+    assert Task.objects.get(id=task.id).callback_succeeded is False
+    statements = [q["sql"] for q in queries.captured_queries]
+    leases = [
+        n
+        for n, sql in enumerate(statements)
+        if sql.startswith('UPDATE "callbacks_app_delivery" SET "lease_token"')
+    ]
+    task_locks = [n for n, sql in enumerate(statements) if "tasks_app_task" in sql and "FOR UPDATE" in sql]
+    if connection.features.has_select_for_update:
+        # The first lease found a delivery it fails, rolled back, and leased again with its task locked.
+        assert len(leases) == 2 and len(task_locks) == 1 and leases[0] < task_locks[0] < leases[1]
+        assert any("ROLLBACK TO SAVEPOINT" in sql for sql in statements[leases[0] : task_locks[0]])
+    else:
+        assert len(leases) == 1 and task_locks == []  # SQLite's write transaction is the lock

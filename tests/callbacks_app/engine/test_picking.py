@@ -1,4 +1,4 @@
-"""Which due deliveries a drain job picks (per-target caps, SPEC §10 isolation)."""
+"""Which due deliveries a dispatcher picks (per-target caps, SPEC §10 isolation)."""
 
 from datetime import timedelta
 
@@ -6,9 +6,7 @@ import pytest
 from django.utils import timezone
 
 from callbacks_app.engine.picking import (
-    DRAIN_IN_FLIGHT,
     MAX_CANDIDATES,
-    PER_JOB_TARGET_SLOTS,
     deliveries_pick,
     deliveries_to_send,
 )
@@ -16,6 +14,15 @@ from callbacks_app.models import Delivery
 from tests.factories import DeliveryFactory, TaskFactory
 
 pytestmark = pytest.mark.django_db
+
+SLOTS = 384  # a dispatcher's slots (CALLBACK_SENDS_IN_FLIGHT) in these tests
+PER_JOB_TARGET_SLOTS = SLOTS // 2  # of them one origin may hold
+
+
+@pytest.fixture(autouse=True)
+def _slots(settings):
+    settings.CALLBACK_SENDS_IN_FLIGHT = SLOTS
+
 
 HANGING, HEALTHY = "http://hanging.example/hook", "http://healthy.example/hook"
 
@@ -171,7 +178,7 @@ def test_an_origin_holds_at_most_its_share_of_a_jobs_slots_whatever_its_urls(acc
         age_seconds=600,
     )
 
-    picked = deliveries_to_send(now=timezone.now(), limit=DRAIN_IN_FLIGHT)
+    picked = deliveries_to_send(now=timezone.now(), limit=SLOTS)
 
     assert picked == [d.id for d in hostile[:PER_JOB_TARGET_SLOTS]]
 
@@ -205,7 +212,7 @@ def test_a_job_with_many_free_slots_fills_them_past_a_capped_backlog_longer_than
         age_seconds=60,
     )
 
-    picked = deliveries_pick(now=timezone.now(), limit=DRAIN_IN_FLIGHT)
+    picked = deliveries_pick(now=timezone.now(), limit=SLOTS)
 
     assert picked.ids == [d.id for d in capped[:8]] + [d.id for d in others]
     assert picked.capped
@@ -235,17 +242,15 @@ def test_another_account_gets_its_share_of_a_job_whose_slots_one_account_holds(
         targets=[f"http://origin{i % 30}.example/hook" for i in range(600)],
         age_seconds=600,
     )
-    lease(hostile[:DRAIN_IN_FLIGHT])
-    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(DRAIN_IN_FLIGHT)]
-    waiting = due_deliveries(
-        owner=other_account.user, targets=[HEALTHY] * (DRAIN_IN_FLIGHT // 2 + 8), age_seconds=1
-    )
+    lease(hostile[:SLOTS])
+    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(SLOTS)]
+    waiting = due_deliveries(owner=other_account.user, targets=[HEALTHY] * (SLOTS // 2 + 8), age_seconds=1)
 
     # No slot is free, yet the other account gets its share (half of the job's slots) at once;
     # the account that holds them all gets nothing more.
     picked = deliveries_to_send(now=timezone.now(), limit=0, held=held)
 
-    assert picked == [d.id for d in waiting[: DRAIN_IN_FLIGHT // 2]]
+    assert picked == [d.id for d in waiting[: SLOTS // 2]]
     # Alone again, the account holding every slot gets none beyond them.
     Delivery.objects.filter(id__in=[d.id for d in waiting]).update(status="succeeded", next_attempt_at=None)
     assert deliveries_to_send(now=timezone.now(), limit=0, held=held) == []
@@ -314,8 +319,8 @@ def test_an_operators_alert_gets_a_share_of_a_job_whose_slots_one_account_holds(
         targets=[f"http://origin{i % 30}.example/hook" for i in range(600)],
         age_seconds=600,
     )
-    lease(hostile[:DRAIN_IN_FLIGHT])
-    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(DRAIN_IN_FLIGHT)]
+    lease(hostile[:SLOTS])
+    held = [(account.user.id, f"http://origin{i % 30}.example:80") for i in range(SLOTS)]
     alerts = ops_alerts_due(3, age_seconds=1)
 
     picked = deliveries_to_send(now=timezone.now(), limit=0, held=held)

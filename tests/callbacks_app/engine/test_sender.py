@@ -6,7 +6,7 @@ import threading
 import pytest
 from django.utils import timezone
 
-from callbacks_app.engine.drain import senders
+from callbacks_app.engine.dispatcher import senders
 from callbacks_app.engine.leases import deliveries_claim
 from tests.factories import DeliveryFactory, TaskFactory
 from tests.waiting import wait_until
