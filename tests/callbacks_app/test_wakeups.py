@@ -6,8 +6,6 @@ PostgreSQL's ``LISTEN``/``NOTIFY``; neither exists in the SQLite run, where disp
 (tests/callbacks_app/engine/test_dispatcher.py).
 """
 
-import threading
-
 import pytest
 import redis
 from django.conf import settings
@@ -15,10 +13,11 @@ from django.db import connection, transaction
 
 from callbacks_app import wakeups
 from callbacks_app.engine import dispatcher
-from callbacks_app.engine.dispatcher import PACE, Dispatcher, senders
+from callbacks_app.engine.dispatcher import PACE, Dispatcher
 from callbacks_app.models import Delivery
 from callbacks_app.services import callback_delivery_create
 from tasks_app.models import Task
+from tests.dispatching import run_dispatcher, stop
 from tests.factories import TaskFactory
 from tests.waiting import wait_until
 
@@ -99,27 +98,6 @@ def test_the_deliveries_of_one_transaction_send_one_wake_up(channel, account):
             callback_delivery_create(task=task, event=Delivery.Event.COMPLETED)
         if channel.name == "redis":
             assert sum(1 for _, func, _ in connection.run_on_commit if func == channel.wake_quietly) == 1
-
-
-def run_dispatcher() -> tuple[Dispatcher, threading.Thread]:
-    d = Dispatcher(sender=senders)
-
-    def run():
-        try:
-            d.run()
-        finally:
-            connection.close()
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    return d, thread
-
-
-def stop(d: Dispatcher, thread: threading.Thread) -> None:
-    d.stop.set()
-    d.event.set()
-    thread.join(timeout=20)
-    assert not thread.is_alive(), "the dispatcher did not stop"
 
 
 def started(d: Dispatcher, channel) -> None:

@@ -3,16 +3,16 @@
 
 import itertools
 import multiprocessing
-import threading
 import time
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 
 from callbacks_app.engine import dispatcher
 from callbacks_app.engine.dispatcher import PACE, Dispatcher, Turn, deliveries_dispatch, senders
 from callbacks_app.models import Delivery
 from tasks_app.services import task_complete
+from tests.dispatching import run_dispatcher, stop
 from tests.factories import TaskFactory
 from tests.servers import Answer
 
@@ -162,22 +162,10 @@ def test_a_retry_is_claimed_when_it_falls_due_not_at_the_next_look(account, rece
 def test_at_its_stop_a_dispatcher_lets_its_sends_finish_and_records_them(account, receiver):
     receiver.answer(Answer(delay=0.5))
     delivery = completed(TaskFactory(owner=account.user, callback_url=receiver.url))
-    d = Dispatcher(sender=senders)
-
-    def run():
-        try:
-            d.run()
-        finally:
-            connection.close()
-
-    runner = threading.Thread(target=run)
-    runner.start()
+    d, runner = run_dispatcher()
     receiver.wait_for(1, timeout=10)
 
-    d.stop.set()
-    runner.join(timeout=30)
-
-    assert not runner.is_alive()
+    stop(d, runner)
     delivery.refresh_from_db()
     assert delivery.status == Delivery.Status.SUCCEEDED
 
